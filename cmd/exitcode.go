@@ -1,0 +1,82 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes of trawl; the table is part of the root command's help.
+const (
+	ExitOK          = 0   // every URL was fetched fine
+	ExitSomeFailed  = 1   // some URLs failed (network errors, HTTP 4xx/5xx after retries)
+	ExitUsage       = 2   // usage or configuration error
+	ExitLocked      = 3   // another run holds the --lock file
+	ExitInterrupted = 130 // interrupted by SIGINT or SIGTERM
+)
+
+const exitCodeHelp = `Exit codes:
+  0    all URLs fine
+  1    some URLs failed (HTTP 4xx/5xx after retries count as failed)
+  2    usage or configuration error
+  3    another run holds the --lock file
+  130  interrupted (SIGINT/SIGTERM)`
+
+// ExitError carries an exit code out of a command. Commands return it
+// (wrapped or not); Execute turns it into the process's exit code.
+type ExitError struct {
+	Code int
+	Err  error // printed on stderr when not nil
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit code %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// usageError returns an error that exits with ExitUsage.
+func usageError(format string, args ...any) error {
+	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, args...)}
+}
+
+// Execute runs trawl with the process's arguments and streams and returns
+// the exit code. The context it runs in is cancelled by SIGINT or SIGTERM.
+func Execute() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	io := SystemIO()
+	return run(ctx, io, NewCmdRoot(io), os.Args[1:])
+}
+
+// run executes root with args and maps the outcome to an exit code. It is
+// the one place where exit codes are decided.
+func run(ctx context.Context, io *IOStreams, root *cobra.Command, args []string) int {
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var exit *ExitError
+	if errors.As(err, &exit) {
+		if exit.Err != nil {
+			fmt.Fprintln(io.ErrOut, "trawl:", exit.Err)
+		}
+		return exit.Code
+	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		fmt.Fprintln(io.ErrOut, "trawl: interrupted")
+		return ExitInterrupted
+	}
+	// Anything else comes from cobra's flag and argument parsing.
+	fmt.Fprintln(io.ErrOut, "trawl:", err)
+	return ExitUsage
+}
