@@ -121,9 +121,19 @@ func (s *CancelScope) SetShield(on bool) {
 // true, unless the parent ctx was cancelled too and the scope is not
 // shielded: a parent's cancellation always propagates. Any other error from
 // fn is returned unchanged. Run panics if the scope already ran.
+//
+// If fn panics, the scope is ended (its timer stopped, its context
+// cancelled) and the panic continues.
 func (s *CancelScope) Run(ctx context.Context, fn func(ctx context.Context) error) error {
 	sctx := s.enter(ctx)
+	returned := false
+	defer func() {
+		if !returned {
+			s.exit(nil)
+		}
+	}()
 	err := fn(sctx)
+	returned = true
 	return s.exit(err)
 }
 

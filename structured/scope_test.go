@@ -349,3 +349,20 @@ func TestScopeDeadlineIsVisibleToCalls(t *testing.T) {
 		})
 	})
 }
+
+func TestScopeEndsWhenBodyPanics(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var inner context.Context
+		func() {
+			defer func() { recover() }()
+			_ = FailAfter(t.Context(), time.Hour, func(ctx context.Context) error {
+				inner = ctx
+				panic("boom")
+			})
+		}()
+		if inner.Err() == nil {
+			t.Fatal("the scope's context outlived a panicking body")
+		}
+		// The bubble ends only if the scope's timer was stopped.
+	})
+}
