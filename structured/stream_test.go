@@ -14,34 +14,34 @@ import (
 	"time"
 )
 
-// outcome is what a background Send or Receive returned.
-type outcome[T any] struct {
+// streamOutcome is what a background Send or Receive returned.
+type streamOutcome[T any] struct {
 	v   T
 	err error
 }
 
-// goReceive runs rx.Receive(ctx) in a goroutine and returns a channel with
-// its outcome.
-func goReceive[T any](ctx context.Context, rx *ReceiveStream[T]) <-chan outcome[T] {
-	c := make(chan outcome[T], 1)
+// goStreamReceive runs rx.Receive(ctx) in a goroutine and returns a channel with
+// its streamOutcome.
+func goStreamReceive[T any](ctx context.Context, rx *ReceiveStream[T]) <-chan streamOutcome[T] {
+	c := make(chan streamOutcome[T], 1)
 	go func() {
 		v, err := rx.Receive(ctx)
-		c <- outcome[T]{v, err}
+		c <- streamOutcome[T]{v, err}
 	}()
 	return c
 }
 
-// goSend runs tx.Send(ctx, v) in a goroutine and returns a channel with
+// goStreamSend runs tx.Send(ctx, v) in a goroutine and returns a channel with
 // its error.
-func goSend[T any](ctx context.Context, tx *SendStream[T], v T) <-chan error {
+func goStreamSend[T any](ctx context.Context, tx *SendStream[T], v T) <-chan error {
 	c := make(chan error, 1)
 	go func() { c <- tx.Send(ctx, v) }()
 	return c
 }
 
-// await returns what c delivers, failing the test if nothing comes within
+// awaitStream returns what c delivers, failing the test if nothing comes within
 // a (bubble or real) second.
-func await[T any](t *testing.T, c <-chan T) T {
+func awaitStream[T any](t *testing.T, c <-chan T) T {
 	t.Helper()
 	select {
 	case v := <-c:
@@ -52,9 +52,9 @@ func await[T any](t *testing.T, c <-chan T) T {
 	}
 }
 
-// stillBlocked fails the test if c has delivered. Call it after
+// stillWaiting fails the test if c has delivered. Call it after
 // synctest.Wait.
-func stillBlocked[T any](t *testing.T, c <-chan T, what string) {
+func stillWaiting[T any](t *testing.T, c <-chan T, what string) {
 	t.Helper()
 	select {
 	case v := <-c:
@@ -63,14 +63,14 @@ func stillBlocked[T any](t *testing.T, c <-chan T, what string) {
 	}
 }
 
-func mustSend[T any](t *testing.T, tx *SendStream[T], v T) {
+func mustStreamSend[T any](t *testing.T, tx *SendStream[T], v T) {
 	t.Helper()
 	if err := tx.Send(context.Background(), v); err != nil {
 		t.Fatalf("Send(%v) = %v", v, err)
 	}
 }
 
-func mustReceive[T comparable](t *testing.T, rx *ReceiveStream[T], want T) {
+func mustStreamReceive[T comparable](t *testing.T, rx *ReceiveStream[T], want T) {
 	t.Helper()
 	v, err := rx.Receive(context.Background())
 	if err != nil || v != want {
@@ -89,17 +89,17 @@ func TestMemoryStreamBufferedKeepsOrderAndLimit(t *testing.T) {
 		t.Fatalf("TrySend on a full buffer = %v, want ErrWouldBlock", err)
 	}
 	for i := range 3 {
-		mustReceive(t, rx, i)
+		mustStreamReceive(t, rx, i)
 	}
 	if _, err := rx.TryReceive(); !errors.Is(err, ErrWouldBlock) {
 		t.Fatalf("TryReceive on an empty buffer = %v, want ErrWouldBlock", err)
 	}
 	// The ring wraps around: keep it partly full while cycling.
 	for i := range 20 {
-		mustSend(t, tx, i)
-		mustSend(t, tx, 100+i)
-		mustReceive(t, rx, i)
-		mustReceive(t, rx, 100+i)
+		mustStreamSend(t, tx, i)
+		mustStreamSend(t, tx, 100+i)
+		mustStreamReceive(t, rx, i)
+		mustStreamReceive(t, rx, 100+i)
 	}
 }
 
@@ -109,26 +109,26 @@ func TestMemoryStreamRendezvous(t *testing.T) {
 		if err := tx.TrySend("x"); !errors.Is(err, ErrWouldBlock) {
 			t.Fatalf("TrySend with no receiver = %v, want ErrWouldBlock", err)
 		}
-		sent := goSend(context.Background(), tx, "a")
+		sent := goStreamSend(context.Background(), tx, "a")
 		synctest.Wait()
-		stillBlocked(t, sent, "Send on a rendezvous stream with no receiver")
+		stillWaiting(t, sent, "Send on a rendezvous stream with no receiver")
 		if st := tx.Stats(); st.TasksWaitingSend != 1 || st.CurrentBufferUsed != 0 {
 			t.Fatalf("Stats() = %+v, want one waiting sender and an empty buffer", st)
 		}
 		if v, err := rx.TryReceive(); v != "a" || err != nil {
 			t.Fatalf("TryReceive() = %q, %v; want the waiting sender's value", v, err)
 		}
-		if err := await(t, sent); err != nil {
+		if err := awaitStream(t, sent); err != nil {
 			t.Fatalf("Send = %v after its value was taken", err)
 		}
 
-		got := goReceive(context.Background(), rx)
+		got := goStreamReceive(context.Background(), rx)
 		synctest.Wait()
-		stillBlocked(t, got, "Receive on an empty rendezvous stream")
+		stillWaiting(t, got, "Receive on an empty rendezvous stream")
 		if err := tx.TrySend("b"); err != nil {
 			t.Fatalf("TrySend with a waiting receiver = %v", err)
 		}
-		if o := await(t, got); o.v != "b" || o.err != nil {
+		if o := awaitStream(t, got); o.v != "b" || o.err != nil {
 			t.Fatalf("Receive() = %+v, want b", o)
 		}
 	})
@@ -167,10 +167,10 @@ func TestNewMemoryStreamNegativeSizePanics(t *testing.T) {
 
 func TestMemoryStreamDrainsThenEndOfStream(t *testing.T) {
 	tx, rx := NewMemoryStream[int](4)
-	mustSend(t, tx, 1)
-	mustSend(t, tx, 2)
+	mustStreamSend(t, tx, 1)
+	mustStreamSend(t, tx, 2)
 	tx.Close()
-	mustReceive(t, rx, 1)
+	mustStreamReceive(t, rx, 1)
 	if v, err := rx.TryReceive(); v != 2 || err != nil {
 		t.Fatalf("TryReceive() = %v, %v; want the last buffered value", v, err)
 	}
@@ -189,16 +189,16 @@ func TestMemoryStreamEndOfStreamWakesWaitingReceiversOnlyAfterLastSendClone(t *t
 		tx, rx := NewMemoryStream[int](1)
 		tx2 := tx.Clone()
 		rx2 := rx.Clone()
-		r1 := goReceive(context.Background(), rx)
-		r2 := goReceive(context.Background(), rx2)
+		r1 := goStreamReceive(context.Background(), rx)
+		r2 := goStreamReceive(context.Background(), rx2)
 		synctest.Wait()
 		tx.Close()
 		synctest.Wait()
-		stillBlocked(t, r1, "Receive while a send clone is open")
-		stillBlocked(t, r2, "Receive while a send clone is open")
+		stillWaiting(t, r1, "Receive while a send clone is open")
+		stillWaiting(t, r2, "Receive while a send clone is open")
 		tx2.Close()
-		for _, r := range []<-chan outcome[int]{r1, r2} {
-			if o := await(t, r); !errors.Is(o.err, ErrEndOfStream) {
+		for _, r := range []<-chan streamOutcome[int]{r1, r2} {
+			if o := awaitStream(t, r); !errors.Is(o.err, ErrEndOfStream) {
 				t.Fatalf("waiting Receive = %+v after the last send clone closed, want ErrEndOfStream", o)
 			}
 		}
@@ -209,22 +209,22 @@ func TestMemoryStreamBrokenResource(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tx, rx := NewMemoryStream[int](2)
 		rx2 := rx.Clone()
-		mustSend(t, tx, 1)
-		mustSend(t, tx, 2)
-		waiting := goSend(context.Background(), tx, 3)
+		mustStreamSend(t, tx, 1)
+		mustStreamSend(t, tx, 2)
+		waiting := goStreamSend(context.Background(), tx, 3)
 		synctest.Wait()
 		if err := rx.Close(); err != nil {
 			t.Fatalf("Close of a receive clone while another is open = %v, want nil", err)
 		}
 		synctest.Wait()
-		stillBlocked(t, waiting, "Send while a receive clone is open")
+		stillWaiting(t, waiting, "Send while a receive clone is open")
 
 		err := rx2.Close()
 		var ue *UndeliveredError[int]
 		if !errors.As(err, &ue) || !slices.Equal(ue.Values, []int{1, 2}) {
 			t.Fatalf("last receive Close = %v, want an UndeliveredError with [1 2]", err)
 		}
-		if err := await(t, waiting); !errors.Is(err, ErrBrokenResource) {
+		if err := awaitStream(t, waiting); !errors.Is(err, ErrBrokenResource) {
 			t.Fatalf("waiting Send = %v after the last receive clone closed, want ErrBrokenResource", err)
 		}
 		if err := tx.Send(context.Background(), 4); !errors.Is(err, ErrBrokenResource) {
@@ -244,8 +244,8 @@ func TestMemoryStreamBrokenResource(t *testing.T) {
 
 func TestMemoryStreamLastReceiveCloseWithEmptyBufferReturnsNil(t *testing.T) {
 	tx, rx := NewMemoryStream[int](2)
-	mustSend(t, tx, 1)
-	mustReceive(t, rx, 1)
+	mustStreamSend(t, tx, 1)
+	mustStreamReceive(t, rx, 1)
 	if err := rx.Close(); err != nil {
 		t.Fatalf("Close = %v, want nil: nothing was left undelivered", err)
 	}
@@ -258,33 +258,33 @@ func TestMemoryStreamClosedClone(t *testing.T) {
 		tx2, rx2 := tx.Clone(), rx.Clone()
 
 		// Closing a clone fails the calls waiting on that clone only.
-		s1 := goSend(ctx, tx, 1)
-		s2 := goSend(ctx, tx2, 2)
+		s1 := goStreamSend(ctx, tx, 1)
+		s2 := goStreamSend(ctx, tx2, 2)
 		synctest.Wait()
 		tx.Close()
-		if err := await(t, s1); !errors.Is(err, ErrClosedResource) {
+		if err := awaitStream(t, s1); !errors.Is(err, ErrClosedResource) {
 			t.Fatalf("Send waiting on a clone being closed = %v, want ErrClosedResource", err)
 		}
 		synctest.Wait()
-		stillBlocked(t, s2, "Send on another, open clone")
-		mustReceive(t, rx, 2)
-		if err := await(t, s2); err != nil {
+		stillWaiting(t, s2, "Send on another, open clone")
+		mustStreamReceive(t, rx, 2)
+		if err := awaitStream(t, s2); err != nil {
 			t.Fatal(err)
 		}
 
-		r1 := goReceive(ctx, rx)
-		r2 := goReceive(ctx, rx2)
+		r1 := goStreamReceive(ctx, rx)
+		r2 := goStreamReceive(ctx, rx2)
 		synctest.Wait()
 		if err := rx.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if o := await(t, r1); !errors.Is(o.err, ErrClosedResource) {
+		if o := awaitStream(t, r1); !errors.Is(o.err, ErrClosedResource) {
 			t.Fatalf("Receive waiting on a clone being closed = %+v, want ErrClosedResource", o)
 		}
 		synctest.Wait()
-		stillBlocked(t, r2, "Receive on another, open clone")
-		mustSend(t, tx2, 3)
-		if o := await(t, r2); o.v != 3 || o.err != nil {
+		stillWaiting(t, r2, "Receive on another, open clone")
+		mustStreamSend(t, tx2, 3)
+		if o := awaitStream(t, r2); o.v != 3 || o.err != nil {
 			t.Fatalf("Receive on the open clone = %+v, want 3", o)
 		}
 
@@ -333,7 +333,7 @@ func TestMemoryStreamStatsCountsClones(t *testing.T) {
 	tx, rx := NewMemoryStream[int](5)
 	txs := []*SendStream[int]{tx, tx.Clone(), tx.Clone()}
 	rxs := []*ReceiveStream[int]{rx, rx.Clone()}
-	mustSend(t, tx, 1)
+	mustStreamSend(t, tx, 1)
 	want := MemoryStreamStats{CurrentBufferUsed: 1, MaxBufferSize: 5, OpenSendStreams: 3, OpenReceiveStreams: 2}
 	if st := rx.Stats(); st != want {
 		t.Fatalf("Stats() = %+v, want %+v", st, want)
@@ -346,7 +346,7 @@ func TestMemoryStreamStatsCountsClones(t *testing.T) {
 	}
 	// The stream ends only with the last send clone.
 	txs[0].Close()
-	mustReceive(t, rxs[1], 1)
+	mustStreamReceive(t, rxs[1], 1)
 	if _, err := rxs[1].TryReceive(); !errors.Is(err, ErrWouldBlock) {
 		t.Fatalf("TryReceive with a send clone open = %v, want ErrWouldBlock", err)
 	}
@@ -360,9 +360,9 @@ func TestMemoryStreamWaitingReceiversAreServedFIFO(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tx, rx := NewMemoryStream[int](0)
 		const n = 5
-		var rs []<-chan outcome[int]
+		var rs []<-chan streamOutcome[int]
 		for range n {
-			rs = append(rs, goReceive(context.Background(), rx))
+			rs = append(rs, goStreamReceive(context.Background(), rx))
 			synctest.Wait() // queued before the next one starts
 		}
 		if st := rx.Stats(); st.TasksWaitingReceive != n {
@@ -374,7 +374,7 @@ func TestMemoryStreamWaitingReceiversAreServedFIFO(t *testing.T) {
 			}
 		}
 		for i, r := range rs {
-			if o := await(t, r); o.v != i || o.err != nil {
+			if o := awaitStream(t, r); o.v != i || o.err != nil {
 				t.Fatalf("receiver %d got %+v, want %d: not first come, first served", i, o, i)
 			}
 		}
@@ -387,12 +387,12 @@ func TestMemoryStreamWaitingSendersAreServedFIFO(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				tx, rx := NewMemoryStream[int](size)
 				for i := range size {
-					mustSend(t, tx, -1-i)
+					mustStreamSend(t, tx, -1-i)
 				}
 				const n = 5
 				var ss []<-chan error
 				for i := range n {
-					ss = append(ss, goSend(context.Background(), tx, i))
+					ss = append(ss, goStreamSend(context.Background(), tx, i))
 					synctest.Wait()
 				}
 				if st := tx.Stats(); st.TasksWaitingSend != n {
@@ -403,13 +403,13 @@ func TestMemoryStreamWaitingSendersAreServedFIFO(t *testing.T) {
 					t.Fatalf("TrySend with senders waiting = %v, want ErrWouldBlock", err)
 				}
 				for i := range size {
-					mustReceive(t, rx, -1-i)
+					mustStreamReceive(t, rx, -1-i)
 				}
 				for i := range n {
-					mustReceive(t, rx, i)
+					mustStreamReceive(t, rx, i)
 				}
 				for _, s := range ss {
-					if err := await(t, s); err != nil {
+					if err := awaitStream(t, s); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -422,10 +422,10 @@ func TestMemoryStreamCancelledWaitHasNoEffect(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tx, rx := NewMemoryStream[int](0)
 		ctx, cancel := context.WithCancel(context.Background())
-		s := goSend(ctx, tx, 1)
+		s := goStreamSend(ctx, tx, 1)
 		synctest.Wait()
 		cancel()
-		if err := await(t, s); !errors.Is(err, context.Canceled) {
+		if err := awaitStream(t, s); !errors.Is(err, context.Canceled) {
 			t.Fatalf("cancelled Send = %v, want context.Canceled", err)
 		}
 		if v, err := rx.TryReceive(); !errors.Is(err, ErrWouldBlock) {
@@ -433,10 +433,10 @@ func TestMemoryStreamCancelledWaitHasNoEffect(t *testing.T) {
 		}
 
 		ctx, cancel = context.WithCancel(context.Background())
-		r := goReceive(ctx, rx)
+		r := goStreamReceive(ctx, rx)
 		synctest.Wait()
 		cancel()
-		if o := await(t, r); !errors.Is(o.err, context.Canceled) {
+		if o := awaitStream(t, r); !errors.Is(o.err, context.Canceled) {
 			t.Fatalf("cancelled Receive = %+v, want context.Canceled", o)
 		}
 		if err := tx.TrySend(2); !errors.Is(err, ErrWouldBlock) {
@@ -469,11 +469,11 @@ func TestMemoryStreamDoneContextFailsAtOnce(t *testing.T) {
 	if err := tx.Send(ctx, 1); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Send with a done context = %v, want context.Canceled even with room", err)
 	}
-	mustSend(t, tx, 1)
+	mustStreamSend(t, tx, 1)
 	if _, err := rx.Receive(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Receive with a done context = %v, want context.Canceled even with a value buffered", err)
 	}
-	mustReceive(t, rx, 1)
+	mustStreamReceive(t, rx, 1)
 }
 
 // A cancellation that arrives together with a hand-off must not lose the
@@ -486,11 +486,11 @@ func TestMemoryStreamCancelRacingHandOffReportsTheHandOff(t *testing.T) {
 		tx, rx := NewMemoryStream[int](0)
 		for i := range 200 {
 			ctx, cancel := context.WithCancel(context.Background())
-			r := goReceive(ctx, rx)
+			r := goStreamReceive(ctx, rx)
 			synctest.Wait()
 			cancel()
 			sendErr := tx.TrySend(i)
-			o := await(t, r)
+			o := awaitStream(t, r)
 			switch {
 			case sendErr == nil && (o.v != i || o.err != nil):
 				t.Fatalf("Receive whose hand-off raced its cancel = %+v, want %d, nil", o, i)
@@ -499,11 +499,11 @@ func TestMemoryStreamCancelRacingHandOffReportsTheHandOff(t *testing.T) {
 			}
 
 			ctx, cancel = context.WithCancel(context.Background())
-			s := goSend(ctx, tx, i)
+			s := goStreamSend(ctx, tx, i)
 			synctest.Wait()
 			cancel()
 			v, recvErr := rx.TryReceive()
-			err := await(t, s)
+			err := awaitStream(t, s)
 			switch {
 			case recvErr == nil && (v != i || err != nil):
 				t.Fatalf("TryReceive = %d but the Send whose value was taken as it was cancelled = %v", v, err)
@@ -518,7 +518,7 @@ func TestMemoryStreamAll(t *testing.T) {
 	t.Run("ends at end of stream", func(t *testing.T) {
 		tx, rx := NewMemoryStream[int](3)
 		for i := range 3 {
-			mustSend(t, tx, i)
+			mustStreamSend(t, tx, i)
 		}
 		tx.Close()
 		var got []int
@@ -541,11 +541,11 @@ func TestMemoryStreamAll(t *testing.T) {
 				}
 				done <- got
 			}()
-			mustSend(t, tx, 7)
+			mustStreamSend(t, tx, 7)
 			synctest.Wait()
-			stillBlocked(t, done, "All over an open stream")
+			stillWaiting(t, done, "All over an open stream")
 			cancel()
-			if got := await(t, done); !slices.Equal(got, []int{7}) {
+			if got := awaitStream(t, done); !slices.Equal(got, []int{7}) {
 				t.Fatalf("All gave %v, want [7]", got)
 			}
 			if err := rx.Err(); !errors.Is(err, context.Canceled) {
@@ -564,7 +564,7 @@ func TestMemoryStreamAll(t *testing.T) {
 	t.Run("break leaves the rest", func(t *testing.T) {
 		tx, rx := NewMemoryStream[int](3)
 		for i := range 3 {
-			mustSend(t, tx, i)
+			mustStreamSend(t, tx, i)
 		}
 		for v := range rx.All(context.Background()) {
 			if v == 1 {
@@ -574,7 +574,7 @@ func TestMemoryStreamAll(t *testing.T) {
 		if rx.Err() != nil {
 			t.Fatalf("Err() after break = %v, want nil", rx.Err())
 		}
-		mustReceive(t, rx, 2)
+		mustStreamReceive(t, rx, 2)
 	})
 	t.Run("closed clone", func(t *testing.T) {
 		_, rx := NewMemoryStream[int](3)
@@ -603,12 +603,12 @@ func TestMemoryStreamStress(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			stress(t, size)
+			stressMemoryStream(t, size)
 		})
 	}
 }
 
-func stress(t *testing.T, size int) {
+func stressMemoryStream(t *testing.T, size int) {
 	const producers, consumers, perProducer = 8, 8, 400
 	tx, rx := NewMemoryStream[int](size)
 
