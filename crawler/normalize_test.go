@@ -1,0 +1,185 @@
+package crawler
+
+import (
+	"errors"
+	"hash/fnv"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestNormalize(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"already normal", "https://example.com/a?b=c", "https://example.com/a?b=c"},
+		{"scheme and host lower-cased", "HTTP://Example.COM/Path", "http://example.com/Path"},
+		{"empty path", "http://example.com", "http://example.com/"},
+		{"empty path with query", "http://example.com?q=1", "http://example.com/?q=1"},
+		{"default http port", "http://example.com:80/", "http://example.com/"},
+		{"default https port", "https://example.com:443/x", "https://example.com/x"},
+		{"other port kept", "http://example.com:8080/", "http://example.com:8080/"},
+		{"https on port 80 kept", "https://example.com:80/", "https://example.com:80/"},
+		{"port leading zeros", "http://example.com:0080/", "http://example.com/"},
+		{"empty port", "http://example.com:/", "http://example.com/"},
+		{"fragment dropped", "http://example.com/a#top", "http://example.com/a"},
+		{"empty query dropped", "http://example.com/a?", "http://example.com/a"},
+		{"empty query and fragment", "http://example.com/a?#x", "http://example.com/a"},
+		{"query order kept", "http://example.com/?b=2&a=1&b=1", "http://example.com/?b=2&a=1&b=1"},
+		{"dot segments", "http://example.com/a/./b/../c", "http://example.com/a/c"},
+		{"dot segment at end", "http://example.com/a/b/..", "http://example.com/a/"},
+		{"dot segments above root", "http://example.com/../../a", "http://example.com/a"},
+		{"single dot at end", "http://example.com/a/.", "http://example.com/a/"},
+		{"encoded dots are dots", "http://example.com/a/%2e%2E/b", "http://example.com/b"},
+		{"dot files kept", "http://example.com/.well-known/x", "http://example.com/.well-known/x"},
+		{"double slash kept", "http://example.com//a//b", "http://example.com//a//b"},
+		{"trailing slash kept", "http://example.com/a/", "http://example.com/a/"},
+		{"hex upper-cased", "http://example.com/a%2fb?x=%c3%a9", "http://example.com/a%2Fb?x=%C3%A9"},
+		{"unreserved decoded", "http://example.com/%41%7e%2D?q=%5f", "http://example.com/A~-?q=_"},
+		{"reserved not decoded", "http://example.com/a%3Fb%23c?x=%26%3D", "http://example.com/a%3Fb%23c?x=%26%3D"},
+		{"plus kept in query", "http://example.com/?q=a+b", "http://example.com/?q=a+b"},
+		{"space escaped", "http://example.com/a b?q=c d", "http://example.com/a%20b?q=c%20d"},
+		{"non-ASCII path escaped", "http://example.com/café", "http://example.com/caf%C3%A9"},
+		{"stray percent escaped", "http://example.com/100%?x=5%z", "http://example.com/100%25?x=5%25z"},
+		{"pipe and braces escaped", "http://example.com/{a}|b", "http://example.com/%7Ba%7D%7Cb"},
+		{"backslash before query", `http://example.com\a\b?c\d`, `http://example.com/a/b?c%5Cd`},
+		{"IDN to punycode", "http://Bücher.DE/", "http://xn--bcher-kva.de/"},
+		{"punycode kept", "http://xn--bcher-kva.de/", "http://xn--bcher-kva.de/"},
+		{"escaped IDN host", "http://b%C3%BCcher.de/", "http://xn--bcher-kva.de/"},
+		{"fullwidth dot maps", "http://example\u3002com/", "http://example.com/"},
+		{"trailing dot dropped", "http://example.com./", "http://example.com/"},
+		{"underscore host", "http://my_host.example.com/", "http://my_host.example.com/"},
+		{"hyphens in 3rd and 4th place", "http://r3---sn-ab.example.com/", "http://r3---sn-ab.example.com/"},
+		{"IPv4", "http://127.0.0.1:8080/", "http://127.0.0.1:8080/"},
+		{"IPv6 canonical", "http://[2001:DB8:0:0::1]:80/", "http://[2001:db8::1]/"},
+		{"userinfo kept", "http://user:p%40ss@example.com/", "http://user:p%40ss@example.com/"},
+		{"empty userinfo dropped", "http://@example.com/", "http://example.com/"},
+		{"whitespace trimmed", " \t http://example.com/a \n", "http://example.com/a"},
+		{"inner newlines removed", "http://exa\nmple.com/a\tb\r", "http://example.com/ab"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Normalize(tt.in)
+			if err != nil {
+				t.Fatalf("Normalize(%q) error: %v", tt.in, err)
+			}
+			if got != tt.want {
+				t.Errorf("Normalize(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			again, err := Normalize(got)
+			if err != nil || again != got {
+				t.Errorf("Normalize(%q) = %q, %v; not idempotent", got, again, err)
+			}
+		})
+	}
+}
+
+func TestNormalizeInvalid(t *testing.T) {
+	tests := []struct {
+		name, in, wantDetail string
+	}{
+		{"empty", "", "empty url"},
+		{"blank", " \t\n", "empty url"},
+		{"no scheme", "example.com/a", "missing scheme"},
+		{"scheme-relative", "//example.com/a", "missing scheme"},
+		{"ftp", "ftp://example.com/", "unsupported scheme"},
+		{"mailto", "mailto:a@example.com", "unsupported scheme"},
+		{"javascript", "javascript:alert(1)", "unsupported scheme"},
+		{"opaque http", "http:example.com", "missing host"},
+		{"no host", "http:///a", "missing host"},
+		{"port too large", "http://example.com:65536/", "invalid port"},
+		{"port zero", "http://example.com:0/", "invalid port"},
+		{"port not numeric", "http://example.com:ab/", "invalid port"},
+		{"space in host", "http://exa mple.com/", "invalid"},
+		{"bang in host", "http://exa!mple.com/", "invalid host"},
+		{"empty label", "http://a..b/", "invalid host"},
+		{"only a dot", "http://./", "invalid host"},
+		{"IPv6 zone", "http://[fe80::1%25eth0]/", "invalid IPv6 host"},
+		{"bad IPv6", "http://[zz::1]/", "invalid"},
+		{"unclosed bracket", "http://[::1/", "missing ']'"},
+		{"bidi rule", "http://\u05d0a.com/", "invalid host"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Normalize(tt.in)
+			if err == nil {
+				t.Fatalf("Normalize(%q) = %q, want an error", tt.in, got)
+			}
+			var e *Error
+			if !errors.As(err, &e) || e.Kind != KindInvalidURL || e.URL != tt.in {
+				t.Fatalf("Normalize(%q) error = %#v, want *Error{Kind: invalid_url, URL: input}", tt.in, err)
+			}
+			if !strings.Contains(err.Error(), tt.wantDetail) {
+				t.Errorf("Normalize(%q) error = %q, want it to mention %q", tt.in, err, tt.wantDetail)
+			}
+		})
+	}
+}
+
+func TestResolveLink(t *testing.T) {
+	base, err := url.Parse("https://example.com/dir/page.html?x=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, href, want string // want "" means not followed
+	}{
+		{"relative file", "other.html", "https://example.com/dir/other.html"},
+		{"parent", "../up.html", "https://example.com/up.html"},
+		{"absolute path", "/root", "https://example.com/root"},
+		{"query only", "?page=2", "https://example.com/dir/page.html?page=2"},
+		{"scheme-relative", "//cdn.example.org/a.js", "https://cdn.example.org/a.js"},
+		{"absolute other host", "HTTP://Other.example/X#frag", "http://other.example/X"},
+		{"fragment dropped", "b.html#sec", "https://example.com/dir/b.html"},
+		{"surrounding whitespace", "  \n b.html \t", "https://example.com/dir/b.html"},
+		{"inner newline and tab", "/a\n/b\t.html", "https://example.com/a/b.html"},
+		{"same scheme without slashes", "https:c.html", "https://example.com/dir/c.html"},
+		{"backslashes", `\\other.example\x`, "https://other.example/x"},
+		{"dot", ".", "https://example.com/dir/"},
+		{"space escaped", "my page.html", "https://example.com/dir/my%20page.html"},
+		{"empty", "", ""},
+		{"blank", "  \n ", ""},
+		{"fragment only", "#top", ""},
+		{"javascript", "javascript:void(0)", ""},
+		{"javascript upper-case with spaces", " JavaScript:alert(1)", ""},
+		{"javascript with tab inside", "java\tscript:alert(1)", ""},
+		{"mailto", "mailto:someone@example.com", ""},
+		{"tel", "tel:+123", ""},
+		{"data", "data:text/html,hi", ""},
+		{"ftp", "ftp://example.com/file", ""},
+		{"bad port", "http://example.com:99999/", ""},
+		{"bad host", "http://exa!mple.com/", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := ResolveLink(base, tt.href)
+			if ok != (tt.want != "") || got != tt.want {
+				t.Errorf("ResolveLink(%q) = %q, %v; want %q", tt.href, got, ok, tt.want)
+			}
+		})
+	}
+}
+
+func TestResolveLinkNilBase(t *testing.T) {
+	if got, ok := ResolveLink(nil, "HTTP://Example.com"); !ok || got != "http://example.com/" {
+		t.Errorf("absolute href with nil base = %q, %v", got, ok)
+	}
+	if got, ok := ResolveLink(nil, "/relative"); ok {
+		t.Errorf("relative href with nil base = %q, want not followed", got)
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	for _, s := range []string{"", "http://example.com/", "https://example.com/a?b=c"} {
+		h := fnv.New64a()
+		h.Write([]byte(s))
+		if got, want := Fingerprint(s), h.Sum64(); got != want {
+			t.Errorf("Fingerprint(%q) = %#x, want FNV-1a %#x", s, got, want)
+		}
+	}
+	// Pinned values: the fingerprint keys persisted state and must never
+	// change between releases.
+	if got := Fingerprint("http://example.com/"); got != 0x32522fc5fdfe06f1 {
+		t.Errorf("Fingerprint changed: %#x", got)
+	}
+}

@@ -1,0 +1,174 @@
+package crawler
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func mustParseURLs(t *testing.T, raws ...string) []*url.URL {
+	t.Helper()
+	var us []*url.URL
+	for _, r := range raws {
+		u, err := ParseURL(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		us = append(us, u)
+	}
+	return us
+}
+
+func TestParseScopeMode(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    ScopeMode
+		wantErr bool
+	}{
+		{"host", ScopeHost, false},
+		{"domain", ScopeDomain, false},
+		{"prefix", ScopePrefix, false},
+		{"any", ScopeAny, false},
+		{" Domain ", ScopeDomain, false},
+		{"", 0, true},
+		{"site", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseScopeMode(tt.in)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("ParseScopeMode(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+		if err != nil && !strings.Contains(err.Error(), `"`+tt.in+`"`) {
+			t.Errorf("ParseScopeMode(%q) error %q does not name the input", tt.in, err)
+		}
+		if err == nil && got.String() != strings.ToLower(strings.TrimSpace(tt.in)) {
+			t.Errorf("%v.String() = %q", got, got.String())
+		}
+	}
+	var m ScopeMode
+	if err := m.Set("prefix"); err != nil || m != ScopePrefix {
+		t.Errorf("Set(prefix) = %v, mode %v", err, m)
+	}
+}
+
+func TestScopeCheck(t *testing.T) {
+	seeds := []string{"https://example.com/docs/intro.html", "http://shop.example.co.uk/", "http://127.0.0.1:8080/a/"}
+	tests := []struct {
+		name  string
+		mode  ScopeMode
+		url   string
+		depth int
+		want  bool
+	}{
+		{"host: same host", ScopeHost, "https://example.com/other", 1, true},
+		{"host: other scheme and port", ScopeHost, "http://example.com:8443/", 1, true},
+		{"host: www form", ScopeHost, "https://www.example.com/", 1, true},
+		{"host: other subdomain", ScopeHost, "https://blog.example.com/", 1, false},
+		{"host: other host", ScopeHost, "https://example.org/", 1, false},
+		{"host: not normalised input", ScopeHost, "HTTPS://EXAMPLE.com:443/x#y", 1, true},
+		{"host: IP seed", ScopeHost, "http://127.0.0.1/z", 1, true},
+		{"domain: subdomain", ScopeDomain, "https://blog.example.com/", 1, true},
+		{"domain: public suffix with two labels", ScopeDomain, "http://other.example.co.uk/", 1, true},
+		{"domain: sibling under public suffix", ScopeDomain, "http://evil.co.uk/", 1, false},
+		{"domain: other domain", ScopeDomain, "https://example.org/", 1, false},
+		{"domain: IP seed is a host", ScopeDomain, "http://127.0.0.1:9/", 1, true},
+		{"domain: other IP", ScopeDomain, "http://127.0.0.2/", 1, false},
+		{"prefix: under directory", ScopePrefix, "https://example.com/docs/a/b", 1, true},
+		{"prefix: the directory", ScopePrefix, "https://example.com/docs/", 1, true},
+		{"prefix: parent", ScopePrefix, "https://example.com/", 1, false},
+		{"prefix: sibling", ScopePrefix, "https://example.com/docs-old/", 1, false},
+		{"prefix: other scheme", ScopePrefix, "http://example.com/docs/a", 1, false},
+		{"prefix: query seed ignored", ScopePrefix, "http://shop.example.co.uk/x?y", 1, true},
+		{"prefix: port matters", ScopePrefix, "http://127.0.0.1/a/", 1, false},
+		{"any: anything", ScopeAny, "https://anything.example/", 9, true},
+		{"any: invalid url", ScopeAny, "ftp://example.com/", 1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewScope(mustParseURLs(t, seeds...), ScopeOptions{Mode: tt.mode})
+			err := s.Check(tt.url, tt.depth)
+			if (err == nil) != tt.want {
+				t.Fatalf("Check(%q) = %v, want allowed %v", tt.url, err, tt.want)
+			}
+			if s.Allows(tt.url, tt.depth) != tt.want {
+				t.Errorf("Allows(%q) disagrees with Check", tt.url)
+			}
+			if err != nil && KindOf(err) != KindOutOfScope && KindOf(err) != KindInvalidURL {
+				t.Errorf("Check(%q) kind %q", tt.url, KindOf(err))
+			}
+		})
+	}
+}
+
+func TestScopeFilters(t *testing.T) {
+	seeds := mustParseURLs(t, "https://example.com/")
+	opts := ScopeOptions{
+		Mode:     ScopeHost,
+		Include:  []*regexp.Regexp{regexp.MustCompile(`/products/`), regexp.MustCompile(`/blog/`)},
+		Exclude:  []*regexp.Regexp{regexp.MustCompile(`\?sort=`), regexp.MustCompile(`(?i)\.pdf$`)},
+		MaxDepth: 2,
+	}
+	tests := []struct {
+		name, url string
+		depth     int
+		want      string // "" allowed, else a part of the error
+	}{
+		{"included", "https://example.com/products/1", 1, ""},
+		{"second include", "https://example.com/blog/x", 2, ""},
+		{"not included", "https://example.com/about", 1, "no --include"},
+		{"excluded wins", "https://example.com/products/?sort=price", 1, `--exclude "\\?sort="`},
+		{"exclude sees normal form", "https://example.com/products/A.PDF#p", 1, "--exclude"},
+		{"too deep", "https://example.com/products/1", 3, "depth 3 is past the max depth 2"},
+		{"out of host first", "https://other.example/products/1", 1, "outside the host scope"},
+	}
+	s := NewScope(seeds, opts)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.Check(tt.url, tt.depth)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("Check(%q) = %v, want allowed", tt.url, err)
+			case tt.want != "" && err == nil:
+				t.Fatalf("Check(%q) allowed, want %q", tt.url, tt.want)
+			case tt.want != "" && (KindOf(err) != KindOutOfScope || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("Check(%q) = %v, want out_of_scope with %q", tt.url, err, tt.want)
+			}
+		})
+	}
+	if err := NewScope(seeds, ScopeOptions{}).Check("https://example.com/deep", 1000); err != nil {
+		t.Errorf("MaxDepth 0 should not limit depth: %v", err)
+	}
+}
+
+func TestScopeAdmit(t *testing.T) {
+	s := NewScope(nil, ScopeOptions{MaxPages: 50})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	got := 0
+	for range 8 {
+		wg.Go(func() {
+			for range 20 {
+				if s.Admit() {
+					mu.Lock()
+					got++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got != 50 || s.Admitted() != 50 {
+		t.Errorf("admitted %d (Admitted() = %d), want 50", got, s.Admitted())
+	}
+	if s.Admit() {
+		t.Error("Admit after the limit returned true")
+	}
+	unlimited := NewScope(nil, ScopeOptions{})
+	for range 1000 {
+		if !unlimited.Admit() {
+			t.Fatal("MaxPages 0 refused a page")
+		}
+	}
+}
