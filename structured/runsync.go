@@ -119,7 +119,10 @@ func RunSync[T any](ctx context.Context, fn func(ctx context.Context) (T, error)
 		return zero, fmt.Errorf("structured: wait for a worker token: %w", err)
 	}
 	if err := ctx.Err(); err != nil { // cancelled as the token came
-		return zero, errors.Join(err, l.ReleaseOnBehalfOf(call))
+		if relErr := l.ReleaseOnBehalfOf(call); relErr != nil {
+			err = errors.Join(err, relErr)
+		}
+		return zero, err
 	}
 
 	var (
@@ -137,7 +140,9 @@ func RunSync[T any](ctx context.Context, fn func(ctx context.Context) (T, error)
 				}
 				return
 			}
-			err = errors.Join(err, relErr)
+			if relErr != nil { // keep fn's error unchanged otherwise: io.EOF must stay io.EOF
+				err = errors.Join(err, relErr)
+			}
 			close(done)
 		}()
 		v, failed, err = runCatching(ctx, fn)
