@@ -1,0 +1,167 @@
+package crawler
+
+import (
+	"bufio"
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/andybalholm/brotli"
+)
+
+// acceptEncoding is what the fetcher asks for: the encodings body.go
+// decodes.
+const acceptEncoding = "gzip, deflate, br"
+
+// errTooLarge is the detail of a [KindTooLarge] error.
+var errTooLarge = errors.New("body larger than the limit")
+
+// bodyError is a failure while reading a body, tagged with whether the
+// transport (truncation, reset) or a decoder (bad compressed data) failed.
+type bodyError struct {
+	kind Kind
+	err  error
+}
+
+func (e *bodyError) Error() string { return e.err.Error() }
+func (e *bodyError) Unwrap() error { return e.err }
+
+// sourceReader records the error of the raw body, so that an error coming
+// out of a decoder can be told apart from one the decoder passed on.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		s.err = err
+	}
+	return n, err
+}
+
+// decodeBody wraps raw in a decoder for each Content-Encoding, applied in
+// reverse order of listing. "deflate" accepts both zlib (RFC 1950, as the
+// standard says) and raw deflate (RFC 1951, as many servers send). An
+// unknown encoding is an error.
+func decodeBody(raw io.Reader, contentEncoding string) (io.Reader, error) {
+	if contentEncoding == "" {
+		return raw, nil
+	}
+	codings := strings.Split(contentEncoding, ",")
+	r := raw
+	for i := len(codings) - 1; i >= 0; i-- {
+		var err error
+		switch c := strings.ToLower(strings.TrimSpace(codings[i])); c {
+		case "", "identity":
+		case "gzip", "x-gzip":
+			r, err = gzip.NewReader(r)
+		case "deflate":
+			r, err = newDeflateReader(r)
+		case "br":
+			r = brotli.NewReader(r)
+		default:
+			err = fmt.Errorf("unsupported content-encoding %q", c)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// newDeflateReader reads zlib or raw deflate data, looking at the first two
+// bytes: a zlib header has compression method 8 and a checksum making the
+// pair a multiple of 31.
+func newDeflateReader(r io.Reader) (io.Reader, error) {
+	br := bufio.NewReader(r)
+	head, err := br.Peek(2)
+	if err != nil && len(head) < 2 {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	if head[0]&0x0f == 8 && (uint16(head[0])<<8|uint16(head[1]))%31 == 0 {
+		return zlib.NewReader(br)
+	}
+	return flate.NewReader(br), nil
+}
+
+// bufPool holds read buffers so that bodies of ordinary size do not grow
+// a buffer from scratch each time.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+// maxPooled is the largest buffer put back in the pool: a few huge bodies
+// must not pin their buffers for the whole run.
+const maxPooled = 1 << 20
+
+// readBody reads the body r, decoded per contentEncoding, and returns at
+// most limit bytes as a new slice. More than limit decoded bytes is an
+// error of kind too_large, found after reading limit+1 bytes, so a
+// decompression bomb costs no more memory than the limit. Errors are
+// *bodyError tagged with their kind.
+func readBody(r io.Reader, contentEncoding string, limit int64) ([]byte, error) {
+	src := &sourceReader{r: r}
+	dec, err := decodeBody(src, contentEncoding)
+	if err != nil {
+		return nil, bodyFailure(src, err)
+	}
+	bp := bufPool.Get().(*[]byte)
+	buf := (*bp)[:0]
+	defer func() {
+		if cap(buf) <= maxPooled {
+			*bp = buf[:0]
+			bufPool.Put(bp)
+		}
+	}()
+	buf, err = readLimited(dec, buf, limit)
+	if err != nil {
+		return nil, bodyFailure(src, err)
+	}
+	return append([]byte(nil), buf...), nil
+}
+
+// readLimited appends r's bytes to buf until EOF, failing with errTooLarge
+// once more than limit bytes have come. buf never grows past limit+1.
+func readLimited(r io.Reader, buf []byte, limit int64) ([]byte, error) {
+	for {
+		if int64(len(buf)) > limit {
+			return buf, errTooLarge
+		}
+		if len(buf) == cap(buf) {
+			grown := min(max(2*int64(cap(buf)), 4096), limit+1)
+			buf = append(make([]byte, 0, grown), buf...)
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			if int64(len(buf)) > limit {
+				return buf, errTooLarge
+			}
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// bodyFailure tags err with its kind: too_large for the limit, the
+// transport's kind when the raw body failed, decode otherwise.
+func bodyFailure(src *sourceReader, err error) error {
+	switch {
+	case errors.Is(err, errTooLarge):
+		return &bodyError{kind: KindTooLarge, err: err}
+	case src.err != nil:
+		return &bodyError{kind: transportKind(src.err, true), err: src.err}
+	default:
+		return &bodyError{kind: KindDecode, err: err}
+	}
+}

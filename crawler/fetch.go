@@ -1,0 +1,497 @@
+package crawler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptrace"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/trawl-dev/trawl/ratelimit"
+	"github.com/trawl-dev/trawl/structured"
+	"golang.org/x/net/publicsuffix"
+)
+
+// Version is trawl's version as it appears in the default User-Agent. The
+// CLI sets it at start-up.
+var Version = "dev"
+
+// DefaultUserAgent returns the User-Agent trawl sends unless configured
+// otherwise: "trawl/<version> (+https://github.com/trawl-dev/trawl)".
+func DefaultUserAgent() string {
+	return "trawl/" + Version + " (+https://github.com/trawl-dev/trawl)"
+}
+
+// Config sets how a [Fetcher] fetches. The zero value is a polite crawler
+// with the defaults given field by field.
+type Config struct {
+	// Timeout bounds one attempt at one URL, headers and body together:
+	// a server that dribbles its body is cut off. Zero means 30s.
+	Timeout time.Duration
+	// MaxBody is the most decoded body bytes kept; a longer body (after
+	// decompression) fails with kind too_large. Zero means 10 MiB.
+	MaxBody int64
+	// MaxRedirects is the most redirects followed for one URL. Zero means
+	// 10; negative means none are followed and the 3xx is the response.
+	MaxRedirects int
+	// Retries is how many times a network failure, a 429 or a 5xx is
+	// retried, with backoff. Zero means 2; negative means no retries.
+	Retries int
+	// Backoff spaces out retries; the zero value is documented on
+	// [ratelimit.Backoff].
+	Backoff ratelimit.Backoff
+	// MaxRetryAfter is the longest Retry-After the fetcher waits for
+	// before retrying. The host is paused for the full time either way;
+	// a longer wait fails the URL with kind http. Zero means 2 minutes.
+	MaxRetryAfter time.Duration
+	// UserAgent is sent with every request. Empty means
+	// [DefaultUserAgent].
+	UserAgent string
+	// Headers are added to every request.
+	Headers http.Header
+	// Proxy is the proxy for every request. Nil means the environment's
+	// (HTTPS_PROXY, HTTP_PROXY, NO_PROXY).
+	Proxy *url.URL
+	// Cookies keeps cookies for the run in a jar shared by all requests.
+	Cookies bool
+	// DenyPrivate refuses connections to loopback, private, link-local,
+	// CGNAT, unspecified and multicast addresses, checked on the resolved
+	// address when dialing, for every redirect too (kind denied_private).
+	// With a proxy the address dialed is the proxy's, so that is the one
+	// checked: a proxy on a private address is refused, and where the
+	// proxy connects is up to it.
+	DenyPrivate bool
+	// PerHost is the most requests in flight to one host. Zero means 2;
+	// negative means unlimited.
+	PerHost int
+	// Rate is requests per second per host. Zero means unlimited.
+	Rate float64
+	// Burst is the per-host burst for Rate. Zero means 1.
+	Burst int
+	// IgnoreRobots skips robots.txt entirely.
+	IgnoreRobots bool
+	// RobotsTimeout bounds the fetch of one robots.txt. Zero means 10s.
+	RobotsTimeout time.Duration
+	// CheckRedirect, when set, is asked about every redirect before it is
+	// followed; an error stops the fetch with kind out_of_scope, unless it
+	// is an *Error with a kind of its own. The crawl scope plugs in here.
+	CheckRedirect func(from, to *url.URL) error
+	// Limiter, when set, is the per-host limiter to use, shared with other
+	// fetchers; PerHost, Rate and Burst are then ignored for limiting.
+	Limiter *ratelimit.HostLimiter
+	// Transport, when set, replaces the fetcher's own HTTP transport
+	// (tests use it to run without a network). DenyPrivate and Proxy are
+	// then up to it.
+	Transport http.RoundTripper
+}
+
+// withDefaults returns cfg with its zero values replaced by the defaults.
+func (cfg Config) withDefaults() Config {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 10 << 20
+	}
+	if cfg.MaxRedirects == 0 {
+		cfg.MaxRedirects = 10
+	}
+	if cfg.Retries == 0 {
+		cfg.Retries = 2
+	}
+	cfg.Retries = max(cfg.Retries, 0)
+	if cfg.MaxRetryAfter <= 0 {
+		cfg.MaxRetryAfter = 2 * time.Minute
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = DefaultUserAgent()
+	}
+	if cfg.PerHost == 0 {
+		cfg.PerHost = 2
+	}
+	if cfg.RobotsTimeout <= 0 {
+		cfg.RobotsTimeout = 10 * time.Second
+	}
+	return cfg
+}
+
+// A Fetcher fetches URLs politely: per-host limits, robots.txt, retries
+// with backoff, redirects checked hop by hop, bounded time and memory for
+// each response. It is safe for concurrent use; create one per run and
+// Close it at the end.
+type Fetcher struct {
+	cfg       Config
+	client    *http.Client
+	transport *http.Transport // nil when Config.Transport replaced it
+	limiter   *ratelimit.HostLimiter
+	robots    *robotsCache // nil when robots.txt is ignored
+}
+
+// NewFetcher returns a Fetcher for cfg.
+func NewFetcher(cfg Config) (*Fetcher, error) {
+	cfg = cfg.withDefaults()
+	f := &Fetcher{cfg: cfg, limiter: cfg.Limiter}
+	rt := cfg.Transport
+	if rt == nil {
+		f.transport = newTransport(&cfg)
+		rt = f.transport
+	}
+	f.client = &http.Client{
+		Transport: rt,
+		// Redirects are followed by Fetch, one checked hop at a time.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	if cfg.Cookies {
+		jar, err := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
+		if err != nil {
+			return nil, fmt.Errorf("create cookie jar: %w", err)
+		}
+		f.client.Jar = jar
+	}
+	if f.limiter == nil {
+		f.limiter = ratelimit.New(ratelimit.Config{Rate: cfg.Rate, Burst: cfg.Burst, PerHost: max(cfg.PerHost, 0)})
+	}
+	if !cfg.IgnoreRobots {
+		f.robots = newRobotsCache()
+	}
+	return f, nil
+}
+
+// Limiter returns the per-host limiter the fetcher waits on.
+func (f *Fetcher) Limiter() *ratelimit.HostLimiter { return f.limiter }
+
+// Close closes the fetcher's idle connections. Fetches still running are
+// not affected.
+func (f *Fetcher) Close() {
+	if f.transport != nil {
+		f.transport.CloseIdleConnections()
+	}
+}
+
+// Response is what came back for one URL, after redirects and retries.
+// The connection facts are also typed attributes ([AttrRemoteAddr],
+// [AttrProto], [AttrTLSVersion], [AttrConnReused]) for [structured.Extra].
+type Response struct {
+	// URL is the URL as given to Fetch.
+	URL string
+	// FinalURL is the normalised URL of the last hop.
+	FinalURL string
+	// Status is the HTTP status of the last response.
+	Status int
+	// Header is the last response's header.
+	Header http.Header
+	// Body is the last response's body, decompressed, at most MaxBody
+	// bytes. Read it with a bytes.Reader.
+	Body []byte
+	// Redirects lists the URLs redirected to, in order.
+	Redirects []string
+	// Attempts counts the requests made for the last hop (1 without
+	// retries).
+	Attempts int
+	// Elapsed is the time from the call of Fetch to its return.
+	Elapsed time.Duration
+	// RemoteAddr is the peer's address, "ip:port".
+	RemoteAddr string
+	// Proto is the response's protocol, "HTTP/1.1" or "HTTP/2.0".
+	Proto string
+	// TLSVersion is the negotiated TLS version, "TLS 1.3", or empty.
+	TLSVersion string
+
+	attrs structured.AttributeSet
+}
+
+// ContentType returns the Content-Type header of the response.
+func (r *Response) ContentType() string { return r.Header.Get("Content-Type") }
+
+// ExtraAttribute implements [structured.AttributeProvider].
+func (r *Response) ExtraAttribute(key any) (any, bool) { return r.attrs.ExtraAttribute(key) }
+
+// fetchOptions are what differs between fetching a page and fetching a
+// robots.txt.
+type fetchOptions struct {
+	robots       bool // check robots.txt and hops with CheckRedirect
+	timeout      time.Duration
+	maxBody      int64
+	maxRedirects int
+	retries      int
+}
+
+// Fetch fetches rawURL: it waits for the host's limits, checks robots.txt,
+// follows redirects (each hop checked again) and retries failures, then
+// returns the final response with its body read and decoded.
+//
+// A failure is an *Error whose kind says what went wrong. When a response
+// was received it comes back too: with a final status of 400 or more the
+// error has kind http and the Response carries the status, headers and
+// body; with a redirect error it is the redirecting response. If ctx is
+// cancelled the error has kind cancelled. The host's slot is released and
+// every body closed before Fetch returns, whatever happened.
+func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (*Response, error) {
+	return f.fetch(ctx, rawURL, fetchOptions{
+		robots:       true,
+		timeout:      f.cfg.Timeout,
+		maxBody:      f.cfg.MaxBody,
+		maxRedirects: f.cfg.MaxRedirects,
+		retries:      f.cfg.Retries,
+	})
+}
+
+func (f *Fetcher) fetch(ctx context.Context, rawURL string, o fetchOptions) (*Response, error) {
+	start := time.Now()
+	u, err := ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{u.String(): true}
+	var redirects []string
+	for {
+		resp, err := f.fetchHop(ctx, u, o)
+		if resp != nil {
+			resp.URL, resp.Redirects, resp.Elapsed = rawURL, redirects, time.Since(start)
+		}
+		if err != nil {
+			return resp, err
+		}
+		next, err := f.nextHop(u, resp, o, seen, len(redirects))
+		if next == nil || err != nil {
+			return resp, err
+		}
+		redirects = append(redirects, next.String())
+		u = next
+	}
+}
+
+// nextHop returns where resp redirects to, nil if it does not or if
+// redirects are not followed, or the error that stops the chain.
+func (f *Fetcher) nextHop(u *url.URL, resp *Response, o fetchOptions, seen map[string]bool, n int) (*url.URL, error) {
+	switch resp.Status {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+	default:
+		return nil, nil
+	}
+	loc := resp.Header.Get("Location")
+	if loc == "" || o.maxRedirects < 0 {
+		return nil, nil
+	}
+	ref, err := u.Parse(loc)
+	if err != nil {
+		return nil, newError(KindInvalidURL, u.String(), fmt.Errorf("bad redirect location %q: %w", loc, err))
+	}
+	next, err := ParseURL(ref.String())
+	if err != nil {
+		return nil, newError(KindInvalidURL, u.String(), fmt.Errorf("bad redirect location %q: %w", loc, err))
+	}
+	if n >= o.maxRedirects {
+		return nil, newError(KindTooManyRedirects, u.String(), fmt.Errorf("more than %d redirects", o.maxRedirects))
+	}
+	if seen[next.String()] {
+		return nil, newError(KindRedirectLoop, u.String(), fmt.Errorf("redirect back to %s", next))
+	}
+	seen[next.String()] = true
+	if o.robots && f.cfg.CheckRedirect != nil {
+		if err := f.cfg.CheckRedirect(u, next); err != nil {
+			if KindOf(err) != "" {
+				return nil, err
+			}
+			return nil, newError(KindOutOfScope, next.String(), err)
+		}
+	}
+	return next, nil
+}
+
+// fetchHop fetches u without following redirects: robots.txt first, then
+// attempts until one succeeds, fails for good or the retries run out.
+func (f *Fetcher) fetchHop(ctx context.Context, u *url.URL, o fetchOptions) (*Response, error) {
+	if o.robots && f.robots != nil {
+		if err := f.checkRobots(ctx, u); err != nil {
+			return nil, err
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		resp, err := f.attempt(ctx, u, o)
+		wait, retry := f.retryWait(u, resp, err, attempt)
+		if !retry || attempt >= o.retries {
+			return finish(u, resp, err, attempt+1)
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return nil, cancelled(ctx, u)
+		}
+	}
+}
+
+// finish turns a final status of 400 or more into an error of kind http,
+// keeping the response.
+func finish(u *url.URL, resp *Response, err error, attempts int) (*Response, error) {
+	if resp == nil {
+		return nil, err
+	}
+	resp.Attempts = attempts
+	if err == nil && resp.Status >= 400 {
+		err = newError(KindHTTP, u.String(), fmt.Errorf("status %d %s", resp.Status, http.StatusText(resp.Status)))
+	}
+	return resp, err
+}
+
+// retryWait decides whether the outcome of attempt is worth another try
+// and how long to wait first. A Retry-After on a 429 or 503 pauses the
+// whole host, so the wait happens in the limiter for every URL of that
+// host, not here.
+func (f *Fetcher) retryWait(u *url.URL, resp *Response, err error, attempt int) (time.Duration, bool) {
+	if err != nil {
+		return f.cfg.Backoff.Delay(attempt), retryableKind(KindOf(err))
+	}
+	if !retryableStatus(resp.Status) {
+		return 0, false
+	}
+	if resp.Status == http.StatusTooManyRequests || resp.Status == http.StatusServiceUnavailable {
+		now := time.Now()
+		if wait, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
+			f.limiter.PauseUntil(hostKey(u), now.Add(wait))
+			return 0, wait <= f.cfg.MaxRetryAfter
+		}
+	}
+	return f.cfg.Backoff.Delay(attempt), true
+}
+
+// attempt makes one request for u within the host's limits and the
+// attempt's deadline.
+func (f *Fetcher) attempt(ctx context.Context, u *url.URL, o fetchOptions) (*Response, error) {
+	release, err := f.limiter.Acquire(ctx, hostKey(u))
+	if err != nil {
+		return nil, cancelled(ctx, u)
+	}
+	defer structured.Shielded(ctx, time.Second, func(context.Context) error {
+		release()
+		return nil
+	})
+	var resp *Response
+	err = structured.FailAfter(ctx, o.timeout, func(ctx context.Context) error {
+		var err error
+		resp, err = f.roundTrip(ctx, u, o.maxBody)
+		return err
+	})
+	switch {
+	case err == nil:
+		return resp, nil
+	case ctx.Err() != nil:
+		return nil, cancelled(ctx, u)
+	case errors.Is(err, structured.ErrTimeout):
+		return nil, newError(KindTimeout, u.String(), fmt.Errorf("no complete response within %v", o.timeout))
+	}
+	return nil, err
+}
+
+// cancelled is the error for a fetch stopped by ctx.
+func cancelled(ctx context.Context, u *url.URL) error {
+	return newError(KindCancelled, u.String(), context.Cause(ctx))
+}
+
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// connFacts collects what httptrace reports about the connection.
+type connFacts struct {
+	mu     sync.Mutex
+	got    bool
+	remote string
+	reused bool
+}
+
+func (c *connFacts) gotConn(info httptrace.GotConnInfo) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.got, c.reused = true, info.Reused
+	if addr := info.Conn.RemoteAddr(); addr != nil {
+		c.remote = addr.String()
+	}
+}
+
+// roundTrip sends one GET for u and reads the body. When ctx ends, it
+// returns ctx's error as is, so that the caller's FailAfter can tell its
+// own deadline from an outer cancellation.
+func (f *Fetcher) roundTrip(ctx context.Context, u *url.URL, maxBody int64) (*Response, error) {
+	facts := &connFacts{}
+	tctx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: facts.gotConn})
+	req, err := http.NewRequestWithContext(tctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, newError(KindInvalidURL, u.String(), err)
+	}
+	for k, vs := range f.cfg.Headers {
+		req.Header[k] = append([]string(nil), vs...)
+	}
+	req.Header.Set("User-Agent", f.cfg.UserAgent)
+	req.Header.Set("Accept-Encoding", acceptEncoding)
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+	}
+	hr, err := f.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		facts.mu.Lock()
+		got := facts.got
+		facts.mu.Unlock()
+		return nil, newError(transportKind(err, got), u.String(), err)
+	}
+	defer structured.Shielded(ctx, time.Second, func(context.Context) error { return hr.Body.Close() })
+	body, err := readBody(hr.Body, hr.Header.Get("Content-Encoding"), maxBody)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, newError(bodyKind(err), u.String(), err)
+	}
+	return newResponse(u, hr, body, facts), nil
+}
+
+// bodyKind is the kind of a readBody error.
+func bodyKind(err error) Kind {
+	var be *bodyError
+	if errors.As(err, &be) {
+		return be.kind
+	}
+	return KindReset
+}
+
+// newResponse builds the Response for one received reply.
+func newResponse(u *url.URL, hr *http.Response, body []byte, facts *connFacts) *Response {
+	facts.mu.Lock()
+	remote, reused := facts.remote, facts.reused
+	facts.mu.Unlock()
+	r := &Response{
+		FinalURL:   u.String(),
+		Status:     hr.StatusCode,
+		Header:     hr.Header,
+		Body:       body,
+		RemoteAddr: remote,
+		Proto:      hr.Proto,
+	}
+	if hr.TLS != nil {
+		r.TLSVersion = tlsVersionName(hr.TLS.Version)
+		structured.SetAttribute(&r.attrs, AttrTLSVersion, r.TLSVersion)
+	}
+	if remote != "" {
+		structured.SetAttribute(&r.attrs, AttrRemoteAddr, remote)
+	}
+	structured.SetAttribute(&r.attrs, AttrProto, r.Proto)
+	structured.SetAttribute(&r.attrs, AttrConnReused, reused)
+	return r
+}
