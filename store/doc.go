@@ -1,0 +1,73 @@
+// Package store writes trawl's results and the state that lets an
+// interrupted run resume: output sinks (JSON Lines, CSV), the scan of an
+// existing output file, the crawl journal and the run lock.
+//
+// # Sinks: whole records only
+//
+// A sink ([JSONLSink], [CSVSink]) buffers encoded records and writes the
+// buffer out in one write, only at record boundaries: when it passes the
+// buffer size ([WithBufferSize], 64 KiB by default), on Flush, and on
+// Close. The file therefore only ever holds whole records, except when the
+// write itself is cut short (the process is killed during it, the disk
+// fills up): then the file ends with a torn record, which [ScanJSONL] and
+// [ScanCSV] remove. After a failed write a sink is broken and keeps
+// returning the error, since appending after a torn record would corrupt
+// the next one. One writer task owns a sink; [FlushEvery], run as a task
+// beside it, flushes at least every 200 ms so that `| jq` sees results as
+// they come. A write to a pipe whose reader has gone fails with an error
+// for which [IsBrokenPipe] is true.
+//
+// # What is durable when
+//
+//   - After Write: nothing. The record is in the process's memory.
+//   - After Flush (or a write out past the buffer size): the record is in
+//     the operating system. It survives the process being killed, even
+//     with kill -9, but not a power loss or kernel crash.
+//   - After Close: the file has been synced (fsync) and survives a power
+//     loss too. Close runs shielded from its context's cancellation, for
+//     at most [WithCloseTimeout], so an interrupted run still ends with a
+//     flushed, synced file. Pipes and terminals cannot be synced; for them
+//     Close only flushes.
+//   - [Journal.Flush] writes out and syncs: journal events are durable
+//     against a power loss as soon as it returns.
+//
+// # Resume
+//
+// The output file is the truth about what is done: a URL is done exactly
+// when its record is in the output. To resume, the caller scans the output
+// ([ScanJSONL] or [ScanCSV]), which cuts a torn last record off the file
+// (that URL will be fetched again) and reports every URL it holds. The
+// caller skips those, opens the sink for appending, and fetches the rest:
+// every URL ends up in the output exactly once. A record that cannot be
+// read in the middle of the file is skipped and reported with its line
+// number; its URL is fetched again and appended.
+//
+// # The crawl journal
+//
+// A crawl also needs its frontier, the URLs queued but not yet done. The
+// [Journal] is an append-only file next to the output ([JournalPath]) with
+// one line "enqueue <depth> <url>" per queued URL; the frontier to resume
+// is what [ReplayJournal] returns minus what the output holds. Done events
+// are not journaled: the output already records them, and a journaled
+// "done" that reached the disk before its record would lose the URL.
+//
+// The journal only has to hold every URL that was queued by a page whose
+// record is in the output: a URL queued by a page that is not in the
+// output is found again when that page is fetched again. That holds if
+// the journal events for a page are durable before the page's record can
+// be: the pipeline calls [Journal.Enqueue] for a page's links before it
+// writes the page's record to the sink, and the sink, made with
+// [WithJournal], flushes and syncs the journal before every write out of
+// its own buffer. Batching is then enough: the journal is written and
+// synced once per output write (at most every 200 ms with [FlushEvery],
+// or every 64 KiB), not once per URL. The journal may hold more than the
+// frontier (duplicates, URLs already done); the caller deduplicates.
+//
+// # Lock
+//
+// [AcquireLock] takes an exclusive flock on a lock file, so that a second
+// run on the same output (from cron, say) fails at once with a
+// [*LockedError] naming the holder's process id. The kernel releases the
+// lock when the process ends, even after kill -9: a stale lock file never
+// blocks a later run.
+package store

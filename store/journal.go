@@ -1,0 +1,105 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// JournalPath returns the path of the crawl journal that goes with the
+// output file at output.
+func JournalPath(output string) string { return output + ".journal" }
+
+// ErrBadURL is returned by [Journal.Enqueue] for a URL that cannot be one
+// field of a journal line: empty, or holding a line break.
+var ErrBadURL = errors.New("store: url cannot be journaled")
+
+// A Journal is the append-only record of a crawl's frontier, kept next to
+// the output so that `trawl crawl --resume` can rebuild what was queued:
+// one line "enqueue <depth> <url>" per URL the crawl queued. What is done
+// is not journaled: the output file is the truth for that (see the package
+// documentation). A Journal is safe for concurrent use.
+type Journal struct {
+	w *recordWriter
+}
+
+// OpenJournal opens the journal at path for appending, creating it if
+// needed, after cutting a line torn by a crash off its end. Call
+// [ReplayJournal] before it to read what an interrupted run left. Only
+// [WithBufferSize] and [WithCloseTimeout] apply to a journal.
+func OpenJournal(ctx context.Context, path string, opts ...SinkOption) (*Journal, error) {
+	if _, err := cutTail(ctx, path, 0); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	}
+	f, err := openAppend(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	cfg := newSinkConfig(opts)
+	cfg.journal = nil
+	return &Journal{w: newRecordWriter(f, cfg)}, nil
+}
+
+// Enqueue buffers the event "url was queued at depth". Record it before
+// the record of the page that found url is written to the sink; the sink
+// made with [WithJournal] then makes it durable first.
+func (j *Journal) Enqueue(ctx context.Context, depth int, url string) error {
+	if url == "" || strings.ContainsAny(url, "\r\n") || depth < 0 {
+		return fmt.Errorf("journal %s: %w: depth %d url %q", j.w.f.Name(), ErrBadURL, depth, url)
+	}
+	return j.w.append(ctx, func(b []byte) []byte {
+		b = append(b, "enqueue "...)
+		b = strconv.AppendInt(b, int64(depth), 10)
+		b = append(b, ' ')
+		b = append(b, url...)
+		return append(b, '\n')
+	})
+}
+
+// Flush writes out the buffered events and syncs the journal to stable
+// storage, when anything was written since the last sync.
+func (j *Journal) Flush(ctx context.Context) error { return j.w.FlushSync(ctx) }
+
+// Close flushes, syncs and closes the journal, shielded from ctx's
+// cancellation and bounded as [JSONLSink.Close] is.
+func (j *Journal) Close(ctx context.Context) error { return j.w.Close(ctx) }
+
+// ReplayJournal reads the journal at path and calls enqueued for each
+// event, in order. A last line torn by a crash is cut off the file first;
+// a line that cannot be read elsewhere is skipped and listed in the
+// result. A missing journal holds nothing: the result is zero and the
+// error nil. The frontier to resume is the URLs enqueued minus those that
+// the output file holds ([ScanJSONL], [ScanCSV]).
+func ReplayJournal(ctx context.Context, path string, enqueued func(depth int, url string)) (ScanResult, error) {
+	var res ScanResult
+	_, err := scanLines(ctx, path, &res, func(line int, text string, err error) {
+		var depth int
+		var url string
+		if err == nil {
+			depth, url, err = parseJournalLine(text)
+		}
+		if err != nil {
+			res.addCorrupt(&CorruptRecordError{Path: path, Line: line, Err: err})
+			return
+		}
+		res.Records++
+		enqueued(depth, url)
+	})
+	return res, err
+}
+
+// errBadEvent is the cause of a corrupt journal line.
+var errBadEvent = errors.New("not an \"enqueue <depth> <url>\" event")
+
+func parseJournalLine(text string) (depth int, url string, err error) {
+	kind, rest, _ := strings.Cut(text, " ")
+	ds, url, _ := strings.Cut(rest, " ")
+	depth, err = strconv.Atoi(ds)
+	if kind != "enqueue" || err != nil || depth < 0 || url == "" {
+		return 0, "", errBadEvent
+	}
+	return depth, url, nil
+}

@@ -1,0 +1,149 @@
+package store
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// lockHelperEnv names the environment variable that turns the test binary
+// into a process holding the lock at its value (see TestMain).
+const lockHelperEnv = "TRAWL_LOCK_HELPER"
+
+// lockHelper takes the lock at path, prints "locked", and holds it until
+// its stdin ends.
+func lockHelper(path string) int {
+	l, err := AcquireLock(context.Background(), path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println("locked")
+	io.Copy(io.Discard, os.Stdin)
+	if err := l.Release(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+func TestLockConflictsInProcess(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "run.lock")
+	l, err := AcquireLock(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = AcquireLock(ctx, path)
+	var le *LockedError
+	if !errors.As(err, &le) || !errors.Is(err, ErrLocked) {
+		t.Fatalf("second AcquireLock: %v, want a *LockedError", err)
+	}
+	if le.PID != os.Getpid() || le.Path != path {
+		t.Fatalf("LockedError = %+v, want pid %d path %s", le, os.Getpid(), path)
+	}
+	if !strings.Contains(err.Error(), fmt.Sprint(os.Getpid())) {
+		t.Fatalf("message %q does not name the holder", err)
+	}
+	if err := l.Release(); err != nil {
+		t.Fatal(err)
+	}
+	l2, err := AcquireLock(ctx, path)
+	if err != nil {
+		t.Fatalf("AcquireLock after Release: %v", err)
+	}
+	if err := l2.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l2.Release(); !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("second Release: %v, want os.ErrClosed", err)
+	}
+}
+
+func TestLockedErrorWithoutPID(t *testing.T) {
+	e := &LockedError{Path: "x.lock"}
+	if got, want := e.Error(), "lock x.lock: held by another process"; got != want {
+		t.Fatalf("Error() = %q, want %q", got, want)
+	}
+}
+
+// startLockHolder runs the test binary as a process holding the lock.
+func startLockHolder(t *testing.T, path string) (*exec.Cmd, io.WriteCloser) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), lockHelperEnv+"="+path)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "locked\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("lock holder said %q, %v", line, err)
+	}
+	return cmd, stdin
+}
+
+func TestLockConflictsAcrossProcesses(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "run.lock")
+	cmd, stdin := startLockHolder(t, path)
+	defer stdin.Close()
+
+	_, err := AcquireLock(ctx, path)
+	var le *LockedError
+	if !errors.As(err, &le) {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("AcquireLock while another process holds it: %v", err)
+	}
+	if le.PID != cmd.Process.Pid {
+		t.Errorf("LockedError.PID = %d, want the holder's %d", le.PID, cmd.Process.Pid)
+	}
+
+	// kill -9: the kernel releases the lock with the process.
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	l, err := AcquireLock(ctx, path)
+	if err != nil {
+		t.Fatalf("AcquireLock after the holder was killed: %v", err)
+	}
+	if err := l.Release(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLockReleasedByHolder(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "run.lock")
+	cmd, stdin := startLockHolder(t, path)
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("lock holder: %v", err)
+	}
+	l, err := AcquireLock(ctx, path)
+	if err != nil {
+		t.Fatalf("AcquireLock after the holder released it: %v", err)
+	}
+	if err := l.Release(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,331 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/trawl-dev/trawl/structured"
+)
+
+// Defaults of the sink options.
+const (
+	// DefaultBufferSize is the number of buffered bytes past which a sink
+	// writes its buffer out without being asked.
+	DefaultBufferSize = 64 << 10
+	// DefaultCloseTimeout bounds the final flush, sync and close of a sink
+	// or journal, which run even when the caller's context is cancelled.
+	DefaultCloseTimeout = 10 * time.Second
+)
+
+// ErrBadRecord is returned by [JSONLSink.Write] for a record that would
+// not make exactly one line: empty, or containing a line break.
+var ErrBadRecord = errors.New("store: record is not one line of output")
+
+// ErrClosed is returned by the methods of a sink or journal after its
+// Close.
+var ErrClosed = errors.New("store: sink closed")
+
+// IsBrokenPipe reports whether err comes from writing to a pipe whose
+// reader has gone, as when the output is piped into `head -3`. The program
+// should then stop quietly: nobody reads what it would write.
+//
+// Go kills a program that writes to a broken pipe on file descriptor 1 or
+// 2 with SIGPIPE, unless it calls signal.Ignore(syscall.SIGPIPE) or
+// signal.Notify for it; only then does the write return the error that
+// IsBrokenPipe recognises.
+func IsBrokenPipe(err error) bool { return errors.Is(err, syscall.EPIPE) }
+
+// A Flusher writes out what it buffers. Sinks and [Journal] are Flushers.
+type Flusher interface {
+	Flush(ctx context.Context) error
+}
+
+// A Sink is an output in which every record becomes exactly one line (for
+// CSV, one record) and the file only ever holds whole records: the buffer
+// is written out at record boundaries only. R is the record type:
+// []byte for [JSONLSink], []string for [CSVSink].
+//
+// A Sink is safe for concurrent use, so that a [FlushEvery] task may
+// flush it while the writer task writes.
+type Sink[R any] interface {
+	Flusher
+	// Write buffers one record, and writes the buffer out when it
+	// passes the buffer size.
+	Write(ctx context.Context, rec R) error
+	// Close flushes, syncs to stable storage where the file allows,
+	// and closes the file, bounded and shielded from ctx's
+	// cancellation.
+	Close(ctx context.Context) error
+}
+
+var (
+	_ Sink[[]byte]   = (*JSONLSink)(nil)
+	_ Sink[[]string] = (*CSVSink)(nil)
+)
+
+// A SinkOption configures a sink at its creation.
+type SinkOption func(*sinkConfig)
+
+type sinkConfig struct {
+	bufSize      int
+	closeTimeout time.Duration
+	journal      *Journal
+}
+
+func newSinkConfig(opts []SinkOption) sinkConfig {
+	c := sinkConfig{bufSize: DefaultBufferSize, closeTimeout: DefaultCloseTimeout}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.bufSize < 1 {
+		c.bufSize = DefaultBufferSize
+	}
+	if c.closeTimeout <= 0 {
+		c.closeTimeout = DefaultCloseTimeout
+	}
+	return c
+}
+
+// WithBufferSize sets the number of buffered bytes past which the sink
+// writes its buffer out; n below 1 means [DefaultBufferSize]. A record
+// longer than n is written whole, on its own.
+func WithBufferSize(n int) SinkOption { return func(c *sinkConfig) { c.bufSize = n } }
+
+// WithCloseTimeout bounds the final flush, sync and close done by Close;
+// d of zero or less means [DefaultCloseTimeout].
+func WithCloseTimeout(d time.Duration) SinkOption {
+	return func(c *sinkConfig) { c.closeTimeout = d }
+}
+
+// WithJournal makes the sink flush and sync j before every write of its
+// own buffer, so that the frontier events recorded for a page are durable
+// before the page's record can reach the output. See the package
+// documentation for why crawl resume depends on that order.
+func WithJournal(j *Journal) SinkOption { return func(c *sinkConfig) { c.journal = j } }
+
+// recordWriter is the buffer shared by the sinks and the journal: bytes
+// are appended a whole record at a time and written out in one Write.
+type recordWriter struct {
+	mu      sync.Mutex
+	f       *structured.File
+	cfg     sinkConfig
+	buf     []byte
+	err     error // sticky: the first write error
+	closed  bool
+	before  func(ctx context.Context) error // runs before each write out
+	canSync bool                            // false once the file refused fsync
+	dirty   bool                            // written since the last sync
+}
+
+func newRecordWriter(f *structured.File, cfg sinkConfig) *recordWriter {
+	w := &recordWriter{f: f, cfg: cfg, canSync: true}
+	if cfg.journal != nil {
+		w.before = cfg.journal.Flush
+	}
+	return w
+}
+
+// append adds one whole record to the buffer, calling add with the buffer
+// locked, and writes the buffer out past the threshold.
+func (w *recordWriter) append(ctx context.Context, add func([]byte) []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return err
+	}
+	w.buf = add(w.buf)
+	if len(w.buf) < w.cfg.bufSize {
+		return nil
+	}
+	return w.flushLocked(ctx)
+}
+
+func (w *recordWriter) usable() error {
+	if w.closed {
+		return ErrClosed
+	}
+	return w.err
+}
+
+// Flush writes out the buffer.
+func (w *recordWriter) Flush(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return err
+	}
+	return w.flushLocked(ctx)
+}
+
+func (w *recordWriter) flushLocked(ctx context.Context) error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	if w.before != nil {
+		if err := w.before(ctx); err != nil {
+			return fmt.Errorf("flush %s: %w", w.f.Name(), err)
+		}
+	}
+	n, err := w.f.Write(ctx, w.buf)
+	if err != nil {
+		if n == 0 && ctx.Err() != nil {
+			return err // nothing written: the buffer is kept for a retry
+		}
+		// Part of the buffer may be in the file: what follows can no
+		// longer be appended safely.
+		w.err = err
+		return err
+	}
+	w.buf = w.buf[:0]
+	w.dirty = true
+	return nil
+}
+
+// FlushSync writes out the buffer and syncs the file if anything was
+// written since the last sync.
+func (w *recordWriter) FlushSync(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if err := w.flushLocked(ctx); err != nil {
+		return err
+	}
+	if !w.dirty {
+		return nil
+	}
+	if err := w.syncLocked(ctx); err != nil {
+		return fmt.Errorf("sync %s: %w", w.f.Name(), err)
+	}
+	w.dirty = false
+	return nil
+}
+
+// syncLocked commits the file to stable storage; pipes and terminals,
+// which cannot be synced, are skipped.
+func (w *recordWriter) syncLocked(ctx context.Context) error {
+	if !w.canSync {
+		return nil
+	}
+	err := w.f.Sync(ctx)
+	if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) {
+		w.canSync = false
+		return nil
+	}
+	return err
+}
+
+// Close flushes, syncs and closes the file inside a shielded scope bounded
+// by the close timeout. The file is closed whatever happens before.
+func (w *recordWriter) Close(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return ErrClosed
+	}
+	w.closed = true
+	return structured.Shielded(ctx, w.cfg.closeTimeout, func(ctx context.Context) error {
+		var err error
+		if w.err == nil {
+			err = w.flushLocked(ctx)
+			if err == nil {
+				err = w.syncLocked(ctx)
+			}
+		}
+		return errors.Join(err, w.f.Close(ctx))
+	})
+}
+
+// JSONLSink writes JSON Lines: each record is one JSON value, written on
+// a line of its own.
+type JSONLSink struct {
+	w *recordWriter
+}
+
+// OpenJSONL opens path for appending, creating it if needed, and returns a
+// sink writing to it. To continue an interrupted run, call [ScanJSONL]
+// first: it removes a torn last line.
+func OpenJSONL(ctx context.Context, path string, opts ...SinkOption) (*JSONLSink, error) {
+	f, err := openAppend(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	return NewJSONL(f, opts...), nil
+}
+
+// NewJSONL returns a sink writing to f, such as
+// structured.NewFile(os.Stdout). The sink owns f: Close closes it.
+func NewJSONL(f *structured.File, opts ...SinkOption) *JSONLSink {
+	return &JSONLSink{w: newRecordWriter(f, newSinkConfig(opts))}
+}
+
+// Write buffers rec, one complete JSON value such as the output of
+// json.Marshal, and a line break after it. A record that is empty or holds
+// a line break is refused with [ErrBadRecord]. After a failed write out
+// the sink is broken: Write and Flush return that error again.
+func (s *JSONLSink) Write(ctx context.Context, rec []byte) error {
+	if len(rec) == 0 || bytesHasLineBreak(rec) {
+		return fmt.Errorf("write %s: %w", s.w.f.Name(), ErrBadRecord)
+	}
+	return s.w.append(ctx, func(b []byte) []byte {
+		b = append(b, rec...)
+		return append(b, '\n')
+	})
+}
+
+// Flush writes out the buffered records in one write. Call it at least
+// every 200 ms (see [FlushEvery]) so that readers of the output see
+// results as they come.
+func (s *JSONLSink) Flush(ctx context.Context) error { return s.w.Flush(ctx) }
+
+// Close flushes the buffer, syncs the file to stable storage (skipped for
+// pipes and terminals, which cannot be synced) and closes it. It runs
+// shielded from ctx's cancellation, for at most the close timeout
+// ([WithCloseTimeout]), and returns [structured.ErrTimeout] if that
+// expired; the file is closed in every case.
+func (s *JSONLSink) Close(ctx context.Context) error { return s.w.Close(ctx) }
+
+func bytesHasLineBreak(b []byte) bool {
+	for _, c := range b {
+		if c == '\n' || c == '\r' {
+			return true
+		}
+	}
+	return false
+}
+
+const appendFlags = os.O_APPEND | os.O_CREATE | os.O_WRONLY
+
+func openAppend(ctx context.Context, path string) (*structured.File, error) {
+	return structured.OpenFile(ctx, path, appendFlags, 0o644)
+}
+
+// FlushEvery calls Flush on each of fs, in order, every interval until ctx
+// is done, and then returns nil. Run it as a task next to the writer task,
+// in a group that the writer's end cancels. The order matters: pass the
+// journal before the sink. A flush error ends the loop and is returned.
+func FlushEvery(ctx context.Context, interval time.Duration, fs ...Flusher) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		for _, f := range fs {
+			if err := f.Flush(ctx); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+		}
+	}
+}

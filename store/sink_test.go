@@ -1,0 +1,286 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/trawl-dev/trawl/structured"
+)
+
+func readString(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestJSONLSinkBuffersUntilThreshold(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	s, err := OpenJSONL(ctx, path, WithBufferSize(20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, []byte(`{"url":"a"}`)); err != nil { // 12 bytes with "\n"
+		t.Fatal(err)
+	}
+	if got := readString(t, path); got != "" {
+		t.Fatalf("below the threshold the file holds %q, want nothing", got)
+	}
+	if err := s.Write(ctx, []byte(`{"url":"b"}`)); err != nil { // 24 bytes: past 20
+		t.Fatal(err)
+	}
+	want := "{\"url\":\"a\"}\n{\"url\":\"b\"}\n"
+	if got := readString(t, path); got != want {
+		t.Fatalf("past the threshold the file holds %q, want %q", got, want)
+	}
+	if err := s.Write(ctx, []byte(`{"url":"c"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want += "{\"url\":\"c\"}\n"
+	if got := readString(t, path); got != want {
+		t.Fatalf("after Flush the file holds %q, want %q", got, want)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, []byte(`{}`)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Write after Close: %v, want ErrClosed", err)
+	}
+}
+
+// Each write out of the sink lands in the pipe whole, and is read whole.
+func TestJSONLSinkWritesWholeRecordsOnly(t *testing.T) {
+	ctx := t.Context()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	s := NewJSONL(structured.NewFile(w), WithBufferSize(100))
+	big := `{"url":"` + strings.Repeat("x", 250) + `"}`
+	recs := []string{`{"url":"1"}`, big, `{"url":"2"}`, `{"url":"3"}`}
+	// The pipe holds 64 KiB, so every write out lands in it whole; each
+	// read returns what one write wrote.
+	var reads []string
+	buf := make([]byte, 1<<16)
+	for _, rec := range recs {
+		if err := s.Write(ctx, []byte(rec)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			reads = append(reads, string(buf[:n]))
+		}
+		if err != nil {
+			break
+		}
+	}
+	all := strings.Join(reads, "")
+	if want := strings.Join(recs, "\n") + "\n"; all != want {
+		t.Fatalf("pipe got %q, want %q", all, want)
+	}
+	for _, chunk := range reads {
+		if !strings.HasSuffix(chunk, "\n") {
+			t.Errorf("a write ended inside a record: %q", chunk)
+		}
+	}
+}
+
+func TestJSONLSinkRefusesMultiLineRecords(t *testing.T) {
+	ctx := t.Context()
+	s, err := OpenJSONL(ctx, filepath.Join(t.TempDir(), "out.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	for _, rec := range []string{"", "{\n}", "{\r}"} {
+		if err := s.Write(ctx, []byte(rec)); !errors.Is(err, ErrBadRecord) {
+			t.Errorf("Write(%q) = %v, want ErrBadRecord", rec, err)
+		}
+	}
+}
+
+func TestCloseFlushesWhenContextCancelled(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	ctx, cancel := context.WithCancel(t.Context())
+	s, err := OpenJSONL(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, []byte(`{"url":"a"}`)); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := s.Close(ctx); err != nil {
+		t.Fatalf("Close on a cancelled context: %v", err)
+	}
+	if got := readString(t, path); got != "{\"url\":\"a\"}\n" {
+		t.Fatalf("file holds %q after Close on a cancelled context", got)
+	}
+}
+
+func TestCloseOnPipeSkipsSync(t *testing.T) {
+	ctx := t.Context()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	s := NewJSONL(structured.NewFile(w))
+	if err := s.Write(ctx, []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatalf("Close on a pipe: %v (a pipe cannot be synced; Close must not fail for it)", err)
+	}
+}
+
+func TestCloseIsBoundedOnStuckPipe(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close() // open but never read: the pipe fills up
+	ctx, cancel := context.WithCancel(t.Context())
+	s := NewJSONL(structured.NewFile(w), WithBufferSize(4<<20), WithCloseTimeout(50*time.Millisecond))
+	if err := s.Write(ctx, []byte(`"`+strings.Repeat("x", 1<<20)+`"`)); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	start := time.Now()
+	err = s.Close(ctx)
+	if !errors.Is(err, structured.ErrTimeout) {
+		t.Fatalf("Close on a stuck pipe: %v, want ErrTimeout", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("Close took %v", d)
+	}
+	if _, err := w.Write([]byte("x")); !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("after Close the pipe is still open: write gave %v", err)
+	}
+}
+
+func TestBrokenPipe(t *testing.T) {
+	ctx := t.Context()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close() // the reader went away, as `| head -3` does
+	s := NewJSONL(structured.NewFile(w))
+	if err := s.Write(ctx, []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Flush(ctx)
+	if !IsBrokenPipe(err) {
+		t.Fatalf("Flush to a closed pipe: %v, IsBrokenPipe false", err)
+	}
+	if err := s.Flush(ctx); !IsBrokenPipe(err) {
+		t.Fatalf("a broken sink must keep its error, got %v", err)
+	}
+	if IsBrokenPipe(errors.New("other")) || IsBrokenPipe(nil) {
+		t.Fatal("IsBrokenPipe true for another error")
+	}
+	if err := s.Close(ctx); !IsBrokenPipe(errors.Unwrap(err)) && err != nil {
+		// Close reports only the close itself once the sink is broken.
+		t.Fatalf("Close: %v", err)
+	}
+}
+
+func TestSinkFlushesJournalFirst(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.jsonl")
+	j, err := OpenJournal(ctx, JournalPath(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenJSONL(ctx, out, WithJournal(j))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Enqueue(ctx, 1, "https://example.com/child"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, []byte(`{"url":"https://example.com/"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := readString(t, JournalPath(out)); got != "enqueue 1 https://example.com/child\n" {
+		t.Fatalf("after the sink's flush the journal holds %q", got)
+	}
+	if err := errors.Join(s.Close(ctx), j.Close(ctx)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// recordingFlusher records when it is flushed, into a shared log.
+type recordingFlusher struct {
+	name string
+	log  *[]string
+	at   *[]time.Duration
+	t0   time.Time
+	err  error
+}
+
+func (f recordingFlusher) Flush(ctx context.Context) error {
+	*f.log = append(*f.log, f.name)
+	*f.at = append(*f.at, time.Since(f.t0))
+	return f.err
+}
+
+func TestFlushEvery(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log []string
+		var at []time.Duration
+		t0 := time.Now()
+		j := recordingFlusher{name: "journal", log: &log, at: &at, t0: t0}
+		s := recordingFlusher{name: "sink", log: &log, at: &at, t0: t0}
+		ctx, cancel := context.WithTimeout(t.Context(), 450*time.Millisecond)
+		defer cancel()
+		if err := FlushEvery(ctx, 200*time.Millisecond, j, s); err != nil {
+			t.Fatalf("FlushEvery ended by its context: %v, want nil", err)
+		}
+		wantLog := []string{"journal", "sink", "journal", "sink"}
+		wantAt := []time.Duration{200, 200, 400, 400}
+		if strings.Join(log, ",") != strings.Join(wantLog, ",") {
+			t.Fatalf("flush order %v, want %v", log, wantLog)
+		}
+		for i := range at {
+			if at[i] != wantAt[i]*time.Millisecond {
+				t.Fatalf("flushes at %v, want %v ms", at, wantAt)
+			}
+		}
+	})
+}
+
+func TestFlushEveryReturnsFlushError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log []string
+		var at []time.Duration
+		boom := errors.New("boom")
+		f := recordingFlusher{name: "f", log: &log, at: &at, t0: time.Now(), err: boom}
+		if err := FlushEvery(t.Context(), time.Second, f); !errors.Is(err, boom) {
+			t.Fatalf("FlushEvery: %v, want the flush error", err)
+		}
+	})
+}
