@@ -74,38 +74,36 @@ func (r *ScanResult) addCorrupt(e *CorruptRecordError) {
 // field of every complete record, in file order (records without one are
 // counted but not reported).
 //
-// A last line without a line break, or a last line that is not a JSON
-// object, was torn by a crash: ScanJSONL truncates the file to the end of
-// the line before it, so that appending continues on a line boundary, and
-// that URL is fetched again. A line that is not a JSON object elsewhere in
-// the file is skipped and listed in the result (it cannot be told apart
-// from data the crawl never wrote); blank lines are ignored. The file is
-// streamed, never loaded whole. A missing file holds nothing: the result
-// is zero and the error nil.
+// A last line without a line break was torn by a crash, and so were the
+// lines that are not JSON objects at the end of the file, after the last
+// good record (a power loss can leave garbage there): ScanJSONL truncates
+// the file to the end of the last good record, so that appending continues
+// on a line boundary, and those URLs are fetched again. A line that is not
+// a JSON object before a good record is skipped and listed in the result.
+// Blank lines are ignored. The file is streamed, never loaded whole. A
+// missing file holds nothing: the result is zero and the error nil.
 func ScanJSONL(ctx context.Context, path string, done func(url string)) (ScanResult, error) {
 	var res ScanResult
-	var last struct {
-		line int
-		url  string
-		err  error
-	}
-	n, err := scanLines(ctx, path, &res, func(line int, text string, err error) {
-		if last.line > 0 {
-			res.record(path, last.line, last.url, last.err, done)
-		}
-		last.line, last.err = line, err
+	var tail corruptRun // bad lines since the last good record
+	lines, err := scanLines(ctx, path, &res, func(line int, text string, err error) {
+		var url string
 		if err == nil {
-			last.url, last.err = jsonlURL(text)
+			url, err = jsonlURL(text)
+		}
+		if err != nil {
+			tail.add(&CorruptRecordError{Path: path, Line: line, Err: err})
+			return
+		}
+		tail.reportTo(&res)
+		res.Records++
+		if url != "" {
+			done(url)
 		}
 	})
-	if err != nil || n == 0 {
+	if err != nil || tail.count == 0 {
 		return res, err
 	}
-	if last.err == nil {
-		res.record(path, last.line, last.url, nil, done)
-		return res, nil
-	}
-	cut, err := cutTail(ctx, path, 1)
+	cut, err := cutTail(ctx, path, lines-tail.first+1)
 	res.Truncated += cut
 	if err != nil {
 		return res, fmt.Errorf("resume %s: %w", path, err)
@@ -113,22 +111,38 @@ func ScanJSONL(ctx context.Context, path string, done func(url string)) (ScanRes
 	return res, nil
 }
 
-// record counts one record, or the corruption that replaced it.
-func (r *ScanResult) record(path string, line int, url string, err error, done func(string)) {
-	if err != nil {
-		r.addCorrupt(&CorruptRecordError{Path: path, Line: line, Err: err})
-		return
+// corruptRun collects consecutive bad records, which are corrupt if a good
+// record follows them and torn if they end the file.
+type corruptRun struct {
+	first int // line of the first, when count > 0
+	count int
+	errs  []*CorruptRecordError // the first MaxReported
+}
+
+func (c *corruptRun) add(e *CorruptRecordError) {
+	if c.count == 0 {
+		c.first = e.Line
 	}
-	r.Records++
-	if url != "" {
-		done(url)
+	c.count++
+	if len(c.errs) < MaxReported {
+		c.errs = append(c.errs, e)
 	}
+}
+
+// reportTo lists the run as corrupt in res, and empties it.
+func (c *corruptRun) reportTo(res *ScanResult) {
+	for _, e := range c.errs {
+		res.addCorrupt(e)
+	}
+	res.CorruptCount += c.count - len(c.errs)
+	*c = corruptRun{}
 }
 
 // scanLines cuts a torn last line off the file at path, then calls fn for
 // every line that is not blank, with its 1-based number and either its
 // text or the error that kept it from being read (a line too long). It
-// returns the number of calls. A missing file makes no calls and no error.
+// returns the number of lines in the file. A missing file makes no calls
+// and no error.
 func scanLines(ctx context.Context, path string, res *ScanResult, fn func(line int, text string, err error)) (int, error) {
 	cut, err := cutTail(ctx, path, 0)
 	if errors.Is(err, os.ErrNotExist) {
@@ -143,21 +157,20 @@ func scanLines(ctx context.Context, path string, res *ScanResult, fn func(line i
 		return 0, fmt.Errorf("resume: %w", err)
 	}
 	defer closeRead(ctx, f)
-	calls, line := 0, 0
+	line := 0
 	for text, err := range f.Lines(ctx, structured.MaxLineLength(MaxRecordLength)) {
 		line++
 		var tooLong *structured.LineTooLongError
 		switch {
 		case errors.As(err, &tooLong):
 		case err != nil:
-			return calls, fmt.Errorf("resume: %w", err)
+			return line, fmt.Errorf("resume: %w", err)
 		case strings.TrimSpace(text) == "":
 			continue
 		}
-		calls++
 		fn(line, text, err)
 	}
-	return calls, nil
+	return line, nil
 }
 
 // errNotObject is the cause of a corrupt JSON Lines record that is valid
@@ -181,9 +194,9 @@ func jsonlURL(text string) (string, error) {
 // ScanCSV is [ScanJSONL] for a CSV output file whose header names the URL
 // column urlColumn. Records may span lines (quoted line breaks), so the
 // file is read with encoding/csv, streamed. After a last line without a
-// line break is cut, a last record that cannot be parsed, or has the
-// wrong number of fields, is torn too and is cut; a bad record elsewhere
-// is skipped and listed. A header alone is not a record. A file without
+// line break is cut, the records at the end of the file that cannot be
+// parsed, or have the wrong number of fields, were torn too and are cut;
+// a bad record before a good one is skipped and listed. A header alone is not a record. A file without
 // the column fails with [ErrNoURLColumn].
 func ScanCSV(ctx context.Context, path, urlColumn string, done func(url string)) (ScanResult, error) {
 	var res ScanResult
@@ -204,14 +217,16 @@ func ScanCSV(ctx context.Context, path, urlColumn string, done func(url string))
 	if err != nil || good < 0 {
 		return res, err
 	}
-	if err := truncateAt(ctx, path, good); err != nil {
+	cut, err = truncateAt(ctx, path, good)
+	res.Truncated += cut
+	if err != nil {
 		return res, fmt.Errorf("resume %s: %w", path, err)
 	}
 	return res, nil
 }
 
 // scanCSVRecords reads the records of f after its header. It returns the
-// offset just past the last good record when a bad record ends the file
+// offset just past the last good record when bad records end the file
 // (it must be cut there), or -1 when the file ends well.
 func scanCSVRecords(ctx context.Context, f *structured.File, urlColumn string, res *ScanResult, done func(string)) (int64, error) {
 	r := csv.NewReader(fileReader(ctx, f))
@@ -233,31 +248,28 @@ func scanCSVRecords(ctx context.Context, f *structured.File, urlColumn string, r
 		return -1, fmt.Errorf("resume %s: %w %q", f.Name(), ErrNoURLColumn, urlColumn)
 	}
 	good := r.InputOffset()
-	var pending *CorruptRecordError // a bad record, not yet known to be the last
+	var tail corruptRun // bad records since the last good one
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
 			break
-		}
-		if pending != nil {
-			res.addCorrupt(pending)
-			pending = nil
 		}
 		if err != nil {
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
 				return -1, fmt.Errorf("resume %s: %w", f.Name(), err)
 			}
-			pending = &CorruptRecordError{Path: f.Name(), Line: pe.StartLine, Err: pe.Err}
+			tail.add(&CorruptRecordError{Path: f.Name(), Line: pe.StartLine, Err: pe.Err})
 			continue
 		}
+		tail.reportTo(res)
 		good = r.InputOffset()
 		res.Records++
 		if rec[col] != "" {
 			done(rec[col])
 		}
 	}
-	if pending == nil {
+	if tail.count == 0 {
 		return -1, nil
 	}
 	return good, nil

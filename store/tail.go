@@ -45,20 +45,24 @@ func cutTail(ctx context.Context, path string, dropLines int) (int64, error) {
 	})
 }
 
-// truncateAt cuts the file at path to size bytes, and syncs it.
-func truncateAt(ctx context.Context, path string, size int64) error {
-	_, err := structured.RunSync(ctx, func(context.Context) (struct{}, error) {
+// truncateAt cuts the file at path to size bytes, and syncs it. It returns
+// the number of bytes removed.
+func truncateAt(ctx context.Context, path string, size int64) (int64, error) {
+	return structured.RunSync(ctx, func(context.Context) (int64, error) {
 		f, err := os.OpenFile(path, os.O_RDWR, 0)
 		if err != nil {
-			return struct{}{}, err
+			return 0, err
 		}
 		defer f.Close()
-		if err := f.Truncate(size); err != nil {
-			return struct{}{}, err
+		st, err := f.Stat()
+		if err != nil || st.Size() <= size {
+			return 0, err
 		}
-		return struct{}{}, f.Sync()
+		if err := f.Truncate(size); err != nil {
+			return 0, err
+		}
+		return st.Size() - size, f.Sync()
 	})
-	return err
 }
 
 // lineStart returns the offset just past the last line break before end,

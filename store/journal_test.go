@@ -1,0 +1,111 @@
+package store
+
+import (
+	"errors"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+type event struct {
+	depth int
+	url   string
+}
+
+func replay(t *testing.T, path string) ([]event, ScanResult) {
+	t.Helper()
+	var evs []event
+	res, err := ReplayJournal(t.Context(), path, func(d int, u string) { evs = append(evs, event{d, u}) })
+	if err != nil {
+		t.Fatalf("ReplayJournal: %v", err)
+	}
+	return evs, res
+}
+
+func TestJournalRoundTrip(t *testing.T) {
+	ctx := t.Context()
+	path := JournalPath(filepath.Join(t.TempDir(), "out.jsonl"))
+	j, err := OpenJournal(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []event{{0, "https://a/"}, {1, "https://a/b c"}, {2, "https://a/d?x=1"}}
+	for _, e := range want {
+		if err := j.Enqueue(ctx, e.depth, e.url); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := readString(t, path); got != "" {
+		t.Fatalf("journal written before Flush: %q", got)
+	}
+	if err := j.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := replay(t, path); !slices.Equal(got, want) {
+		t.Fatalf("after Flush, replay %v, want %v", got, want)
+	}
+	if err := j.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"", "https://a/\nenqueue 0 https://evil/", "x\r"} {
+		if err := j.Enqueue(ctx, 0, bad); !errors.Is(err, ErrBadURL) {
+			t.Errorf("Enqueue(%q): %v, want ErrBadURL", bad, err)
+		}
+	}
+}
+
+func TestReplayJournalTornAndCorrupt(t *testing.T) {
+	ctx := t.Context()
+	path := writeFile(t, "enqueue 0 https://a/\nenqueue x https://b/\nfrobnicate 1 https://c/\nenqueue 1 https://d/\nenqueue 2 https://e")
+	got, res := replay(t, path)
+	want := []event{{0, "https://a/"}, {1, "https://d/"}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("replay %v, want %v", got, want)
+	}
+	if res.Records != 2 || res.CorruptCount != 2 || res.Corrupt[0].Line != 2 || res.Corrupt[1].Line != 3 {
+		t.Fatalf("result %+v, want 2 records and corrupt lines 2, 3", res)
+	}
+	if res.Truncated != int64(len("enqueue 2 https://e")) {
+		t.Fatalf("Truncated %d", res.Truncated)
+	}
+	// Appending after the replay starts on a new line.
+	j, err := OpenJournal(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Enqueue(ctx, 2, "https://e/"); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = replay(t, path)
+	if want := append(want, event{2, "https://e/"}); !slices.Equal(got, want) {
+		t.Fatalf("after append, replay %v, want %v", got, want)
+	}
+}
+
+func TestOpenJournalCutsTornLine(t *testing.T) {
+	ctx := t.Context()
+	path := writeFile(t, "enqueue 0 https://a/\nenqueue 1 htt")
+	j, err := OpenJournal(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Enqueue(ctx, 1, "https://b/"); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := readString(t, path), "enqueue 0 https://a/\nenqueue 1 https://b/\n"; got != want {
+		t.Fatalf("journal %q, want %q", got, want)
+	}
+}
+
+func TestReplayJournalMissing(t *testing.T) {
+	got, res := replay(t, filepath.Join(t.TempDir(), "none.journal"))
+	if len(got) != 0 || res.Records != 0 {
+		t.Fatalf("replay of a missing journal: %v %+v", got, res)
+	}
+}
