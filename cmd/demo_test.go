@@ -3,33 +3,55 @@ package cmd
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/trawl-dev/trawl/crawler/demosite"
 )
 
-func TestDemoFetchesEveryPage(t *testing.T) {
+func TestDemoCrawlsEveryPage(t *testing.T) {
 	io, _, out, errOut := TestIO()
-	code := run(t.Context(), io, NewCmdRoot(io), []string{"demo", "--pages", "50", "-c", "8"})
+	code := run(t.Context(), io, NewCmdRoot(io), []string{"demo", "--pages", "50", "-c", "8", "--retries", "0"})
 	if code != ExitOK {
 		t.Fatalf("exit %d, stderr: %s", code, errOut)
 	}
 	seen := map[string]bool{}
+	kinds := map[string]bool{}
 	sc := bufio.NewScanner(out)
+	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		var rec demoRecord
+		var rec struct {
+			URL    string `json:"url"`
+			Status int    `json:"status"`
+			Title  string `json:"title"`
+			Error  *struct {
+				Kind string `json:"kind"`
+			} `json:"error"`
+		}
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			t.Fatalf("line %q is not a JSON object: %v", sc.Text(), err)
 		}
-		if rec.Status != 200 || rec.Title == "" {
-			t.Errorf("record %+v, want status 200 and a title", rec)
+		if seen[rec.URL] {
+			t.Errorf("%s written twice", rec.URL)
 		}
 		seen[rec.URL] = true
+		if rec.Error != nil {
+			kinds[rec.Error.Kind] = true
+		} else if !strings.HasSuffix(rec.URL, ".pdf") && (rec.Status != 200 || rec.Title == "") {
+			t.Errorf("record %+v, want status 200 and a title", rec)
+		}
 	}
-	if len(seen) != 50 {
-		t.Fatalf("%d distinct pages in output, want 50", len(seen))
+	if want := 50 + len(demosite.BrokenPaths); len(seen) != want {
+		t.Fatalf("%d distinct pages in output, want %d", len(seen), want)
 	}
-	if !strings.Contains(errOut.String(), "50 pages, 0 failed") {
+	for _, k := range []string{"http", "redirect_loop"} {
+		if !kinds[k] {
+			t.Errorf("no %s error among the broken pages (got %v)", k, kinds)
+		}
+	}
+	if !strings.Contains(errOut.String(), fmt.Sprintf("%d URLs", 50+len(demosite.BrokenPaths))) {
 		t.Fatalf("summary = %q", errOut)
 	}
 }

@@ -38,6 +38,9 @@ type Frontier interface {
 	Add(ctx context.Context, req Request) (bool, error)
 	// Seen marks url as seen without queueing it: done in an earlier run.
 	Seen(url string)
+	// MarkIfNew marks key (a URL, or an input line that is not one) as
+	// seen and reports whether it was new, without queueing anything.
+	MarkIfNew(ctx context.Context, key string) (bool, error)
 	// InputDone says that Add will only be called for discovered links
 	// from now on.
 	InputDone()
@@ -112,6 +115,18 @@ func (f *MemoryFrontier) Seen(url string) {
 	f.mu.Lock()
 	f.seen[Fingerprint(url)] = struct{}{}
 	f.mu.Unlock()
+}
+
+// MarkIfNew implements [Frontier].
+func (f *MemoryFrontier) MarkIfNew(ctx context.Context, key string) (bool, error) {
+	fp := Fingerprint(key)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, dup := f.seen[fp]; dup {
+		return false, nil
+	}
+	f.seen[fp] = struct{}{}
+	return true, nil
 }
 
 // InputDone implements [Frontier].

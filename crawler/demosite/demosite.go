@@ -18,9 +18,21 @@ import (
 
 // Site is a generated site of Pages HTML pages: "/" links into the rest,
 // and every page links to a few others, so a crawl from "/" reaches all.
+//
+// With Broken set, the index also links to the pages of [BrokenPaths]: a
+// missing page, a server error, a redirect, a redirect loop, a page of
+// broken HTML, a Latin-1 page and a PDF, so a demo shows how trawl records
+// each of them.
 type Site struct {
-	Pages int    // number of pages, including the index "/"
-	Seed  uint64 // the same seed gives the same site
+	Pages  int    // number of pages, including the index "/"
+	Seed   uint64 // the same seed gives the same site
+	Broken bool   // add the deliberately broken pages
+}
+
+// BrokenPaths are the extra pages of a Site with Broken set.
+var BrokenPaths = []string{
+	"/missing.html", "/error.html", "/moved.html", "/loop-a.html",
+	"/broken.html", "/latin1.html", "/report.pdf",
 }
 
 // Path returns the path of page i: "/" for 0, "/page/<i>.html" otherwise.
@@ -103,6 +115,11 @@ func (s Site) Page(i int) []byte {
 	for _, j := range s.links(i) {
 		fmt.Fprintf(&b, "<li><a href=\"%s\">%s</a></li>\n", s.Path(j), html.EscapeString(s.Title(j)))
 	}
+	if i == 0 && s.Broken {
+		for _, p := range BrokenPaths {
+			fmt.Fprintf(&b, "<li><a href=\"%s\">%s</a></li>\n", p, p)
+		}
+	}
 	b.WriteString("</ul>\n</body></html>\n")
 	return []byte(b.String())
 }
@@ -135,6 +152,9 @@ func (s Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "User-agent: *\nAllow: /\n")
 		return
 	}
+	if s.Broken && s.serveBroken(w, r) {
+		return
+	}
 	i := s.index(r.URL.Path)
 	if i < 0 {
 		http.NotFound(w, r)
@@ -142,6 +162,32 @@ func (s Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Write(s.Page(i))
+}
+
+// serveBroken serves the broken pages and reports whether it did.
+func (s Site) serveBroken(w http.ResponseWriter, r *http.Request) bool {
+	switch r.URL.Path {
+	case "/error.html":
+		http.Error(w, "the demo server fails here on purpose", http.StatusInternalServerError)
+	case "/moved.html":
+		http.Redirect(w, r, s.Path(1), http.StatusMovedPermanently)
+	case "/loop-a.html":
+		http.Redirect(w, r, "/loop-b.html", http.StatusFound)
+	case "/loop-b.html":
+		http.Redirect(w, r, "/loop-a.html", http.StatusFound)
+	case "/broken.html":
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, "<html><head><title>Broken <b>markup</title><body><h1>Unclosed<p><a href='/page/1.html'>one<div></table>")
+	case "/latin1.html":
+		w.Header().Set("Content-Type", "text/html; charset=iso-8859-1")
+		w.Write([]byte("<html><head><title>Caf\xe9 cr\xe8me</title></head><body><h1>Na\xefve</h1></body></html>"))
+	case "/report.pdf":
+		w.Header().Set("Content-Type", "application/pdf")
+		fmt.Fprint(w, "%PDF-1.4\n% not really a PDF, but not HTML either\n")
+	default:
+		return false
+	}
+	return true
 }
 
 // Serve serves handler on 127.0.0.1 on a free port until ctx is done. It

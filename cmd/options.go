@@ -1,0 +1,281 @@
+package cmd
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/trawl-dev/trawl/crawler"
+)
+
+// RunOptions are the flags shared by `trawl fetch` and `trawl crawl`, and
+// the crawl-only ones.
+type RunOptions struct {
+	IO     *IOStreams
+	Args   []string
+	Crawl  bool
+	Inputs []crawler.Input
+
+	Concurrency int
+	PerHost     int
+	Rate        float64
+	Timeout     time.Duration
+	Retries     int
+	MaxBody     string
+	Headers     []string
+	UserAgent   string
+	Proxy       string
+	Cookies     bool
+	NoRobots    bool
+	DenyPrivate bool
+	Selects     []string
+	Output      string
+	Format      string
+	Fields      []string
+	Progress    string
+	Quiet       bool
+	MaxTime     time.Duration
+	Grace       time.Duration
+	Resume      bool
+	Lock        string
+	Frontier    string
+
+	// Crawl only.
+	Scope    string
+	Include  []string
+	Exclude  []string
+	Depth    int
+	MaxPages int
+	Sitemap  bool
+
+	// Parsed by Validate.
+	maxBody   int64
+	header    http.Header
+	proxyURL  *url.URL
+	selectors []crawler.Selector
+	scopeMode crawler.ScopeMode
+	include   []*regexp.Regexp
+	exclude   []*regexp.Regexp
+}
+
+// addRunFlags defines the shared flags on fs.
+func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
+	fs.IntVarP(&o.Concurrency, "concurrency", "c", 16, "number of requests in flight at once")
+	fs.IntVar(&o.PerHost, "per-host", 2, "requests in flight to one host at once")
+	fs.Float64Var(&o.Rate, "rate", 0, "requests per second to one host (0: no limit beyond robots.txt Crawl-delay)")
+	fs.DurationVar(&o.Timeout, "timeout", 30*time.Second, "time limit for one request, headers and body")
+	fs.IntVar(&o.Retries, "retries", 2, "retries for network errors, 429 and 5xx, with backoff")
+	fs.StringVar(&o.MaxBody, "max-body", "10MiB", "largest body kept, after decompression (e.g. 512KiB, 10MiB, 1GB)")
+	fs.StringArrayVarP(&o.Headers, "header", "H", nil, `extra request header "Name: value" (repeatable)`)
+	fs.StringVar(&o.UserAgent, "user-agent", "", "User-Agent header (default trawl/<version> (+project URL))")
+	fs.StringVar(&o.Proxy, "proxy", "", "proxy URL for every request (default: HTTPS_PROXY/HTTP_PROXY)")
+	fs.BoolVar(&o.Cookies, "cookies", false, "keep cookies for the run")
+	fs.BoolVar(&o.NoRobots, "no-robots", false, "ignore robots.txt")
+	fs.BoolVar(&o.DenyPrivate, "deny-private", false, "refuse loopback, private and link-local addresses, redirects included")
+	fs.StringArrayVar(&o.Selects, "select", nil, "custom field name=css or name=css@attr, all matches as an array (repeatable)")
+	fs.StringVarP(&o.Output, "output", "o", "", "write results to FILE instead of stdout")
+	fs.StringVar(&o.Format, "format", "jsonl", "output format: jsonl or csv")
+	fs.StringSliceVar(&o.Fields, "fields", nil, "output only these fields, in this order (CSV columns / JSON subset)")
+	fs.StringVar(&o.Progress, "progress", "auto", "progress bar on stderr: auto (when a terminal), always or never")
+	fs.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress bar, no summary, no warnings on stderr")
+	fs.DurationVar(&o.MaxTime, "max-time", 0, "stop taking new URLs after this long, like a first Ctrl-C (0: no limit)")
+	fs.DurationVar(&o.Grace, "grace", 10*time.Second, "after a first signal or --max-time, time left to requests in flight")
+	fs.BoolVar(&o.Resume, "resume", false, "continue an interrupted run into the same -o FILE without refetching done URLs")
+	fs.StringVar(&o.Lock, "lock", "", "lock FILE: refuse to start while another run holds it (exit 3)")
+	fs.StringVar(&o.Frontier, "frontier", "memory", "where the queue and seen set live: memory")
+}
+
+// addCrawlFlags defines the crawl-only flags on fs.
+func addCrawlFlags(fs *pflag.FlagSet, o *RunOptions) {
+	fs.StringVar(&o.Scope, "scope", "host", "links followed: host, domain, prefix or any")
+	fs.StringArrayVar(&o.Include, "include", nil, "follow only URLs matching REGEX (repeatable)")
+	fs.StringArrayVar(&o.Exclude, "exclude", nil, "never follow URLs matching REGEX (repeatable)")
+	fs.IntVar(&o.Depth, "depth", 0, "deepest link depth followed; seeds are depth 0 (0: no limit)")
+	fs.IntVar(&o.MaxPages, "max-pages", 0, "stop queueing new pages after N (0: no limit)")
+	fs.BoolVar(&o.Sitemap, "sitemap", false, "also seed from sitemap.xml (robots.txt Sitemap: lines or /sitemap.xml)")
+}
+
+// Validate checks and parses every flag. Errors name the flag and the
+// value and make the command exit with ExitUsage.
+func (o *RunOptions) Validate() error {
+	var err error
+	switch {
+	case o.Concurrency < 1:
+		return usageError("--concurrency must be at least 1, got %d", o.Concurrency)
+	case o.PerHost < 1:
+		return usageError("--per-host must be at least 1, got %d", o.PerHost)
+	case o.Rate < 0:
+		return usageError("--rate must not be negative, got %v", o.Rate)
+	case o.Timeout <= 0:
+		return usageError("--timeout must be positive, got %v", o.Timeout)
+	case o.Retries < 0:
+		return usageError("--retries must not be negative, got %d", o.Retries)
+	case o.MaxTime < 0:
+		return usageError("--max-time must not be negative, got %v", o.MaxTime)
+	case o.Grace < 0:
+		return usageError("--grace must not be negative, got %v", o.Grace)
+	case o.Format != "jsonl" && o.Format != "csv":
+		return usageError("--format must be jsonl or csv, got %q", o.Format)
+	case o.Progress != "auto" && o.Progress != "always" && o.Progress != "never":
+		return usageError("--progress must be auto, always or never, got %q", o.Progress)
+	case o.Frontier != "memory":
+		return usageError("--frontier %q is not supported: only memory", o.Frontier)
+	case o.Resume && o.Output == "":
+		return usageError("--resume needs -o FILE: it continues the run written there")
+	}
+	if o.maxBody, err = ParseSize(o.MaxBody); err != nil || o.maxBody <= 0 {
+		return usageError("--max-body %q: want a positive size such as 512KiB or 10MiB", o.MaxBody)
+	}
+	if o.header, err = parseHeaders(o.Headers); err != nil {
+		return usageError("--header: %v", err)
+	}
+	if o.Proxy != "" {
+		o.proxyURL, err = url.Parse(o.Proxy)
+		if err != nil || o.proxyURL.Host == "" || (o.proxyURL.Scheme != "http" && o.proxyURL.Scheme != "https" && o.proxyURL.Scheme != "socks5") {
+			return usageError("--proxy %q: want http://host:port, https://host:port or socks5://host:port", o.Proxy)
+		}
+	}
+	for _, s := range o.Selects {
+		sel, err := crawler.ParseSelector(s)
+		if err != nil {
+			return usageError("--select %q: %v", s, err)
+		}
+		o.selectors = append(o.selectors, sel)
+	}
+	if err := crawler.CheckFields(o.Fields, o.selectors); err != nil {
+		return usageError("--fields: %v", err)
+	}
+	if o.Crawl {
+		if err := o.validateCrawl(); err != nil {
+			return err
+		}
+	}
+	if len(o.Args) == 0 {
+		return usageError("no input: give URLs, files of URLs, or - for standard input")
+	}
+	if o.Inputs, err = crawler.ParseInputs(o.Args); err != nil {
+		return usageError("%v", err)
+	}
+	return nil
+}
+
+func (o *RunOptions) validateCrawl() error {
+	var err error
+	if o.scopeMode, err = crawler.ParseScopeMode(o.Scope); err != nil {
+		return usageError("--scope %q: want host, domain, prefix or any", o.Scope)
+	}
+	if o.Depth < 0 {
+		return usageError("--depth must not be negative (0 means no limit), got %d", o.Depth)
+	}
+	if o.MaxPages < 0 {
+		return usageError("--max-pages must not be negative, got %d", o.MaxPages)
+	}
+	for _, pats := range []struct {
+		flag string
+		in   []string
+		out  *[]*regexp.Regexp
+	}{{"--include", o.Include, &o.include}, {"--exclude", o.Exclude, &o.exclude}} {
+		for _, p := range pats.in {
+			re, err := regexp.Compile(p)
+			if err != nil {
+				return usageError("%s %q: %v", pats.flag, p, err)
+			}
+			*pats.out = append(*pats.out, re)
+		}
+	}
+	return nil
+}
+
+// parseHeaders parses "Name: value" headers.
+func parseHeaders(hs []string) (http.Header, error) {
+	h := http.Header{}
+	for _, s := range hs {
+		name, value, ok := strings.Cut(s, ":")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" || strings.ContainsAny(name, " \t") {
+			return nil, fmt.Errorf("%q is not \"Name: value\"", s)
+		}
+		h.Add(name, strings.TrimSpace(value))
+	}
+	return h, nil
+}
+
+// ParseSize parses a byte size: a number with an optional unit B, KB, MB,
+// GB (powers of 1000) or KiB, MiB, GiB (powers of 1024), case-insensitive;
+// K, M, G alone mean the binary units.
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := len(t)
+	for i > 0 && (t[i-1] < '0' || t[i-1] > '9') && t[i-1] != '.' {
+		i--
+	}
+	num, unit := t[:i], strings.ToLower(strings.TrimSpace(t[i:]))
+	mult := map[string]float64{
+		"": 1, "b": 1,
+		"k": 1 << 10, "kib": 1 << 10, "kb": 1e3,
+		"m": 1 << 20, "mib": 1 << 20, "mb": 1e6,
+		"g": 1 << 30, "gib": 1 << 30, "gb": 1e9,
+	}[unit]
+	if mult == 0 {
+		return 0, fmt.Errorf("size %q: unknown unit %q", s, unit)
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || f < 0 {
+		return 0, fmt.Errorf("size %q: not a number", s)
+	}
+	return int64(f * mult), nil
+}
+
+// fetchConfig is the fetcher's configuration from the flags.
+func (o *RunOptions) fetchConfig() crawler.Config {
+	return crawler.Config{
+		Timeout:      o.Timeout,
+		MaxBody:      o.maxBody,
+		Retries:      retriesValue(o.Retries),
+		UserAgent:    o.UserAgent,
+		Headers:      o.header,
+		Proxy:        o.proxyURL,
+		Cookies:      o.Cookies,
+		DenyPrivate:  o.DenyPrivate,
+		PerHost:      o.PerHost,
+		Rate:         o.Rate,
+		IgnoreRobots: o.NoRobots,
+	}
+}
+
+// retriesValue maps --retries to crawler.Config.Retries, where zero means
+// the default and a negative number means none.
+func retriesValue(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
+// wantProgress decides whether to draw the progress bar.
+func (o *RunOptions) wantProgress() bool {
+	switch {
+	case o.Quiet || o.Progress == "never":
+		return false
+	case o.Progress == "always":
+		return true
+	}
+	return o.IO.StderrTTY
+}
+
+func runCmdE(o *RunOptions, runF func(*cobra.Command, *RunOptions) error) func(*cobra.Command, []string) error {
+	return func(c *cobra.Command, args []string) error {
+		o.Args = args
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		return runF(c, o)
+	}
+}

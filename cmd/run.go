@@ -1,0 +1,355 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/signal"
+	"slices"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/store"
+	"github.com/trawl-dev/trawl/structured"
+)
+
+// closeTimeout bounds closing the output (flush and fsync) at the end of
+// a run, shielded from cancellation.
+const closeTimeout = 5 * time.Second
+
+func runPipeline(c *cobra.Command, o *RunOptions) error {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	return runWithSignals(c.Context(), o, sigs)
+}
+
+// runWithSignals runs the pipeline for o. The first value on sigs stops
+// the intake of URLs (in-flight requests get --grace), the second cancels
+// everything; output is flushed either way.
+func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) error {
+	if o.Lock != "" {
+		lock, err := store.AcquireLock(ctx, o.Lock)
+		var locked *store.LockedError
+		if errors.As(err, &locked) {
+			return &ExitError{Code: ExitLocked, Err: fmt.Errorf("another run holds the lock %s (pid %d)", locked.Path, locked.PID)}
+		}
+		if err != nil {
+			return usageError("--lock %s: %v", o.Lock, err)
+		}
+		defer lock.Release()
+	}
+	r, err := newPipelineRun(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer r.fetcher.Close()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := &structured.Event{}
+	interrupted := false
+	var sum crawler.Summary
+	err = structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
+		tg.StartSoon(func(ctx context.Context) error {
+			for n := 0; ; n++ {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-sigs:
+				}
+				interrupted = true
+				if n == 0 {
+					o.warnf("trawl: stopping: finishing requests in flight (up to %v); interrupt again to stop now", o.Grace)
+					stop.Set()
+				} else {
+					cancel()
+				}
+			}
+		})
+		var progress *progressBar
+		if o.wantProgress() {
+			progress = startProgress(ctx, tg, o, r.stats, r.total)
+		}
+		var runErr error
+		sum, runErr = r.run(ctx, stop)
+		progress.finish(sum)
+		tg.CancelScope().Cancel() // stop the signal watcher
+		return runErr
+	})
+	closeErr := structured.Shielded(ctx, closeTimeout, r.close)
+	if interrupted && errors.Is(err, context.Canceled) {
+		err = nil // the second signal: reported by the exit code
+	}
+	if err == nil {
+		err = closeErr
+	}
+	if err != nil && store.IsBrokenPipe(err) {
+		return nil // the reader went away (| head): what it read was whole
+	}
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	if !o.Quiet {
+		printSummary(o.IO.ErrOut, sum)
+	}
+	switch {
+	case interrupted:
+		return &ExitError{Code: ExitInterrupted}
+	case sum.Failed > 0 || (sum.Stopped && !sum.Complete):
+		return &ExitError{Code: ExitSomeFailed}
+	}
+	return nil
+}
+
+// pipelineRun is what one run needs, built from the options.
+type pipelineRun struct {
+	o        *RunOptions
+	fetcher  *crawler.Fetcher
+	frontier *crawler.MemoryFrontier
+	scope    *crawler.Scope
+	inputs   []crawler.Input
+	stdin    *structured.File
+	output   crawler.ResultWriter
+	closer   func(ctx context.Context) error
+	stats    *crawler.Stats
+	total    int // -1 when unknown
+}
+
+func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
+	r := &pipelineRun{o: o, inputs: o.Inputs, stats: &crawler.Stats{}, total: -1}
+	if f, ok := o.IO.In.(*os.File); ok {
+		r.stdin = structured.NewFile(f)
+	}
+	if o.Crawl {
+		if err := r.prepareCrawl(ctx); err != nil {
+			return nil, err
+		}
+	} else if n, known, err := crawler.CountInputs(ctx, r.inputs); err == nil && known {
+		r.total = n
+	}
+	buffer := 2 * o.Concurrency
+	var admit func() bool
+	if o.Crawl {
+		buffer = structured.Unbounded
+		admit = r.scope.Admit
+	}
+	r.frontier = crawler.NewMemoryFrontier(buffer, admit)
+	if err := r.openOutput(ctx); err != nil {
+		return nil, err
+	}
+	cfg := o.fetchConfig()
+	if r.scope != nil {
+		scope := r.scope
+		cfg.CheckRedirect = func(from, to *url.URL) error { return scope.Check(to.String(), 0) }
+	}
+	var err error
+	if r.fetcher, err = crawler.NewFetcher(cfg); err != nil {
+		r.close(ctx)
+		return nil, usageError("%v", err)
+	}
+	return r, nil
+}
+
+// prepareCrawl reads the seeds (they define the scope) and turns them into
+// URL inputs, so that standard input is read only once.
+func (r *pipelineRun) prepareCrawl(ctx context.Context) error {
+	var seeds []*url.URL
+	var inputs []crawler.Input
+	err := crawler.ReadInputs(ctx, r.inputs, r.stdin, func(ctx context.Context, l crawler.InputLine) error {
+		if l.Err != nil {
+			return nil
+		}
+		inputs = append(inputs, crawler.Input{Name: l.Text, IsURL: true})
+		if u, err := crawler.ParseURL(l.Text); err == nil {
+			seeds = append(seeds, u)
+		}
+		return nil
+	})
+	if err != nil {
+		return usageError("read seeds: %v", err)
+	}
+	r.inputs = inputs
+	r.scope = crawler.NewScope(seeds, crawler.ScopeOptions{
+		Mode:     r.o.scopeMode,
+		Include:  r.o.include,
+		Exclude:  r.o.exclude,
+		MaxDepth: r.o.Depth,
+		MaxPages: r.o.MaxPages,
+	})
+	return nil
+}
+
+// openOutput opens the sink, after scanning it for done URLs with
+// --resume.
+func (r *pipelineRun) openOutput(ctx context.Context) error {
+	o := r.o
+	if o.Resume {
+		if err := r.resume(ctx); err != nil {
+			return err
+		}
+	}
+	csv := o.Format == "csv"
+	var columns []string
+	if csv {
+		columns = crawler.CSVColumns(o.Fields, o.selectors)
+	}
+	if o.Output == "" {
+		if f, ok := o.IO.Out.(*os.File); ok {
+			file := structured.NewFile(f)
+			if csv {
+				sink, err := store.NewCSV(ctx, file, columns)
+				if err != nil {
+					return fmt.Errorf("stdout: %w", err)
+				}
+				r.output, r.closer = crawler.NewCSVOutput(sink, columns), sink.Flush
+				return nil
+			}
+			sink := store.NewJSONL(file)
+			r.output, r.closer = crawler.NewJSONOutput(sink, o.Fields), sink.Flush
+			return nil
+		}
+		// Not a file (tests): write records straight to the writer.
+		w := &writerSink{w: o.IO.Out}
+		if csv {
+			return usageError("--format csv needs -o FILE or a real stdout")
+		}
+		r.output, r.closer = crawler.NewJSONOutput(w, o.Fields), w.Flush
+		return nil
+	}
+	if csv {
+		sink, err := store.OpenCSV(ctx, o.Output, columns)
+		if err != nil {
+			return usageError("-o %s: %v", o.Output, err)
+		}
+		r.output, r.closer = crawler.NewCSVOutput(sink, columns), sink.Close
+		return nil
+	}
+	sink, err := store.OpenJSONL(ctx, o.Output)
+	if err != nil {
+		return usageError("-o %s: %v", o.Output, err)
+	}
+	r.output, r.closer = crawler.NewJSONOutput(sink, o.Fields), sink.Close
+	return nil
+}
+
+// resume marks the URLs already in the output file as done.
+func (r *pipelineRun) resume(ctx context.Context) error {
+	done := func(u string) { r.frontier.Seen(u) }
+	var res store.ScanResult
+	var err error
+	if r.o.Format == "csv" {
+		res, err = store.ScanCSV(ctx, r.o.Output, "url", done)
+	} else {
+		res, err = store.ScanJSONL(ctx, r.o.Output, done)
+	}
+	if err != nil {
+		return usageError("--resume: %v", err)
+	}
+	if res.CorruptCount > 0 {
+		r.o.warnf("trawl: --resume: %d corrupt records in %s skipped; their URLs are fetched again", res.CorruptCount, r.o.Output)
+	}
+	r.o.warnf("trawl: --resume: %d records already in %s", res.Records, r.o.Output)
+	return nil
+}
+
+func (r *pipelineRun) run(ctx context.Context, stop *structured.Event) (crawler.Summary, error) {
+	return crawler.Run(ctx, crawler.RunConfig{
+		Inputs:      r.inputs,
+		Stdin:       r.stdin,
+		Fetcher:     r.fetcher,
+		Concurrency: r.o.Concurrency,
+		Crawl:       r.o.Crawl,
+		Scope:       r.scope,
+		Selectors:   r.o.selectors,
+		Frontier:    r.frontier,
+		Output:      r.output,
+		Stop:        stop,
+		Grace:       r.o.Grace,
+		MaxTime:     r.o.MaxTime,
+		Stats:       r.stats,
+	})
+}
+
+func (r *pipelineRun) close(ctx context.Context) error {
+	var err error
+	if r.closer != nil {
+		err = r.closer(ctx)
+	}
+	if r.frontier != nil {
+		r.frontier.Close()
+	}
+	return err
+}
+
+// warnf prints a warning on stderr unless --quiet.
+func (o *RunOptions) warnf(format string, args ...any) {
+	if !o.Quiet {
+		fmt.Fprintf(o.IO.ErrOut, format+"\n", args...)
+	}
+}
+
+// printSummary writes the end-of-run summary.
+func printSummary(w io.Writer, s crawler.Summary) {
+	fmt.Fprintf(w, "trawl: %d URLs in %s (%.1f pages/s), %d failed, %s received\n",
+		s.Done, s.Elapsed.Round(time.Millisecond), s.PagesPerSecond(), s.Failed, humanBytes(s.Bytes))
+	if len(s.ByStatus) > 0 {
+		fmt.Fprintf(w, "  by status: %s\n", joinCounts(s.ByStatus))
+	}
+	if len(s.ByKind) > 0 {
+		kinds := map[string]int{}
+		for k, n := range s.ByKind {
+			kinds[string(k)] = n
+		}
+		fmt.Fprintf(w, "  by error:  %s\n", joinCounts(kinds))
+	}
+	if s.Stopped && !s.Complete {
+		fmt.Fprintf(w, "  stopped early: %d URLs queued or in flight left undone (--resume continues)\n", s.Pending)
+	}
+}
+
+func joinCounts(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func humanBytes(n int64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	f := float64(n)
+	i := 0
+	for f >= 1024 && i < len(units)-1 {
+		f /= 1024
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%d B", n)
+	}
+	return fmt.Sprintf("%.1f %s", f, units[i])
+}
+
+// writerSink writes records to a plain io.Writer, for streams that are
+// not files (tests).
+type writerSink struct{ w io.Writer }
+
+func (s *writerSink) Write(ctx context.Context, rec []byte) error {
+	_, err := s.w.Write(append(slices.Clip(rec), '\n'))
+	return err
+}
+
+func (s *writerSink) Flush(ctx context.Context) error { return nil }

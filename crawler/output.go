@@ -1,0 +1,235 @@
+package crawler
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// OutputFields are the names of a Result's fields as they appear in the
+// output, in output order. --fields picks among them and the names of the
+// --select selectors. For CSV, "error" becomes two columns, error_kind and
+// error_message, and a selector's values become one column named after it.
+var OutputFields = []string{
+	"url", "final_url", "status", "content_type", "title", "description",
+	"canonical", "h1", "lang", "links", "bytes", "elapsed_ms", "fetched_at",
+	"depth", "redirects", "remote_addr", "proto", "tls_version", "fields",
+	"error", "line",
+}
+
+// DefaultCSVFields are the CSV columns without --fields: everything but
+// the link lists, which make rows unwieldy. Selector columns follow them.
+var DefaultCSVFields = []string{
+	"url", "final_url", "status", "content_type", "title", "description",
+	"canonical", "h1", "lang", "bytes", "elapsed_ms", "fetched_at", "depth",
+	"remote_addr", "proto", "error_kind", "error_message", "line",
+}
+
+// CSVSeparator joins the values of an array field (links, redirects, a
+// selector's matches) in one CSV cell.
+const CSVSeparator = " | "
+
+// CheckFields validates names given to --fields: each must be an output
+// field, a CSV error column, or the name of a selector.
+func CheckFields(names []string, selectors []Selector) error {
+	for _, n := range names {
+		if slices.Contains(OutputFields, n) || n == "error_kind" || n == "error_message" {
+			continue
+		}
+		if slices.ContainsFunc(selectors, func(s Selector) bool { return s.Name == n }) {
+			continue
+		}
+		return fmt.Errorf("unknown field %q: want one of %s, or a --select name", n, strings.Join(OutputFields, ","))
+	}
+	return nil
+}
+
+// A LineSink takes whole encoded JSON records ([store.JSONLSink]).
+type LineSink interface {
+	Write(ctx context.Context, record []byte) error
+	Flush(ctx context.Context) error
+}
+
+// A RowSink takes CSV rows ([store.CSVSink]).
+type RowSink interface {
+	Write(ctx context.Context, row []string) error
+	Flush(ctx context.Context) error
+}
+
+// JSONOutput writes results as JSON objects, one a line.
+type JSONOutput struct {
+	sink   LineSink
+	fields []string // nil: every field
+	buf    bytes.Buffer
+}
+
+// NewJSONOutput returns a [ResultWriter] that writes each result as one
+// JSON object to sink, with only fields when given (in that order).
+func NewJSONOutput(sink LineSink, fields []string) *JSONOutput {
+	return &JSONOutput{sink: sink, fields: fields}
+}
+
+// Write implements [ResultWriter].
+func (o *JSONOutput) Write(ctx context.Context, r *Result) error {
+	rec, err := o.encode(r)
+	if err != nil {
+		return fmt.Errorf("encode result for %s: %w", r.URL, err)
+	}
+	return o.sink.Write(ctx, rec)
+}
+
+// Flush implements [ResultWriter].
+func (o *JSONOutput) Flush(ctx context.Context) error { return o.sink.Flush(ctx) }
+
+func (o *JSONOutput) encode(r *Result) ([]byte, error) {
+	o.buf.Reset()
+	enc := json.NewEncoder(&o.buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
+		return nil, err
+	}
+	full := bytes.TrimRight(o.buf.Bytes(), "\n")
+	if o.fields == nil {
+		return full, nil
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(full, &all); err != nil {
+		return nil, err
+	}
+	var sel map[string]json.RawMessage
+	if raw, ok := all["fields"]; ok {
+		json.Unmarshal(raw, &sel)
+	}
+	out := []byte{'{'}
+	for i, name := range o.fields {
+		v, ok := all[name]
+		if !ok {
+			v, ok = sel[name]
+		}
+		if !ok {
+			v = json.RawMessage("null")
+		}
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = strconv.AppendQuote(out, name)
+		out = append(out, ':')
+		out = append(out, v...)
+	}
+	return append(out, '}'), nil
+}
+
+// CSVOutput writes results as CSV rows.
+type CSVOutput struct {
+	sink    RowSink
+	columns []string
+}
+
+// CSVColumns returns the columns of a CSV output: fields when given, or
+// [DefaultCSVFields] followed by the selector names. An "error" field
+// becomes error_kind and error_message.
+func CSVColumns(fields []string, selectors []Selector) []string {
+	if fields == nil {
+		fields = slices.Clone(DefaultCSVFields)
+		for _, s := range selectors {
+			fields = append(fields, s.Name)
+		}
+	}
+	var cols []string
+	for _, f := range fields {
+		if f == "error" {
+			cols = append(cols, "error_kind", "error_message")
+			continue
+		}
+		cols = append(cols, f)
+	}
+	return cols
+}
+
+// NewCSVOutput returns a [ResultWriter] that writes each result as one row
+// of columns (see [CSVColumns]) to sink; the sink writes the header.
+func NewCSVOutput(sink RowSink, columns []string) *CSVOutput {
+	return &CSVOutput{sink: sink, columns: columns}
+}
+
+// Write implements [ResultWriter].
+func (o *CSVOutput) Write(ctx context.Context, r *Result) error {
+	row := make([]string, len(o.columns))
+	for i, c := range o.columns {
+		row[i] = csvValue(r, c)
+	}
+	return o.sink.Write(ctx, row)
+}
+
+// Flush implements [ResultWriter].
+func (o *CSVOutput) Flush(ctx context.Context) error { return o.sink.Flush(ctx) }
+
+// csvValue is the text of column c for r.
+func csvValue(r *Result, c string) string {
+	itoa := func(n int64) string { return strconv.FormatInt(n, 10) }
+	switch c {
+	case "url":
+		return r.URL
+	case "final_url":
+		return r.FinalURL
+	case "status":
+		return itoa(int64(r.Status))
+	case "content_type":
+		return r.ContentType
+	case "title":
+		return r.Title
+	case "description":
+		return r.Description
+	case "canonical":
+		return r.Canonical
+	case "h1":
+		return r.H1
+	case "lang":
+		return r.Lang
+	case "links":
+		return strings.Join(r.Links, CSVSeparator)
+	case "bytes":
+		return itoa(r.Bytes)
+	case "elapsed_ms":
+		return itoa(r.ElapsedMS)
+	case "fetched_at":
+		if r.FetchedAt.IsZero() {
+			return ""
+		}
+		b, _ := r.FetchedAt.MarshalJSON()
+		return strings.Trim(string(b), `"`)
+	case "depth":
+		return itoa(int64(r.Depth))
+	case "redirects":
+		return strings.Join(r.Redirects, CSVSeparator)
+	case "remote_addr":
+		return r.RemoteAddr
+	case "proto":
+		return r.Proto
+	case "tls_version":
+		return r.TLSVersion
+	case "error_kind":
+		if r.Error != nil {
+			return string(r.Error.Kind)
+		}
+		return ""
+	case "error_message":
+		if r.Error != nil {
+			return r.Error.Message
+		}
+		return ""
+	case "line":
+		if r.Line == 0 {
+			return ""
+		}
+		return itoa(int64(r.Line))
+	case "fields":
+		b, _ := json.Marshal(r.Fields)
+		return string(b)
+	}
+	return strings.Join(r.Fields[c], CSVSeparator)
+}

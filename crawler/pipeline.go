@@ -1,0 +1,466 @@
+package crawler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/trawl-dev/trawl/structured"
+)
+
+// RunConfig is one run of the pipeline: what to read, how to fetch, where
+// the results go. Zero values are documented field by field.
+type RunConfig struct {
+	// Inputs are the URLs, files and "-" to read URLs from (list mode) or
+	// the seeds (crawl mode).
+	Inputs []Input
+	// Stdin is read for the input "-".
+	Stdin *structured.File
+	// Fetcher fetches every URL. Required.
+	Fetcher *Fetcher
+	// Concurrency is the number of workers. Zero means 16.
+	Concurrency int
+	// Crawl follows links found on fetched pages that Scope allows.
+	Crawl bool
+	// Scope decides which discovered links are followed, with its depth
+	// and max-pages limits. Required in crawl mode.
+	Scope *Scope
+	// Selectors are the custom fields extracted from every page.
+	Selectors []Selector
+	// Frontier holds the queue and the seen set. Nil means a new
+	// in-memory frontier.
+	Frontier Frontier
+	// Output receives every result, from a single writer task.
+	Output ResultWriter
+	// Stop, when set, makes the run stop taking new URLs and finish the
+	// requests in flight within Grace (the first SIGINT, or --max-time).
+	Stop *structured.Event
+	// Grace bounds how long requests in flight may run after Stop. Zero
+	// means 10s.
+	Grace time.Duration
+	// MaxTime, when positive, sets Stop after that long.
+	MaxTime time.Duration
+	// Stats, when not nil, is updated as results are written; a progress
+	// display may read it concurrently.
+	Stats *Stats
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// A ResultWriter is where the pipeline's writer task puts results. It is
+// called from one task only, never concurrently.
+type ResultWriter interface {
+	// Write writes one result whole.
+	Write(ctx context.Context, r *Result) error
+	// Flush pushes buffered results to their destination.
+	Flush(ctx context.Context) error
+}
+
+// Stats are the live counters of a run. Read them with the Snapshot method.
+type Stats struct {
+	mu        sync.Mutex
+	done      int
+	failed    int
+	bytes     int64
+	byClass   map[string]int
+	byKind    map[Kind]int
+	start     time.Time
+	stopped   bool
+	completed bool
+}
+
+// Summary is a snapshot of a run's counters.
+type Summary struct {
+	Done     int            // results written
+	Failed   int            // results with an error
+	Bytes    int64          // body bytes received
+	ByStatus map[string]int // results by status class: "2xx", "3xx", "4xx", "5xx", "none"
+	ByKind   map[Kind]int   // failures by error kind
+	Elapsed  time.Duration  // since the run started
+	Pending  int            // URLs queued or in flight, not yet done
+	// Stopped is true when the run was stopped (signal or max time)
+	// before it ran out of work.
+	Stopped bool
+	// Complete is true when every input URL and every discovered link in
+	// scope was done.
+	Complete bool
+}
+
+// PagesPerSecond is Done over Elapsed.
+func (s Summary) PagesPerSecond() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.Done) / s.Elapsed.Seconds()
+}
+
+func (s *Stats) begin(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.start = now
+	s.byClass = map[string]int{}
+	s.byKind = map[Kind]int{}
+}
+
+func (s *Stats) record(r *Result) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.done++
+	s.bytes += r.Bytes
+	s.byClass[statusClass(r.Status)]++
+	if r.Error != nil {
+		s.failed++
+		s.byKind[r.Error.Kind]++
+	}
+}
+
+func statusClass(status int) string {
+	if status < 100 || status > 599 {
+		return "none"
+	}
+	return fmt.Sprintf("%dxx", status/100)
+}
+
+// Snapshot returns the counters as of now.
+func (s *Stats) Snapshot(now time.Time) Summary {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sum := Summary{
+		Done: s.done, Failed: s.failed, Bytes: s.bytes,
+		ByStatus: make(map[string]int, len(s.byClass)),
+		ByKind:   make(map[Kind]int, len(s.byKind)),
+		Stopped:  s.stopped, Complete: s.completed,
+	}
+	if !s.start.IsZero() {
+		sum.Elapsed = now.Sub(s.start)
+	}
+	for k, v := range s.byClass {
+		sum.ByStatus[k] = v
+	}
+	for k, v := range s.byKind {
+		sum.ByKind[k] = v
+	}
+	return sum
+}
+
+// finishedRequest travels from a worker to the writer: the result to write
+// and the request to mark done once it is written.
+type finishedRequest struct {
+	req    Request
+	result *Result
+	fromQ  bool // the request came from the frontier and must be marked done
+}
+
+// Run runs the pipeline until every URL is done, Stop was honoured, or ctx
+// is cancelled, and returns the final counters.
+//
+// The shape: a producer task reads the inputs and adds them to the
+// frontier; Concurrency workers take requests from it, fetch, extract and
+// (in crawl mode) add the links in scope; one writer task writes every
+// result and only then marks its request done, so the frontier ends, and
+// the run with it, exactly when the last result is written.
+//
+// Stopping: when Stop is set (or MaxTime passes) the producer and the
+// workers stop taking URLs; requests in flight get Grace to finish, then
+// are cancelled. A request cancelled this way writes no result: a resumed
+// run fetches it again. Every result fetched before that is written. When
+// ctx is cancelled (the second signal) requests in flight are cancelled at
+// once; results already fetched are still written and flushed in a
+// shielded scope, bounded in time.
+//
+// The error is nil unless something stopped the run from writing results
+// (a full disk, a closed pipe) or ctx was cancelled.
+func Run(ctx context.Context, cfg RunConfig) (Summary, error) {
+	cfg = cfg.withDefaults()
+	stats := cfg.Stats
+	stats.begin(cfg.Now())
+	frontier := cfg.Frontier
+	if frontier == nil {
+		buffer := 2 * cfg.Concurrency
+		if cfg.Crawl {
+			buffer = structured.Unbounded // workers add links and must never wait for each other
+		}
+		var admit func() bool
+		if cfg.Crawl && cfg.Scope != nil {
+			admit = cfg.Scope.Admit
+		}
+		mf := NewMemoryFrontier(buffer, admit)
+		defer mf.Close()
+		frontier = mf
+	}
+	r := &run{cfg: cfg, frontier: frontier, stats: stats}
+	err := r.run(ctx)
+	sum := stats.Snapshot(cfg.Now())
+	sum.Pending = frontier.Pending()
+	return sum, err
+}
+
+func (cfg RunConfig) withDefaults() RunConfig {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 16
+	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = 10 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Stats == nil {
+		cfg.Stats = &Stats{}
+	}
+	if cfg.Stop == nil {
+		cfg.Stop = &structured.Event{}
+	}
+	return cfg
+}
+
+type run struct {
+	cfg      RunConfig
+	frontier Frontier
+	stats    *Stats
+
+	inputDone atomic.Bool // the producer read every input
+}
+
+// flushTimeout bounds the final flush of the output, which runs shielded
+// from cancellation.
+const flushTimeout = 5 * time.Second
+
+func (r *run) run(ctx context.Context) error {
+	results, toWriter := structured.NewMemoryStream[finishedRequest](2 * r.cfg.Concurrency)
+	return structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
+		// The writer drains results until every worker and the producer
+		// have closed their clones, whatever happens to ctx: nothing
+		// fetched is dropped on the floor.
+		tg.StartSoon(func(ctx context.Context) error { return r.writer(ctx, toWriter) })
+		defer results.Close()
+		return structured.WithTaskGroup(ctx, func(ctx context.Context, ctl *structured.TaskGroup) error {
+			soft := structured.NewCancelScope() // stop taking new URLs
+			hard := structured.NewCancelScope() // cancel requests in flight
+			ctl.StartSoon(func(ctx context.Context) error { return r.stopper(ctx, soft, hard) })
+			err := hard.Run(ctx, func(hctx context.Context) error {
+				return soft.Run(hctx, func(sctx context.Context) error {
+					return r.work(hctx, sctx, results)
+				})
+			})
+			ctl.CancelScope().Cancel() // the work is over: end the stopper
+			return err
+		})
+	})
+}
+
+// stopper waits for Stop or MaxTime, stops the intake, and cancels what is
+// still in flight after the grace period. The run cancels it when the work
+// ends first.
+func (r *run) stopper(ctx context.Context, soft, hard *structured.CancelScope) error {
+	wait := func(ctx context.Context) error { return r.cfg.Stop.Wait(ctx) }
+	if r.cfg.MaxTime > 0 {
+		if _, err := structured.MoveOnAfter(ctx, r.cfg.MaxTime, wait); err != nil {
+			return nil
+		}
+	} else if err := wait(ctx); err != nil {
+		return nil
+	}
+	r.stats.mu.Lock()
+	r.stats.stopped = true
+	r.stats.mu.Unlock()
+	soft.Cancel()
+	if timedOut, _ := structured.MoveOnAfter(ctx, r.cfg.Grace, func(ctx context.Context) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}); timedOut {
+		hard.Cancel()
+	}
+	return nil
+}
+
+// work runs the producer and the workers. hctx ends requests in flight;
+// sctx ends the intake of new ones.
+func (r *run) work(hctx, sctx context.Context, results *structured.SendStream[finishedRequest]) error {
+	return structured.WithTaskGroup(hctx, func(ctx context.Context, tg *structured.TaskGroup) error {
+		out := results.Clone()
+		tg.StartSoon(func(ctx context.Context) error {
+			defer out.Close()
+			return r.produce(sctx, out)
+		})
+		for range r.cfg.Concurrency {
+			out := results.Clone()
+			consumer := r.frontier.Consumer()
+			tg.StartSoon(func(ctx context.Context) error {
+				defer out.Close()
+				defer consumer.Close()
+				return r.worker(ctx, sctx, consumer, out)
+			})
+		}
+		return nil
+	})
+}
+
+// produce reads the inputs into the frontier. Lines that are not URLs
+// become invalid_url results right away.
+func (r *run) produce(ctx context.Context, out *structured.SendStream[finishedRequest]) error {
+	err := ReadInputs(ctx, r.cfg.Inputs, r.cfg.Stdin, func(ctx context.Context, line InputLine) error {
+		return r.addInput(ctx, line, out)
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped: the rest of the input stays undone
+		}
+		return err
+	}
+	r.inputDone.Store(true)
+	r.frontier.InputDone()
+	return nil
+}
+
+func (r *run) addInput(ctx context.Context, line InputLine, out *structured.SendStream[finishedRequest]) error {
+	u, err := Normalize(line.Text)
+	if line.Err != nil {
+		err = newError(KindInvalidURL, line.Source, line.Err)
+	}
+	if err != nil {
+		// Reported once per run, and not again by a resumed run.
+		if isNew, ferr := r.frontier.MarkIfNew(ctx, line.Text); ferr != nil || !isNew {
+			return ferr
+		}
+		res := &Result{URL: line.Text, Line: line.Line, Error: ErrorFromErr(err)}
+		if line.Line > 0 {
+			res.Error.Message = fmt.Sprintf("%s line %d: %s", line.Source, line.Line, res.Error.Message)
+		}
+		err := out.Send(context.WithoutCancel(ctx), finishedRequest{result: res})
+		if errors.Is(err, structured.ErrBrokenResource) {
+			return nil // the writer failed; its error tells why
+		}
+		return err
+	}
+	_, err = r.frontier.Add(ctx, Request{URL: u, Source: line.Source, Line: line.Line})
+	return err
+}
+
+// worker takes requests until the frontier ends or the intake stops.
+func (r *run) worker(hctx, sctx context.Context, c Consumer, out *structured.SendStream[finishedRequest]) error {
+	for {
+		req, err := c.Next(sctx)
+		if err != nil {
+			if errors.Is(err, structured.ErrEndOfStream) || sctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		res := r.process(hctx, req)
+		if res == nil {
+			return nil // cancelled in flight: left undone for a resumed run
+		}
+		// The writer always drains, so this never waits for long; it must
+		// not be cancelled, or a fetched result would be lost.
+		err = out.Send(context.WithoutCancel(hctx), finishedRequest{req: req, result: res, fromQ: true})
+		if errors.Is(err, structured.ErrBrokenResource) {
+			return nil // the writer failed; its error tells why
+		}
+		if err != nil {
+			return fmt.Errorf("hand result of %s to the writer: %w", req.URL, err)
+		}
+	}
+}
+
+// process fetches and extracts one request, adds its links in crawl mode,
+// and returns its result; nil when ctx was cancelled before it finished.
+func (r *run) process(ctx context.Context, req Request) *Result {
+	start := r.cfg.Now()
+	resp, err := r.cfg.Fetcher.Fetch(ctx, req.URL)
+	if ctx.Err() != nil && (err != nil || resp == nil) {
+		return nil
+	}
+	res := NewResult(req, resp, err, start)
+	if resp != nil && (err == nil || KindOf(err) == KindHTTP) {
+		links := extractInto(res, resp, r.cfg.Selectors)
+		if r.cfg.Crawl && err == nil {
+			r.addLinks(ctx, req, links)
+		}
+	}
+	return res
+}
+
+func (r *run) addLinks(ctx context.Context, req Request, links []string) {
+	for _, link := range links {
+		if r.cfg.Scope != nil && r.cfg.Scope.Check(link, req.Depth+1) != nil {
+			continue
+		}
+		// Add never waits in crawl mode (unbounded queue); an error means
+		// the run is stopping, and the link is simply not followed.
+		if _, err := r.frontier.Add(ctx, Request{URL: link, Depth: req.Depth + 1, Source: req.URL}); err != nil {
+			return
+		}
+	}
+}
+
+// writer writes every result, then marks its request done. It flushes
+// whenever it has caught up with the workers, and at least every
+// flushInterval while busy, so a reader of the output sees results as
+// they come. It drains until every worker and the producer have closed
+// their clones, whatever happens to ctx, so that nothing fetched is
+// dropped; it stops early only when the output fails, and closing its
+// end then tells the workers to stop.
+func (r *run) writer(ctx context.Context, in *structured.ReceiveStream[finishedRequest]) error {
+	defer in.Close()
+	drain := context.WithoutCancel(ctx)
+	lastFlush := r.cfg.Now()
+	for {
+		fr, err := in.TryReceive()
+		if errors.Is(err, structured.ErrWouldBlock) {
+			if err := r.flush(ctx); err != nil {
+				return err
+			}
+			lastFlush = r.cfg.Now()
+			fr, err = in.Receive(drain)
+		}
+		if errors.Is(err, structured.ErrEndOfStream) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if err := r.write(ctx, fr); err != nil {
+			return err
+		}
+		if r.cfg.Now().Sub(lastFlush) >= flushInterval {
+			if err := r.flush(ctx); err != nil {
+				return err
+			}
+			lastFlush = r.cfg.Now()
+		}
+	}
+	return structured.Shielded(ctx, flushTimeout, r.cfg.Output.Flush)
+}
+
+// flushInterval is the longest a written result waits in the output
+// buffer while the writer is busy.
+const flushInterval = 200 * time.Millisecond
+
+func (r *run) flush(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return nil // the final flush runs shielded
+	}
+	return r.cfg.Output.Flush(ctx)
+}
+
+func (r *run) write(ctx context.Context, fr finishedRequest) error {
+	wctx := ctx
+	if ctx.Err() != nil {
+		// Interrupted: results fetched before still go out, within bounds.
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+		defer cancel()
+	}
+	if err := r.cfg.Output.Write(wctx, fr.result); err != nil {
+		return fmt.Errorf("write result for %s: %w", fr.result.URL, err)
+	}
+	r.stats.record(fr.result)
+	if fr.fromQ {
+		return r.frontier.Done(wctx, fr.req)
+	}
+	return nil
+}

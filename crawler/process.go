@@ -1,0 +1,64 @@
+package crawler
+
+import (
+	"bytes"
+	"net/url"
+	"time"
+)
+
+// NewResult builds the record of req from what [Fetcher.Fetch] returned:
+// the response when one came (also with an error of kind http or a
+// redirect error), and the error. fetchedAt is when the fetch started.
+// Page fields are filled by extraction afterwards.
+func NewResult(req Request, resp *Response, err error, fetchedAt time.Time) *Result {
+	res := &Result{
+		URL:       req.URL,
+		Depth:     req.Depth,
+		FetchedAt: Timestamp{fetchedAt},
+		Error:     ErrorFromErr(err),
+	}
+	if resp == nil {
+		return res
+	}
+	res.FinalURL = resp.FinalURL
+	res.Status = resp.Status
+	res.ContentType = resp.ContentType()
+	res.Bytes = int64(len(resp.Body))
+	res.ElapsedMS = resp.Elapsed.Milliseconds()
+	res.Redirects = resp.Redirects
+	res.RemoteAddr = resp.RemoteAddr
+	res.Proto = resp.Proto
+	res.TLSVersion = resp.TLSVersion
+	return res
+}
+
+// extractInto decodes and parses the body of resp when it is HTML, copies
+// the page's fields into res, and returns the page's links. A body that is
+// not HTML is recorded (status, content type, bytes) but not parsed. A
+// decoding failure sets res.Error unless it already has one.
+func extractInto(res *Result, resp *Response, selectors []Selector) []string {
+	body, err := DecodeBody(bytes.NewReader(resp.Body), resp.ContentType())
+	if err == nil && !body.HTML {
+		return nil
+	}
+	var page Page
+	if err == nil {
+		page, err = Extract(body, finalURL(resp), selectors)
+	}
+	if err != nil {
+		if res.Error == nil {
+			res.Error = ErrorFromErr(err)
+		}
+		return nil
+	}
+	res.SetPage(page)
+	return page.Links
+}
+
+func finalURL(resp *Response) *url.URL {
+	u, err := ParseURL(resp.FinalURL)
+	if err != nil {
+		u, _ = ParseURL(resp.URL)
+	}
+	return u
+}
