@@ -51,10 +51,11 @@ func usageError(format string, args ...any) error {
 // Execute runs trawl with the process's arguments and streams and returns
 // the exit code. The context it runs in is cancelled by SIGINT or SIGTERM.
 func Execute() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// A write to a closed pipe (trawl ... | head) must fail with EPIPE,
+	// which ends the run quietly, instead of killing the process.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	io := SystemIO()
-	return run(ctx, io, NewCmdRoot(io), os.Args[1:])
+	return run(context.Background(), io, NewCmdRoot(io), os.Args[1:])
 }
 
 // run executes root with args and maps the outcome to an exit code. It is

@@ -132,9 +132,6 @@ func readBody(r io.Reader, contentEncoding string, limit int64) ([]byte, error) 
 // once more than limit bytes have come. buf never grows past limit+1.
 func readLimited(r io.Reader, buf []byte, limit int64) ([]byte, error) {
 	for {
-		if int64(len(buf)) > limit {
-			return buf, errTooLarge
-		}
 		if len(buf) == cap(buf) {
 			grown := min(max(2*int64(cap(buf)), 4096), limit+1)
 			buf = append(make([]byte, 0, grown), buf...)

@@ -1,6 +1,7 @@
 package crawler
 
 import (
+	"bytes"
 	"net/url"
 	"testing"
 )
@@ -55,6 +56,60 @@ func FuzzResolveLink(f *testing.F) {
 		n, err := Normalize(got)
 		if err != nil || n != got {
 			t.Fatalf("ResolveLink(%q) = %q, which normalises to %q, %v", href, got, n, err)
+		}
+	})
+}
+
+// FuzzExtract checks that any body, however broken, decodes and extracts
+// without error or panic, and that links come out normal and unique.
+func FuzzExtract(f *testing.F) {
+	for _, s := range []string{
+		`<html lang=en><title>t</title><base href="/b/"><a href="x">x</a><a href="javascript:x">`,
+		`<table><h1>a<a href=' //h.example/ '>`,
+		"\xff\xfe<\x00a\x00 \x00h\x00r\x00e\x00f\x00=\x00x\x00>\x00",
+		`<meta charset="koi8-r"><link rel=canonical href="..">` + "\xe9",
+		`<svg><title>s</title><a href="/s">`,
+	} {
+		f.Add([]byte(s))
+	}
+	base, err := url.Parse("https://example.com/dir/page")
+	if err != nil {
+		f.Fatal(err)
+	}
+	sels := []Selector{}
+	for _, spec := range []string{"t=title", "a=a@href", "p=div p, li"} {
+		s, err := ParseSelector(spec)
+		if err != nil {
+			f.Fatal(err)
+		}
+		sels = append(sels, s)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		b, err := DecodeBody(bytes.NewReader(body), "text/html")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := Extract(b, base, sels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, l := range p.Links {
+			if n, err := Normalize(l); err != nil || n != l {
+				t.Fatalf("link %q is not normal: %q, %v", l, n, err)
+			}
+			if seen[l] {
+				t.Fatalf("duplicate link %q", l)
+			}
+			seen[l] = true
+		}
+		if p.Canonical != "" {
+			if n, err := Normalize(p.Canonical); err != nil || n != p.Canonical {
+				t.Fatalf("canonical %q is not normal", p.Canonical)
+			}
+		}
+		if len(p.Fields) != 3 {
+			t.Fatalf("fields %v, want 3 names", p.Fields)
 		}
 	})
 }

@@ -375,6 +375,9 @@ func (r *run) process(ctx context.Context, req Request) *Result {
 		return nil
 	}
 	res := NewResult(req, resp, err, start)
+	if resp == nil {
+		res.ElapsedMS = r.cfg.Now().Sub(start).Milliseconds()
+	}
 	if resp != nil && (err == nil || KindOf(err) == KindHTTP) {
 		links := extractInto(res, resp, r.cfg.Selectors)
 		if r.cfg.Crawl && err == nil {

@@ -124,8 +124,14 @@ type recordWriter struct {
 
 func newRecordWriter(f *structured.File, cfg sinkConfig) *recordWriter {
 	w := &recordWriter{f: f, cfg: cfg, canSync: true}
-	if cfg.journal != nil {
-		w.before = cfg.journal.Flush
+	if j := cfg.journal; j != nil {
+		w.before = func(ctx context.Context) error {
+			// A closed journal was flushed and synced by its Close.
+			if err := j.Flush(ctx); !errors.Is(err, ErrClosed) {
+				return err
+			}
+			return nil
+		}
 	}
 	return w
 }
@@ -231,8 +237,8 @@ func (w *recordWriter) Close(ctx context.Context) error {
 	}
 	w.closed = true
 	return structured.Shielded(ctx, w.cfg.closeTimeout, func(ctx context.Context) error {
-		var err error
-		if w.err == nil {
+		err := w.err // already returned once; returned again lest it be lost
+		if err == nil {
 			err = w.flushLocked(ctx)
 			if err == nil {
 				err = w.syncLocked(ctx)
@@ -288,7 +294,8 @@ func (s *JSONLSink) Flush(ctx context.Context) error { return s.w.Flush(ctx) }
 // pipes and terminals, which cannot be synced) and closes it. It runs
 // shielded from ctx's cancellation, for at most the close timeout
 // ([WithCloseTimeout]), and returns [structured.ErrTimeout] if that
-// expired; the file is closed in every case.
+// expired; the file is closed in every case. A sink broken by a failed
+// write out returns that error again, with the close's.
 func (s *JSONLSink) Close(ctx context.Context) error { return s.w.Close(ctx) }
 
 func bytesHasLineBreak(b []byte) bool {

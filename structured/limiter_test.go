@@ -331,7 +331,7 @@ func TestLimiterStressCancellation(t *testing.T) {
 		for w := range workers {
 			tg.StartSoon(func(ctx context.Context) error {
 				for r := range rounds {
-					err := acquireWithRandomCancel(ctx, l)
+					err := withRandomCancel(ctx, l.Acquire)
 					if errors.Is(err, context.Canceled) {
 						continue
 					}
@@ -368,18 +368,6 @@ func TestLimiterStressCancellation(t *testing.T) {
 	if granted.Load() == 0 {
 		t.Fatal("no acquisition succeeded")
 	}
-}
-
-// acquireWithRandomCancel acquires a token for the current task with a
-// context that, half the time, is cancelled after a random short delay.
-func acquireWithRandomCancel(ctx context.Context, l *CapacityLimiter) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if rand.IntN(2) == 0 {
-		stop := time.AfterFunc(time.Duration(rand.IntN(50))*time.Microsecond, cancel)
-		defer stop.Stop()
-	}
-	return l.Acquire(ctx)
 }
 
 func TestLimiterNonComparableBorrowerPanics(t *testing.T) {

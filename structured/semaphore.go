@@ -152,7 +152,8 @@ type waiter struct {
 	prev, next *waiter
 	ready      chan struct{}
 	granted    bool
-	borrower   any // the CapacityLimiter borrower; nil elsewhere
+	notified   bool // Condition only: moved to the lock's queue
+	borrower   any  // the CapacityLimiter borrower; nil elsewhere
 }
 
 // waitQueue is an intrusive FIFO list of waiters, guarded by its owner's
@@ -164,7 +165,14 @@ type waitQueue struct {
 
 // push appends a new waiter for borrower and returns it.
 func (q *waitQueue) push(borrower any) *waiter {
-	w := &waiter{ready: make(chan struct{}), borrower: borrower, prev: q.tail}
+	w := &waiter{ready: make(chan struct{}), borrower: borrower}
+	q.pushWaiter(w)
+	return w
+}
+
+// pushWaiter appends w, which must be in no queue.
+func (q *waitQueue) pushWaiter(w *waiter) {
+	w.prev = q.tail
 	if q.tail == nil {
 		q.head = w
 	} else {
@@ -172,7 +180,6 @@ func (q *waitQueue) push(borrower any) *waiter {
 	}
 	q.tail = w
 	q.len++
-	return w
 }
 
 // remove unlinks w, which must be queued in q.
