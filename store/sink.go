@@ -316,7 +316,8 @@ func openAppend(ctx context.Context, path string) (*structured.File, error) {
 // FlushEvery calls Flush on each of fs, in order, every interval until ctx
 // is done, and then returns nil. Run it as a task next to the writer task,
 // in a group that the writer's end cancels. The order matters: pass the
-// journal before the sink. A flush error ends the loop and is returned.
+// journal before the sink (a sink made [WithJournal] also flushes its
+// journal first by itself). A flush error ends the loop and is returned.
 func FlushEvery(ctx context.Context, interval time.Duration, fs ...Flusher) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -60,46 +61,43 @@ func TestJSONLSinkBuffersUntilThreshold(t *testing.T) {
 	}
 }
 
-// Each write out of the sink lands in the pipe whole, and is read whole.
+// After every Write the file holds whole records only: a prefix of the
+// records written, each with its line break.
 func TestJSONLSinkWritesWholeRecordsOnly(t *testing.T) {
 	ctx := t.Context()
-	r, w, err := os.Pipe()
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	s, err := OpenJSONL(ctx, path, WithBufferSize(100))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
-	s := NewJSONL(structured.NewFile(w), WithBufferSize(100))
 	big := `{"url":"` + strings.Repeat("x", 250) + `"}`
-	recs := []string{`{"url":"1"}`, big, `{"url":"2"}`, `{"url":"3"}`}
-	// The pipe holds 64 KiB, so every write out lands in it whole; each
-	// read returns what one write wrote.
-	var reads []string
-	buf := make([]byte, 1<<16)
-	for _, rec := range recs {
+	recs := []string{`{"url":"1"}`, big, `{"url":"2"}`, strings.Repeat(" ", 60) + "{}", strings.Repeat(" ", 60) + "{}", big}
+	var prefixes []string
+	for i := range recs {
+		prefixes = append(prefixes, strings.Join(recs[:i], "\n")+"\n")
+	}
+	prefixes[0] = ""
+	grew := 0
+	for i, rec := range recs {
 		if err := s.Write(ctx, []byte(rec)); err != nil {
 			t.Fatal(err)
 		}
+		got := readString(t, path)
+		if got != "" && !slices.Contains(prefixes, got) && got != strings.Join(recs[:i+1], "\n")+"\n" {
+			t.Fatalf("after record %d the file holds %q: not whole records", i, trim(got))
+		}
+		if got != "" {
+			grew++
+		}
+	}
+	if grew < 3 {
+		t.Fatalf("the buffer was written out after only %d of %d writes", grew, len(recs))
 	}
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			reads = append(reads, string(buf[:n]))
-		}
-		if err != nil {
-			break
-		}
-	}
-	all := strings.Join(reads, "")
-	if want := strings.Join(recs, "\n") + "\n"; all != want {
-		t.Fatalf("pipe got %q, want %q", all, want)
-	}
-	for _, chunk := range reads {
-		if !strings.HasSuffix(chunk, "\n") {
-			t.Errorf("a write ended inside a record: %q", chunk)
-		}
+	if got, want := readString(t, path), strings.Join(recs, "\n")+"\n"; got != want {
+		t.Fatalf("after Close the file holds %q", trim(got))
 	}
 }
 
