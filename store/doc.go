@@ -35,12 +35,14 @@
 //
 // The output file is the truth about what is done: a URL is done exactly
 // when its record is in the output. To resume, the caller scans the output
-// ([ScanJSONL] or [ScanCSV]), which cuts a torn last record off the file
-// (that URL will be fetched again) and reports every URL it holds. The
-// caller skips those, opens the sink for appending, and fetches the rest:
-// every URL ends up in the output exactly once. A record that cannot be
-// read in the middle of the file is skipped and reported with its line
-// number; its URL is fetched again and appended.
+// ([ScanJSONL] or [ScanCSV]), which cuts a torn last record off the file,
+// with any unreadable records right before it (those URLs will be fetched
+// again), and reports every URL it holds. The caller skips those, opens
+// the sink for appending, and fetches the rest: every URL ends up in the
+// output exactly once, as long as one run at a time appends (see Lock). A
+// record that cannot be read before a good one is left in place, skipped
+// and reported with its line number; its URL is fetched again and
+// appended. Scans are idempotent: a second scan cuts nothing.
 //
 // # The crawl journal
 //
@@ -58,10 +60,13 @@
 // be: the pipeline calls [Journal.Enqueue] for a page's links before it
 // writes the page's record to the sink, and the sink, made with
 // [WithJournal], flushes and syncs the journal before every write out of
-// its own buffer. Batching is then enough: the journal is written and
+// its own buffer. The seeds are journaled too, at depth 0, before
+// anything is written. Batching is then enough: the journal is written and
 // synced once per output write (at most every 200 ms with [FlushEvery],
 // or every 64 KiB), not once per URL. The journal may hold more than the
-// frontier (duplicates, URLs already done); the caller deduplicates.
+// frontier (duplicates, URLs already done); the caller deduplicates. A
+// sink may be closed before or after its journal: a closed journal was
+// synced by its Close.
 //
 // # Lock
 //
