@@ -28,7 +28,7 @@ var ErrBadRecord = errors.New("store: record is not one line of output")
 
 // ErrClosed is returned by the methods of a sink or journal after its
 // Close.
-var ErrClosed = errors.New("store: sink closed")
+var ErrClosed = errors.New("store: sink or journal closed")
 
 // IsBrokenPipe reports whether err comes from writing to a pipe whose
 // reader has gone, as when the output is piped into `head -3`. The program
