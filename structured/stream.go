@@ -428,10 +428,15 @@ func (s *memoryStream[T]) takeLocked() (v T, w *streamWaiter[T], ok bool) {
 func (s *memoryStream[T]) park(ctx context.Context, q *streamQueue[T], w *streamWaiter[T]) error {
 	q.pushBack(w)
 	s.mu.Unlock()
+	done := ctx.Done()
+	if done == nil { // never cancelled: a plain receive is cheaper than select
+		<-w.ready
+		return w.err
+	}
 	select {
 	case <-w.ready:
 		return w.err
-	case <-ctx.Done():
+	case <-done:
 	}
 	s.mu.Lock()
 	if w.resolved {
