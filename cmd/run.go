@@ -114,7 +114,9 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 type pipelineRun struct {
 	o        *RunOptions
 	fetcher  *crawler.Fetcher
-	frontier *crawler.MemoryFrontier
+	memory   *crawler.MemoryFrontier
+	frontier crawler.Frontier // memory, journaled in crawl mode with -o
+	journal  *store.Journal
 	scope    *crawler.Scope
 	inputs   []crawler.Input
 	stdin    *structured.File
@@ -142,8 +144,10 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 		buffer = structured.Unbounded
 		admit = r.scope.Admit
 	}
-	r.frontier = crawler.NewMemoryFrontier(buffer, admit)
+	r.memory = crawler.NewMemoryFrontier(buffer, admit)
+	r.frontier = r.memory
 	if err := r.openOutput(ctx); err != nil {
+		r.close(ctx)
 		return nil, err
 	}
 	cfg := o.fetchConfig()
@@ -188,52 +192,45 @@ func (r *pipelineRun) prepareCrawl(ctx context.Context) error {
 	return nil
 }
 
-// openOutput opens the sink, after scanning it for done URLs with
-// --resume.
+// openOutput opens the sink: after scanning it for done URLs with
+// --resume, or emptying it otherwise. A crawl into a file also keeps a
+// journal of its frontier next to it, so that it can be resumed.
 func (r *pipelineRun) openOutput(ctx context.Context) error {
 	o := r.o
-	if o.Resume {
-		if err := r.resume(ctx); err != nil {
-			return err
-		}
-	}
 	csv := o.Format == "csv"
 	var columns []string
 	if csv {
 		columns = crawler.CSVColumns(o.Fields, o.selectors)
 	}
 	if o.Output == "" {
-		if f, ok := o.IO.Out.(*os.File); ok {
-			file := structured.NewFile(f)
-			if csv {
-				sink, err := store.NewCSV(ctx, file, columns)
-				if err != nil {
-					return fmt.Errorf("stdout: %w", err)
-				}
-				r.output, r.closer = crawler.NewCSVOutput(sink, columns), sink.Flush
-				return nil
-			}
-			sink := store.NewJSONL(file)
-			r.output, r.closer = crawler.NewJSONOutput(sink, o.Fields), sink.Flush
-			return nil
+		return r.openStdout(ctx, columns)
+	}
+	if o.Resume {
+		if err := r.resume(ctx); err != nil {
+			return err
 		}
-		// Not a file (tests): write records straight to the writer.
-		w := &writerSink{w: o.IO.Out}
-		if csv {
-			return usageError("--format csv needs -o FILE or a real stdout")
+	} else if err := truncate(o.Output, o.Crawl); err != nil {
+		return usageError("-o %s: %v", o.Output, err)
+	}
+	var sinkOpts []store.SinkOption
+	if o.Crawl {
+		j, err := store.OpenJournal(ctx, store.JournalPath(o.Output))
+		if err != nil {
+			return usageError("-o %s: %v", o.Output, err)
 		}
-		r.output, r.closer = crawler.NewJSONOutput(w, o.Fields), w.Flush
-		return nil
+		r.journal = j
+		r.frontier = crawler.WithJournal(r.memory, j)
+		sinkOpts = append(sinkOpts, store.WithJournal(j))
 	}
 	if csv {
-		sink, err := store.OpenCSV(ctx, o.Output, columns)
+		sink, err := store.OpenCSV(ctx, o.Output, columns, sinkOpts...)
 		if err != nil {
 			return usageError("-o %s: %v", o.Output, err)
 		}
 		r.output, r.closer = crawler.NewCSVOutput(sink, columns), sink.Close
 		return nil
 	}
-	sink, err := store.OpenJSONL(ctx, o.Output)
+	sink, err := store.OpenJSONL(ctx, o.Output, sinkOpts...)
 	if err != nil {
 		return usageError("-o %s: %v", o.Output, err)
 	}
@@ -241,9 +238,49 @@ func (r *pipelineRun) openOutput(ctx context.Context) error {
 	return nil
 }
 
-// resume marks the URLs already in the output file as done.
+// truncate empties the output of an earlier run (and its crawl journal):
+// without --resume, -o FILE starts afresh.
+func truncate(path string, crawl bool) error {
+	if err := os.Truncate(path, 0); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if crawl {
+		if err := os.Remove(store.JournalPath(path)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *pipelineRun) openStdout(ctx context.Context, columns []string) error {
+	f, ok := r.o.IO.Out.(*os.File)
+	if !ok {
+		// Not a file (tests): write records straight to the writer.
+		if columns != nil {
+			return usageError("--format csv needs -o FILE or a real stdout")
+		}
+		w := &writerSink{w: r.o.IO.Out}
+		r.output, r.closer = crawler.NewJSONOutput(w, r.o.Fields), w.Flush
+		return nil
+	}
+	file := structured.NewFile(f)
+	if columns != nil {
+		sink, err := store.NewCSV(ctx, file, columns)
+		if err != nil {
+			return fmt.Errorf("stdout: %w", err)
+		}
+		r.output, r.closer = crawler.NewCSVOutput(sink, columns), sink.Flush
+		return nil
+	}
+	sink := store.NewJSONL(file)
+	r.output, r.closer = crawler.NewJSONOutput(sink, r.o.Fields), sink.Flush
+	return nil
+}
+
+// resume marks the URLs already in the output file as done and, for a
+// crawl, queues again what its journal says was queued and is not done.
 func (r *pipelineRun) resume(ctx context.Context) error {
-	done := func(u string) { r.frontier.Seen(u) }
+	done := func(u string) { r.memory.Seen(u) }
 	var res store.ScanResult
 	var err error
 	if r.o.Format == "csv" {
@@ -257,7 +294,19 @@ func (r *pipelineRun) resume(ctx context.Context) error {
 	if res.CorruptCount > 0 {
 		r.o.warnf("trawl: --resume: %d corrupt records in %s skipped; their URLs are fetched again", res.CorruptCount, r.o.Output)
 	}
-	r.o.warnf("trawl: --resume: %d records already in %s", res.Records, r.o.Output)
+	requeued := 0
+	if r.o.Crawl {
+		// Queued before the journal is reopened: these are in it already.
+		_, err := store.ReplayJournal(ctx, store.JournalPath(r.o.Output), func(depth int, u string) {
+			if added, _ := r.memory.Add(ctx, crawler.Request{URL: u, Depth: depth, Source: "journal"}); added {
+				requeued++
+			}
+		})
+		if err != nil {
+			return usageError("--resume: %v", err)
+		}
+	}
+	r.o.warnf("trawl: --resume: %d records already in %s, %d queued URLs restored", res.Records, r.o.Output, requeued)
 	return nil
 }
 
@@ -270,6 +319,8 @@ func (r *pipelineRun) run(ctx context.Context, stop *structured.Event) (crawler.
 		Crawl:       r.o.Crawl,
 		Scope:       r.scope,
 		Selectors:   r.o.selectors,
+		Sitemaps:    r.o.Sitemap,
+		Warn:        func(msg string) { r.o.warnf("trawl: %s", msg) },
 		Frontier:    r.frontier,
 		Output:      r.output,
 		Stop:        stop,
@@ -284,8 +335,11 @@ func (r *pipelineRun) close(ctx context.Context) error {
 	if r.closer != nil {
 		err = r.closer(ctx)
 	}
-	if r.frontier != nil {
-		r.frontier.Close()
+	if r.journal != nil {
+		err = errors.Join(err, r.journal.Close(ctx))
+	}
+	if r.memory != nil {
+		r.memory.Close()
 	}
 	return err
 }

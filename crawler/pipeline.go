@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,12 @@ type RunConfig struct {
 	// Scope decides which discovered links are followed, with its depth
 	// and max-pages limits. Required in crawl mode.
 	Scope *Scope
+	// Sitemaps, in crawl mode, also seeds the crawl with the pages listed
+	// in the sitemaps of the seeds' sites (see [Fetcher.SitemapURLs]).
+	Sitemaps bool
+	// Warn, when set, is told about problems that do not stop the run
+	// (a sitemap that could not be read).
+	Warn func(msg string)
 	// Selectors are the custom fields extracted from every page.
 	Selectors []Selector
 	// Frontier holds the queue and the seen set. Nil means a new
@@ -61,15 +68,14 @@ type ResultWriter interface {
 
 // Stats are the live counters of a run. Read them with the Snapshot method.
 type Stats struct {
-	mu        sync.Mutex
-	done      int
-	failed    int
-	bytes     int64
-	byClass   map[string]int
-	byKind    map[Kind]int
-	start     time.Time
-	stopped   bool
-	completed bool
+	mu      sync.Mutex
+	done    int
+	failed  int
+	bytes   int64
+	byClass map[string]int
+	byKind  map[Kind]int
+	start   time.Time
+	stopped bool
 }
 
 // Summary is a snapshot of a run's counters.
@@ -132,7 +138,7 @@ func (s *Stats) Snapshot(now time.Time) Summary {
 		Done: s.done, Failed: s.failed, Bytes: s.bytes,
 		ByStatus: make(map[string]int, len(s.byClass)),
 		ByKind:   make(map[Kind]int, len(s.byKind)),
-		Stopped:  s.stopped, Complete: s.completed,
+		Stopped:  s.stopped,
 	}
 	if !s.start.IsZero() {
 		sum.Elapsed = now.Sub(s.start)
@@ -195,6 +201,7 @@ func Run(ctx context.Context, cfg RunConfig) (Summary, error) {
 	err := r.run(ctx)
 	sum := stats.Snapshot(cfg.Now())
 	sum.Pending = frontier.Pending()
+	sum.Complete = err == nil && r.inputDone.Load() && sum.Pending == 0
 	return sum, err
 }
 
@@ -223,6 +230,7 @@ type run struct {
 	stats    *Stats
 
 	inputDone atomic.Bool // the producer read every input
+	origins   []string    // sites of the seeds, for --sitemap
 }
 
 // flushTimeout bounds the final flush of the output, which runs shielded
@@ -305,6 +313,9 @@ func (r *run) produce(ctx context.Context, out *structured.SendStream[finishedRe
 	err := ReadInputs(ctx, r.cfg.Inputs, r.cfg.Stdin, func(ctx context.Context, line InputLine) error {
 		return r.addInput(ctx, line, out)
 	})
+	if err == nil && r.cfg.Crawl && r.cfg.Sitemaps {
+		err = r.addSitemaps(ctx)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped: the rest of the input stays undone
@@ -336,8 +347,46 @@ func (r *run) addInput(ctx context.Context, line InputLine, out *structured.Send
 		}
 		return err
 	}
+	if r.cfg.Sitemaps {
+		r.noteOrigin(u)
+	}
 	_, err = r.frontier.Add(ctx, Request{URL: u, Source: line.Source, Line: line.Line})
 	return err
+}
+
+// noteOrigin remembers the site of a seed, once, for --sitemap.
+func (r *run) noteOrigin(seed string) {
+	pu, err := ParseURL(seed)
+	if err != nil {
+		return
+	}
+	origin := pu.Scheme + "://" + pu.Host + "/"
+	if !slices.Contains(r.origins, origin) {
+		r.origins = append(r.origins, origin)
+	}
+}
+
+// addSitemaps queues the in-scope pages listed in the sitemaps of the
+// seeds' sites, as seeds.
+func (r *run) addSitemaps(ctx context.Context) error {
+	skipped := func(sitemap string, err error) {
+		if r.cfg.Warn != nil {
+			r.cfg.Warn(fmt.Sprintf("sitemap %s skipped: %v", sitemap, err))
+		}
+	}
+	for _, origin := range r.origins {
+		err := r.cfg.Fetcher.SitemapURLs(ctx, origin, func(ctx context.Context, loc string) error {
+			if r.cfg.Scope != nil && r.cfg.Scope.Check(loc, 0) != nil {
+				return nil
+			}
+			_, err := r.frontier.Add(ctx, Request{URL: loc, Source: "sitemap"})
+			return err
+		}, skipped)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // worker takes requests until the frontier ends or the intake stops.
@@ -401,25 +450,18 @@ func (r *run) addLinks(ctx context.Context, req Request, links []string) {
 }
 
 // writer writes every result, then marks its request done. It flushes
-// whenever it has caught up with the workers, and at least every
-// flushInterval while busy, so a reader of the output sees results as
-// they come. It drains until every worker and the producer have closed
-// their clones, whatever happens to ctx, so that nothing fetched is
-// dropped; it stops early only when the output fails, and closing its
-// end then tells the workers to stop.
+// when it has caught up with the workers (at most every minFlushGap, as a
+// crawl's flush also syncs its journal) and at least every flushInterval
+// while busy, so a reader of the output sees results as they come. It
+// drains until every worker and the producer have closed their clones,
+// whatever happens to ctx, so that nothing fetched is dropped; it stops
+// early only when the output fails, and closing its end then tells the
+// workers to stop.
 func (r *run) writer(ctx context.Context, in *structured.ReceiveStream[finishedRequest]) error {
 	defer in.Close()
-	drain := context.WithoutCancel(ctx)
-	lastFlush := r.cfg.Now()
+	w := &writerState{run: r, in: in, drain: context.WithoutCancel(ctx), lastFlush: r.cfg.Now()}
 	for {
-		fr, err := in.TryReceive()
-		if errors.Is(err, structured.ErrWouldBlock) {
-			if err := r.flush(ctx); err != nil {
-				return err
-			}
-			lastFlush = r.cfg.Now()
-			fr, err = in.Receive(drain)
-		}
+		fr, err := w.next(ctx)
 		if errors.Is(err, structured.ErrEndOfStream) {
 			break
 		}
@@ -429,15 +471,58 @@ func (r *run) writer(ctx context.Context, in *structured.ReceiveStream[finishedR
 		if err := r.write(ctx, fr); err != nil {
 			return err
 		}
-		if r.cfg.Now().Sub(lastFlush) >= flushInterval {
-			if err := r.flush(ctx); err != nil {
+		w.dirty = true
+		if r.cfg.Now().Sub(w.lastFlush) >= flushInterval {
+			if err := w.flush(ctx); err != nil {
 				return err
 			}
-			lastFlush = r.cfg.Now()
 		}
 	}
 	return structured.Shielded(ctx, flushTimeout, r.cfg.Output.Flush)
 }
+
+type writerState struct {
+	run       *run
+	in        *structured.ReceiveStream[finishedRequest]
+	drain     context.Context // never cancelled: the writer drains to the end
+	lastFlush time.Time
+	dirty     bool
+}
+
+// next returns the next result, flushing first whenever the writer has
+// caught up and holds unflushed results.
+func (w *writerState) next(ctx context.Context) (finishedRequest, error) {
+	fr, err := w.in.TryReceive()
+	if !errors.Is(err, structured.ErrWouldBlock) {
+		return fr, err
+	}
+	if w.dirty {
+		if gap := w.lastFlush.Add(minFlushGap); w.run.cfg.Now().Before(gap) {
+			var timedOut bool
+			timedOut, err = structured.MoveOnAt(w.drain, gap, func(ctx context.Context) error {
+				fr, err = w.in.Receive(ctx)
+				return err
+			})
+			if !timedOut {
+				return fr, err
+			}
+		}
+		if err := w.flush(ctx); err != nil {
+			return fr, err
+		}
+	}
+	return w.in.Receive(w.drain)
+}
+
+func (w *writerState) flush(ctx context.Context) error {
+	w.lastFlush = w.run.cfg.Now()
+	w.dirty = false
+	return w.run.flush(ctx)
+}
+
+// minFlushGap is the shortest time between two flushes made because the
+// writer caught up.
+const minFlushGap = 50 * time.Millisecond
 
 // flushInterval is the longest a written result waits in the output
 // buffer while the writer is busy.

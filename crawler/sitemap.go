@@ -1,0 +1,179 @@
+package crawler
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Sitemap limits: how deep sitemap indexes nest, and how many sitemap
+// files one seed may cost, so that a hostile index cannot keep a crawl
+// busy forever.
+const (
+	maxSitemapDepth = 3
+	maxSitemapFiles = 1000
+)
+
+// SitemapURLs reads the sitemaps of the site of seed and calls yield with
+// every page URL they list, normalised. The sitemaps are those named by
+// the Sitemap: lines of the site's robots.txt, or /sitemap.xml when it
+// names none (or robots.txt is ignored). Sitemap indexes are followed up
+// to three levels and a thousand files; gzip-compressed sitemaps (.xml.gz)
+// are decompressed within the fetcher's body limit. A sitemap that cannot
+// be fetched or parsed is skipped and reported through skipped, which may
+// be nil; a yield error stops the reading and is returned.
+func (f *Fetcher) SitemapURLs(ctx context.Context, seed string, yield func(ctx context.Context, loc string) error, skipped func(sitemap string, err error)) error {
+	u, err := ParseURL(seed)
+	if err != nil {
+		return err
+	}
+	var roots []string
+	if f.robots != nil {
+		if _, err := f.robotsRules(ctx, u); err == nil {
+			roots = f.Sitemaps(seed)
+		}
+	}
+	if len(roots) == 0 {
+		roots = []string{u.Scheme + "://" + u.Host + "/sitemap.xml"}
+	}
+	sm := &sitemapReader{f: f, yield: yield, skipped: skipped, seen: map[string]bool{}}
+	for _, root := range roots {
+		if err := sm.read(ctx, root, 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type sitemapReader struct {
+	f       *Fetcher
+	yield   func(ctx context.Context, loc string) error
+	skipped func(sitemap string, err error)
+	seen    map[string]bool
+}
+
+func (sm *sitemapReader) skip(sitemap string, err error) {
+	if sm.skipped != nil {
+		sm.skipped(sitemap, err)
+	}
+}
+
+// read reads one sitemap or sitemap index; only yield errors and ctx's
+// cancellation are returned.
+func (sm *sitemapReader) read(ctx context.Context, loc string, depth int) error {
+	norm, err := Normalize(loc)
+	if err != nil || sm.seen[norm] || len(sm.seen) >= maxSitemapFiles {
+		return nil
+	}
+	sm.seen[norm] = true
+	resp, err := sm.f.Fetch(ctx, norm)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		sm.skip(norm, err)
+		return nil
+	}
+	body, err := sitemapBody(resp.Body, sm.f.cfg.MaxBody)
+	if err != nil {
+		sm.skip(norm, err)
+		return nil
+	}
+	isIndex, locs, err := parseSitemap(body)
+	if err != nil {
+		sm.skip(norm, err)
+	}
+	for _, l := range locs {
+		if isIndex {
+			if depth+1 < maxSitemapDepth {
+				if err := sm.read(ctx, l, depth+1); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if n, err := Normalize(l); err == nil {
+			if err := sm.yield(ctx, n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// sitemapBody returns body, decompressed when it is gzip data (a .xml.gz
+// served without Content-Encoding), at most limit bytes.
+func sitemapBody(body []byte, limit int64) (io.Reader, error) {
+	if len(body) < 2 || body[0] != 0x1f || body[1] != 0x8b {
+		return bytes.NewReader(body), nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return nil, newError(KindDecode, "", fmt.Errorf("gunzip sitemap: %w", err))
+	}
+	return &limitedReader{r: zr, n: limit}, nil
+}
+
+// limitedReader is io.LimitReader that fails, rather than ends, past the
+// limit: a truncated sitemap must not pass for a whole one.
+type limitedReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, newError(KindTooLarge, "", errors.New("decompressed sitemap passes the body limit"))
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+// parseSitemap reads a <urlset> or a <sitemapindex> and returns its <loc>
+// values, streaming through the XML. What was read before a syntax error
+// is returned with the error.
+func parseSitemap(r io.Reader) (isIndex bool, locs []string, err error) {
+	dec := xml.NewDecoder(r)
+	dec.Strict = false
+	inLoc := false
+	var text strings.Builder
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return isIndex, locs, nil
+		}
+		if err != nil {
+			return isIndex, locs, newError(KindDecode, "", fmt.Errorf("parse sitemap: %w", err))
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			switch strings.ToLower(t.Name.Local) {
+			case "sitemapindex":
+				isIndex = true
+			case "loc":
+				inLoc = true
+				text.Reset()
+			}
+		case xml.CharData:
+			if inLoc {
+				text.Write(t)
+			}
+		case xml.EndElement:
+			if inLoc && strings.EqualFold(t.Name.Local, "loc") {
+				inLoc = false
+				if loc := strings.TrimSpace(text.String()); loc != "" {
+					locs = append(locs, loc)
+				}
+			}
+		}
+	}
+}
