@@ -143,8 +143,8 @@ func Fingerprint(normalized string) uint64 {
 	return h
 }
 
-// normalizeURL returns the normal form of an absolute URL whose path and
-// query are escaped as escapeLoose leaves them.
+// normalizeURL puts u, an absolute URL whose path and query are escaped as
+// escapeLoose leaves them, into normal form in place and returns it.
 func normalizeURL(u *url.URL) (*url.URL, error) {
 	scheme := strings.ToLower(u.Scheme)
 	if scheme != "http" && scheme != "https" {
@@ -164,23 +164,24 @@ func normalizeURL(u *url.URL) (*url.URL, error) {
 	if port != "" {
 		host += ":" + port
 	}
-	n := &url.URL{Scheme: scheme, Host: host}
-	if u.User != nil && u.User.String() != "" {
-		n.User = u.User
-	}
 	p := removeDotSegments(normalizePercent(u.EscapedPath()))
 	if p == "" {
 		p = "/"
 	}
-	n.Path, err = url.PathUnescape(p)
+	path, err := url.PathUnescape(p)
 	if err != nil {
 		return nil, err
 	}
-	if n.Path != p {
-		n.RawPath = p
+	if u.User != nil && u.User.String() == "" {
+		u.User = nil
 	}
-	n.RawQuery = normalizePercent(u.RawQuery)
-	return n, nil
+	u.Scheme, u.Host, u.Path, u.RawPath = scheme, host, path, ""
+	if path != p {
+		u.RawPath = p
+	}
+	u.RawQuery = normalizePercent(u.RawQuery)
+	u.ForceQuery, u.Fragment, u.RawFragment, u.OmitHost = false, "", "", false
+	return u, nil
 }
 
 // canonicalHost returns the host of u lower-cased, in punycode, without a
@@ -194,6 +195,9 @@ func canonicalHost(u *url.URL) (string, error) {
 		}
 		return "[" + a.String() + "]", nil
 	}
+	if h := strings.TrimSuffix(strings.ToLower(name), "."); isPlainASCIIHost(h) {
+		return h, nil // what the idna profile would return, without its cost
+	}
 	if !utf8.ValidString(name) {
 		return "", errors.New("invalid host " + strconv.Quote(name) + ": not UTF-8")
 	}
@@ -206,6 +210,12 @@ func canonicalHost(u *url.URL) (string, error) {
 		return "", errors.New("invalid host " + strconv.Quote(name))
 	}
 	return ascii, nil
+}
+
+// isPlainASCIIHost reports whether the lower-case h is a valid host name
+// with no punycode label, one that the idna profile leaves as it is.
+func isPlainASCIIHost(h string) bool {
+	return validHostName(h) && !strings.HasPrefix(h, "xn--") && !strings.Contains(h, ".xn--")
 }
 
 // validHostName reports whether h is a non-empty lower-case DNS name of
