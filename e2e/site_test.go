@@ -211,3 +211,8 @@ func urlFile(t *testing.T, urls []string) string {
 	t.Helper()
 	return writeFile(t, "urls.txt", strings.Join(urls, "\n")+"\n")
 }
+
+// waitGone waits until n held requests saw their client go away.
+func (s *site) waitGone(ctx context.Context, n int) error {
+	return s.waitFor(ctx, fmt.Sprintf("%d clients gone", n), func() bool { return s.gone >= n })
+}
