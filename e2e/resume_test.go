@@ -1,0 +1,133 @@
+//go:build linux
+
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestKillThenResume: a run killed with SIGKILL mid-run, then the same
+// command with --resume: every input URL ends up exactly once in the
+// file, whole lines only, and URLs already there are not fetched again.
+func TestKillThenResume(t *testing.T) {
+	t.Parallel()
+	t.Run("clean", func(t *testing.T) { t.Parallel(); testKillThenResume(t, false) })
+	// kill -9 in the middle of a write leaves half a line; the test
+	// writes one to be sure it is there.
+	t.Run("torn", func(t *testing.T) { t.Parallel(); testKillThenResume(t, true) })
+}
+
+func testKillThenResume(t *testing.T, torn bool) {
+	ctx := testContext(t)
+	const n, free, workers = 30, 8, 4
+	s := newSite(t, numberedPages(n), free)
+	urls := s.urls(numberedPaths(n)...)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.jsonl")
+	w := fmt.Sprint(workers)
+	a := args("fetch", "-c", w, "--per-host", w, "-o", out, urlFile(t, urls))
+
+	first := startTrawl(t, ctx, nil, a...)
+	if err := s.waitHeld(ctx, workers); err != nil {
+		t.Fatal(err, "\nstderr:\n", first.stderr)
+	}
+	if err := waitFile(ctx, dir, out, lines(free)); err != nil {
+		t.Fatal(err, "\nstderr:\n", first.stderr)
+	}
+	first.signal(syscall.SIGKILL)
+	if code := first.wait(); code != -1 {
+		t.Fatalf("killed run: exit code %d, want death by signal", code)
+	}
+	if err := s.waitGone(ctx, workers); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := strings.Count(string(before), "\n") // complete lines
+	if torn {
+		if !strings.HasSuffix(string(before), "\n") {
+			t.Fatalf("the killed run left half a line already")
+		}
+		var undone string
+		for _, u := range urls {
+			if !strings.Contains(string(before), `"`+u+`"`) {
+				undone = u
+				break
+			}
+		}
+		f, err := os.OpenFile(out, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(f, `{"url":%q,"final_url":%q,"status":200,"ti`, undone, undone)
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, servedBefore := s.counts()
+
+	s.release()
+	res := runTrawl(t, ctx, nil, append(a, "--resume")...)
+	if res.code != 0 {
+		t.Fatalf("resumed run: exit code %d, want 0; stderr:\n%s", res.code, res.stderr)
+	}
+	after, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := parseJSONL(t, string(after))
+	got := byURL(t, recs)
+	for _, u := range urls {
+		if got[u].Status != 200 {
+			t.Errorf("record for %s: %+v, want status 200", u, got[u])
+		}
+	}
+	if len(recs) != n {
+		t.Errorf("%d records in %s after --resume, want %d", len(recs), out, n)
+	}
+	if _, served := s.counts(); served-servedBefore != n-kept {
+		t.Errorf("the resumed run fetched %d pages, want %d: %d records were already in %s", served-servedBefore, n-kept, kept, out)
+	}
+}
+
+// waitFile waits, with inotify on dir, until cond holds for the contents
+// of the file at path (which need not exist yet).
+func waitFile(ctx context.Context, dir, path string, cond func(string) bool) error {
+	fd, err := syscall.InotifyInit1(syscall.IN_NONBLOCK | syscall.IN_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	events := os.NewFile(uintptr(fd), "inotify")
+	defer events.Close()
+	if _, err := syscall.InotifyAddWatch(fd, dir, syscall.IN_CREATE|syscall.IN_MODIFY|syscall.IN_CLOSE_WRITE); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok {
+		events.SetReadDeadline(d)
+	}
+	buf := make([]byte, 64*(syscall.SizeofInotifyEvent+syscall.NAME_MAX+1))
+	for {
+		b, err := os.ReadFile(path)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		if cond(string(b)) {
+			return nil
+		}
+		if _, err := events.Read(buf); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return fmt.Errorf("waiting for %s: %w; it holds:\n%s", path, context.DeadlineExceeded, b)
+			}
+			return err
+		}
+	}
+}
