@@ -216,3 +216,10 @@ func urlFile(t *testing.T, urls []string) string {
 func (s *site) waitGone(ctx context.Context, n int) error {
 	return s.waitFor(ctx, fmt.Sprintf("%d clients gone", n), func() bool { return s.gone >= n })
 }
+
+// hitsOf returns the requests answered at path.
+func (s *site) hitsOf(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hits[path]
+}
