@@ -66,7 +66,7 @@ func (c *countingLayer) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func Example_attributes() {
+func ExampleAttributeSet() {
 	remote := &net.TCPAddr{IP: net.IPv4(192, 0, 2, 7), Port: 443}
 	conn := newCountingLayer(newTLSLayer(newRawConn(io.Discard, remote)))
 	fmt.Fprint(conn, "GET / HTTP/1.1\r\n\r\n")
