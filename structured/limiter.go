@@ -291,7 +291,17 @@ func (l *CapacityLimiter) Statistics() LimiterStats {
 // mustBeComparable panics with a clear message, rather than a map's runtime
 // error deep inside the limiter, when borrower cannot be a map key.
 func mustBeComparable(borrower any) {
-	if borrower != nil && !reflect.ValueOf(borrower).Comparable() {
+	t := reflect.TypeOf(borrower)
+	if t == nil {
+		return
+	}
+	ok := t.Comparable()
+	switch t.Kind() {
+	case reflect.Struct, reflect.Array, reflect.Interface:
+		// May hold an interface whose dynamic value is not comparable.
+		ok = ok && reflect.ValueOf(borrower).Comparable()
+	}
+	if !ok {
 		panic(fmt.Sprintf("structured: capacity limiter borrower of type %T is not comparable", borrower))
 	}
 }
