@@ -18,11 +18,13 @@ import (
 //
 // Every operation refuses to start when its context is already done. Once
 // started, an operation on a regular file runs to its end (a disk read
-// cannot be interrupted); on a pipe, a terminal or another file that
-// supports deadlines, a Read or Write blocked when ctx is cancelled is
-// interrupted and returns the data moved so far with an error wrapping
-// ctx.Err(). Errors are [*fs.PathError] values naming the operation and the
-// file.
+// cannot be interrupted). On a file that supports deadlines (a pipe or
+// socket in the runtime poller, such as those of [os.Pipe]), a Read or
+// Write blocked when ctx is cancelled is interrupted and returns the data
+// moved so far with an error wrapping ctx.Err(). On anything else (a
+// terminal, a blocking pipe inherited as standard input) a started Read
+// waits for input; [File.Lines] does not, see there. Errors are
+// [*fs.PathError] values naming the operation and the file.
 //
 // Like an os.File, a File is safe for concurrent use only as far as the
 // underlying file is; do not read it from two goroutines at once.
@@ -199,6 +201,15 @@ func (e *LineTooLongError) Error() string {
 //
 // Lines reads ahead: once iteration stops, the file's offset is past the
 // last line yielded.
+//
+// A read from a regular file, or from a file that supports deadlines (a
+// pipe or socket made non-blocking, as [os.Pipe] makes them), ends when ctx
+// is cancelled as described for [File]. A read from anything else, such as
+// a terminal or a blocking pipe on standard input, cannot be interrupted:
+// there Lines reads into a buffer of its own with [AbandonOnCancel], so that
+// a cancellation ends the iteration at once while the abandoned read goes
+// on in the background, holding its worker token, until input or end of
+// file arrives. What that read returns is dropped.
 func (f *File) Lines(ctx context.Context, opts ...LinesOption) iter.Seq2[string, error] {
 	cfg := linesConfig{max: DefaultMaxLineLength}
 	for _, o := range opts {
@@ -209,7 +220,7 @@ func (f *File) Lines(ctx context.Context, opts ...LinesOption) iter.Seq2[string,
 	}
 	return func(yield func(string, error) bool) {
 		lr := lineReader{
-			r:   bufio.NewReaderSize(ctxReader{ctx: ctx, f: f}, linesChunk),
+			r:   bufio.NewReaderSize(ctxReader{ctx: ctx, f: f, abandon: !f.interruptible()}, linesChunk),
 			max: cfg.max,
 		}
 		for n := 1; ; n++ {
@@ -241,13 +252,36 @@ func (f *File) Lines(ctx context.Context, opts ...LinesOption) iter.Seq2[string,
 	}
 }
 
-// ctxReader adapts a File and a context to io.Reader for bufio.
-type ctxReader struct {
-	ctx context.Context
-	f   *File
+// interruptible reports whether a blocked read from f ends on
+// cancellation: a regular file's reads end by themselves, and a file in
+// the runtime poller takes deadlines.
+func (f *File) interruptible() bool {
+	if fi, err := f.f.Stat(); err == nil && fi.Mode().IsRegular() {
+		return true
+	}
+	return f.f.SetReadDeadline(time.Time{}) == nil
 }
 
-func (r ctxReader) Read(p []byte) (int, error) { return r.f.Read(r.ctx, p) }
+// ctxReader adapts a File and a context to io.Reader for bufio. With
+// abandon, each read goes to a buffer of its own and is abandoned on
+// cancellation, so that nothing writes into p once Read has returned.
+type ctxReader struct {
+	ctx     context.Context
+	f       *File
+	abandon bool
+}
+
+func (r ctxReader) Read(p []byte) (int, error) {
+	if !r.abandon {
+		return r.f.Read(r.ctx, p)
+	}
+	b, err := RunSync(r.ctx, func(context.Context) ([]byte, error) {
+		b := make([]byte, len(p))
+		n, err := r.f.f.Read(b)
+		return b[:n], err
+	}, WithLimiter(r.f.limiter), AbandonOnCancel())
+	return copy(p, b), err
+}
 
 // lineReader splits a buffered stream into lines of bounded length.
 type lineReader struct {

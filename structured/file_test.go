@@ -1,3 +1,5 @@
+//go:build unix
+
 package structured
 
 import (
@@ -9,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -300,4 +303,69 @@ func TestReadWriteFile(t *testing.T) {
 	if _, err := ReadFile(ctx, name); !errors.Is(err, context.Canceled) {
 		t.Fatalf("ReadFile with a cancelled context = %v", err)
 	}
+}
+
+func TestFileLinesAbandonsUninterruptibleRead(t *testing.T) {
+	// A blocking pipe, as standard input often is: not in the runtime
+	// poller, so deadlines cannot interrupt a read from it.
+	var fds [2]int
+	if err := syscall.Pipe(fds[:]); err != nil {
+		t.Fatal(err)
+	}
+	r, w := os.NewFile(uintptr(fds[0]), "stdin-like"), os.NewFile(uintptr(fds[1]), "writer")
+	defer w.Close()
+	l := NewCapacityLimiter(1)
+	f := NewFile(r, WithLimiter(l))
+	defer f.Close(t.Context())
+	if f.interruptible() {
+		t.Fatal("a blocking pipe counts as interruptible; the test needs one that is not")
+	}
+	if _, err := w.WriteString("a\n"); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	type item struct {
+		line string
+		err  error
+	}
+	items := make(chan item)
+	go func() {
+		defer close(items)
+		for line, err := range f.Lines(ctx) {
+			items <- item{line, err}
+		}
+	}()
+	next := func() (item, bool) {
+		select {
+		case it, ok := <-items:
+			return it, ok
+		case <-time.After(10 * time.Second):
+			w.Close() // unblock the read so that the test ends
+			for range items {
+			}
+			t.Fatal("Lines did not end after cancellation")
+		}
+		return item{}, false
+	}
+	if it, _ := next(); it.line != "a" || it.err != nil {
+		t.Fatalf("first line %q, %v", it.line, it.err)
+	}
+	// Cancel once the next read is blocked on the empty pipe (or before it
+	// starts: either way the iteration must end with ctx's error).
+	stop := time.AfterFunc(20*time.Millisecond, cancel)
+	defer stop.Stop()
+	if it, _ := next(); !errors.Is(it.err, context.Canceled) || !strings.Contains(it.err.Error(), "stdin-like line 2") {
+		t.Fatalf("after cancellation got %q, %v; want context.Canceled at line 2", it.line, it.err)
+	}
+	if _, ok := next(); ok {
+		t.Fatal("Lines went on after the cancellation error")
+	}
+	// The abandoned read holds its token until it ends.
+	w.Close()
+	if err := l.AcquireOnBehalfOf(t.Context(), "after"); err != nil {
+		t.Fatal(err)
+	}
+	l.ReleaseOnBehalfOf("after")
 }
