@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -371,11 +372,24 @@ func TestLimiterStressCancellation(t *testing.T) {
 }
 
 func TestLimiterNonComparableBorrowerPanics(t *testing.T) {
+	type wrapper struct{ v any }
+	for name, b := range map[string]any{
+		"slice":                    []int{1},
+		"struct holding a map":     wrapper{map[int]int{}},
+		"array holding a function": [1]any{func() {}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			l := NewCapacityLimiter(1)
+			defer func() {
+				msg, _ := recover().(string)
+				if !strings.Contains(msg, "structured: capacity limiter borrower") {
+					t.Fatalf("TryAcquireOnBehalfOf(%T) panicked with %q, want the limiter's message", b, msg)
+				}
+			}()
+			_ = l.TryAcquireOnBehalfOf(b)
+		})
+	}
 	l := NewCapacityLimiter(1)
-	defer func() {
-		if recover() == nil {
-			t.Fatal("TryAcquireOnBehalfOf with a slice did not panic")
-		}
-	}()
-	_ = l.TryAcquireOnBehalfOf([]int{1})
+	mustNil(t, l.TryAcquireOnBehalfOf(wrapper{"host"}))
+	mustNil(t, l.ReleaseOnBehalfOf(wrapper{"host"}))
 }
