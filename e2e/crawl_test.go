@@ -1,3 +1,5 @@
+//go:build unix
+
 package e2e
 
 import (
@@ -29,7 +31,8 @@ func crawlLinks(i int) []int {
 
 // crawlSites starts the two sites and returns them, and the other host's
 // base URL as the links name it.
-func crawlSites(t *testing.T) (home, other *site, otherBase string) {
+// free gates the first site as newSite does.
+func crawlSites(t *testing.T, free int) (home, other *site, otherBase string) {
 	t.Helper()
 	other = newSite(t, map[string]page{}, -1)
 	u, err := url.Parse(other.URL)
@@ -47,7 +50,7 @@ func crawlSites(t *testing.T) (home, other *site, otherBase string) {
 		pages[fmt.Sprintf("/p/%d", i)] = htmlPage(fmt.Sprintf("Page %d", i), b.String())
 		other.pages[fmt.Sprintf("/x/%d", i)] = htmlPage(fmt.Sprintf("Other %d", i), "<p>no links</p>")
 	}
-	home = newSite(t, pages, -1)
+	home = newSite(t, pages, free)
 	return home, other, otherBase
 }
 
@@ -104,7 +107,7 @@ func checkCrawl(t *testing.T, s *site, recs []record, want map[string]int) {
 func TestCrawlSameHost(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	home, other, _ := crawlSites(t)
+	home, other, _ := crawlSites(t, -1)
 	// robots.txt is obeyed here: both sites serve a permissive one.
 	res := runTrawl(t, ctx, nil, "crawl", "--timeout", "5s", home.URL+"/p/0")
 	if res.code != 0 {
@@ -126,7 +129,7 @@ func TestCrawlSameHost(t *testing.T) {
 func TestCrawlDepth(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	home, _, _ := crawlSites(t)
+	home, _, _ := crawlSites(t, -1)
 	for _, depth := range []int{1, 3} {
 		t.Run(fmt.Sprint(depth), func(t *testing.T) {
 			home.mu.Lock()
@@ -149,7 +152,7 @@ func TestCrawlDepth(t *testing.T) {
 func TestCrawlMaxPages(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	home, _, _ := crawlSites(t)
+	home, _, _ := crawlSites(t, -1)
 	res := runTrawl(t, ctx, nil, args("crawl", "--max-pages", "10", home.URL+"/p/0")...)
 	if res.code != 0 {
 		t.Errorf("exit code %d, want 0; stderr:\n%s", res.code, res.stderr)
@@ -173,7 +176,7 @@ func TestCrawlMaxPages(t *testing.T) {
 func TestCrawlScopeAny(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	home, other, otherBase := crawlSites(t)
+	home, other, otherBase := crawlSites(t, -1)
 	res := runTrawl(t, ctx, nil, args("crawl", "--scope", "any", home.URL+"/p/0")...)
 	if res.code != 0 {
 		t.Fatalf("exit code %d, want 0; stderr:\n%s", res.code, res.stderr)
@@ -200,7 +203,7 @@ func TestCrawlScopeAny(t *testing.T) {
 func TestCrawlExclude(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	home, _, _ := crawlSites(t)
+	home, _, _ := crawlSites(t, -1)
 	const pattern = `/p/1[0-9]$`
 	res := runTrawl(t, ctx, nil, args("crawl", "--exclude", pattern, home.URL+"/p/0")...)
 	if res.code != 0 {

@@ -1,3 +1,5 @@
+//go:build unix
+
 package e2e
 
 import (
@@ -13,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -76,6 +79,9 @@ func trawlCmd(ctx context.Context, args ...string) *exec.Cmd {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
+	// At the deadline, SIGQUIT makes trawl dump its goroutines on stderr,
+	// which the failing test prints; WaitDelay then kills it.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGQUIT) }
 	cmd.WaitDelay = 5 * time.Second
 	return cmd
 }
