@@ -40,6 +40,37 @@
 // cancelled: flush a file, close a body, release a slot, always with a bound
 // on how long it may take.
 //
+// # Streams and synchronisation
+//
+// [NewMemoryStream] makes a memory object stream: a queue whose send and
+// receive ends can each be cloned and closed, so that producers and
+// consumers announce when they are done. Every value sent is received
+// exactly once, even when a waiting Send or Receive is cancelled at the
+// moment of the hand-off. [Event], [Lock], [Condition], [Semaphore] and
+// [CapacityLimiter] are FIFO-fair and cancellable: a cancelled wait either
+// completed (the lock, permit or token was taken) or had no effect.
+//
+// # Blocking calls, files and processes
+//
+// [RunSync] runs a call that blocks without looking at a context (a disk
+// read, a cgo call) in a goroutine of its own, bounded by a
+// [CapacityLimiter] ([DefaultLimiter], 40 tokens, unless [WithLimiter]).
+// The caller's context decides whether the call starts and cancels the
+// wait for a token; once started, the call runs to its end and the caller
+// waits for it, unless [AbandonOnCancel] lets the caller go. [File],
+// [OpenFile] and [RunProcess] are built on the same rules. AnyIO's
+// from_thread has no counterpart here: Go code never runs "outside the
+// event loop", and any goroutine, including one started by RunSync, may
+// call any function of this package directly with the context it was
+// given.
+//
+// # Typed attributes
+//
+// [NewAttribute] names a typed fact that a layer can expose (a
+// connection's remote address, its TLS version); [Extra] reads it through
+// any number of wrapping layers, each an [AttributeProvider], the outer
+// layer winning.
+//
 // # Where Go differs
 //
 // Go has no checkpoints that the runtime can interrupt. Cancellation is seen
