@@ -138,10 +138,10 @@ func readLimited(r io.Reader, buf []byte, limit int64) ([]byte, error) {
 		}
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return buf, errTooLarge // an endless body stops here
+		}
 		if err == io.EOF {
-			if int64(len(buf)) > limit {
-				return buf, errTooLarge
-			}
 			return buf, nil
 		}
 		if err != nil {
