@@ -399,6 +399,12 @@ func (r *run) worker(hctx, sctx context.Context, c Consumer, out *structured.Sen
 			}
 			return err
 		}
+		// Stop takes effect at once for every worker, without waiting for
+		// the stopper task to cancel the intake: a request taken after it
+		// is left undone, like those still queued.
+		if r.cfg.Stop.IsSet() {
+			return nil
+		}
 		res := r.process(hctx, req)
 		if res == nil {
 			return nil // cancelled in flight: left undone for a resumed run
