@@ -3,9 +3,11 @@
 package e2e
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -199,19 +201,8 @@ func TestFetchReaderGoesAway(t *testing.T) {
 	ctx := testContext(t)
 	const n = 200
 	s := newSite(t, numberedPages(n), 1)
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	cmd := trawlCmd(ctx, args("fetch", "-c", "2", urlFile(t, s.urls(numberedPaths(n)...)))...)
-	cmd.Stdout = w
-	stderr := &watchBuf{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
+	cmd, r := pipedTrawl(t, ctx, args("fetch", "-c", "2", urlFile(t, s.urls(numberedPaths(n)...)))...)
+	stderr := cmd.Stderr.(*watchBuf)
 	line, err := readLine(r)
 	if err != nil || !strings.HasPrefix(line, "{") {
 		t.Fatalf("first line %q, %v", line, err)
@@ -232,6 +223,30 @@ func TestFetchReaderGoesAway(t *testing.T) {
 	if _, served := s.counts(); served == n {
 		t.Errorf("trawl fetched all %d URLs after its reader went away", n)
 	}
+}
+
+// pipedTrawl starts trawl with its stdout on a pipe whose read end it
+// returns, for the test to read and close; stderr is a *watchBuf.
+func pipedTrawl(t *testing.T, ctx context.Context, args ...string) (*exec.Cmd, *os.File) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	cmd := trawlCmd(ctx, args...)
+	cmd.Stdout, cmd.Stderr = w, &watchBuf{}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return cmd, r
 }
 
 // readLine reads one line from f byte by byte, so nothing past it is
