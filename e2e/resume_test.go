@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"os"
@@ -128,6 +129,60 @@ func waitFile(ctx context.Context, dir, path string, cond func(string) bool) err
 				return fmt.Errorf("waiting for %s: %w; it holds:\n%s", path, context.DeadlineExceeded, b)
 			}
 			return err
+		}
+	}
+}
+
+// TestKillThenResumeCSV: the same with --format csv: one header, every
+// URL in exactly one row.
+func TestKillThenResumeCSV(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	const n, free, workers = 30, 8, 4
+	s := newSite(t, numberedPages(n), free)
+	urls := s.urls(numberedPaths(n)...)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.csv")
+	w := fmt.Sprint(workers)
+	a := args("fetch", "-c", w, "--per-host", w, "--format", "csv", "--fields", "url,status,title", "-o", out, urlFile(t, urls))
+	first := startTrawl(t, ctx, nil, a...)
+	if err := s.waitHeld(ctx, workers); err != nil {
+		t.Fatal(err, "\nstderr:\n", first.stderr)
+	}
+	if err := waitFile(ctx, dir, out, lines(1+free)); err != nil {
+		t.Fatal(err, "\nstderr:\n", first.stderr)
+	}
+	first.signal(syscall.SIGKILL)
+	first.wait()
+	if err := s.waitGone(ctx, workers); err != nil {
+		t.Fatal(err)
+	}
+	s.release()
+	res := runTrawl(t, ctx, nil, append(a, "--resume")...)
+	if res.code != 0 {
+		t.Fatalf("resumed run: exit code %d, want 0; stderr:\n%s", res.code, res.stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
+	if err != nil {
+		t.Fatalf("%s is not CSV: %v\n%s", out, err, b)
+	}
+	if len(rows) != n+1 || strings.Join(rows[0], ",") != "url,status,title" {
+		t.Fatalf("%s: %d rows, want a header and %d rows:\n%s", out, len(rows), n, b)
+	}
+	seen := map[string]bool{}
+	for _, row := range rows[1:] {
+		if seen[row[0]] || row[1] != "200" {
+			t.Errorf("row %q: duplicate or not 200", row)
+		}
+		seen[row[0]] = true
+	}
+	for _, u := range urls {
+		if !seen[u] {
+			t.Errorf("no row for %s", u)
 		}
 	}
 }
