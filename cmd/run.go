@@ -68,8 +68,8 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 				}
 				interrupted = true
 				if n == 0 {
-					o.warnf("trawl: stopping: finishing requests in flight (up to %v); interrupt again to stop now", o.Grace)
 					stop.Set()
+					o.warnf("trawl: stopping: finishing requests in flight (up to %v); interrupt again to stop now", o.Grace)
 				} else {
 					cancel()
 				}

@@ -9,11 +9,17 @@ import (
 // lives as long as anyone holds it; [CapacityLimiter] uses it as the default
 // borrower of a token.
 type Task struct {
-	id uint64
+	id atomic.Uint64 // assigned on first use of ID, off the spawning path
 }
 
 // ID returns a number unique to the task within the process.
-func (t *Task) ID() uint64 { return t.id }
+func (t *Task) ID() uint64 {
+	if id := t.id.Load(); id != 0 {
+		return id
+	}
+	t.id.CompareAndSwap(0, lastTaskID.Add(1))
+	return t.id.Load()
+}
 
 var lastTaskID atomic.Uint64
 

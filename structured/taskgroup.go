@@ -102,18 +102,18 @@ func (tg *TaskGroup) StartSoon(fn func(ctx context.Context) error) {
 			break
 		}
 	}
-	tc := &taskContext{Context: tg.ctx, task: Task{id: lastTaskID.Add(1)}, group: tg, fn: fn}
+	tc := &taskContext{Context: tg.ctx, group: tg, fn: fn}
 	go tc.run()
 }
 
 // run is the body of a task's goroutine.
 func (tc *taskContext) run() {
 	tg := tc.group
-	defer tg.finishOne()
 	defer func() {
 		if r := recover(); r != nil {
 			tg.recordPanic(r, debug.Stack())
 		}
+		tg.finishOne()
 	}()
 	fn := tc.fn
 	tc.fn = nil // let the closure be collected while a long task runs
