@@ -114,7 +114,7 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 type pipelineRun struct {
 	o        *RunOptions
 	fetcher  *crawler.Fetcher
-	memory   *crawler.MemoryFrontier
+	memory   *store.MemoryFrontier
 	frontier crawler.Frontier // memory, journaled in crawl mode with -o
 	journal  *store.Journal
 	scope    *crawler.Scope
@@ -144,7 +144,7 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 		buffer = structured.Unbounded
 		admit = r.scope.Admit
 	}
-	r.memory = crawler.NewMemoryFrontier(buffer, admit)
+	r.memory = store.NewMemoryFrontier(buffer, admit)
 	r.frontier = r.memory
 	if err := r.openOutput(ctx); err != nil {
 		r.close(ctx)
@@ -219,7 +219,7 @@ func (r *pipelineRun) openOutput(ctx context.Context) error {
 			return usageError("-o %s: %v", o.Output, err)
 		}
 		r.journal = j
-		r.frontier = crawler.WithJournal(r.memory, j)
+		r.frontier = store.JournaledFrontier(r.memory, j)
 		sinkOpts = append(sinkOpts, store.WithJournal(j))
 	}
 	if csv {

@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
+
+	"github.com/trawl-dev/trawl/store"
 )
 
 // hostProfile maps host names to their ASCII (punycode) form the way web
@@ -127,21 +129,9 @@ func ResolveLink(base *url.URL, href string) (string, bool) {
 	return u.String(), true
 }
 
-// Fingerprint returns the 64-bit FNV-1a hash of a normalised URL. It is the
-// same in every process and release of trawl (it keys resume journals and
-// the shared seen set), so the algorithm never changes.
-func Fingerprint(normalized string) uint64 {
-	const (
-		offset64 = 14695981039346656037
-		prime64  = 1099511628211
-	)
-	h := uint64(offset64)
-	for i := 0; i < len(normalized); i++ {
-		h ^= uint64(normalized[i])
-		h *= prime64
-	}
-	return h
-}
+// Fingerprint returns the 64-bit FNV-1a hash of a normalised URL; see
+// [store.Fingerprint].
+func Fingerprint(normalized string) uint64 { return store.Fingerprint(normalized) }
 
 // normalizeURL puts u, an absolute URL whose path and query are escaped as
 // escapeLoose leaves them, into normal form in place and returns it.

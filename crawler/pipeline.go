@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/trawl-dev/trawl/store"
 	"github.com/trawl-dev/trawl/structured"
 )
 
@@ -193,7 +194,7 @@ func Run(ctx context.Context, cfg RunConfig) (Summary, error) {
 		if cfg.Crawl && cfg.Scope != nil {
 			admit = cfg.Scope.Admit
 		}
-		mf := NewMemoryFrontier(buffer, admit)
+		mf := store.NewMemoryFrontier(buffer, admit)
 		defer mf.Close()
 		frontier = mf
 	}

@@ -1,0 +1,29 @@
+package store
+
+import "context"
+
+// journaledFrontier records every URL its Frontier queues.
+type journaledFrontier struct {
+	Frontier
+	journal *Journal
+}
+
+// JournaledFrontier returns f with every URL it newly queues also recorded
+// in j. The record is made before Add returns, so it precedes the record
+// of the page that found the URL; a sink that syncs the journal before its
+// own writes ([WithJournal]) then guarantees that a page in the output has
+// its links in the journal.
+func JournaledFrontier(f Frontier, j *Journal) Frontier {
+	return journaledFrontier{Frontier: f, journal: j}
+}
+
+// Add implements [Frontier].
+func (f journaledFrontier) Add(ctx context.Context, req Request) (bool, error) {
+	added, err := f.Frontier.Add(ctx, req)
+	if !added || err != nil {
+		return added, err
+	}
+	// A buffered append: it must not be skipped because the run is being
+	// cancelled, or a queued URL could be missing from the journal.
+	return true, f.journal.Enqueue(context.WithoutCancel(ctx), req.Depth, req.URL)
+}
