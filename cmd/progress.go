@@ -56,7 +56,7 @@ func startProgress(ctx context.Context, tg *structured.TaskGroup, o *RunOptions,
 
 func (p *progressBar) draw() {
 	s := p.stats.Snapshot(time.Now())
-	p.bar.Describe(fmt.Sprintf("trawl: %d errors", s.Failed))
+	p.bar.Describe(fmt.Sprintf("trawl: %d failed", s.Failed))
 	p.bar.Set(s.Done)
 }
 
@@ -66,6 +66,6 @@ func (p *progressBar) finish(s crawler.Summary) {
 		return
 	}
 	p.done.Set()
-	p.bar.Set(s.Done)
-	p.bar.Exit()
+	p.bar.Exit() // no more redraws
+	p.bar.Clear()
 }
