@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestRunProcessExitStatus(t *testing.T) {
@@ -187,24 +189,32 @@ func TestRunProcessTermEndsCooperativeProcess(t *testing.T) {
 }
 
 // waitGone waits, for at most bound, until pid has exited (gone or a
-// zombie). It polls /proc: another process's end sends no event here.
+// zombie). A pidfd becomes readable when its process exits: an event to
+// wait on, where polling /proc would need sleeps.
 func waitGone(t *testing.T, pid int, bound time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(bound)
+	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return // already gone and reaped
+	}
+	if err != nil {
+		t.Skipf("pidfd_open(%d): %v; this kernel cannot tell when another process exits", pid, err)
+	}
+	defer unix.Close(fd)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	for {
-		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		n, err := unix.Poll(fds, int(bound.Milliseconds()))
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
 		if err != nil {
-			return // gone
+			t.Fatalf("poll pidfd of %d: %v", pid, err)
 		}
-		// The state follows the parenthesised command name.
-		if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
-			return
-		}
-		if time.Now().After(deadline) {
+		if n == 0 {
 			syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatalf("process %d still running after RunProcess returned", pid)
+			t.Fatalf("process %d still running %v after RunProcess returned", pid, bound)
 		}
-		time.Sleep(5 * time.Millisecond)
+		return
 	}
 }
 
