@@ -83,6 +83,10 @@ type Config struct {
 	// Limiter, when set, is the per-host limiter to use, shared with other
 	// fetchers; PerHost, Rate and Burst are then ignored for limiting.
 	Limiter *ratelimit.HostLimiter
+	// SharedLimiter, when set, is a per-host limit shared with other
+	// processes, waited on after the fetcher's own (ignored when Limiter
+	// is set: put it in that limiter's config).
+	SharedLimiter ratelimit.Shared
 	// Transport, when set, replaces the fetcher's own HTTP transport
 	// (tests use it to run without a network). DenyPrivate and Proxy are
 	// then up to it.
@@ -153,7 +157,7 @@ func NewFetcher(cfg Config) (*Fetcher, error) {
 		f.client.Jar = jar
 	}
 	if f.limiter == nil {
-		f.limiter = ratelimit.New(ratelimit.Config{Rate: cfg.Rate, Burst: cfg.Burst, PerHost: max(cfg.PerHost, 0)})
+		f.limiter = ratelimit.New(ratelimit.Config{Rate: cfg.Rate, Burst: cfg.Burst, PerHost: max(cfg.PerHost, 0), Shared: cfg.SharedLimiter})
 	}
 	if !cfg.IgnoreRobots {
 		f.robots = newRobotsCache()

@@ -26,6 +26,17 @@ type Config struct {
 	// minute. It should exceed Burst/Rate so that dropping a host does not
 	// hand it a burst earlier than its bucket would have.
 	IdleTTL time.Duration
+	// Shared, when set, is also waited on after the host's own limits, for
+	// a rate shared with other processes (a run spread over several
+	// machines). Nil means this process alone decides.
+	Shared Shared
+}
+
+// Shared is a per-host limit held outside the process, such as a rate
+// shared by every process of a run through Redis.
+type Shared interface {
+	// Wait returns when a request to host may start, or ctx's error.
+	Wait(ctx context.Context, host string) error
 }
 
 // HostLimiter holds back requests per host: a slot among the host's
@@ -61,10 +72,10 @@ func New(cfg Config) *HostLimiter {
 }
 
 // Acquire waits until a request to host may start: a free slot, the end of
-// any pause on host, then a token from host's bucket. It returns a release
-// func that frees the slot; call it exactly once when the request is over
-// (later calls do nothing). If ctx is cancelled first, Acquire returns
-// ctx's error and holds no slot.
+// any pause on host, a token from host's bucket, then the Shared limit. It
+// returns a release func that frees the slot; call it exactly once when
+// the request is over (later calls do nothing). If ctx is cancelled first,
+// Acquire returns ctx's error and holds no slot.
 func (l *HostLimiter) Acquire(ctx context.Context, host string) (release func(), err error) {
 	h := l.enter(host)
 	if err := l.takeSlot(ctx, h); err != nil {
@@ -74,6 +85,12 @@ func (l *HostLimiter) Acquire(ctx context.Context, host string) (release func(),
 	if err := l.waitTurn(ctx, h); err != nil {
 		l.leave(h, true)
 		return nil, err
+	}
+	if l.cfg.Shared != nil {
+		if err := l.cfg.Shared.Wait(ctx, host); err != nil {
+			l.leave(h, true)
+			return nil, err
+		}
 	}
 	var once sync.Once
 	return func() { once.Do(func() { l.leave(h, true) }) }, nil
