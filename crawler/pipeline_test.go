@@ -258,3 +258,40 @@ func TestRunSitemapSeeds(t *testing.T) {
 		t.Fatal("an out-of-scope sitemap entry was fetched")
 	}
 }
+
+// A crawler trap: every page links to two new pages, forever. Depth and
+// max-pages must each bound the crawl, and the crawl must end by itself.
+func TestRunCrawlerTrapIsBounded(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/robots.txt" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintf(w, `<a href="%s/a">a</a> <a href="%s/b?x=%d">b</a>`, r.URL.Path, r.URL.Path, len(r.URL.Path))
+	}))
+	defer srv.Close()
+	seed, _ := ParseURL(srv.URL + "/trap")
+	for _, tc := range []struct {
+		name string
+		opts ScopeOptions
+		want int
+	}{
+		{"max-pages", ScopeOptions{MaxPages: 50}, 50},
+		{"depth", ScopeOptions{MaxDepth: 4}, 1 + 2 + 4 + 8 + 16},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := &memoryOutput{}
+			sum, err := Run(t.Context(), RunConfig{
+				Inputs:  []Input{{Name: srv.URL + "/trap", IsURL: true}},
+				Fetcher: newPipelineFetcher(t, Config{PerHost: 4}), Concurrency: 4,
+				Crawl: true, Scope: NewScope([]*url.URL{seed}, tc.opts), Output: out,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Done != tc.want || !sum.Complete {
+				t.Fatalf("summary %+v, want %d pages and a complete crawl", sum, tc.want)
+			}
+		})
+	}
+}
