@@ -16,9 +16,17 @@ type TaskGroup struct {
 	// group is a scope, so it must hold the context it hands out.
 	ctx context.Context
 
-	// pending counts the body plus running tasks; 0 means finished.
-	pending atomic.Int64
 	allDone chan struct{}
+
+	// pending counts the body plus running tasks; 0 means finished. Every
+	// task's end writes it, so it has a cache line of its own, apart from
+	// the fields that StartSoon reads.
+	_       [64]byte
+	pending atomic.Int64
+	_       [56]byte
+
+	slabMu sync.Mutex
+	slab   []taskContext // unused task contexts
 
 	mu        sync.Mutex
 	errs      []error
@@ -102,8 +110,27 @@ func (tg *TaskGroup) StartSoon(fn func(ctx context.Context) error) {
 			break
 		}
 	}
-	tc := &taskContext{Context: tg.ctx, group: tg, fn: fn}
+	tc := tg.newTaskContext()
+	tc.fn = fn
 	go tc.run()
+}
+
+// taskSlab is how many task contexts are allocated at once: one
+// allocation serves many spawns. A slab stays alive while any of its
+// contexts is referenced, a few kilobytes at most.
+const taskSlab = 32
+
+// newTaskContext returns a fresh task context from the group's slab.
+func (tg *TaskGroup) newTaskContext() *taskContext {
+	tg.slabMu.Lock()
+	if len(tg.slab) == 0 {
+		tg.slab = make([]taskContext, taskSlab)
+	}
+	tc := &tg.slab[0]
+	tg.slab = tg.slab[1:]
+	tg.slabMu.Unlock()
+	tc.Context, tc.group = tg.ctx, tg
+	return tc
 }
 
 // run is the body of a task's goroutine.
