@@ -68,6 +68,35 @@
 // sink may be closed before or after its journal: a closed journal was
 // synced by its Close.
 //
+// # The Redis frontier: runs spread over several machines
+//
+// [RedisFrontier] keeps a run's frontier in Redis so that any number of
+// trawl processes, on any machines, share it. Its keys, for a run named
+// R: "trawl:R:queue", a stream read through the consumer group "trawl",
+// one consumer per process; "trawl:R:seen", the set of URL fingerprints;
+// "trawl:R:seeders", the processes still reading their input;
+// "trawl:R:alive:<consumer>", a key each process refreshes with a TTL
+// ([RedisFrontier.Heartbeat]); "trawl:R:stats", the run's counters; and
+// "trawl:R:rate:<host>", the shared per-host rate ([SharedRate]).
+//
+// A URL is queued when Add returns: the seen-set check and the XADD are
+// one Lua script, so two processes that find the same link queue it once.
+// A process takes an entry with XREADGROUP and, once the result is in its
+// output (after Flush, as above, or later), Done acknowledges it with XACK
+// and deletes it from the stream, in one script. The stream therefore
+// holds exactly the URLs queued or in flight, and the run is over when it
+// is empty and no live process is still seeding: every process sees that
+// by itself and ends. An entry left unacknowledged by a process whose
+// alive key has expired (killed, partitioned) is taken over by another
+// process after [RedisOptions.ClaimAfter] and fetched again. Delivery is
+// therefore at least once: the union of the outputs holds every URL, and
+// a URL appears twice only if its process wrote it and died before
+// acknowledging it. How much of that survives a Redis crash is Redis's
+// own persistence (appendonly with fsync gives the most); calls made
+// while the server is unreachable are retried with backoff for
+// [RedisOptions.RetryFor], and an entry whose Done failed stays pending
+// for another process to fetch.
+//
 // # Lock
 //
 // [AcquireLock] takes an exclusive flock on a lock file, so that a second
