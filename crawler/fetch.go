@@ -322,7 +322,7 @@ func (f *Fetcher) fetchHop(ctx context.Context, u *url.URL, o fetchOptions) (*Re
 		if !retry || attempt >= o.retries {
 			return finish(u, resp, err, attempt+1)
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := structured.Sleep(ctx, wait); err != nil {
 			return nil, cancelled(ctx, u)
 		}
 	}
@@ -393,21 +393,6 @@ func (f *Fetcher) attempt(ctx context.Context, u *url.URL, o fetchOptions) (*Res
 // cancelled is the error for a fetch stopped by ctx.
 func cancelled(ctx context.Context, u *url.URL) error {
 	return newError(KindCancelled, u.String(), context.Cause(ctx))
-}
-
-// sleep waits for d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // connFacts collects what httptrace reports about the connection.

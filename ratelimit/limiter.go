@@ -154,7 +154,7 @@ func (l *HostLimiter) waitTurn(ctx context.Context, h *hostState) error {
 		now := time.Now()
 		if pause := h.pause; now.Before(pause) {
 			l.mu.Unlock()
-			if err := sleep(ctx, pause.Sub(now)); err != nil {
+			if err := structured.Sleep(ctx, pause.Sub(now)); err != nil {
 				return err
 			}
 			continue
@@ -172,24 +172,9 @@ func (l *HostLimiter) waitTurn(ctx context.Context, h *hostState) error {
 		}
 		reserved = true
 		l.mu.Unlock()
-		if err := sleep(ctx, d); err != nil {
+		if err := structured.Sleep(ctx, d); err != nil {
 			return err
 		}
-	}
-}
-
-// sleep waits for d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 
