@@ -75,6 +75,9 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 				}
 			}
 		})
+		if r.redis != nil {
+			tg.StartSoon(r.redis.Heartbeat) // ended with the signal watcher
+		}
 		var progress *progressBar
 		if o.wantProgress() {
 			progress = startProgress(ctx, tg, o, r.stats, r.total)
@@ -115,7 +118,8 @@ type pipelineRun struct {
 	o        *RunOptions
 	fetcher  *crawler.Fetcher
 	memory   *store.MemoryFrontier
-	frontier crawler.Frontier // memory, journaled in crawl mode with -o
+	redis    *store.RedisFrontier
+	frontier crawler.Frontier // memory, journaled in crawl mode with -o; or redis
 	journal  *store.Journal
 	scope    *crawler.Scope
 	inputs   []crawler.Input
@@ -135,22 +139,38 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 		if err := r.prepareCrawl(ctx); err != nil {
 			return nil, err
 		}
-	} else if n, known, err := crawler.CountInputs(ctx, r.inputs); err == nil && known {
-		r.total = n
+	} else if o.wantProgress() {
+		// A cheap pass over the input files gives the bar its total; runs
+		// without a bar (cron, pipes) skip it.
+		if n, known, err := crawler.CountInputs(ctx, r.inputs); err == nil && known {
+			r.total = n
+		}
 	}
-	buffer := 2 * o.Concurrency
-	var admit func() bool
-	if o.Crawl {
-		buffer = structured.Unbounded
-		admit = r.scope.Admit
+	if isRedisURL(o.Frontier) {
+		if err := r.openRedis(ctx); err != nil {
+			return nil, err
+		}
+	} else {
+		buffer := 2 * o.Concurrency
+		var admit func() bool
+		if o.Crawl {
+			buffer = structured.Unbounded
+			admit = r.scope.Admit
+		}
+		r.memory = store.NewMemoryFrontier(buffer, admit)
+		r.frontier = r.memory
 	}
-	r.memory = store.NewMemoryFrontier(buffer, admit)
-	r.frontier = r.memory
 	if err := r.openOutput(ctx); err != nil {
 		r.close(ctx)
 		return nil, err
 	}
 	cfg := o.fetchConfig()
+	if r.redis != nil {
+		r.output = redisStatsOutput{ResultWriter: r.output, f: r.redis}
+	}
+	if r.redis != nil && o.Rate > 0 {
+		cfg.SharedLimiter = r.redis.SharedRate(o.Rate, 1)
+	}
 	if r.scope != nil {
 		scope := r.scope
 		cfg.CheckRedirect = func(from, to *url.URL) error { return scope.Check(to.String(), 0) }
@@ -213,7 +233,7 @@ func (r *pipelineRun) openOutput(ctx context.Context) error {
 		return usageError("-o %s: %v", o.Output, err)
 	}
 	var sinkOpts []store.SinkOption
-	if o.Crawl {
+	if o.Crawl && r.memory != nil { // a Redis frontier is its own journal
 		j, err := store.OpenJournal(ctx, store.JournalPath(o.Output))
 		if err != nil {
 			return usageError("-o %s: %v", o.Output, err)
@@ -280,7 +300,7 @@ func (r *pipelineRun) openStdout(ctx context.Context, columns []string) error {
 // resume marks the URLs already in the output file as done and, for a
 // crawl, queues again what its journal says was queued and is not done.
 func (r *pipelineRun) resume(ctx context.Context) error {
-	done := func(u string) { r.memory.Seen(u) }
+	done := func(u string) { r.frontier.Seen(u) }
 	var res store.ScanResult
 	var err error
 	if r.o.Format == "csv" {
@@ -295,7 +315,7 @@ func (r *pipelineRun) resume(ctx context.Context) error {
 		r.o.warnf("trawl: --resume: %d corrupt records in %s skipped; their URLs are fetched again", res.CorruptCount, r.o.Output)
 	}
 	requeued := 0
-	if r.o.Crawl {
+	if r.o.Crawl && r.memory != nil {
 		// Queued before the journal is reopened: these are in it already.
 		_, err := store.ReplayJournal(ctx, store.JournalPath(r.o.Output), func(depth int, u string) {
 			if added, _ := r.memory.Add(ctx, crawler.Request{URL: u, Depth: depth, Source: "journal"}); added {
@@ -340,6 +360,9 @@ func (r *pipelineRun) close(ctx context.Context) error {
 	}
 	if r.memory != nil {
 		r.memory.Close()
+	}
+	if r.redis != nil {
+		err = errors.Join(err, r.redis.Close(ctx))
 	}
 	return err
 }
