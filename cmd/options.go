@@ -1,10 +1,12 @@
 package cmd
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +48,7 @@ type RunOptions struct {
 	Resume      bool
 	Lock        string
 	Frontier    string
+	Run         string
 
 	// Crawl only.
 	Scope    string
@@ -89,7 +92,8 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.DurationVar(&o.Grace, "grace", 10*time.Second, "after a first signal or --max-time, time left to requests in flight")
 	fs.BoolVar(&o.Resume, "resume", false, "continue an interrupted run into the same -o FILE without refetching done URLs")
 	fs.StringVar(&o.Lock, "lock", "", "lock FILE: refuse to start while another run holds it (exit 3)")
-	fs.StringVar(&o.Frontier, "frontier", "memory", "where the queue and seen set live: memory")
+	fs.StringVar(&o.Frontier, "frontier", "memory", "where the queue and seen set live: memory, or redis://[user:pass@]host:port/db to share the run between processes")
+	fs.StringVar(&o.Run, "run", "", "name of the run shared on a --frontier redis://... (default: derived from the command and its inputs)")
 }
 
 // addCrawlFlags defines the crawl-only flags on fs.
@@ -125,8 +129,10 @@ func (o *RunOptions) Validate() error {
 		return usageError("--format must be jsonl or csv, got %q", o.Format)
 	case o.Progress != "auto" && o.Progress != "always" && o.Progress != "never":
 		return usageError("--progress must be auto, always or never, got %q", o.Progress)
-	case o.Frontier != "memory":
-		return usageError("--frontier %q is not supported: only memory", o.Frontier)
+	case o.Frontier != "memory" && !isRedisURL(o.Frontier):
+		return usageError("--frontier %q: want memory or redis://[user:pass@]host:port/db", o.Frontier)
+	case o.Run != "" && !isRedisURL(o.Frontier):
+		return usageError("--run needs --frontier redis://...: only a shared frontier has named runs")
 	case o.Resume && o.Output == "":
 		return usageError("--resume needs -o FILE: it continues the run written there")
 	}
@@ -191,6 +197,27 @@ func (o *RunOptions) validateCrawl() error {
 		}
 	}
 	return nil
+}
+
+// isRedisURL tells a --frontier that names a Redis server.
+func isRedisURL(s string) bool {
+	return strings.HasPrefix(s, "redis://") || strings.HasPrefix(s, "rediss://")
+}
+
+// runName is the name of the shared run: --run, or one derived from the
+// command and its arguments (sorted), so that the same command started
+// on several machines joins the same run.
+func (o *RunOptions) runName() string {
+	if o.Run != "" {
+		return o.Run
+	}
+	args := slices.Sorted(slices.Values(o.Args))
+	mode := "fetch"
+	if o.Crawl {
+		mode = "crawl"
+	}
+	sum := sha256.Sum256([]byte(mode + "\x00" + strings.Join(args, "\x00")))
+	return fmt.Sprintf("%s-%x", mode, sum[:6])
 }
 
 // parseHeaders parses "Name: value" headers.

@@ -34,5 +34,6 @@ retries with backoff, and never loses a result it already fetched.
 	root.AddCommand(NewCmdCrawl(io, nil))
 	root.AddCommand(NewCmdVersion(io))
 	root.AddCommand(NewCmdDemo(io, nil))
+	root.AddCommand(NewCmdStats(io, nil))
 	return root
 }

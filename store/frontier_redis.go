@@ -133,7 +133,17 @@ func OpenRedisFrontier(ctx context.Context, rawURL, run string, opts RedisOption
 	return f, nil
 }
 
+// quietRedisOnce silences go-redis's own logger, which prints to stderr:
+// a library of trawl never prints, and every failure it logs reaches the
+// caller as an error anyway.
+var quietRedisOnce sync.Once
+
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
 func newRedisClient(rawURL string, poolSize int) (*redis.Client, error) {
+	quietRedisOnce.Do(func() { redis.SetLogger(quietLogger{}) })
 	ro, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("redis url %q: %w", rawURL, err)

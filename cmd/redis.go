@@ -1,0 +1,57 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"net/url"
+
+	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/store"
+)
+
+// openRedis joins (or starts) the shared run on --frontier redis://...:
+// the frontier, the seen set, --max-pages and the statistics live there.
+func (r *pipelineRun) openRedis(ctx context.Context) error {
+	o := r.o
+	opts := store.RedisOptions{PoolSize: o.Concurrency + 8}
+	if o.Crawl {
+		opts.MaxPages = o.MaxPages
+	}
+	f, err := store.OpenRedisFrontier(ctx, o.Frontier, o.runName(), opts)
+	if errors.Is(err, store.ErrRedisUnreachable) {
+		return usageError("--frontier %s: %v", redactURL(o.Frontier), err)
+	}
+	if err != nil {
+		return usageError("--frontier: %v", err)
+	}
+	r.redis, r.frontier = f, f
+	o.warnf("trawl: run %s on %s as %s", o.runName(), redactURL(o.Frontier), f.ConsumerName())
+	return nil
+}
+
+// redisStatsOutput adds every result written to the run's shared
+// statistics.
+type redisStatsOutput struct {
+	crawler.ResultWriter
+	f *store.RedisFrontier
+}
+
+func (w redisStatsOutput) Write(ctx context.Context, res *crawler.Result) error {
+	if err := w.ResultWriter.Write(ctx, res); err != nil {
+		return err
+	}
+	kind := ""
+	if res.Error != nil {
+		kind = string(res.Error.Kind)
+	}
+	return w.f.RecordResult(ctx, kind)
+}
+
+// redactURL hides the password of a Redis URL.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "redis://..."
+	}
+	return u.Redacted()
+}
