@@ -29,14 +29,17 @@ func (r *pipelineRun) openRedis(ctx context.Context) error {
 	return nil
 }
 
-// redisStatsOutput adds every result written to the run's shared
-// statistics.
-type redisStatsOutput struct {
+// redisOutput commits the results of a run on Redis once they are
+// flushed: their entries are acknowledged only when the output holds them
+// (at least in the operating system), so a process killed with results in
+// its buffer leaves their URLs pending for another process. It also
+// counts every result in the run's shared statistics.
+type redisOutput struct {
 	crawler.ResultWriter
 	f *store.RedisFrontier
 }
 
-func (w redisStatsOutput) Write(ctx context.Context, res *crawler.Result) error {
+func (w redisOutput) Write(ctx context.Context, res *crawler.Result) error {
 	if err := w.ResultWriter.Write(ctx, res); err != nil {
 		return err
 	}
@@ -44,7 +47,15 @@ func (w redisStatsOutput) Write(ctx context.Context, res *crawler.Result) error 
 	if res.Error != nil {
 		kind = string(res.Error.Kind)
 	}
-	return w.f.RecordResult(ctx, kind)
+	w.f.RecordResult(kind)
+	return nil
+}
+
+func (w redisOutput) Flush(ctx context.Context) error {
+	if err := w.ResultWriter.Flush(ctx); err != nil {
+		return err
+	}
+	return w.f.Commit(ctx)
 }
 
 // redactURL hides the password of a Redis URL.

@@ -166,7 +166,7 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 	}
 	cfg := o.fetchConfig()
 	if r.redis != nil {
-		r.output = redisStatsOutput{ResultWriter: r.output, f: r.redis}
+		r.output = redisOutput{ResultWriter: r.output, f: r.redis}
 	}
 	if r.redis != nil && o.Rate > 0 {
 		cfg.SharedLimiter = r.redis.SharedRate(o.Rate, 1)

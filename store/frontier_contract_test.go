@@ -69,7 +69,7 @@ func drain(ctx context.Context, f Frontier) ([]string, error) {
 			return got, err
 		}
 		got = append(got, req.URL)
-		if err := f.Done(ctx, req); err != nil {
+		if err := done(ctx, f, req); err != nil {
 			return got, err
 		}
 	}
@@ -118,7 +118,7 @@ func TestFrontierContract(t *testing.T) {
 				if p := f.Pending(); p != 1 {
 					return fmt.Errorf("pending = %d with one request in flight, want 1", p)
 				}
-				return f.Done(ctx, got)
+				return done(ctx, f, got)
 			})
 		})
 		t.Run(impl.name+"/seen and marked keys are not queued", func(t *testing.T) {
@@ -183,7 +183,7 @@ func crawlShaped(ctx context.Context, f Frontier, pages int) error {
 							return err
 						}
 					}
-					if err := f.Done(ctx, req); err != nil {
+					if err := done(ctx, f, req); err != nil {
 						return err
 					}
 				}
@@ -204,6 +204,18 @@ func crawlShaped(ctx context.Context, f Frontier, pages int) error {
 	}
 	if p := f.Pending(); p != 0 {
 		return fmt.Errorf("pending = %d after the end", p)
+	}
+	return nil
+}
+
+// done marks req done, as the pipeline does, and commits it where the
+// frontier wants that once the output is flushed.
+func done(ctx context.Context, f Frontier, req Request) error {
+	if err := f.Done(ctx, req); err != nil {
+		return err
+	}
+	if c, ok := f.(interface{ Commit(context.Context) error }); ok {
+		return c.Commit(ctx)
 	}
 	return nil
 }

@@ -90,6 +90,8 @@ type RedisFrontier struct {
 
 	mu        sync.Mutex
 	inFlight  map[string]string // URL → stream entry ID, taken by this process
+	written   []string          // entry IDs done, to acknowledge at Commit
+	counts    map[string]int64  // statistics to add at Commit
 	ended     bool              // the run was seen finished
 	inputDone bool              // InputDone was called
 	seeding   bool              // still in the seeders set
@@ -125,7 +127,7 @@ func OpenRedisFrontier(ctx context.Context, rawURL, run string, opts RedisOption
 		return nil, err
 	}
 	opts = opts.withDefaults()
-	f := &RedisFrontier{client: client, run: run, opts: opts, keys: newRedisKeys(run), inFlight: map[string]string{}, seeding: true}
+	f := &RedisFrontier{client: client, run: run, opts: opts, keys: newRedisKeys(run), inFlight: map[string]string{}, counts: map[string]int64{}, seeding: true}
 	if err := f.join(ctx); err != nil {
 		client.Close()
 		return nil, err
@@ -281,33 +283,67 @@ func (f *RedisFrontier) leaveSeeders(ctx context.Context) error {
 	return err
 }
 
-// doneScript acknowledges an entry and deletes it from the stream, so
-// that the stream holds exactly the entries queued or in flight.
-var doneScript = redis.NewScript(`
-local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
+// Done implements [Frontier]: it notes that req's result is written. The
+// entry is acknowledged by the next [RedisFrontier.Commit], which the
+// caller makes once the output holding the result is flushed: a result
+// in a buffer is lost if the process dies, and its URL must then stay
+// pending for another process to fetch.
+func (f *RedisFrontier) Done(ctx context.Context, req Request) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if id, ok := f.inFlight[req.URL]; ok {
+		delete(f.inFlight, req.URL)
+		f.written = append(f.written, id)
+	}
+	return nil
+}
+
+// commitScript acknowledges entries (XACK) and deletes them from the
+// stream, so that the stream holds exactly the entries queued or in
+// flight, and adds to the run's statistics.
+var commitScript = redis.NewScript(`
+local n = tonumber(ARGV[2])
+if n > 0 then
+  local ids = {}
+  for i = 1, n do ids[i] = ARGV[2 + i] end
+  redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
+  redis.call('XDEL', KEYS[1], unpack(ids))
+end
+for i = 3 + n, #ARGV, 2 do redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 1]) end
 return n
 `)
 
-// Done implements [Frontier]: the entry is acknowledged (XACK) and
-// deleted. Call it only once the result is written: an entry not
-// acknowledged is fetched again by another process if this one dies.
-func (f *RedisFrontier) Done(ctx context.Context, req Request) error {
+// commitBatch bounds the entries acknowledged by one script call.
+const commitBatch = 500
+
+// Commit acknowledges every request marked Done since the last Commit and
+// adds the results recorded with RecordResult to the run's statistics.
+// Call it after flushing the output that holds those results. When Redis
+// cannot be reached within [RedisOptions.RetryFor] it returns an error
+// and the entries stay pending: other processes fetch them again, and
+// nothing is lost.
+func (f *RedisFrontier) Commit(ctx context.Context) error {
 	f.mu.Lock()
-	id, ok := f.inFlight[req.URL]
+	ids, counts := f.written, f.counts
+	f.written, f.counts = nil, map[string]int64{}
 	f.mu.Unlock()
-	if !ok {
-		return nil
+	for len(ids) > 0 || len(counts) > 0 {
+		batch := ids[:min(len(ids), commitBatch)]
+		args := []any{redisGroup, len(batch)}
+		for _, id := range batch {
+			args = append(args, id)
+		}
+		for k, n := range counts {
+			args = append(args, k, n)
+		}
+		err := f.retry(ctx, "acknowledge results", func(ctx context.Context) error {
+			return commitScript.Run(ctx, f.client, []string{f.keys.queue, f.keys.stats}, args...).Err()
+		})
+		if err != nil {
+			return err
+		}
+		ids, counts = ids[len(batch):], nil
 	}
-	err := f.retry(ctx, "acknowledge "+req.URL, func(ctx context.Context) error {
-		return doneScript.Run(ctx, f.client, []string{f.keys.queue}, redisGroup, id).Err()
-	})
-	if err != nil {
-		return err // left pending: another process fetches it again
-	}
-	f.mu.Lock()
-	delete(f.inFlight, req.URL)
-	f.mu.Unlock()
 	return nil
 }
 
@@ -317,7 +353,7 @@ func (f *RedisFrontier) Done(ctx context.Context, req Request) error {
 // has not finished.
 func (f *RedisFrontier) Pending() int {
 	f.mu.Lock()
-	ended, local := f.ended, len(f.inFlight)
+	ended, local := f.ended, len(f.inFlight)+len(f.written)
 	f.mu.Unlock()
 	if ended && local == 0 {
 		return 0

@@ -8,21 +8,18 @@ import (
 	"strings"
 )
 
-// RecordResult adds one written result to the run's shared statistics:
-// done, and when kind is not empty, failed and the count for its error
-// kind. Like the output, the statistics are at least once: a URL fetched
-// again after its process died counts twice.
-func (f *RedisFrontier) RecordResult(ctx context.Context, kind string) error {
-	return f.retry(ctx, "record statistics", func(ctx context.Context) error {
-		p := f.client.TxPipeline()
-		p.HIncrBy(ctx, f.keys.stats, "done", 1)
-		if kind != "" {
-			p.HIncrBy(ctx, f.keys.stats, "failed", 1)
-			p.HIncrBy(ctx, f.keys.stats, "kind:"+kind, 1)
-		}
-		_, err := p.Exec(ctx)
-		return err
-	})
+// RecordResult counts one written result in the run's shared statistics
+// at the next Commit: done, and when kind is not empty, failed and the
+// count for its error kind. Like the output, the statistics are at least
+// once: a URL fetched again after its process died may count twice.
+func (f *RedisFrontier) RecordResult(kind string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.counts["done"]++
+	if kind != "" {
+		f.counts["failed"]++
+		f.counts["kind:"+kind]++
+	}
 }
 
 // RunStats are the shared statistics of a run on Redis.

@@ -92,7 +92,7 @@ func crawlAll(ctx context.Context, f Frontier, pages int, fetch func(string)) er
 							return err
 						}
 					}
-					if err := f.Done(ctx, req); err != nil {
+					if err := done(ctx, f, req); err != nil {
 						return err
 					}
 				}
@@ -165,7 +165,7 @@ func TestRedisFrontierLeavesLiveProcessAlone(t *testing.T) {
 			}
 			return nil
 		})
-		return slow.Done(ctx, req)
+		return done(ctx, slow, req)
 	})
 }
 
@@ -291,11 +291,9 @@ func TestRedisRunStats(t *testing.T) {
 	for p, kinds := range [][]string{{"", "timeout"}, {"", "http", "timeout"}} {
 		withRedisFrontier(t, srv.URL(), "stats", withConsumer(fastOpts, fmt.Sprint("p", p)), func(ctx context.Context, f Frontier) error {
 			for _, k := range kinds {
-				if err := f.(*RedisFrontier).RecordResult(ctx, k); err != nil {
-					return err
-				}
+				f.(*RedisFrontier).RecordResult(k)
 			}
-			return nil
+			return f.(*RedisFrontier).Commit(ctx)
 		})
 	}
 	s, err := ReadRunStats(t.Context(), srv.URL(), "stats")
@@ -330,7 +328,7 @@ func TestRedisFrontierSurvivesRestart(t *testing.T) {
 		if added, err := f.Add(ctx, Request{URL: "http://a.test/1"}); added || err != nil {
 			return fmt.Errorf("after the restart, a seen URL was queued again (err %v)", err)
 		}
-		if err := f.Done(ctx, req); err != nil {
+		if err := done(ctx, f, req); err != nil {
 			return err
 		}
 		got, err := drain(ctx, f)
