@@ -81,9 +81,10 @@
 //
 // A URL is queued when Add returns: the seen-set check and the XADD are
 // one Lua script, so two processes that find the same link queue it once.
-// A process takes an entry with XREADGROUP and, once the result is in its
-// output (after Flush, as above, or later), Done acknowledges it with XACK
-// and deletes it from the stream, in one script. The stream therefore
+// A process takes an entry with XREADGROUP; Done notes that its result is
+// written, and [RedisFrontier.Commit], called once the output has been
+// flushed (the record is in the operating system, as above), acknowledges
+// it with XACK and deletes it from the stream, in one script. The stream therefore
 // holds exactly the URLs queued or in flight, and the run is over when it
 // is empty and no live process is still seeding: every process sees that
 // by itself and ends. An entry left unacknowledged by a process whose
