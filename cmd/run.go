@@ -98,6 +98,9 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 	if err != nil && store.IsBrokenPipe(err) {
 		return nil // the reader went away (| head): what it read was whole
 	}
+	if errors.Is(err, store.ErrRedisUnreachable) {
+		return &ExitError{Code: ExitSomeFailed, Err: fmt.Errorf("stopped: lost the Redis frontier; the URLs not acknowledged stay pending for the other processes: %w", err)}
+	}
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}

@@ -315,3 +315,31 @@ func TestRedisUnreachableAtStart(t *testing.T) {
 		t.Fatalf("exit %d, stderr:\n%s", res.code, res.stderr)
 	}
 }
+
+// Redis goes away mid-crawl and stays away: the process retries, gives
+// up, and stops with whole records only; once Redis is back, a new
+// process finishes the run, and every URL is in the union of the outputs.
+func TestRedisLostMidRunLosesNothing(t *testing.T) {
+	srv := redistest.Start(t, redistest.Persistent())
+	site := newLinkSite(t, 60, 20*time.Millisecond)
+	ctx := testContext(t)
+	procs, outs := crawlers(t, ctx, 1, srv.URL(), site)
+	if err := site.waitServed(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	code := procs[0].wait()
+	if code != 1 {
+		t.Fatalf("process exited %d with Redis gone, want 1; stderr:\n%s", code, procs[0].stderr)
+	}
+	t.Logf("with Redis gone the process exited %d:\n%s", code, procs[0].stderr)
+	if !strings.Contains(procs[0].stderr.String(), "gave up after") {
+		t.Errorf("stderr does not say the process gave up on Redis:\n%s", procs[0].stderr)
+	}
+	srv.StartAgain()
+	more, outs2 := crawlers(t, ctx, 1, srv.URL(), site)
+	if code := more[0].wait(); code != 0 {
+		t.Fatalf("second process exited %d; stderr:\n%s", code, more[0].stderr)
+	}
+	checkAll(t, site, union(t, append(outs, outs2...)))
+}

@@ -39,7 +39,7 @@ type RedisOptions struct {
 	// AliveTTL.
 	ClaimAfter time.Duration
 	// RetryFor bounds how long a Redis call is retried, with backoff,
-	// while Redis is unreachable. Zero means 20s.
+	// while Redis is unreachable. Zero means 10s.
 	RetryFor time.Duration
 }
 
@@ -61,7 +61,7 @@ func (o RedisOptions) withDefaults() RedisOptions {
 		o.ClaimAfter = o.AliveTTL
 	}
 	if o.RetryFor <= 0 {
-		o.RetryFor = 20 * time.Second
+		o.RetryFor = 10 * time.Second
 	}
 	return o
 }
@@ -113,7 +113,8 @@ func newRedisKeys(run string) redisKeys {
 func (k redisKeys) alive(consumer string) string { return k.prefix + "alive:" + consumer }
 
 // ErrRedisUnreachable is returned (wrapped) by [OpenRedisFrontier] when the
-// server does not answer.
+// server does not answer, and by the other methods when it stopped
+// answering for longer than [RedisOptions.RetryFor].
 var ErrRedisUnreachable = errors.New("redis unreachable")
 
 // OpenRedisFrontier connects to the Redis server at rawURL
@@ -402,7 +403,7 @@ func (f *RedisFrontier) retry(ctx context.Context, what string, op func(ctx cont
 			return fmt.Errorf("redis: %s: %w", what, err)
 		}
 		if time.Now().Add(wait).After(deadline) {
-			return fmt.Errorf("redis: %s: gave up after %v: %w", what, f.opts.RetryFor, err)
+			return fmt.Errorf("redis: %s: gave up after %v: %w: %w", what, f.opts.RetryFor, ErrRedisUnreachable, err)
 		}
 		if err := sleepCtx(ctx, wait); err != nil {
 			return err
