@@ -96,6 +96,7 @@ start_nginx() {
 		cat >"$work/nginx.conf" <<-CONF
 			$user
 			worker_processes 2;
+			worker_rlimit_nofile 65536;
 			daemon off;
 			pid $work/nginx.pid;
 			error_log $work/nginx-error.log warn;
@@ -106,7 +107,7 @@ start_nginx() {
 			    tcp_nopush on;
 			    keepalive_requests 1000000;
 			    keepalive_timeout 120s;
-			    open_file_cache max=50000 inactive=120s;
+			    open_file_cache max=8000 inactive=120s; # each entry holds an fd
 			    default_type text/html;
 			    types { text/html html; text/plain txt; }
 			    charset utf-8;
