@@ -3,8 +3,10 @@ package cmd
 import (
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -133,6 +135,8 @@ func (o *RunOptions) Validate() error {
 		return usageError("--frontier %q: want memory or redis://[user:pass@]host:port/db", o.Frontier)
 	case o.Run != "" && !isRedisURL(o.Frontier):
 		return usageError("--run needs --frontier redis://...: only a shared frontier has named runs")
+	case o.Run == "" && isRedisURL(o.Frontier) && slices.Contains(o.Args, "-"):
+		return usageError("--frontier redis://... with standard input needs --run NAME: every process must name the same run")
 	case o.Resume && o.Output == "":
 		return usageError("--resume needs -o FILE: it continues the run written there")
 	}
@@ -205,19 +209,40 @@ func isRedisURL(s string) bool {
 }
 
 // runName is the name of the shared run: --run, or one derived from the
-// command and its arguments (sorted), so that the same command started
-// on several machines joins the same run.
-func (o *RunOptions) runName() string {
+// command, its arguments (sorted) and the contents of its input files, so
+// that the same command started on several machines joins the same run,
+// and a changed input file starts a new one. Standard input cannot be
+// read twice: with "-" among the inputs, --run is required (Validate).
+func (o *RunOptions) runName() (string, error) {
 	if o.Run != "" {
-		return o.Run
+		return o.Run, nil
 	}
-	args := slices.Sorted(slices.Values(o.Args))
+	h := sha256.New()
 	mode := "fetch"
 	if o.Crawl {
 		mode = "crawl"
 	}
-	sum := sha256.Sum256([]byte(mode + "\x00" + strings.Join(args, "\x00")))
-	return fmt.Sprintf("%s-%x", mode, sum[:6])
+	fmt.Fprintf(h, "%s\x00", mode)
+	for _, arg := range slices.Sorted(slices.Values(o.Args)) {
+		fmt.Fprintf(h, "%s\x00", arg)
+		if strings.Contains(arg, "://") || arg == "-" {
+			continue
+		}
+		if err := hashFile(h, arg); err != nil {
+			return "", err
+		}
+	}
+	return fmt.Sprintf("%s-%x", mode, h.Sum(nil)[:6]), nil
+}
+
+func hashFile(w io.Writer, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(w, f)
+	return err
 }
 
 // parseHeaders parses "Name: value" headers.

@@ -17,7 +17,11 @@ func (r *pipelineRun) openRedis(ctx context.Context) error {
 	if o.Crawl {
 		opts.MaxPages = o.MaxPages
 	}
-	f, err := store.OpenRedisFrontier(ctx, o.Frontier, o.runName(), opts)
+	run, err := o.runName()
+	if err != nil {
+		return usageError("--run: derive a name from the inputs: %v", err)
+	}
+	f, err := store.OpenRedisFrontier(ctx, o.Frontier, run, opts)
 	if errors.Is(err, store.ErrRedisUnreachable) {
 		return usageError("--frontier %s: %v", redactURL(o.Frontier), err)
 	}
@@ -25,7 +29,7 @@ func (r *pipelineRun) openRedis(ctx context.Context) error {
 		return usageError("--frontier: %v", err)
 	}
 	r.redis, r.frontier = f, f
-	o.warnf("trawl: run %s on %s as %s", o.runName(), redactURL(o.Frontier), f.ConsumerName())
+	o.warnf("trawl: run %s on %s as %s", run, redactURL(o.Frontier), f.ConsumerName())
 	return nil
 }
 
