@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -177,7 +178,7 @@ func (f *RedisFrontier) join(ctx context.Context) error {
 }
 
 func isBusyGroup(err error) bool {
-	return err != nil && len(err.Error()) >= 9 && err.Error()[:9] == "BUSYGROUP"
+	return err != nil && strings.HasPrefix(err.Error(), "BUSYGROUP")
 }
 
 // ConsumerName returns this process's consumer name in the run's group.
@@ -417,7 +418,7 @@ func (f *RedisFrontier) retry(ctx context.Context, what string, op func(ctx cont
 func isTransient(err redis.Error) bool {
 	msg := err.Error()
 	for _, p := range []string{"LOADING", "NOGROUP", "TRYAGAIN", "BUSY ", "MASTERDOWN"} {
-		if len(msg) >= len(p) && msg[:len(p)] == p {
+		if strings.HasPrefix(msg, p) {
 			return true
 		}
 	}
@@ -507,7 +508,7 @@ func (f *RedisFrontier) read(ctx context.Context) (Request, error) {
 
 func isNoGroup(err error) bool {
 	var rerr redis.Error
-	return errors.As(err, &rerr) && len(rerr.Error()) >= 7 && rerr.Error()[:7] == "NOGROUP"
+	return errors.As(err, &rerr) && strings.HasPrefix(rerr.Error(), "NOGROUP")
 }
 
 // recreateGroup recreates the consumer group when a Redis restarted
@@ -522,14 +523,22 @@ func (f *RedisFrontier) recreateGroup(ctx context.Context, err error) error {
 // idleScript runs when the queue has nothing new: it takes over one entry
 // pending longer than ClaimAfter on a consumer whose alive key is gone, or
 // says whether the run is still busy (entries queued or in flight, or a
-// live process still seeding) or finished.
+// live process still seeding) or finished. A slow request of a live
+// process is never taken, however long it takes: XAUTOCLAIM cannot tell
+// the two apart, so the script walks the pending entries (at most 1000 a
+// call) with XPENDING and claims with XCLAIM.
 var idleScript = redis.NewScript(`
-local pend = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', tonumber(ARGV[3]), '-', '+', 100)
-for _, e in ipairs(pend) do
-  if e[2] ~= ARGV[2] and redis.call('EXISTS', ARGV[4] .. 'alive:' .. e[2]) == 0 then
-    local got = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]), e[1])
-    if #got > 0 and got[1] then return {'claimed', got[1][1], got[1][2]} end
+local start = '-'
+for page = 1, 10 do
+  local pend = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', tonumber(ARGV[3]), start, '+', 100)
+  for _, e in ipairs(pend) do
+    if e[2] ~= ARGV[2] and redis.call('EXISTS', ARGV[4] .. 'alive:' .. e[2]) == 0 then
+      local got = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]), e[1])
+      if #got > 0 and got[1] then return {'claimed', got[1][1], got[1][2]} end
+    end
   end
+  if #pend < 100 then break end
+  start = '(' .. pend[#pend][1]
 end
 if redis.call('XLEN', KEYS[1]) > 0 then return {'busy'} end
 for _, s in ipairs(redis.call('SMEMBERS', KEYS[2])) do
