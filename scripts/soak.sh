@@ -18,7 +18,7 @@ export LC_ALL=C
 cd "$(dirname "$0")/.."
 cycles="${1:-20}"
 seed="${2:-$RANDOM}"
-pages=1000
+pages=600
 fault=0.08
 rng=$seed
 # rnd N: sets R to a number in [0, N), from a 64-bit LCG seeded by $seed

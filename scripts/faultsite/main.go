@@ -2,9 +2,10 @@
 // injected faults, for scripts/soak.sh. A seeded fraction of page
 // requests fail: the connection is reset, the body comes slowly (half,
 // a pause, the rest), or the page answers a burst of 5xx (on two attempts
-// in a row). Faults hit only a page's first two attempts, so trawl's
-// default two retries always get every page in the end; /robots.txt is
-// never faulted. The same seed gives the same faults for the same
+// in a row). Of every three requests to a page (first, second, third;
+// fourth, fifth, sixth; ...) only the first two may fail, so trawl's
+// default two retries always get the page, and a crawl repeated against
+// the same server meets faults again; /robots.txt is never faulted. The same seed gives the same faults for the same
 // sequence of requests to a page.
 //
 // It prints the base URL on stdout, serves until SIGINT or SIGTERM or
@@ -87,7 +88,7 @@ func (s *faults) decide(key string) kind {
 	s.attempts[key] = n + 1
 	s.stats.requests++
 	k := s.kindAt(key, n)
-	if n == 1 && s.kindAt(key, 0) == burst {
+	if n%3 == 1 && s.kindAt(key, n-1) == burst {
 		k = burst // the second 5xx of a burst
 	}
 	switch k {
@@ -102,9 +103,9 @@ func (s *faults) decide(key string) kind {
 }
 
 // kindAt is the fault of attempt n at key, before bursts are extended:
-// a fault on the first two attempts only, with chance rate each.
+// none on every third attempt, and otherwise a fault with chance rate.
 func (s *faults) kindAt(key string, n int) kind {
-	if n >= 2 || s.roll(key, n) >= s.rate {
+	if n%3 == 2 || s.roll(key, n) >= s.rate {
 		return none
 	}
 	return kind(1 + int(s.roll(key, n+100)*3))
