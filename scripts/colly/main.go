@@ -85,7 +85,9 @@ func main() {
 		}
 		c.AllowedDomains = []string{u.Hostname()}
 		c.OnHTML("a[href]", func(e *colly.HTMLElement) {
-			e.Request.Visit(e.Attr("href"))
+			// c.Visit, not e.Request.Visit: the latter shares the parent's Ctx,
+			// so the title stored in it would leak into the child's record.
+			c.Visit(e.Request.AbsoluteURL(e.Attr("href")))
 		})
 		if err := c.Visit(*start); err != nil {
 			fatal(err)
