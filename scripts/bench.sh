@@ -2,7 +2,7 @@
 # Benchmark trawl against colly v2 and a hand-written net/http + goquery
 # worker pool, in one run, on a generated static site served on loopback.
 #
-#   scripts/bench.sh [--quick] [--pages N] [--conc "16 64"] [--no-big] [--go-server]
+#   scripts/bench.sh [--quick] [--pages N] [--conc "16 64"] [--no-big] [--go-server] [--reps N]
 #
 # Steps: build trawl, scripts/colly (own module) and scripts/rawpool (own
 # module); write a deterministic site of N pages (default 20,000; 10–30 KB,
@@ -20,18 +20,20 @@
 # trawl/raw ratios go to stdout and to scripts/results/bench-DATE.txt.
 #
 # --quick: 2,000 pages, concurrency 16 only, no 10×N run (about a minute).
+# --reps N: run each job N times and keep the fastest run (default 1).
 # Every run is bounded by `timeout`; the server is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
 
-pages=20000 concs="16 64" big=1 quick=0 server=auto
+pages=20000 concs="16 64" big=1 quick=0 server=auto reps=1
 while (($#)); do
 	case "$1" in
 	--quick) quick=1 pages=2000 concs=16 big=0 ;;
 	--pages) pages="$2"; shift ;;
 	--conc) concs="$2"; shift ;;
 	--no-big) big=0 ;;
+	--reps) reps="$2"; shift ;;
 	--go-server) server=go ;;
 	*) echo "usage: $0 [--quick] [--pages N] [--conc \"16 64\"] [--no-big] [--go-server]" >&2; exit 2 ;;
 	esac
@@ -177,8 +179,9 @@ command_for() {
 
 results="$work/results.tsv"
 : >"$results"
-# run TOOL MODE CONC URLFILE EXPECTED: one timed, bounded, checked run.
-run() {
+# run_once TOOL MODE CONC URLFILE EXPECTED: one timed, bounded, checked
+# run; appends its row to $work/reps.tsv.
+run_once() {
 	local tool=$1 mode=$2 c=$3 urls=$4 want=$5 cmd rc=0
 	cmd=$(command_for "$tool" "$mode" "$c" "$urls")
 	rm -f "$work/out.jsonl"
@@ -204,7 +207,20 @@ run() {
 	elif [[ "$ok" != "$want" ]]; then check="FAIL(rc=$rc,pages_200=$ok,lines=$lines)"
 	elif ((dup > 0)); then check="ok, $dup fetched twice"
 	fi
-	printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n" "$tool" "$mode" "$c" "$want" "$wall" "$pps" "$cpuk" "$rss" "$check" >>"$results"
+	printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n" "$tool" "$mode" "$c" "$want" "$wall" "$pps" "$cpuk" "$rss" "$check" >>"$work/reps.tsv"
+}
+
+# run TOOL MODE CONC URLFILE EXPECTED: $reps runs; the table gets the first
+# one that failed its check, or else the fastest (best of N, as the machine
+# is shared and noisy).
+run() {
+	: >"$work/reps.tsv"
+	for ((rep = 1; rep <= reps; rep++)); do run_once "$@"; done
+	if cut -f9 "$work/reps.tsv" | grep -qv '^ok'; then
+		awk -F'\t' '$9 !~ /^ok/' "$work/reps.tsv" | head -n 1 >>"$results"
+	else
+		sort -t$'\t' -k5,5g "$work/reps.tsv" | head -n 1 >>"$results"
+	fi
 }
 
 load_start=$(uptime)
@@ -227,7 +243,7 @@ report() {
 	echo "trawl benchmark, $(date -u +%FT%TZ), $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
 	echo "machine: $(nproc) cores, $(go version | cut -d' ' -f3-), server: $server_name on loopback"
 	echo "site: $pages pages, $(du -sm "$work/site" | cut -f1) MB; load at start:$(echo "$load_start" | sed 's/.*load average//'), at end:$(echo "$load_end" | sed 's/.*load average//')"
-	echo "cpu = client user+sys seconds per 1,000 pages (the server's CPU is not counted)"
+	echo "cpu = client user+sys seconds per 1,000 pages (the server's CPU is not counted); best of $reps run(s) each"
 	echo
 	printf "%-6s %-6s %4s %7s %8s %8s %9s %8s  %s\n" tool mode c pages wall_s pages/s cpu/1k rss_MiB check
 	while IFS=$'\t' read -r tool mode c want wall pps cpuk rss check; do
