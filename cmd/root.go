@@ -30,6 +30,7 @@ retries with backoff, and never loses a result it already fetched.
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &ExitError{Code: ExitUsage, Err: err}
 	})
+	addProfileFlag(root)
 	root.AddCommand(NewCmdFetch(io, nil))
 	root.AddCommand(NewCmdCrawl(io, nil))
 	root.AddCommand(NewCmdVersion(io))
