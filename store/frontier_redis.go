@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,7 +93,7 @@ type RedisFrontier struct {
 
 	mu        sync.Mutex
 	inFlight  map[string]string // URL → stream entry ID, taken by this process
-	written   []string          // entry IDs done, to acknowledge at Commit
+	written   map[string]bool   // entry IDs done, to acknowledge at Commit
 	counts    map[string]int64  // statistics to add at Commit
 	ended     bool              // the run was seen finished
 	inputDone bool              // InputDone was called
@@ -129,7 +131,7 @@ func OpenRedisFrontier(ctx context.Context, rawURL, run string, opts RedisOption
 		return nil, err
 	}
 	opts = opts.withDefaults()
-	f := &RedisFrontier{client: client, run: run, opts: opts, keys: newRedisKeys(run), inFlight: map[string]string{}, counts: map[string]int64{}, seeding: true}
+	f := &RedisFrontier{client: client, run: run, opts: opts, keys: newRedisKeys(run), inFlight: map[string]string{}, written: map[string]bool{}, counts: map[string]int64{}, seeding: true}
 	if err := f.join(ctx); err != nil {
 		client.Close()
 		return nil, err
@@ -295,7 +297,7 @@ func (f *RedisFrontier) Done(ctx context.Context, req Request) error {
 	defer f.mu.Unlock()
 	if id, ok := f.inFlight[req.URL]; ok {
 		delete(f.inFlight, req.URL)
-		f.written = append(f.written, id)
+		f.written[id] = true
 	}
 	return nil
 }
@@ -318,7 +320,7 @@ return n
 // commitBatch bounds the entries acknowledged by one script call.
 const commitBatch = 500
 
-// Commit acknowledges every request marked Done since the last Commit and
+// Commit acknowledges every request marked Done and not yet committed, and
 // adds the results recorded with RecordResult to the run's statistics.
 // Call it after flushing the output that holds those results. When Redis
 // cannot be reached within [RedisOptions.RetryFor] it returns an error
@@ -326,8 +328,8 @@ const commitBatch = 500
 // nothing is lost.
 func (f *RedisFrontier) Commit(ctx context.Context) error {
 	f.mu.Lock()
-	ids, counts := f.written, f.counts
-	f.written, f.counts = nil, map[string]int64{}
+	ids, counts := slices.Collect(maps.Keys(f.written)), f.counts
+	f.counts = map[string]int64{}
 	f.mu.Unlock()
 	for len(ids) > 0 || len(counts) > 0 {
 		batch := ids[:min(len(ids), commitBatch)]
@@ -342,8 +344,20 @@ func (f *RedisFrontier) Commit(ctx context.Context) error {
 			return commitScript.Run(ctx, f.client, []string{f.keys.queue, f.keys.stats}, args...).Err()
 		})
 		if err != nil {
+			f.mu.Lock()
+			for k, n := range counts {
+				f.counts[k] += n // for the next Commit
+			}
+			f.mu.Unlock()
 			return err
 		}
+		// Only now are they no longer held: until the acknowledgement is
+		// made, the idle script must not take them back.
+		f.mu.Lock()
+		for _, id := range batch {
+			delete(f.written, id)
+		}
+		f.mu.Unlock()
 		ids, counts = ids[len(batch):], nil
 	}
 	return nil
@@ -526,13 +540,19 @@ func (f *RedisFrontier) recreateGroup(ctx context.Context, err error) error {
 // live process still seeding) or finished. A slow request of a live
 // process is never taken, however long it takes: XAUTOCLAIM cannot tell
 // the two apart, so the script walks the pending entries (at most 1000 a
-// call) with XPENDING and claims with XCLAIM.
+// call) with XPENDING and claims with XCLAIM. It also takes back an entry
+// pending on this very consumer that the process does not hold (ARGV[5:]
+// are the entries it holds): one delivered by a read whose reply was lost
+// when the connection broke.
 var idleScript = redis.NewScript(`
+local held = {}
+for i = 5, #ARGV do held[ARGV[i]] = true end
 local start = '-'
 for page = 1, 10 do
   local pend = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', tonumber(ARGV[3]), start, '+', 100)
   for _, e in ipairs(pend) do
-    if e[2] ~= ARGV[2] and redis.call('EXISTS', ARGV[4] .. 'alive:' .. e[2]) == 0 then
+    local mine = e[2] == ARGV[2]
+    if (mine and not held[e[1]]) or (not mine and redis.call('EXISTS', ARGV[4] .. 'alive:' .. e[2]) == 0) then
       local got = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]), e[1])
       if #got > 0 and got[1] then return {'claimed', got[1][1], got[1][2]} end
     end
@@ -551,8 +571,16 @@ return {'finished'}
 // idle reclaims an abandoned entry, or returns errNoEntry while the run is
 // busy, or ErrEndOfStream once it is over.
 func (f *RedisFrontier) idle(ctx context.Context) (Request, error) {
-	res, err := idleScript.Run(ctx, f.client, []string{f.keys.queue, f.keys.seeders},
-		redisGroup, f.opts.Consumer, f.opts.ClaimAfter.Milliseconds(), f.keys.prefix).Slice()
+	args := []any{redisGroup, f.opts.Consumer, f.opts.ClaimAfter.Milliseconds(), f.keys.prefix}
+	f.mu.Lock()
+	for _, id := range f.inFlight {
+		args = append(args, id)
+	}
+	for id := range f.written {
+		args = append(args, id)
+	}
+	f.mu.Unlock()
+	res, err := idleScript.Run(ctx, f.client, []string{f.keys.queue, f.keys.seeders}, args...).Slice()
 	if err != nil {
 		if isNoGroup(err) {
 			err = f.recreateGroup(ctx, err)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/trawl-dev/trawl/internal/redistest"
 	"github.com/trawl-dev/trawl/structured"
 )
@@ -350,4 +352,29 @@ func TestOpenRedisFrontierUnreachable(t *testing.T) {
 func withConsumer(o RedisOptions, name string) RedisOptions {
 	o.Consumer = name
 	return o
+}
+
+// An entry delivered to this process by a read whose reply was lost (the
+// connection broke) is taken back after ClaimAfter, not left pending
+// forever on a live process.
+func TestRedisFrontierTakesBackLostDelivery(t *testing.T) {
+	srv := redistest.Start(t)
+	withRedisFrontier(t, srv.URL(), "lost", withConsumer(fastOpts, "me"), func(ctx context.Context, f Frontier) error {
+		rf := f.(*RedisFrontier)
+		if _, err := f.Add(ctx, Request{URL: "http://a.test/lost"}); err != nil {
+			return err
+		}
+		f.InputDone()
+		// Delivered to "me", but the process never hears of it.
+		if _, err := rf.client.XReadGroup(ctx, &redis.XReadGroupArgs{
+			Group: redisGroup, Consumer: "me", Streams: []string{rf.keys.queue, ">"}, Count: 1,
+		}).Result(); err != nil {
+			return err
+		}
+		got, err := drain(ctx, f)
+		if fmt.Sprint(got) != "[http://a.test/lost]" {
+			return fmt.Errorf("got %v, want the lost delivery taken back", got)
+		}
+		return err
+	})
 }
