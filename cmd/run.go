@@ -102,7 +102,9 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 		return &ExitError{Code: ExitSomeFailed, Err: fmt.Errorf("stopped: lost the Redis frontier; the URLs not acknowledged stay pending for the other processes: %w", err)}
 	}
 	if err != nil {
-		return fmt.Errorf("run: %w", err)
+		// The run itself failed (output unwritable, disk full): not a
+		// usage error.
+		return &ExitError{Code: ExitSomeFailed, Err: fmt.Errorf("run: %w", err)}
 	}
 	if !o.Quiet {
 		printSummary(o.IO.ErrOut, sum)
