@@ -1,6 +1,7 @@
 package crawler
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -109,6 +110,21 @@ func NewSelector(name, css, attr string) (Selector, error) {
 // they are an *Error already, as an *Error of kind [KindDecode] otherwise,
 // and a Selector whose CSS does not compile.
 func Extract(r io.Reader, base *url.URL, selectors []Selector) (Page, error) {
+	if len(selectors) > 0 {
+		return extractTree(r, base, selectors)
+	}
+	// The token pass is cheaper; at SVG or MathML the tree walk takes
+	// over, reading again what the token pass consumed.
+	var consumed bytes.Buffer
+	p, err := extractTokens(io.TeeReader(r, &consumed), base)
+	if errors.Is(err, errForeignContent) {
+		return extractTree(io.MultiReader(&consumed, r), base, nil)
+	}
+	return p, err
+}
+
+// extractTree parses r into a tree, which CSS selectors need.
+func extractTree(r io.Reader, base *url.URL, selectors []Selector) (Page, error) {
 	doc, err := html.Parse(r)
 	if err != nil {
 		if KindOf(err) != "" {
