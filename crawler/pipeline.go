@@ -289,11 +289,17 @@ func (r *run) stopper(ctx context.Context, soft, hard *structured.CancelScope) e
 // work runs the producer and the workers. hctx ends requests in flight;
 // sctx ends the intake of new ones.
 func (r *run) work(hctx, sctx context.Context, results *structured.SendStream[finishedRequest]) error {
+	// The intake (reading inputs, taking requests) ends on Stop (sctx) and
+	// also when the work group ends early, on an error or a panic: sctx
+	// alone would leave the other tasks waiting forever.
+	ictx, cancelIntake := context.WithCancel(sctx)
+	defer cancelIntake()
 	return structured.WithTaskGroup(hctx, func(ctx context.Context, tg *structured.TaskGroup) error {
+		context.AfterFunc(ctx, cancelIntake) // fires when the group's scope ends
 		out := results.Clone()
 		tg.StartSoon(func(ctx context.Context) error {
 			defer out.Close()
-			return r.produce(sctx, out)
+			return r.produce(ictx, out)
 		})
 		for range r.cfg.Concurrency {
 			out := results.Clone()
@@ -301,7 +307,7 @@ func (r *run) work(hctx, sctx context.Context, results *structured.SendStream[fi
 			tg.StartSoon(func(ctx context.Context) error {
 				defer out.Close()
 				defer consumer.Close()
-				return r.worker(ctx, sctx, consumer, out)
+				return r.worker(ctx, ictx, consumer, out)
 			})
 		}
 		return nil
@@ -335,7 +341,11 @@ func (r *run) addInput(ctx context.Context, line InputLine, out *structured.Send
 	}
 	if err != nil {
 		// Reported once per run, and not again by a resumed run.
-		if isNew, ferr := r.frontier.MarkIfNew(ctx, line.Text); ferr != nil || !isNew {
+		key := line.Text
+		if line.Err != nil {
+			key = fmt.Sprintf("%s:%d", line.Source, line.Line) // a line too long has no text
+		}
+		if isNew, ferr := r.frontier.MarkIfNew(ctx, key); ferr != nil || !isNew {
 			return ferr
 		}
 		res := &Result{URL: line.Text, Line: line.Line, Error: ErrorFromErr(err)}
@@ -437,23 +447,33 @@ func (r *run) process(ctx context.Context, req Request) *Result {
 	if resp != nil && (err == nil || KindOf(err) == KindHTTP) {
 		links := extractInto(res, resp, r.cfg.Selectors)
 		if r.cfg.Crawl && err == nil {
-			r.addLinks(ctx, req, links)
+			if err := r.addLinks(ctx, req, links); err != nil {
+				if r.cfg.Warn != nil {
+					r.cfg.Warn(err.Error())
+				}
+				return nil // left undone: a resumed run fetches it again
+			}
 		}
 	}
 	return res
 }
 
-func (r *run) addLinks(ctx context.Context, req Request, links []string) {
+// addLinks queues the links of req that are in scope. They are queued even
+// while the run is being cancelled: the page's result is about to be
+// written, and a resumed run would never find its links again. An error
+// (a frontier that cannot take them) is returned, and the page is then
+// left undone.
+func (r *run) addLinks(ctx context.Context, req Request, links []string) error {
+	ctx = context.WithoutCancel(ctx) // the crawl queue is unbounded: Add does not wait
 	for _, link := range links {
 		if r.cfg.Scope != nil && r.cfg.Scope.Check(link, req.Depth+1) != nil {
 			continue
 		}
-		// Add never waits in crawl mode (unbounded queue); an error means
-		// the run is stopping, and the link is simply not followed.
 		if _, err := r.frontier.Add(ctx, Request{URL: link, Depth: req.Depth + 1, Source: req.URL}); err != nil {
-			return
+			return fmt.Errorf("queue links of %s: %w", req.URL, err)
 		}
 	}
+	return nil
 }
 
 // writer writes every result, then marks its request done. It flushes

@@ -295,3 +295,41 @@ func TestRunCrawlerTrapIsBounded(t *testing.T) {
 		})
 	}
 }
+
+// panicTransport fails every request with a panic.
+type panicTransport struct{}
+
+func (panicTransport) RoundTrip(*http.Request) (*http.Response, error) { panic("transport bug") }
+
+// A failing producer or a panicking worker ends the run with that error or
+// panic; the other tasks must not wait for the intake forever.
+func TestRunEndsWhenATaskFails(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	dir := t.TempDir() // a directory passes for a file until it is read
+	_, err := Run(ctx, RunConfig{
+		Inputs:  []Input{{Name: dir}},
+		Fetcher: newPipelineFetcher(t, Config{}), Concurrency: 2, Output: &memoryOutput{},
+	})
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("Run = %v (ctx %v), want the input's error before the deadline", err, ctx.Err())
+	}
+
+	var inputs []Input
+	for i := range 20 {
+		inputs = append(inputs, Input{Name: fmt.Sprintf("http://a.test/%d", i), IsURL: true})
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a worker's panic did not reach Run's caller")
+		}
+		if ctx.Err() != nil {
+			t.Fatal("the run hung until the deadline")
+		}
+	}()
+	_, _ = Run(ctx, RunConfig{
+		Inputs:  inputs,
+		Fetcher: newPipelineFetcher(t, Config{Transport: panicTransport{}, IgnoreRobots: true}), Concurrency: 2,
+		Output: &memoryOutput{},
+	})
+}

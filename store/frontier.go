@@ -121,6 +121,9 @@ func (f *MemoryFrontier) Add(ctx context.Context, req Request) (bool, error) {
 	f.pending++
 	f.mu.Unlock()
 	if err := f.tx.Send(ctx, req); err != nil {
+		f.mu.Lock()
+		delete(f.seen, fp) // not queued: a later discovery may queue it
+		f.mu.Unlock()
 		f.finish()
 		return false, fmt.Errorf("queue %s: %w", req.URL, err)
 	}

@@ -153,6 +153,11 @@ func (s *CancelScope) enter(parent context.Context) context.Context {
 	} else {
 		s.armLocked()
 	}
+	if !s.shield && parent.Err() != nil {
+		// AfterFunc would cancel from another goroutine, later: the body
+		// must see an already-cancelled parent at once.
+		cancel(context.Cause(parent))
+	}
 	s.stopParent = context.AfterFunc(parent, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()

@@ -366,3 +366,27 @@ func TestScopeEndsWhenBodyPanics(t *testing.T) {
 		// The bubble ends only if the scope's timer was stopped.
 	})
 }
+
+func TestScopeUnderCancelledParentStartsCancelled(t *testing.T) {
+	parent, cancel := context.WithCancel(t.Context())
+	cancel()
+	for range 100 {
+		err := NewCancelScope().Run(parent, func(ctx context.Context) error {
+			if ctx.Err() == nil {
+				return errors.New("the body saw a live context under a cancelled parent")
+			}
+			return ctx.Err()
+		})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatal(err)
+		}
+		ran := false
+		_ = WithTaskGroup(parent, func(ctx context.Context, tg *TaskGroup) error {
+			_, err := RunSync(ctx, func(context.Context) (int, error) { ran = true; return 0, nil })
+			return err
+		})
+		if ran {
+			t.Fatal("RunSync ran fn under a cancelled parent")
+		}
+	}
+}

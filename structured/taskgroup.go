@@ -44,9 +44,9 @@ type TaskGroup struct {
 // [context.Canceled] or [context.DeadlineExceeded]) returned while the
 // group's context is done are consequences, not errors, and are dropped.
 // Cancelling the group through [TaskGroup.CancelScope] ends it without
-// error. If ctx is cancelled, WithTaskGroup returns ctx.Err() (unless there
-// were real errors, which take precedence): a parent's cancellation is never
-// swallowed.
+// error. If ctx is cancelled, WithTaskGroup returns ctx.Err(), or a
+// *GroupError holding the real errors and ctx.Err() last: either way
+// errors.Is matches the parent's cancellation, which is never swallowed.
 //
 // A panic in a task cancels the group at once; when every other task has
 // returned, WithTaskGroup panics with a [*PanicError] carrying the value and
@@ -66,6 +66,9 @@ func WithTaskGroup(ctx context.Context, body func(ctx context.Context, tg *TaskG
 	var err error
 	switch {
 	case len(errs) > 0:
+		if ctx.Err() != nil {
+			errs = append(errs, ctx.Err()) // a parent's cancellation is never swallowed
+		}
 		err = &GroupError{Errors: errs}
 	case ctx.Err() != nil:
 		err = ctx.Err()

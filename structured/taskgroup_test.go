@@ -397,3 +397,14 @@ func TestTaskGroupDeadlineFromParentIsVisible(t *testing.T) {
 		}
 	})
 }
+
+func TestParentCancellationKeptBesideRealErrors(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	err := WithTaskGroup(ctx, func(ctx context.Context, tg *TaskGroup) error {
+		cancel()
+		return errA // e.g. a flush that failed while the run was being cancelled
+	})
+	if !errors.Is(err, errA) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want both the real error and the parent's cancellation", err)
+	}
+}
