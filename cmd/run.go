@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -47,18 +48,14 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 		}
 		defer lock.Release()
 	}
-	r, err := newPipelineRun(ctx, o)
-	if err != nil {
-		return err
-	}
-	defer r.fetcher.Close()
-
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := &structured.Event{}
+	var running, finished atomic.Bool
 	interrupted := false
 	var sum crawler.Summary
-	err = structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
+	var r *pipelineRun
+	err := structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
 		tg.StartSoon(func(ctx context.Context) error {
 			for n := 0; ; n++ {
 				select {
@@ -66,15 +63,26 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 					return nil
 				case <-sigs:
 				}
+				if finished.Load() {
+					continue // the run is over: nothing to interrupt
+				}
 				interrupted = true
-				if n == 0 {
+				switch {
+				case n == 0 && running.Load():
 					stop.Set()
 					o.warnf("trawl: stopping: finishing requests in flight (up to %v); interrupt again to stop now", o.Grace)
-				} else {
+				default:
+					// Setup, or a second signal: stop now. A third one
+					// kills the process the default way.
+					signal.Reset(os.Interrupt, syscall.SIGTERM)
 					cancel()
 				}
 			}
 		})
+		var err error
+		if r, err = newPipelineRun(ctx, o); err != nil {
+			return err
+		}
 		if r.redis != nil {
 			tg.StartSoon(r.redis.Heartbeat) // ended with the signal watcher
 		}
@@ -82,12 +90,21 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 		if o.wantProgress() {
 			progress = startProgress(ctx, tg, o, r.stats, r.total)
 		}
+		running.Store(true)
 		var runErr error
 		sum, runErr = r.run(ctx, stop)
+		finished.Store(true)
 		progress.finish(sum)
 		tg.CancelScope().Cancel() // stop the signal watcher
 		return runErr
 	})
+	if r == nil { // setup failed or was interrupted
+		if interrupted {
+			return &ExitError{Code: ExitInterrupted}
+		}
+		return err
+	}
+	defer r.fetcher.Close()
 	closeErr := structured.Shielded(ctx, closeTimeout, r.close)
 	if interrupted && errors.Is(err, context.Canceled) {
 		err = nil // the second signal: reported by the exit code
@@ -352,7 +369,17 @@ func (r *pipelineRun) run(ctx context.Context, stop *structured.Event) (crawler.
 		Grace:       r.o.Grace,
 		MaxTime:     r.o.MaxTime,
 		Stats:       r.stats,
+		FlushGap:    r.flushGap(),
 	})
+}
+
+// flushGap paces the flushes of a crawl into a file, each of which also
+// syncs the journal to disk.
+func (r *pipelineRun) flushGap() time.Duration {
+	if r.journal != nil {
+		return 50 * time.Millisecond
+	}
+	return 0
 }
 
 func (r *pipelineRun) close(ctx context.Context) error {

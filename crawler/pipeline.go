@@ -51,6 +51,11 @@ type RunConfig struct {
 	Grace time.Duration
 	// MaxTime, when positive, sets Stop after that long.
 	MaxTime time.Duration
+	// FlushGap is the shortest time between two flushes of the output made
+	// because the writer caught up with the workers. Zero flushes every
+	// time; set it when a flush is costly (a crawl's flush also syncs its
+	// journal to disk).
+	FlushGap time.Duration
 	// Stats, when not nil, is updated as results are written; a progress
 	// display may read it concurrently.
 	Stats *Stats
@@ -477,8 +482,7 @@ func (r *run) addLinks(ctx context.Context, req Request, links []string) error {
 }
 
 // writer writes every result, then marks its request done. It flushes
-// when it has caught up with the workers (at most every minFlushGap, as a
-// crawl's flush also syncs its journal) and at least every flushInterval
+// when it has caught up with the workers (at most every FlushGap) and at least every flushInterval
 // while busy, so a reader of the output sees results as they come. It
 // drains until every worker and the producer have closed their clones,
 // whatever happens to ctx, so that nothing fetched is dropped; it stops
@@ -524,7 +528,7 @@ func (w *writerState) next(ctx context.Context) (finishedRequest, error) {
 		return fr, err
 	}
 	if w.dirty {
-		if gap := w.lastFlush.Add(minFlushGap); w.run.cfg.Now().Before(gap) {
+		if gap := w.lastFlush.Add(w.run.cfg.FlushGap); w.run.cfg.Now().Before(gap) {
 			var timedOut bool
 			timedOut, err = structured.MoveOnAt(w.drain, gap, func(ctx context.Context) error {
 				fr, err = w.in.Receive(ctx)
@@ -546,10 +550,6 @@ func (w *writerState) flush(ctx context.Context) error {
 	w.dirty = false
 	return w.run.flush(ctx)
 }
-
-// minFlushGap is the shortest time between two flushes made because the
-// writer caught up.
-const minFlushGap = 50 * time.Millisecond
 
 // flushInterval is the longest a written result waits in the output
 // buffer while the writer is busy.
