@@ -490,16 +490,27 @@ func (r *run) addLinks(ctx context.Context, req Request, links []string) error {
 // workers to stop.
 func (r *run) writer(ctx context.Context, in *structured.ReceiveStream[finishedRequest]) error {
 	defer in.Close()
-	w := &writerState{run: r, in: in, drain: context.WithoutCancel(ctx), lastFlush: r.cfg.Now()}
+	w := &writerState{run: r, in: in, lastFlush: r.cfg.Now()}
+	drain := context.WithoutCancel(ctx)
+	var shutdown context.Context // bounds all writes after cancellation
 	for {
-		fr, err := w.next(ctx)
+		fr, err := w.next(ctx, drain)
 		if errors.Is(err, structured.ErrEndOfStream) {
 			break
 		}
 		if err != nil {
 			return err
 		}
-		if err := r.write(ctx, fr); err != nil {
+		wctx := ctx
+		if ctx.Err() != nil {
+			if shutdown == nil {
+				var cancel context.CancelFunc
+				shutdown, cancel = context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+				defer cancel()
+			}
+			wctx = shutdown
+		}
+		if err := r.write(wctx, fr); err != nil {
 			return err
 		}
 		w.dirty = true
@@ -515,14 +526,15 @@ func (r *run) writer(ctx context.Context, in *structured.ReceiveStream[finishedR
 type writerState struct {
 	run       *run
 	in        *structured.ReceiveStream[finishedRequest]
-	drain     context.Context // never cancelled: the writer drains to the end
 	lastFlush time.Time
 	dirty     bool
 }
 
 // next returns the next result, flushing first whenever the writer has
 // caught up and holds unflushed results.
-func (w *writerState) next(ctx context.Context) (finishedRequest, error) {
+//
+// drain is never cancelled: the writer drains to the end.
+func (w *writerState) next(ctx, drain context.Context) (finishedRequest, error) {
 	fr, err := w.in.TryReceive()
 	if !errors.Is(err, structured.ErrWouldBlock) {
 		return fr, err
@@ -530,7 +542,7 @@ func (w *writerState) next(ctx context.Context) (finishedRequest, error) {
 	if w.dirty {
 		if gap := w.lastFlush.Add(w.run.cfg.FlushGap); w.run.cfg.Now().Before(gap) {
 			var timedOut bool
-			timedOut, err = structured.MoveOnAt(w.drain, gap, func(ctx context.Context) error {
+			timedOut, err = structured.MoveOnAt(drain, gap, func(ctx context.Context) error {
 				fr, err = w.in.Receive(ctx)
 				return err
 			})
@@ -542,7 +554,7 @@ func (w *writerState) next(ctx context.Context) (finishedRequest, error) {
 			return fr, err
 		}
 	}
-	return w.in.Receive(w.drain)
+	return w.in.Receive(drain)
 }
 
 func (w *writerState) flush(ctx context.Context) error {
@@ -562,14 +574,10 @@ func (r *run) flush(ctx context.Context) error {
 	return r.cfg.Output.Flush(ctx)
 }
 
-func (r *run) write(ctx context.Context, fr finishedRequest) error {
-	wctx := ctx
-	if ctx.Err() != nil {
-		// Interrupted: results fetched before still go out, within bounds.
-		var cancel context.CancelFunc
-		wctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
-		defer cancel()
-	}
+// write writes one result and marks its request done. After cancellation
+// ctx is the writer's shutdown context: results fetched before still go
+// out, all of them within one bound.
+func (r *run) write(wctx context.Context, fr finishedRequest) error {
 	if err := r.cfg.Output.Write(wctx, fr.result); err != nil {
 		return fmt.Errorf("write result for %s: %w", fr.result.URL, err)
 	}

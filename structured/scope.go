@@ -88,6 +88,12 @@ func (s *CancelScope) Deadline() time.Time {
 // SetDeadline sets the scope's deadline; the zero time removes it. It may be
 // moved earlier or later while the scope runs; a deadline already in the
 // past cancels the scope at once.
+//
+// The scope's context reports the deadline in force when asked. A context
+// derived from it with a later timeout of its own (context.WithTimeout)
+// keeps no timer when the scope's deadline was earlier, so moving the
+// scope's deadline later afterwards leaves that child with no deadline:
+// derive such children after the last move, or bound them with a scope.
 func (s *CancelScope) SetDeadline(t time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
