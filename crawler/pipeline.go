@@ -421,7 +421,10 @@ func (r *run) worker(hctx, sctx context.Context, c Consumer, out *structured.Sen
 		if r.cfg.Stop.IsSet() {
 			return nil
 		}
-		res := r.process(hctx, req)
+		res, err := r.process(hctx, req)
+		if err != nil {
+			return err
+		}
 		if res == nil {
 			return nil // cancelled in flight: left undone for a resumed run
 		}
@@ -439,11 +442,14 @@ func (r *run) worker(hctx, sctx context.Context, c Consumer, out *structured.Sen
 
 // process fetches and extracts one request, adds its links in crawl mode,
 // and returns its result; nil when ctx was cancelled before it finished.
-func (r *run) process(ctx context.Context, req Request) *Result {
+// An error means the frontier could not take the page's links: the page
+// is left undone (for a resumed run, or for another process on a shared
+// frontier) and the run stops with that error.
+func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 	start := r.cfg.Now()
 	resp, err := r.cfg.Fetcher.Fetch(ctx, req.URL)
 	if ctx.Err() != nil && (err != nil || resp == nil) {
-		return nil
+		return nil, nil
 	}
 	res := NewResult(req, resp, err, start)
 	if resp == nil {
@@ -453,14 +459,11 @@ func (r *run) process(ctx context.Context, req Request) *Result {
 		links := extractInto(res, resp, r.cfg.Selectors)
 		if r.cfg.Crawl && err == nil {
 			if err := r.addLinks(ctx, req, links); err != nil {
-				if r.cfg.Warn != nil {
-					r.cfg.Warn(err.Error())
-				}
-				return nil // left undone: a resumed run fetches it again
+				return nil, err
 			}
 		}
 	}
-	return res
+	return res, nil
 }
 
 // addLinks queues the links of req that are in scope. They are queued even
