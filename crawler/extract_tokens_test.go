@@ -89,3 +89,14 @@ func FuzzExtractTokens(f *testing.F) {
 		}
 	})
 }
+
+func TestMayHaveForeignContent(t *testing.T) {
+	for doc, want := range map[string]bool{
+		`<p>plain</p>`: false, `<SVG viewBox="0 0 1 1">`: true, `<p><math>`: true,
+		`a < b <svgx`: true, `<mat`: false, "\xff\xfe<\x00p\x00": true, ``: false,
+	} {
+		if got := mayHaveForeignContent([]byte(doc)); got != want {
+			t.Errorf("mayHaveForeignContent(%q) = %v, want %v", doc, got, want)
+		}
+	}
+}

@@ -42,7 +42,11 @@ func extractInto(res *Result, resp *Response, selectors []Selector) []string {
 		return nil
 	}
 	var page Page
-	if err == nil {
+	switch {
+	case err != nil:
+	case len(selectors) == 0 && !mayHaveForeignContent(resp.Body):
+		page, err = extractTokens(body, finalURL(resp)) // no copy kept for a fallback
+	default:
 		page, err = Extract(body, finalURL(resp), selectors)
 	}
 	if err != nil {
@@ -61,4 +65,30 @@ func finalURL(resp *Response) *url.URL {
 		u, _ = ParseURL(resp.URL)
 	}
 	return u
+}
+
+// mayHaveForeignContent reports whether body may hold an <svg> or <math>
+// element, at which the token pass would have to give way to the tree
+// walk: any "<svg" or "<math", in any case. Bodies in encodings where
+// ASCII is not ASCII (UTF-16) always may.
+func mayHaveForeignContent(body []byte) bool {
+	if len(body) >= 2 && (body[0] == 0xfe || body[0] == 0xff || body[0] == 0 || body[1] == 0) {
+		return true
+	}
+	for i := bytes.IndexByte(body, '<'); i >= 0; {
+		rest := body[i+1:]
+		if len(rest) >= 3 && (hasPrefixFold(rest, "svg") || hasPrefixFold(rest, "math")) {
+			return true
+		}
+		j := bytes.IndexByte(rest, '<')
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+func hasPrefixFold(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && bytes.EqualFold(b[:len(prefix)], []byte(prefix))
 }
