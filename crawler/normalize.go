@@ -101,6 +101,14 @@ func ResolveLink(base *url.URL, href string) (string, bool) {
 	if h == "" || h[0] == '#' {
 		return "", false
 	}
+	if l, ok := resolvePlainPath(base, h); ok {
+		return l, true
+	}
+	return resolveGeneral(base, h)
+}
+
+// resolveGeneral is ResolveLink for any trimmed, non-empty href.
+func resolveGeneral(base *url.URL, h string) (string, bool) {
 	if scheme, rest, ok := splitScheme(h); ok {
 		scheme = strings.ToLower(scheme)
 		if scheme != "http" && scheme != "https" {
@@ -407,4 +415,35 @@ func unhex(c byte) byte {
 	default:
 		return c - 'A' + 10
 	}
+}
+
+// resolvePlainPath resolves the commonest links without parsing: a path
+// ("/a/b.html" or "b.html") of unreserved characters and slashes, with no
+// dot segments and no empty ones, against a normalised base without user
+// information. The result is what the general path gives; it reports false
+// for anything else.
+func resolvePlainPath(base *url.URL, h string) (string, bool) {
+	if base == nil || base.User != nil || base.Opaque != "" || base.Host == "" || h[0] == '.' {
+		return "", false
+	}
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; !unreserved(c) && c != '/' {
+			return "", false
+		}
+	}
+	if strings.Contains(h, "//") || strings.Contains(h, "/./") || strings.Contains(h, "/../") ||
+		strings.HasSuffix(h, "/.") || strings.HasSuffix(h, "/..") {
+		return "", false
+	}
+	prefix := base.Scheme + "://" + base.Host
+	if h[0] == '/' {
+		return prefix + h, true
+	}
+	dir := base.EscapedPath()
+	if i := strings.LastIndexByte(dir, '/'); i >= 0 {
+		dir = dir[:i+1]
+	} else {
+		dir = "/"
+	}
+	return prefix + dir + h, true
 }

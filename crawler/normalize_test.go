@@ -3,6 +3,7 @@ package crawler
 import (
 	"errors"
 	"hash/fnv"
+	"math/rand/v2"
 	"net/url"
 	"strings"
 	"testing"
@@ -181,5 +182,34 @@ func TestFingerprint(t *testing.T) {
 	// change between releases.
 	if got := Fingerprint("http://example.com/"); got != 0x32522fc5fdfe06f1 {
 		t.Errorf("Fingerprint changed: %#x", got)
+	}
+}
+
+// The parse-free path gives exactly what the general path gives.
+func TestResolvePlainPathMatchesGeneralPath(t *testing.T) {
+	bases := []string{"http://example.com/dir/page.html", "https://Example.COM:443/", "http://h.test/a/b/", "http://h.test", "http://h.test/x?q=1#f"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := "ab/.-_~%?#:1"
+	for _, b := range bases {
+		base, err := ParseURL(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 20000 {
+			n := 1 + rng.IntN(12)
+			href := make([]byte, n)
+			for i := range href {
+				href[i] = alphabet[rng.IntN(len(alphabet))]
+			}
+			h := string(href)
+			fast, ok := resolvePlainPath(base, h)
+			if !ok {
+				continue
+			}
+			slow, sok := resolveGeneral(base, h)
+			if !sok || fast != slow {
+				t.Fatalf("base %s href %q: fast %q, general %q (%v)", b, h, fast, slow, sok)
+			}
+		}
 	}
 }
