@@ -98,6 +98,8 @@ type RedisFrontier struct {
 	ended     bool              // the run was seen finished
 	inputDone bool              // InputDone was called
 	seeding   bool              // still in the seeders set
+
+	onEmptyRead func() // tests: called after each read that found no entry
 }
 
 var _ Frontier = (*RedisFrontier)(nil)
@@ -483,6 +485,9 @@ func (c redisConsumer) Next(ctx context.Context) (Request, error) {
 		case err == nil:
 			return req, nil
 		case errors.Is(err, errNoEntry):
+			if f.onEmptyRead != nil {
+				f.onEmptyRead()
+			}
 			continue
 		case errors.Is(err, structured.ErrEndOfStream):
 			f.mu.Lock()

@@ -25,6 +25,9 @@ func TestRedisFrontiersShareACrawl(t *testing.T) {
 	const pages = 300
 	var mu sync.Mutex
 	fetched := map[string]int{}
+	// Every empty read, by process, so that the slow first page can wait
+	// until the others have found the queue empty while it is in flight.
+	empties := make(chan int, 1024)
 	err := structured.WithTaskGroup(t.Context(), func(ctx context.Context, tg *structured.TaskGroup) error {
 		for p := range 3 {
 			tg.StartSoon(func(ctx context.Context) error {
@@ -33,6 +36,12 @@ func TestRedisFrontiersShareACrawl(t *testing.T) {
 					return err
 				}
 				defer f.Close(context.WithoutCancel(ctx))
+				f.onEmptyRead = func() {
+					select {
+					case empties <- p:
+					default: // enough are queued already
+					}
+				}
 				return structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
 					tg.StartSoon(f.Heartbeat)
 					defer tg.CancelScope().Cancel()
@@ -41,10 +50,10 @@ func TestRedisFrontiersShareACrawl(t *testing.T) {
 						fetched[u]++
 						mu.Unlock()
 						if u == "http://a.test/0" {
-							// A slow first page: the other workers find the
-							// queue empty while it is in flight, and must
-							// not take that for the end of the run.
-							time.Sleep(3 * fastOpts.Block)
+							// A slow first page: the other processes find
+							// the queue empty while it is in flight, and
+							// must not take that for the end of the run.
+							waitEmptyReads(t, ctx, empties, p)
 						}
 					})
 				})
@@ -61,6 +70,36 @@ func TestRedisFrontiersShareACrawl(t *testing.T) {
 	for u, n := range fetched {
 		if n != 1 {
 			t.Errorf("%s fetched %d times", u, n)
+		}
+	}
+}
+
+// waitEmptyReads waits until each process other than self has reported
+// two empty reads of the queue since the call began.
+func waitEmptyReads(t *testing.T, ctx context.Context, empties <-chan int, self int) {
+	t.Helper()
+	for drained := false; !drained; { // reads from before this page do not count
+		select {
+		case <-empties:
+		default:
+			drained = true
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	seen := map[int]int{}
+	for waiting := 2; waiting > 0; {
+		select {
+		case p := <-empties:
+			if p == self {
+				continue
+			}
+			if seen[p]++; seen[p] == 2 {
+				waiting--
+			}
+		case <-ctx.Done():
+			t.Errorf("the other processes did not read the empty queue: %v", seen)
+			return
 		}
 	}
 }
