@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/trawl-dev/trawl/store"
 )
 
 // OutputFields are the names of a Result's fields as they appear in the
@@ -30,8 +32,8 @@ var DefaultCSVFields = []string{
 }
 
 // CSVSeparator joins the values of an array field (links, redirects, a
-// selector's matches) in one CSV cell.
-const CSVSeparator = " | "
+// selector's matches) in one CSV cell: [store.ListSeparator].
+const CSVSeparator = store.ListSeparator
 
 // CheckFields validates names given to --fields: each must be an output
 // field, a CSV error column, or the name of a selector.
@@ -89,7 +91,7 @@ func (o *JSONOutput) encode(r *Result) ([]byte, error) {
 	o.buf.Reset()
 	enc := json.NewEncoder(&o.buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil {
+	if err := enc.Encode(r.jsonForm()); err != nil {
 		return nil, err
 	}
 	full := bytes.TrimRight(o.buf.Bytes(), "\n")

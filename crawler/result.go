@@ -81,21 +81,30 @@ type Result struct {
 // leaves <, > and & as they are; a json.Encoder escapes them or not as
 // its SetEscapeHTML says.
 func (r Result) MarshalJSON() ([]byte, error) {
-	type plain Result // without this method
-	p := plain(r)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r.jsonForm()); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// resultJSON is Result without its MarshalJSON method: what is encoded.
+type resultJSON Result
+
+// jsonForm returns r as it is encoded, nil lists made empty. An encoder
+// given it directly skips the round trip through MarshalJSON (a second
+// buffer and a compacting pass per record).
+func (r Result) jsonForm() resultJSON {
+	p := resultJSON(r)
 	if p.Links == nil {
 		p.Links = []string{}
 	}
 	if p.Redirects == nil {
 		p.Redirects = []string{}
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(p); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return p
 }
 
 // SetPage copies what [Extract] found in the page into r.

@@ -16,9 +16,9 @@ import (
 
 // ListSeparator is the separator that callers put between the values of a
 // list field (links, custom selectors with several matches) to make one
-// CSV field of it. A "|" inside a value is left as it is: CSV output is
+// CSV field of it. A " | " inside a value is left as it is: CSV output is
 // for spreadsheets and quick looks; JSON Lines is the lossless format.
-const ListSeparator = "|"
+const ListSeparator = " | "
 
 // ErrHeaderMismatch is returned by [OpenCSV] when the file already starts
 // with a header other than the one asked for: appending would mix columns.

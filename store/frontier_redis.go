@@ -422,7 +422,7 @@ func (f *RedisFrontier) retry(ctx context.Context, what string, op func(ctx cont
 		if time.Now().Add(wait).After(deadline) {
 			return fmt.Errorf("redis: %s: gave up after %v: %w: %w", what, f.opts.RetryFor, ErrRedisUnreachable, err)
 		}
-		if err := sleepCtx(ctx, wait); err != nil {
+		if err := structured.Sleep(ctx, wait); err != nil {
 			return err
 		}
 		wait = min(2*wait, 2*time.Second)
@@ -439,17 +439,6 @@ func isTransient(err redis.Error) bool {
 		}
 	}
 	return false
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // errNoEntry means a read found nothing to take.

@@ -1,12 +1,14 @@
 package store
 
 import (
-	"github.com/redis/go-redis/v9"
-
 	"context"
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/trawl-dev/trawl/structured"
 )
 
 // gcraScript reserves the next slot of a host's shared rate (the generic
@@ -64,5 +66,5 @@ func (s *SharedRate) Wait(ctx context.Context, host string) error {
 	if us <= 0 {
 		return nil
 	}
-	return sleepCtx(ctx, time.Duration(us)*time.Microsecond)
+	return structured.Sleep(ctx, time.Duration(us)*time.Microsecond)
 }
