@@ -8,8 +8,6 @@ import (
 	"net/url"
 	"sync"
 	"time"
-
-	"github.com/temoto/robotstxt"
 )
 
 // RobotsAgent is the product token trawl matches in robots.txt groups
@@ -39,7 +37,7 @@ const (
 // robotsRules is what robots.txt says for one origin.
 type robotsRules struct {
 	allowAll, disallowAll bool
-	group                 *robotstxt.Group // when neither of the above
+	group                 *robotsGroup // when neither of the above
 	crawlDelay            time.Duration
 	sitemaps              []string
 	reason                string // why disallowAll, for the error message
@@ -54,14 +52,7 @@ func (r *robotsRules) allows(u *url.URL) bool {
 	case r.disallowAll:
 		return false
 	}
-	p := u.EscapedPath()
-	if p == "" {
-		p = "/"
-	}
-	if u.RawQuery != "" {
-		p += "?" + u.RawQuery
-	}
-	return r.group.Test(p)
+	return r.group.allows(u.RequestURI())
 }
 
 // robotsEntry is one origin's cache slot. The first caller for an origin
@@ -86,12 +77,13 @@ func (e *robotsEntry) done() bool {
 // robotsCache holds robots.txt rules per origin (scheme, host and port),
 // fetching each once however many requests want it at the same time.
 type robotsCache struct {
+	agent   string // the product token groups are matched against
 	mu      sync.Mutex
 	entries map[string]*robotsEntry
 }
 
 func newRobotsCache() *robotsCache {
-	return &robotsCache{entries: make(map[string]*robotsEntry)}
+	return &robotsCache{agent: RobotsAgent, entries: make(map[string]*robotsEntry)}
 }
 
 // robotsOrigin is the cache key of u: "scheme://host:port" as robots.txt
@@ -173,7 +165,7 @@ func (f *Fetcher) loadRobots(ctx context.Context, u *url.URL, origin string, e *
 		close(e.ready)
 		return nil, cancelled(ctx, u)
 	}
-	rules, ttl := robotsFromResponse(resp, err)
+	rules, ttl := robotsFor(resp, err, f.robots.agent)
 	e.rules, e.expires = rules, time.Now().Add(ttl)
 	close(e.ready)
 	return rules, nil
@@ -184,6 +176,12 @@ func (f *Fetcher) loadRobots(ctx context.Context, u *url.URL, origin string, e *
 // mean the site is unavailable and nothing may be fetched for a while; a
 // network failure is kept as the error for the pages.
 func robotsFromResponse(resp *Response, err error) (*robotsRules, time.Duration) {
+	return robotsFor(resp, err, RobotsAgent)
+}
+
+// robotsFor is [robotsFromResponse] for the crawler whose product token
+// is agent.
+func robotsFor(resp *Response, err error, agent string) (*robotsRules, time.Duration) {
 	switch {
 	case resp == nil:
 		return &robotsRules{err: err}, robotsFailTTL
@@ -198,17 +196,12 @@ func robotsFromResponse(resp *Response, err error) (*robotsRules, time.Duration)
 	case resp.Status >= 300:
 		return &robotsRules{allowAll: true}, robotsTTL
 	}
-	data, perr := robotstxt.FromBytes(resp.Body)
-	if perr != nil {
-		// The parser gives up on the whole file for one bad line; a
-		// file we cannot read restricts nothing.
-		return &robotsRules{allowAll: true}, robotsTTL
-	}
-	g := data.FindGroup(RobotsAgent)
+	file := parseRobots(resp.Body)
+	g := file.group(agent)
 	return &robotsRules{
 		group:      g,
-		crawlDelay: min(g.CrawlDelay, maxCrawlDelay),
-		sitemaps:   data.Sitemaps,
+		crawlDelay: min(g.crawlDelay, maxCrawlDelay),
+		sitemaps:   file.sitemaps,
 	}, robotsTTL
 }
 

@@ -2,6 +2,7 @@ package crawler
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -96,5 +97,115 @@ func TestParseRetryAfter(t *testing.T) {
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("parseRetryAfter(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
+	}
+}
+
+// TestRobotsRFC9309 holds the regression cases of issue 12: each is a
+// robots.txt that trawl read wrongly before it had an RFC 9309 parser.
+func TestRobotsRFC9309(t *testing.T) {
+	tests := []struct {
+		name, body, path string
+		allowed          bool
+	}{
+		// A line the parser cannot use is skipped, never the file
+		// (RFC 9309 §2.3.1.5 is not about this, §2.2: crawlers MUST use
+		// the rules they can parse).
+		{"rule before any User-agent", "Disallow: /x\nUser-agent: *\nDisallow: /\n", "/page", false},
+		{"Allow before any User-agent", "Allow: /\nUser-agent: *\nDisallow: /\n", "/page", false},
+		{"Crawl-delay before any User-agent", "Crawl-delay: 5\nUser-agent: *\nDisallow: /\n", "/page", false},
+		{"Crawl-delay with a unit", "User-agent: *\nCrawl-delay: 1s\nDisallow: /\n", "/page", false},
+		{"Crawl-delay that is not a number", "User-agent: *\nCrawl-delay: soon\nDisallow: /\n", "/page", false},
+		{"garbage line", "User-agent: *\n\x00\x01 what is this\nDisallow: /\n", "/page", false},
+		// Both sides percent-encoded the same way (§2.2.2).
+		{"UTF-8 rule, encoded URL", "User-agent: *\nDisallow: /café/\n", "/caf%C3%A9/menu", false},
+		{"UTF-8 rule, raw URL", "User-agent: *\nDisallow: /café/\n", "/café/menu", false},
+		{"lower-case escape in rule", "User-agent: *\nDisallow: /caf%c3%a9/\n", "/caf%C3%A9/menu", false},
+		{"escaped tilde in rule", "User-agent: *\nDisallow: /%7Ejoe/\n", "/~joe/", false},
+		{"escaped tilde in URL", "User-agent: *\nDisallow: /~joe/\n", "/%7Ejoe/x", false},
+		{"escaped slash stays escaped", "User-agent: *\nDisallow: /a/b\n", "/a%2Fb", true},
+		{"other escape, other path", "User-agent: *\nDisallow: /café/\n", "/cafe/menu", true},
+		// "#" starts a comment anywhere (§2.2.3).
+		{"comment after a rule", "User-agent: *\nDisallow: /foo/quz#qux\n", "/foo/quz", false},
+		{"comment after a rule, other path", "User-agent: *\nDisallow: /foo/quz#qux\n", "/foo/bar", true},
+		{"comment after User-agent", "User-agent: trawl # us\nDisallow: /\n", "/x", false},
+		// Patterns are anchored at the start of the path (§2.2.3).
+		{"wildcard anchored at start", "User-agent: *\nDisallow: /\nAllow: /public*.html\n", "/private/public1.html", false},
+		{"wildcard match", "User-agent: *\nDisallow: /\nAllow: /public*.html\n", "/public1.html", true},
+		{"end anchor elsewhere", "User-agent: *\nDisallow: /foo/bar$\n", "/x/foo/bar", true},
+		{"end anchor", "User-agent: *\nDisallow: /foo/bar$\n", "/foo/bar", false},
+		{"end anchor, longer path", "User-agent: *\nDisallow: /foo/bar$\n", "/foo/bar/", true},
+		{"query matched", "User-agent: *\nDisallow: /*?sort=\n", "/list?sort=asc", false},
+		// Longest pattern in octets wins; Allow wins a tie (§2.2.2).
+		{"longer disallow after allow", "User-agent: *\nAllow: /x/\nDisallow: /x/page.html\n", "/x/page.html", false},
+		{"longer disallow before allow", "User-agent: *\nDisallow: /x/page.html\nAllow: /x/\n", "/x/page.html", false},
+		{"tie: allow wins", "User-agent: *\nDisallow: /page\nAllow: /page\n", "/page", true},
+		{"tie with wildcards: allow wins", "User-agent: *\nDisallow: /*.htm\nAllow: /page*\n", "/page.htm", true},
+		{"length counts the wildcard", "User-agent: *\nAllow: /a/b\nDisallow: /*.html\n", "/a/b.html", false},
+		{"length in octets, not characters", "User-agent: *\nAllow: /éa\nDisallow: /é*\n", "/éab", true},
+		// User-agent: the product token, case-insensitive, up to the
+		// first character that is not a token character (§2.2.1).
+		{"agent with version", "User-agent: trawl/1.0\nDisallow: /\n", "/x", false},
+		{"agent upper case", "User-agent: TRAWL\nDisallow: /\n", "/x", false},
+		{"agent with comment in parens", "User-agent: Trawl (the scraper)\nDisallow: /\n", "/x", false},
+		{"no prefix match", "User-agent: tr\nDisallow: /\n", "/x", true},
+		{"no match on a longer token", "User-agent: trawler\nDisallow: /\n", "/x", true},
+		{"specific group over *", "User-agent: *\nDisallow: /\n\nUser-agent: trawl\nDisallow: /private\n", "/x", true},
+		{"* group when none names trawl", "User-agent: other\nDisallow: /\n\nUser-agent: *\nDisallow: /x\n", "/x", false},
+		{"groups for trawl merged, first", "User-agent: trawl\nDisallow: /a\n\nUser-agent: *\nDisallow: /\n\nUser-agent: trawl\nDisallow: /b\n", "/a", false},
+		{"groups for trawl merged, second", "User-agent: trawl\nDisallow: /a\n\nUser-agent: *\nDisallow: /\n\nUser-agent: trawl\nDisallow: /b\n", "/b", false},
+		{"groups for trawl merged, neither", "User-agent: trawl\nDisallow: /a\n\nUser-agent: *\nDisallow: /\n\nUser-agent: trawl\nDisallow: /b\n", "/c", true},
+		{"agents sharing a group", "User-agent: other\nUser-agent: trawl\nDisallow: /\n", "/x", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rules, _ := robotsFromResponse(&Response{Status: 200, Body: []byte(tt.body)}, nil)
+			u, err := ParseURL("http://a.test" + tt.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rules.allows(u); got != tt.allowed {
+				t.Errorf("allows(%s) = %v, want %v\nrobots.txt:\n%s", tt.path, got, tt.allowed, tt.body)
+			}
+		})
+	}
+}
+
+func TestRobotsCrawlDelayValues(t *testing.T) {
+	for body, want := range map[string]time.Duration{
+		"User-agent: trawl\nCrawl-delay: 2\n":                                2 * time.Second,
+		"User-agent: trawl\nCrawl-delay: 0.5\n":                              500 * time.Millisecond,
+		"User-agent: trawl\nCrawl-delay: 1s\n":                               time.Second,
+		"User-agent: trawl\nCrawl-delay: -3\n":                               0,
+		"User-agent: trawl\nCrawl-delay: NaN\n":                              0,
+		"User-agent: trawl\nCrawl-delay: 1e300\n":                            maxCrawlDelay,
+		"Crawl-delay: 9\nUser-agent: trawl\nDisallow: /\n":                   0, // outside any group
+		"User-agent: *\nCrawl-delay: 4\nDisallow: /a\n\nUser-agent: trawl\n": 0, // the * group is not trawl's
+		// Only Allow and Disallow end a run of User-agent lines: other
+		// records must not change how groups parse (RFC 9309 §2.2.4).
+		"User-agent: *\nCrawl-delay: 4\n\nUser-agent: trawl\n":       4 * time.Second,
+		"User-agent: *\nCrawl-delay: 4\n\nUser-agent: other\n":       4 * time.Second,
+		"User-agent: trawl\nCrawl-delay: 1\nUser-agent: x\nAllow: /": time.Second, // no rule yet: same group
+	} {
+		rules, _ := robotsFromResponse(&Response{Status: 200, Body: []byte(body)}, nil)
+		if rules.crawlDelay != want {
+			t.Errorf("crawl delay %v, want %v, for\n%s", rules.crawlDelay, want, body)
+		}
+	}
+}
+
+// TestRobotsParseLimit: a robots.txt past 500 KiB is parsed up to there
+// (RFC 9309 §2.5), the line cut in two dropped.
+func TestRobotsParseLimit(t *testing.T) {
+	head := "User-agent: *\nDisallow: /\n"
+	pad := strings.Repeat("# padding padding padding\n", robotsParseLimit/26)
+	pad = pad[:robotsParseLimit-len(head)-len("Allow: /")] // the next line is cut after "Allow: /"
+	body := head + pad + "Allow: /public\nAllow: /late\n"
+	f := parseRobots([]byte(body))
+	g := f.group(RobotsAgent)
+	if len(g.rules) != 1 || g.rules[0].allow {
+		t.Fatalf("rules %+v, want only the Disallow: / before the limit", g.rules)
+	}
+	if !parseRobots([]byte(head + "Allow: /public\n")).group(RobotsAgent).allows("/public") {
+		t.Fatal("the same rules under the limit do not allow /public")
 	}
 }
