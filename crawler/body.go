@@ -105,9 +105,10 @@ const maxPooled = 1 << 20
 // readBody reads the body r, decoded per contentEncoding, and returns at
 // most limit bytes as a new slice. More than limit decoded bytes is an
 // error of kind too_large, found after reading limit+1 bytes, so a
-// decompression bomb costs no more memory than the limit. Errors are
-// *bodyError tagged with their kind.
-func readBody(r io.Reader, contentEncoding string, limit int64) ([]byte, error) {
+// decompression bomb costs no more memory than the limit; with cut, the
+// first limit bytes are returned instead. Errors are *bodyError tagged
+// with their kind.
+func readBody(r io.Reader, contentEncoding string, limit int64, cut bool) ([]byte, error) {
 	src := &sourceReader{r: r}
 	dec, err := decodeBody(src, contentEncoding)
 	if err != nil {
@@ -122,6 +123,9 @@ func readBody(r io.Reader, contentEncoding string, limit int64) ([]byte, error) 
 		}
 	}()
 	buf, err = readLimited(dec, buf, limit)
+	if cut && errors.Is(err, errTooLarge) {
+		buf, err = buf[:limit], nil
+	}
 	if err != nil {
 		return nil, bodyFailure(src, err)
 	}

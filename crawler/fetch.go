@@ -220,6 +220,7 @@ type fetchOptions struct {
 	robots       bool // check robots.txt and hops with CheckRedirect
 	timeout      time.Duration
 	maxBody      int64
+	cutBody      bool // a longer body is cut at maxBody instead of failing
 	maxRedirects int
 	retries      int
 }
@@ -376,7 +377,7 @@ func (f *Fetcher) attempt(ctx context.Context, u *url.URL, o fetchOptions) (*Res
 	var resp *Response
 	err = structured.FailAfter(ctx, o.timeout, func(ctx context.Context) error {
 		var err error
-		resp, err = f.roundTrip(ctx, u, o.maxBody)
+		resp, err = f.roundTrip(ctx, u, o.maxBody, o.cutBody)
 		return err
 	})
 	switch {
@@ -415,7 +416,7 @@ func (c *connFacts) gotConn(info httptrace.GotConnInfo) {
 // roundTrip sends one GET for u and reads the body. When ctx ends, it
 // returns ctx's error as is, so that the caller's FailAfter can tell its
 // own deadline from an outer cancellation.
-func (f *Fetcher) roundTrip(ctx context.Context, u *url.URL, maxBody int64) (*Response, error) {
+func (f *Fetcher) roundTrip(ctx context.Context, u *url.URL, maxBody int64, cutBody bool) (*Response, error) {
 	facts := &connFacts{}
 	tctx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: facts.gotConn})
 	req, err := http.NewRequestWithContext(tctx, http.MethodGet, u.String(), nil)
@@ -441,7 +442,7 @@ func (f *Fetcher) roundTrip(ctx context.Context, u *url.URL, maxBody int64) (*Re
 		return nil, newError(transportKind(err, got), u.String(), err)
 	}
 	defer structured.Shielded(ctx, time.Second, func(context.Context) error { return hr.Body.Close() })
-	body, err := readBody(hr.Body, hr.Header.Get("Content-Encoding"), maxBody)
+	body, err := readBody(hr.Body, hr.Header.Get("Content-Encoding"), maxBody, cutBody)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

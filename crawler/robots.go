@@ -21,9 +21,11 @@ const (
 	// robotsFailTTL is how long a failure to get robots.txt (5xx, 429,
 	// unreachable) holds before it is fetched again.
 	robotsFailTTL = time.Minute
-	// robotsMaxBody is how much of a robots.txt is read (RFC 9309 §2.5
-	// asks for at least 500 KiB).
-	robotsMaxBody = 512 << 10
+	// robotsMaxBody is how much of a robots.txt is read: what is parsed
+	// (RFC 9309 §2.5 asks for at least 500 KiB) and one byte more, for
+	// the parser to see that the file was cut; a longer file is cut, not
+	// refused.
+	robotsMaxBody = robotsParseLimit + 1
 	// robotsMaxRedirects follows RFC 9309 §2.3.1.2: at least five hops.
 	robotsMaxRedirects = 5
 	// robotsMaxEntries bounds the cache; expired and then arbitrary
@@ -157,6 +159,7 @@ func (f *Fetcher) loadRobots(ctx context.Context, u *url.URL, origin string, e *
 	resp, err := f.fetch(ctx, origin+"/robots.txt", fetchOptions{
 		timeout:      f.cfg.RobotsTimeout,
 		maxBody:      robotsMaxBody,
+		cutBody:      true,
 		maxRedirects: robotsMaxRedirects,
 		retries:      f.cfg.Retries,
 	})

@@ -1,9 +1,11 @@
 package crawler
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -208,4 +210,33 @@ func TestRobotsParseLimit(t *testing.T) {
 	if !parseRobots([]byte(head + "Allow: /public\n")).group(RobotsAgent).allows("/public") {
 		t.Fatal("the same rules under the limit do not allow /public")
 	}
+}
+
+// TestFetchRobotsOverLimitIsCut: a robots.txt longer than the parse limit
+// is read up to it, not refused (issue 11 #13: every page of the site
+// failed with too_large).
+func TestFetchRobotsOverLimitIsCut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		body := "User-agent: *\nDisallow: /private\n" +
+			strings.Repeat("# a robots.txt padded with comments\n", 600<<10/36) +
+			"Disallow: /late\n"
+		rt := newFakeRT(func(r *http.Request, n int) (*http.Response, error) {
+			if r.URL.Path == "/robots.txt" {
+				return reply(r, 200, body), nil
+			}
+			return reply(r, 200, "ok"), nil
+		})
+		f := fakeFetcher(t, rt, Config{})
+		if _, err := f.Fetch(t.Context(), "http://a.test/public"); err != nil {
+			t.Fatalf("page under a %d KiB robots.txt: %v", len(body)>>10, err)
+		}
+		_, err := f.Fetch(t.Context(), "http://a.test/private")
+		wantKind(t, err, KindRobotsDisallowed)
+		if _, err := f.Fetch(t.Context(), "http://a.test/late"); err != nil {
+			t.Fatalf("a rule past the limit was applied: %v", err)
+		}
+		if n := rt.count("a.test/robots.txt"); n != 1 {
+			t.Fatalf("robots.txt fetched %d times, want 1", n)
+		}
+	})
 }
