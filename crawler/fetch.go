@@ -74,7 +74,9 @@ type Config struct {
 	Burst int
 	// IgnoreRobots skips robots.txt entirely.
 	IgnoreRobots bool
-	// RobotsTimeout bounds the fetch of one robots.txt. Zero means 10s.
+	// RobotsTimeout bounds one attempt at a robots.txt. Zero means 10s.
+	// The whole robots.txt fetch, retries and redirects included, takes
+	// at most Timeout besides waiting for the host's turn.
 	RobotsTimeout time.Duration
 	// CheckRedirect, when set, is asked about every redirect before it is
 	// followed; an error stops the fetch with kind out_of_scope, unless it
@@ -223,6 +225,25 @@ type fetchOptions struct {
 	cutBody      bool // a longer body is cut at maxBody instead of failing
 	maxRedirects int
 	retries      int
+	// budget, when positive, bounds the time the whole fetch spends on
+	// the network and in backoff, attempts and redirects together;
+	// waiting for the host's turn in the limiter is not counted. left is
+	// what remains of it, shared by the hops and attempts of one fetch.
+	budget time.Duration
+	left   *time.Duration
+}
+
+// spend takes d off the fetch's budget, if it has one.
+func (o fetchOptions) spend(d time.Duration) {
+	if o.left != nil {
+		*o.left -= d
+	}
+}
+
+// affords reports whether the budget, if any, has more than wait left:
+// time to wait and then try again.
+func (o fetchOptions) affords(wait time.Duration) bool {
+	return o.left == nil || *o.left > wait
 }
 
 // Fetch fetches rawURL: it waits for the host's limits, checks robots.txt,
@@ -250,6 +271,10 @@ func (f *Fetcher) fetch(ctx context.Context, rawURL string, o fetchOptions) (*Re
 	u, err := ParseURL(rawURL)
 	if err != nil {
 		return nil, err
+	}
+	if o.budget > 0 {
+		left := o.budget
+		o.left = &left
 	}
 	seen := map[string]bool{u.String(): true}
 	var redirects []string
@@ -320,12 +345,13 @@ func (f *Fetcher) fetchHop(ctx context.Context, u *url.URL, o fetchOptions) (*Re
 	for attempt := 0; ; attempt++ {
 		resp, err := f.attempt(ctx, u, o)
 		wait, retry := f.retryWait(u, resp, err, attempt)
-		if !retry || attempt >= o.retries {
+		if !retry || attempt >= o.retries || !o.affords(wait) {
 			return finish(u, resp, err, attempt+1)
 		}
 		if err := structured.Sleep(ctx, wait); err != nil {
 			return nil, cancelled(ctx, u)
 		}
+		o.spend(wait)
 	}
 }
 
@@ -366,6 +392,9 @@ func (f *Fetcher) retryWait(u *url.URL, resp *Response, err error, attempt int) 
 // attempt makes one request for u within the host's limits and the
 // attempt's deadline.
 func (f *Fetcher) attempt(ctx context.Context, u *url.URL, o fetchOptions) (*Response, error) {
+	if o.left != nil && *o.left <= 0 {
+		return nil, newError(KindTimeout, u.String(), fmt.Errorf("no complete response within %v for the whole fetch", o.budget))
+	}
 	release, err := f.limiter.Acquire(ctx, hostKey(u))
 	if err != nil {
 		return nil, cancelled(ctx, u)
@@ -374,19 +403,25 @@ func (f *Fetcher) attempt(ctx context.Context, u *url.URL, o fetchOptions) (*Res
 		release()
 		return nil
 	})
+	timeout := o.timeout
+	if o.left != nil {
+		timeout = min(timeout, *o.left)
+	}
 	var resp *Response
-	err = structured.FailAfter(ctx, o.timeout, func(ctx context.Context) error {
+	start := time.Now()
+	err = structured.FailAfter(ctx, timeout, func(ctx context.Context) error {
 		var err error
 		resp, err = f.roundTrip(ctx, u, o.maxBody, o.cutBody)
 		return err
 	})
+	o.spend(time.Since(start))
 	switch {
 	case err == nil:
 		return resp, nil
 	case ctx.Err() != nil:
 		return nil, cancelled(ctx, u)
 	case errors.Is(err, structured.ErrTimeout):
-		return nil, newError(KindTimeout, u.String(), fmt.Errorf("no complete response within %v", o.timeout))
+		return nil, newError(KindTimeout, u.String(), fmt.Errorf("no complete response within %v", timeout))
 	}
 	return nil, err
 }

@@ -157,7 +157,8 @@ func (f *Fetcher) robotsRules(ctx context.Context, u *url.URL) (*robotsRules, er
 // loadRobots fetches origin's robots.txt into e and wakes its waiters.
 func (f *Fetcher) loadRobots(ctx context.Context, u *url.URL, origin string, e *robotsEntry) (*robotsRules, error) {
 	resp, err := f.fetch(ctx, origin+"/robots.txt", fetchOptions{
-		timeout:      f.cfg.RobotsTimeout,
+		timeout:      min(f.cfg.RobotsTimeout, f.cfg.Timeout),
+		budget:       f.cfg.Timeout,
 		maxBody:      robotsMaxBody,
 		cutBody:      true,
 		maxRedirects: robotsMaxRedirects,

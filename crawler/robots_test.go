@@ -1,6 +1,7 @@
 package crawler
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -237,6 +238,84 @@ func TestFetchRobotsOverLimitIsCut(t *testing.T) {
 		}
 		if n := rt.count("a.test/robots.txt"); n != 1 {
 			t.Fatalf("robots.txt fetched %d times, want 1", n)
+		}
+	})
+}
+
+// TestFetchRobotsTimeoutBoundsRobotsFetch: the per-request timeout bounds
+// the whole robots.txt fetch, retries included (issue 11 #17: 30.8s with
+// --timeout 2s, three attempts of 10s and a backoff).
+func TestFetchRobotsTimeoutBoundsRobotsFetch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt := newFakeRT(func(r *http.Request, n int) (*http.Response, error) {
+			if r.URL.Path == "/robots.txt" {
+				<-r.Context().Done() // a robots.txt that never answers
+				return nil, r.Context().Err()
+			}
+			return reply(r, 200, "ok"), nil
+		})
+		f := fakeFetcher(t, rt, Config{Timeout: 2 * time.Second}) // default retries and backoff
+		start := time.Now()
+		_, err := f.Fetch(t.Context(), "http://a.test/page")
+		wantKind(t, err, KindTimeout)
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("robots.txt fetch took %v with a 2s timeout", d)
+		}
+		if n := rt.count("a.test/page"); n != 0 {
+			t.Fatalf("page fetched %d times with robots.txt unreachable", n)
+		}
+	})
+}
+
+// TestFetchRobotsRetriesWithinTimeout: fast failures are still retried
+// while the timeout lasts.
+func TestFetchRobotsRetriesWithinTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt := newFakeRT(func(r *http.Request, n int) (*http.Response, error) {
+			if r.URL.Path == "/robots.txt" && n == 1 {
+				return nil, io.ErrUnexpectedEOF // a reset: worth another try
+			}
+			if r.URL.Path == "/robots.txt" {
+				return reply(r, 200, "User-agent: *\nDisallow: /no\n"), nil
+			}
+			return reply(r, 200, "ok"), nil
+		})
+		b := ratelimitBackoffHour
+		b.Base, b.Max = time.Second, time.Second
+		f := fakeFetcher(t, rt, Config{Timeout: 5 * time.Second, Backoff: b})
+		_, err := f.Fetch(t.Context(), "http://a.test/no")
+		wantKind(t, err, KindRobotsDisallowed)
+		if n := rt.count("a.test/robots.txt"); n != 2 {
+			t.Fatalf("robots.txt requested %d times, want 2", n)
+		}
+	})
+}
+
+// TestFetchRobotsTimeoutExcludesHostTurn: waiting for the host's turn
+// (here a Crawl-delay longer than the timeout, when robots.txt is fetched
+// again after a day) does not count against the robots.txt timeout.
+func TestFetchRobotsTimeoutExcludesHostTurn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt := newFakeRT(func(r *http.Request, n int) (*http.Response, error) {
+			if r.URL.Path == "/robots.txt" {
+				return reply(r, 200, "User-agent: *\nCrawl-delay: 5\n"), nil
+			}
+			return reply(r, 200, "ok"), nil
+		})
+		f := fakeFetcher(t, rt, Config{Timeout: 2 * time.Second})
+		if _, err := f.Fetch(t.Context(), "http://a.test/1"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(robotsTTL - time.Second)
+		if _, err := f.Fetch(t.Context(), "http://a.test/2"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second) // robots.txt has expired; the host's next turn is 4s away
+		if _, err := f.Fetch(t.Context(), "http://a.test/3"); err != nil {
+			t.Fatalf("after waiting for the host's turn: %v", err)
+		}
+		if n := rt.count("a.test/robots.txt"); n != 2 {
+			t.Fatalf("robots.txt fetched %d times, want 2", n)
 		}
 	})
 }
