@@ -319,3 +319,59 @@ func TestFetchRobotsTimeoutExcludesHostTurn(t *testing.T) {
 		}
 	})
 }
+
+// FuzzRobotsMatch checks the greedy pattern matcher against a plain
+// dynamic-programming one, and that robotsCanon is idempotent.
+func FuzzRobotsMatch(f *testing.F) {
+	for _, s := range [][2]string{
+		{"/fish*.php", "/fishheads/catfish.php?x"},
+		{"/*.php$", "/a.php"},
+		{"/a*b*c$", "/aXbYbZc"},
+		{"*", ""},
+		{"$", ""},
+		{"/foo/bar$x", "/foo/bar$x"},
+		{"/caf%c3%a9*", "/café/%7e"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, target string) {
+		if len(pattern) > 64 || len(target) > 256 {
+			return
+		}
+		if got, want := robotsMatch(pattern, target), matchReference(pattern, target); got != want {
+			t.Fatalf("robotsMatch(%q, %q) = %v, reference %v", pattern, target, got, want)
+		}
+		for _, s := range []string{pattern, target} {
+			if c := robotsCanon(s); robotsCanon(c) != c {
+				t.Fatalf("robotsCanon not idempotent: %q -> %q -> %q", s, c, robotsCanon(c))
+			}
+		}
+	})
+}
+
+// matchReference is robotsMatch by dynamic programming: m[i][j] says
+// whether pattern[i:] matches a prefix of target[j:].
+func matchReference(pattern, target string) bool {
+	anchored := strings.HasSuffix(pattern, "$")
+	if anchored {
+		pattern = pattern[:len(pattern)-1]
+	}
+	m := make([][]bool, len(pattern)+1)
+	for i := range m {
+		m[i] = make([]bool, len(target)+1)
+	}
+	for j := 0; j <= len(target); j++ {
+		m[len(pattern)][j] = !anchored || j == len(target)
+	}
+	for i := len(pattern) - 1; i >= 0; i-- {
+		for j := len(target); j >= 0; j-- {
+			switch {
+			case pattern[i] == '*':
+				m[i][j] = m[i+1][j] || (j < len(target) && m[i][j+1])
+			default:
+				m[i][j] = j < len(target) && target[j] == pattern[i] && m[i+1][j+1]
+			}
+		}
+	}
+	return m[0][0]
+}
