@@ -488,9 +488,9 @@ func googleParseCases() []googleParseCase {
 // agree with: all but the declined ones.
 const googleAgreeFloor = 151
 
-// robotsTarget is the request target trawl matches for one of Google's
+// googleTarget is the request target trawl matches for one of Google's
 // URLs: the normalised URL's path and query; Google reads "" as "/".
-func robotsTarget(t *testing.T, raw string) string {
+func googleTarget(t *testing.T, raw string) string {
 	t.Helper()
 	if raw == "" {
 		return "/"
@@ -530,8 +530,8 @@ func TestRobotsGoogleSuite(t *testing.T) {
 	}
 	agree, declined := 0, 0
 	for i, c := range cases {
-		got := parseRobots([]byte(c.robots)).group(c.agent).allows(robotsTarget(t, c.url))
-		agree += tally(t, i, c, got, &declined)
+		got := parseRobots([]byte(c.robots)).group(c.agent).allows(googleTarget(t, c.url))
+		agree += tallyGoogle(t, i, c, got, &declined)
 	}
 	parse := googleParseCases()
 	for i, c := range parse {
@@ -549,9 +549,9 @@ func TestRobotsGoogleSuite(t *testing.T) {
 	}
 }
 
-// tally checks one URL case: an agreed case must give Google's answer, a
+// tallyGoogle checks one URL case: an agreed case must give Google's answer, a
 // declined one the other. It returns 1 when trawl agreed with Google.
-func tally(t *testing.T, i int, c googleCase, got bool, declined *int) int {
+func tallyGoogle(t *testing.T, i int, c googleCase, got bool, declined *int) int {
 	t.Helper()
 	short := c.url
 	if len(short) > 80 {
@@ -616,7 +616,7 @@ func TestRobotsGoogleSuiteEndToEnd(t *testing.T) {
 	cases := googleURLCases()
 	for i, c := range cases {
 		got := run(c.robots, c.agent, c.url)
-		agree += tally(t, i, c, got, &declined)
+		agree += tallyGoogle(t, i, c, got, &declined)
 	}
 	sitemaps := 0
 	for _, c := range googleParseCases() {

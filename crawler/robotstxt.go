@@ -48,7 +48,7 @@ var robotsKeys = map[string]robotsKey{
 // words (Google's parser does the same: "Disallow /" means what it
 // says); any other line without a colon is reported with key keyUnknown.
 func scanRobots(body []byte, fn func(line int, key robotsKey, value string)) {
-	body = trimBOM(body)
+	body = robotsTrimBOM(body)
 	for n := 1; len(body) > 0; n++ {
 		line := body
 		body = nil
@@ -65,9 +65,9 @@ func scanRobots(body []byte, fn func(line int, key robotsKey, value string)) {
 	}
 }
 
-// trimBOM drops a UTF-8 byte order mark, whole or cut short, from the
+// robotsTrimBOM drops a UTF-8 byte order mark, whole or cut short, from the
 // start of body.
-func trimBOM(body []byte) []byte {
+func robotsTrimBOM(body []byte) []byte {
 	bom := []byte("\xef\xbb\xbf")
 	for i := len(bom); i > 0; i-- {
 		if bytes.HasPrefix(body, bom[:i]) {
@@ -175,13 +175,13 @@ func robotsProductToken(value string) string {
 		return "*"
 	}
 	end := 0
-	for end < len(value) && isTokenChar(value[end]) {
+	for end < len(value) && isRobotsTokenChar(value[end]) {
 		end++
 	}
 	return strings.ToLower(value[:end])
 }
 
-func isTokenChar(c byte) bool {
+func isRobotsTokenChar(c byte) bool {
 	return c == '-' || c == '_' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
 }
 
@@ -295,50 +295,55 @@ func robotsMatch(pattern, target string) bool {
 // escape becomes "%25". So "/café", "/caf%c3%a9" and "/caf%C3%A9" are
 // the same, and so are "/%7Ejoe" and "/~joe".
 func robotsCanon(s string) string {
-	if !needsCanon(s) {
+	if !robotsNeedsCanon(s) {
 		return s
 	}
 	const hexDigits = "0123456789ABCDEF"
 	var b strings.Builder
 	b.Grow(len(s) + 8)
+	escape := func(c byte) {
+		b.WriteByte('%')
+		b.WriteByte(hexDigits[c>>4])
+		b.WriteByte(hexDigits[c&15])
+	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if v, ok := unescapeAt(s, i); ok {
-			if isUnreservedOctet(v) {
-				b.WriteByte(v)
-			} else {
-				b.WriteByte('%')
-				b.WriteByte(hexDigits[v>>4])
-				b.WriteByte(hexDigits[v&15])
-			}
-			i += 2
-			continue
-		}
+		c, escaped := robotsUnescapeAt(s, i)
 		switch {
-		case c == '%' || c <= ' ' || c >= 0x7f:
-			b.WriteByte('%')
-			b.WriteByte(hexDigits[c>>4])
-			b.WriteByte(hexDigits[c&15])
-		default:
+		case escaped && robotsUnreserved(c):
 			b.WriteByte(c)
+		case escaped:
+			escape(c)
+		case robotsEscapes(s[i]):
+			escape(s[i])
+		default:
+			b.WriteByte(s[i])
+		}
+		if escaped {
+			i += 2
 		}
 	}
 	return b.String()
 }
 
-// needsCanon reports whether s has anything robotsCanon would change.
-func needsCanon(s string) bool {
+// robotsNeedsCanon reports whether s has anything robotsCanon would change.
+func robotsNeedsCanon(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '%' || c <= ' ' || c >= 0x7f {
+		if robotsEscapes(s[i]) {
 			return true
 		}
 	}
 	return false
 }
 
-// unescapeAt returns the octet the escape "%XX" at s[i] stands for; ok is
+// robotsEscapes reports whether robotsCanon percent-encodes the octet c
+// when it starts no escape: "%", controls, space, DEL and non-ASCII.
+func robotsEscapes(c byte) bool {
+	return c == '%' || c <= ' ' || c >= 0x7f
+}
+
+// robotsUnescapeAt returns the octet the escape "%XX" at s[i] stands for; ok is
 // false when s[i] starts no escape.
-func unescapeAt(s string, i int) (c byte, ok bool) {
+func robotsUnescapeAt(s string, i int) (c byte, ok bool) {
 	if s[i] != '%' || i+2 >= len(s) {
 		return 0, false
 	}
@@ -346,9 +351,9 @@ func unescapeAt(s string, i int) (c byte, ok bool) {
 	return byte(v), err == nil
 }
 
-// isUnreservedOctet reports whether c is an unreserved character of RFC
+// robotsUnreserved reports whether c is an unreserved character of RFC
 // 3986 §2.3, which percent-encoding must not change.
-func isUnreservedOctet(c byte) bool {
+func robotsUnreserved(c byte) bool {
 	return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') ||
 		c == '-' || c == '.' || c == '_' || c == '~'
 }
