@@ -263,28 +263,30 @@ func robotsMatch(pattern, target string) bool {
 	if anchored {
 		pattern = pattern[:len(pattern)-1]
 	}
-	parts := strings.Split(pattern, "*")
-	if !strings.HasPrefix(target, parts[0]) {
+	first, rest, wild := strings.Cut(pattern, "*")
+	if !strings.HasPrefix(target, first) {
 		return false
 	}
-	pos := len(parts[0])
-	if len(parts) == 1 {
-		return !anchored || pos == len(target)
+	if !wild {
+		return !anchored || len(first) == len(target)
 	}
 	// The leftmost place for each middle part leaves the most room for
 	// the rest, so a greedy scan decides without backtracking.
-	for _, p := range parts[1 : len(parts)-1] {
-		i := strings.Index(target[pos:], p)
+	pos := len(first)
+	for {
+		part, more, ok := strings.Cut(rest, "*")
+		if !ok { // the last part
+			if anchored {
+				return len(target)-pos >= len(part) && strings.HasSuffix(target, part)
+			}
+			return strings.Contains(target[pos:], part)
+		}
+		i := strings.Index(target[pos:], part)
 		if i < 0 {
 			return false
 		}
-		pos += i + len(p)
+		pos, rest = pos+i+len(part), more
 	}
-	last := parts[len(parts)-1]
-	if anchored {
-		return len(target)-pos >= len(last) && strings.HasSuffix(target, last)
-	}
-	return strings.Contains(target[pos:], last)
 }
 
 // robotsCanon puts a pattern or a request target into the one
