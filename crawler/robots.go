@@ -53,6 +53,8 @@ func (r *robotsRules) allows(u *url.URL) bool {
 		return true
 	case r.disallowAll:
 		return false
+	case u.EscapedPath() == "/robots.txt":
+		return true // RFC 9309 §2.2.2: implicitly allowed
 	}
 	return r.group.allows(u.RequestURI())
 }

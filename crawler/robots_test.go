@@ -158,6 +158,7 @@ func TestRobotsRFC9309(t *testing.T) {
 		{"groups for trawl merged, first", "User-agent: trawl\nDisallow: /a\n\nUser-agent: *\nDisallow: /\n\nUser-agent: trawl\nDisallow: /b\n", "/a", false},
 		{"groups for trawl merged, second", "User-agent: trawl\nDisallow: /a\n\nUser-agent: *\nDisallow: /\n\nUser-agent: trawl\nDisallow: /b\n", "/b", false},
 		{"groups for trawl merged, neither", "User-agent: trawl\nDisallow: /a\n\nUser-agent: *\nDisallow: /\n\nUser-agent: trawl\nDisallow: /b\n", "/c", true},
+		{"robots.txt itself", "User-agent: *\nDisallow: /\n", "/robots.txt", true},
 		{"agents sharing a group", "User-agent: other\nUser-agent: trawl\nDisallow: /\n", "/x", false},
 	}
 	for _, tt := range tests {
