@@ -33,6 +33,7 @@ type RunOptions struct {
 	Timeout     time.Duration
 	Retries     int
 	MaxBody     string
+	QueueMemory string
 	Headers     []string
 	UserAgent   string
 	Proxy       string
@@ -68,6 +69,8 @@ type RunOptions struct {
 	scopeMode crawler.ScopeMode
 	include   []*regexp.Regexp
 	exclude   []*regexp.Regexp
+
+	queueMemory int64
 }
 
 // addRunFlags defines the shared flags on fs.
@@ -78,6 +81,7 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.DurationVar(&o.Timeout, "timeout", 30*time.Second, "time limit for one request, headers and body")
 	fs.IntVar(&o.Retries, "retries", 2, "retries for network errors, 429 and 5xx, with backoff")
 	fs.StringVar(&o.MaxBody, "max-body", "10MiB", "largest body kept, after decompression (e.g. 512KiB, 10MiB, 1GB)")
+	fs.StringVar(&o.QueueMemory, "queue-memory", "32MiB", "memory the URLs read ahead into the per-host queues may take, a `SIZE` such as 64MiB (list mode)")
 	fs.StringArrayVarP(&o.Headers, "header", "H", nil, `extra request header "Name: value" (repeatable)`)
 	fs.StringVar(&o.UserAgent, "user-agent", "", "User-Agent header (default trawl/<version> (+project URL))")
 	fs.StringVar(&o.Proxy, "proxy", "", "proxy URL for every request (default: HTTPS_PROXY/HTTP_PROXY)")
@@ -142,6 +146,9 @@ func (o *RunOptions) Validate() error {
 	}
 	if o.maxBody, err = ParseSize(o.MaxBody); err != nil || o.maxBody <= 0 {
 		return usageError("--max-body %q: want a positive size such as 512KiB or 10MiB", o.MaxBody)
+	}
+	if o.queueMemory, err = ParseSize(o.QueueMemory); err != nil || o.queueMemory <= 0 {
+		return usageError("--queue-memory %q: want a positive size such as 16MiB or 1GiB", o.QueueMemory)
 	}
 	if o.header, err = parseHeaders(o.Headers); err != nil {
 		return usageError("--header: %v", err)

@@ -173,13 +173,14 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 			return nil, err
 		}
 	} else {
-		buffer := 2 * o.Concurrency
 		var admit func() bool
 		if o.Crawl {
-			buffer = structured.Unbounded
 			admit = r.scope.Admit
 		}
-		r.memory = store.NewMemoryFrontier(buffer, admit)
+		r.memory = store.NewMemoryFrontier(structured.Unbounded, admit)
+		if !o.Crawl { // a crawl's workers add links and must never wait
+			r.memory.SetMemoryBudget(o.queueMemory)
+		}
 		r.frontier = r.memory
 	}
 	if err := r.openOutput(ctx); err != nil {
@@ -201,6 +202,9 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 	if r.fetcher, err = crawler.NewFetcher(cfg); err != nil {
 		r.close(ctx)
 		return nil, usageError("%v", err)
+	}
+	if r.memory != nil {
+		r.fetcher.Schedule(r.memory)
 	}
 	return r, nil
 }

@@ -231,6 +231,10 @@ type fetchOptions struct {
 	// what remains of it, shared by the hops and attempts of one fetch.
 	budget time.Duration
 	left   *time.Duration
+	// turn, when not nil, is the host's turn taken ahead (see FetchTurn);
+	// with shareTurn, the fetch (a robots.txt) runs within its slot.
+	turn      *ratelimit.Turn
+	shareTurn bool
 }
 
 // spend takes d off the fetch's budget, if it has one.
@@ -257,12 +261,34 @@ func (o fetchOptions) affords(wait time.Duration) bool {
 // cancelled the error has kind cancelled. The host's slot is released and
 // every body closed before Fetch returns, whatever happened.
 func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (*Response, error) {
+	return f.FetchTurn(ctx, rawURL, nil)
+}
+
+// FetchTurn is Fetch for a request whose host's turn (a slot and a rate
+// token) was taken ahead by the scheduler (see [Fetcher.Schedule]); a nil
+// turn makes it plain Fetch. The rule for the requests of one fetch:
+//
+//   - The first attempt at the page on the turn's host uses the turn and
+//     does not wait for the host's limits (but see
+//     [ratelimit.HostLimiter.UseTurn] for a Crawl-delay learned just
+//     before it).
+//   - A robots.txt read first for the page runs within the turn's slot,
+//     before the page, and takes no rate token of its own (one small
+//     request per host and day); it waits out a Retry-After pause.
+//   - Every later request (a retry, a redirect hop) waits for the limiter
+//     as without a turn.
+//
+// The turn's slot is released when the attempt that used it is over; the
+// caller should still Release the turn once FetchTurn returns, for when
+// no attempt used it.
+func (f *Fetcher) FetchTurn(ctx context.Context, rawURL string, turn *ratelimit.Turn) (*Response, error) {
 	return f.fetch(ctx, rawURL, fetchOptions{
 		robots:       true,
 		timeout:      f.cfg.Timeout,
 		maxBody:      f.cfg.MaxBody,
 		maxRedirects: f.cfg.MaxRedirects,
 		retries:      f.cfg.Retries,
+		turn:         turn,
 	})
 }
 
@@ -338,7 +364,7 @@ func (f *Fetcher) nextHop(u *url.URL, resp *Response, o fetchOptions, seen map[s
 // attempts until one succeeds, fails for good or the retries run out.
 func (f *Fetcher) fetchHop(ctx context.Context, u *url.URL, o fetchOptions) (*Response, error) {
 	if o.robots && f.robots != nil {
-		if err := f.checkRobots(ctx, u); err != nil {
+		if err := f.checkRobots(ctx, u, o.turn); err != nil {
 			return nil, err
 		}
 	}
@@ -395,7 +421,7 @@ func (f *Fetcher) attempt(ctx context.Context, u *url.URL, o fetchOptions) (*Res
 	if o.left != nil && *o.left <= 0 {
 		return nil, newError(KindTimeout, u.String(), fmt.Errorf("no complete response within %v for the whole fetch", o.budget))
 	}
-	release, err := f.limiter.Acquire(ctx, hostKey(u))
+	release, err := f.acquire(ctx, u, o)
 	if err != nil {
 		return nil, cancelled(ctx, u)
 	}

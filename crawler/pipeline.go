@@ -39,8 +39,13 @@ type RunConfig struct {
 	// Selectors are the custom fields extracted from every page.
 	Selectors []Selector
 	// Frontier holds the queue and the seen set. Nil means a new
-	// in-memory frontier.
+	// in-memory frontier scheduled by the Fetcher's per-host limits (see
+	// [Fetcher.Schedule]).
 	Frontier Frontier
+	// QueueMemory bounds, in list mode, the memory of the requests read
+	// ahead into a new in-memory frontier (Frontier nil). Zero means
+	// [DefaultQueueMemory].
+	QueueMemory int64
 	// Output receives every result, from a single writer task.
 	Output ResultWriter
 	// Stop, when set, makes the run stop taking new URLs and finish the
@@ -191,15 +196,15 @@ func Run(ctx context.Context, cfg RunConfig) (Summary, error) {
 	stats.begin(cfg.Now())
 	frontier := cfg.Frontier
 	if frontier == nil {
-		buffer := 2 * cfg.Concurrency
-		if cfg.Crawl {
-			buffer = structured.Unbounded // workers add links and must never wait for each other
-		}
 		var admit func() bool
 		if cfg.Crawl && cfg.Scope != nil {
 			admit = cfg.Scope.Admit
 		}
-		mf := store.NewMemoryFrontier(buffer, admit)
+		mf := store.NewMemoryFrontier(structured.Unbounded, admit)
+		if !cfg.Crawl { // workers add links and must never wait for each other
+			mf.SetMemoryBudget(cfg.QueueMemory)
+		}
+		cfg.Fetcher.Schedule(mf)
 		defer mf.Close()
 		frontier = mf
 	}
@@ -226,6 +231,9 @@ func (cfg RunConfig) withDefaults() RunConfig {
 	}
 	if cfg.Stop == nil {
 		cfg.Stop = &structured.Event{}
+	}
+	if cfg.QueueMemory <= 0 {
+		cfg.QueueMemory = DefaultQueueMemory
 	}
 	return cfg
 }
@@ -419,6 +427,9 @@ func (r *run) worker(hctx, sctx context.Context, c Consumer, out *structured.Sen
 		// the stopper task to cancel the intake: a request taken after it
 		// is left undone, like those still queued.
 		if r.cfg.Stop.IsSet() {
+			if t := requestTurn(req); t != nil {
+				t.Release()
+			}
 			return nil
 		}
 		res, err := r.process(hctx, req)
@@ -447,7 +458,11 @@ func (r *run) worker(hctx, sctx context.Context, c Consumer, out *structured.Sen
 // frontier) and the run stops with that error.
 func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 	start := r.cfg.Now()
-	resp, err := r.cfg.Fetcher.Fetch(ctx, req.URL)
+	turn := requestTurn(req)
+	resp, err := r.cfg.Fetcher.FetchTurn(ctx, req.URL, turn)
+	if turn != nil {
+		turn.Release() // when no request of the fetch used it
+	}
 	if ctx.Err() != nil && (err != nil || resp == nil) {
 		return nil, nil
 	}

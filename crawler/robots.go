@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/trawl-dev/trawl/ratelimit"
 )
 
 // RobotsAgent is the product token trawl matches in robots.txt groups
@@ -99,9 +101,10 @@ func robotsOrigin(u *url.URL) string {
 // checkRobots returns nil when robots.txt lets trawl fetch u, an error of
 // kind robots_disallowed when it does not, or the error that kept
 // robots.txt from being read. It feeds the host's Crawl-delay to the
-// limiter.
-func (f *Fetcher) checkRobots(ctx context.Context, u *url.URL) error {
-	rules, err := f.robotsRules(ctx, u)
+// limiter. turn, when not nil, is the host's turn taken for the page: a
+// robots.txt fetch runs within its slot (see [Fetcher.FetchTurn]).
+func (f *Fetcher) checkRobots(ctx context.Context, u *url.URL, turn *ratelimit.Turn) error {
+	rules, err := f.robotsRules(ctx, u, turn)
 	if err != nil {
 		return err
 	}
@@ -126,8 +129,9 @@ func (f *Fetcher) checkRobots(ctx context.Context, u *url.URL) error {
 }
 
 // robotsRules returns the rules for u's origin, fetching them if needed.
-// Concurrent callers for one origin share one fetch.
-func (f *Fetcher) robotsRules(ctx context.Context, u *url.URL) (*robotsRules, error) {
+// Concurrent callers for one origin share one fetch. turn is as for
+// checkRobots.
+func (f *Fetcher) robotsRules(ctx context.Context, u *url.URL, turn *ratelimit.Turn) (*robotsRules, error) {
 	origin := robotsOrigin(u)
 	c := f.robots
 	for {
@@ -142,7 +146,7 @@ func (f *Fetcher) robotsRules(ctx context.Context, u *url.URL) (*robotsRules, er
 			c.entries[origin] = e
 			c.trimLocked()
 			c.mu.Unlock()
-			return f.loadRobots(ctx, u, origin, e)
+			return f.loadRobots(ctx, u, origin, e, turn)
 		}
 		c.mu.Unlock()
 		select {
@@ -157,7 +161,7 @@ func (f *Fetcher) robotsRules(ctx context.Context, u *url.URL) (*robotsRules, er
 }
 
 // loadRobots fetches origin's robots.txt into e and wakes its waiters.
-func (f *Fetcher) loadRobots(ctx context.Context, u *url.URL, origin string, e *robotsEntry) (*robotsRules, error) {
+func (f *Fetcher) loadRobots(ctx context.Context, u *url.URL, origin string, e *robotsEntry, turn *ratelimit.Turn) (*robotsRules, error) {
 	resp, err := f.fetch(ctx, origin+"/robots.txt", fetchOptions{
 		timeout:      min(f.cfg.RobotsTimeout, f.cfg.Timeout),
 		budget:       f.cfg.Timeout,
@@ -165,6 +169,8 @@ func (f *Fetcher) loadRobots(ctx context.Context, u *url.URL, origin string, e *
 		cutBody:      true,
 		maxRedirects: robotsMaxRedirects,
 		retries:      f.cfg.Retries,
+		turn:         turn,
+		shareTurn:    true,
 	})
 	if KindOf(err) == KindCancelled || ctx.Err() != nil {
 		e.abandoned = true

@@ -34,7 +34,7 @@ func (f *Fetcher) SitemapURLs(ctx context.Context, seed string, yield func(ctx c
 	}
 	var roots []string
 	if f.robots != nil {
-		if _, err := f.robotsRules(ctx, u); err == nil {
+		if _, err := f.robotsRules(ctx, u, nil); err == nil {
 			roots = f.Sitemaps(seed)
 		}
 	}

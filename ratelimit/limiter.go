@@ -47,11 +47,13 @@ type HostLimiter struct {
 	mu        sync.Mutex
 	hosts     map[string]*hostState
 	lastSweep time.Time
+	onRelease func(host string) // see OnRelease; set once, before use
 }
 
 // hostState is one host's limits. Its fields are guarded by the limiter's
 // mutex.
 type hostState struct {
+	name       string
 	slots      *structured.Semaphore // nil when PerHost is unlimited
 	users      int                   // callers inside Acquire or holding a slot
 	pause      time.Time             // no request starts before this
@@ -115,7 +117,7 @@ func (l *HostLimiter) enter(host string) *hostState {
 func (l *HostLimiter) stateLocked(host string) *hostState {
 	h := l.hosts[host]
 	if h == nil {
-		h = &hostState{}
+		h = &hostState{name: host}
 		if l.cfg.PerHost > 0 {
 			h.slots = structured.NewSemaphore(l.cfg.PerHost, structured.WithMaxValue(l.cfg.PerHost))
 		}
@@ -129,12 +131,16 @@ func (l *HostLimiter) stateLocked(host string) *hostState {
 // oldest waiter.
 func (l *HostLimiter) leave(h *hostState, held bool) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if held && h.slots != nil {
 		_ = h.slots.Release() // cannot fail: each Release pairs with an Acquire
 	}
 	h.users--
 	h.lastUse = time.Now()
+	notify := l.onRelease
+	l.mu.Unlock()
+	if notify != nil {
+		notify(h.name)
+	}
 }
 
 // takeSlot waits for one of h's slots, first come first served.

@@ -1,13 +1,6 @@
 package store
 
-import (
-	"context"
-	"errors"
-	"fmt"
-	"sync"
-
-	"github.com/trawl-dev/trawl/structured"
-)
+import "context"
 
 // Fingerprint returns the 64-bit FNV-1a hash of a normalised URL, the key
 // of the seen sets. It is the same in every process and release of trawl
@@ -37,6 +30,12 @@ type Request struct {
 	Source string
 	// Line is the line number in Source, 0 when not read from a file.
 	Line int
+	// Turn, when not nil, is the host's turn the frontier took for this
+	// request when it handed it out (see [Gate]): the request may start at
+	// once and must not wait for the host's limits again. Whoever takes
+	// the request releases it when the request is over. It is never
+	// stored or sent anywhere.
+	Turn Turn
 }
 
 // A Frontier holds the URLs of a run that are still to be fetched and
@@ -77,145 +76,4 @@ type Consumer interface {
 	Next(ctx context.Context) (Request, error)
 	// Close releases the consumer.
 	Close() error
-}
-
-// MemoryFrontier is the in-process [Frontier]: a [structured.MemoryStream]
-// of requests and a set of 64-bit URL fingerprints (8 bytes a URL plus map
-// overhead). Each consumer owns a receive clone of the stream.
-type MemoryFrontier struct {
-	tx *structured.SendStream[Request]
-	rx *structured.ReceiveStream[Request]
-
-	mu        sync.Mutex
-	seen      map[uint64]struct{}
-	pending   int
-	inputDone bool
-	admit     func() bool
-}
-
-var _ Frontier = (*MemoryFrontier)(nil)
-
-// NewMemoryFrontier returns a frontier whose queue holds at most buffer
-// requests before Add waits (backpressure for list mode), or any number
-// with [structured.Unbounded] (crawl mode, where workers add links and
-// must never wait on each other). admit, when not nil, is asked once for
-// every new URL (it implements --max-pages); a URL it refuses is not queued.
-func NewMemoryFrontier(buffer int, admit func() bool) *MemoryFrontier {
-	tx, rx := structured.NewMemoryStream[Request](buffer)
-	return &MemoryFrontier{tx: tx, rx: rx, seen: make(map[uint64]struct{}), admit: admit}
-}
-
-// Add implements [Frontier].
-func (f *MemoryFrontier) Add(ctx context.Context, req Request) (bool, error) {
-	fp := Fingerprint(req.URL)
-	f.mu.Lock()
-	if _, dup := f.seen[fp]; dup {
-		f.mu.Unlock()
-		return false, nil
-	}
-	if f.admit != nil && !f.admit() {
-		f.mu.Unlock()
-		return false, nil
-	}
-	f.seen[fp] = struct{}{}
-	f.pending++
-	f.mu.Unlock()
-	if err := f.tx.Send(ctx, req); err != nil {
-		f.mu.Lock()
-		delete(f.seen, fp) // not queued: a later discovery may queue it
-		f.mu.Unlock()
-		f.finish()
-		return false, fmt.Errorf("queue %s: %w", req.URL, err)
-	}
-	return true, nil
-}
-
-// Seen implements [Frontier].
-func (f *MemoryFrontier) Seen(url string) {
-	f.mu.Lock()
-	f.seen[Fingerprint(url)] = struct{}{}
-	f.mu.Unlock()
-}
-
-// MarkIfNew implements [Frontier].
-func (f *MemoryFrontier) MarkIfNew(ctx context.Context, key string) (bool, error) {
-	fp := Fingerprint(key)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if _, dup := f.seen[fp]; dup {
-		return false, nil
-	}
-	f.seen[fp] = struct{}{}
-	return true, nil
-}
-
-// InputDone implements [Frontier].
-func (f *MemoryFrontier) InputDone() {
-	f.mu.Lock()
-	f.inputDone = true
-	f.mu.Unlock()
-	f.finishIfIdle()
-}
-
-// Done implements [Frontier].
-func (f *MemoryFrontier) Done(ctx context.Context, req Request) error {
-	f.finish()
-	return nil
-}
-
-// Pending implements [Frontier].
-func (f *MemoryFrontier) Pending() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.pending
-}
-
-func (f *MemoryFrontier) finish() {
-	f.mu.Lock()
-	f.pending--
-	f.mu.Unlock()
-	f.finishIfIdle()
-}
-
-// finishIfIdle closes the send side once the input is done and no request
-// is pending: receivers then drain and see the end of the stream.
-func (f *MemoryFrontier) finishIfIdle() {
-	f.mu.Lock()
-	idle := f.inputDone && f.pending == 0
-	f.mu.Unlock()
-	if idle {
-		f.tx.Close() // idempotent
-	}
-}
-
-// Consumer implements [Frontier]: a receive clone of the queue.
-func (f *MemoryFrontier) Consumer() Consumer {
-	return memoryConsumer{f.rx.Clone()}
-}
-
-// Close releases the frontier's own ends of the queue. Call it when the
-// run is over; requests still queued are dropped (they were never fetched,
-// and a resumed run fetches them).
-func (f *MemoryFrontier) Close() error {
-	f.tx.Close()
-	err := f.rx.Close()
-	var undelivered *structured.UndeliveredError[Request]
-	if errors.As(err, &undelivered) {
-		return nil // the consumers were stopped early: expected on interruption
-	}
-	return err
-}
-
-type memoryConsumer struct {
-	rx *structured.ReceiveStream[Request]
-}
-
-func (c memoryConsumer) Next(ctx context.Context) (Request, error) { return c.rx.Receive(ctx) }
-func (c memoryConsumer) Close() error {
-	err := c.rx.Close()
-	var undelivered *structured.UndeliveredError[Request]
-	if errors.As(err, &undelivered) {
-		return nil
-	}
-	return err
 }

@@ -1,0 +1,504 @@
+package store
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/trawl-dev/trawl/structured"
+)
+
+// A Gate tells a [MemoryFrontier] when a request to a host may start: the
+// per-host limits (slots, pauses, rate, Crawl-delay). With a gate the
+// frontier hands a consumer only requests whose host may start at once,
+// and takes the host's turn for them as it hands them out.
+type Gate interface {
+	// HostKey returns the key of url's host: requests with one key share
+	// their limits and their queue.
+	HostKey(url string) string
+	// TryStart takes host's turn if a request to it may start now and
+	// returns it (never a nil Turn then). Otherwise it returns nil and when
+	// to ask again; the zero time means after the frontier's Wake(host).
+	TryStart(host string) (Turn, time.Time)
+}
+
+// A Turn is a host's turn taken by a [Gate] for one request. Release ends
+// it; later calls do nothing.
+type Turn interface {
+	Release()
+}
+
+// MemoryFrontier is the in-process [Frontier]. It keeps one queue per host
+// and a schedule of the hosts:
+//
+//   - Within a host, requests leave in order of depth, then of arrival:
+//     first in, first out for a list (every input has depth 0), breadth
+//     first for a crawl.
+//   - Without a [Gate] every host is always ready. With one (see
+//     [MemoryFrontier.SetGate]) a host is ready when the gate lets it
+//     start a request now; a host that is not is parked until the time
+//     the gate names (a timer, no polling) or until the gate's owner calls
+//     [MemoryFrontier.Wake] for it.
+//   - Between ready hosts, the one that has been ready the longest goes
+//     first: a host just served goes behind the others, so no host starves
+//     another.
+//
+// Next hands out a request of a ready host with the host's turn taken, or
+// waits for the earliest host to become ready, for new work, or for the
+// end. A consumer is thus never held up by one host while another could
+// start.
+//
+// The seen set holds 64-bit URL fingerprints (8 bytes a URL plus map
+// overhead). A host's queue is dropped as soon as it is empty, so a run
+// over millions of hosts holds queues for the hosts with queued work only.
+type MemoryFrontier struct {
+	mu        sync.Mutex
+	seen      map[uint64]struct{}
+	pending   int
+	inputDone bool
+	closed    bool
+	admit     func() bool
+	gate      Gate
+
+	buffer      int   // most requests queued before Add waits
+	budget      int64 // most bytes queued before Add waits; 0: no limit
+	queued      int
+	queuedBytes int64
+
+	hosts map[string]*hostQueue
+	ready readyHeap // hosts to try, longest ready first
+	timed timedHeap // hosts parked until a known time
+	order uint64    // arrival counter: FIFO within a host, ties between hosts
+
+	changed     chan struct{} // closed when consumers should look again
+	nextWaiters int
+	space       chan struct{} // closed when Add may find room
+	addWaiters  int
+}
+
+var _ Frontier = (*MemoryFrontier)(nil)
+
+// requestOverhead approximates the memory a queued request takes besides
+// the bytes of its URL: the Request, its queue slot and the host's share.
+const requestOverhead = 96
+
+// NewMemoryFrontier returns a frontier whose queues hold at most buffer
+// requests in all before Add waits (backpressure for list mode; less than
+// 1 means 1), or any number with [structured.Unbounded] (crawl mode,
+// where workers add links and must never wait on each other). admit, when
+// not nil, is asked once for every new URL (it implements --max-pages); a
+// URL it refuses is not queued.
+func NewMemoryFrontier(buffer int, admit func() bool) *MemoryFrontier {
+	return &MemoryFrontier{
+		seen:    make(map[uint64]struct{}),
+		admit:   admit,
+		buffer:  max(buffer, 1),
+		hosts:   make(map[string]*hostQueue),
+		changed: make(chan struct{}),
+		space:   make(chan struct{}),
+	}
+}
+
+// SetGate makes the frontier schedule hosts by g (nil: every host is
+// always ready). Call it before the frontier is used.
+func (f *MemoryFrontier) SetGate(g Gate) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.gate = g
+}
+
+// SetMemoryBudget bounds the memory the queued requests take, roughly
+// (the URL's bytes plus a fixed overhead each), besides the request count
+// given to [NewMemoryFrontier]: Add waits while the queues hold more.
+// Zero or less means no bound but the count. A single request is always
+// accepted into empty queues, whatever its size.
+func (f *MemoryFrontier) SetMemoryBudget(bytes int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.budget = max(bytes, 0)
+	f.signalSpaceLocked()
+}
+
+// Add implements [Frontier]. It waits while the queues are full.
+func (f *MemoryFrontier) Add(ctx context.Context, req Request) (bool, error) {
+	fp := Fingerprint(req.URL)
+	f.mu.Lock()
+	key := ""
+	if f.gate != nil {
+		key = f.gate.HostKey(req.URL)
+	}
+	if _, dup := f.seen[fp]; dup {
+		f.mu.Unlock()
+		return false, nil
+	}
+	if f.admit != nil && !f.admit() {
+		f.mu.Unlock()
+		return false, nil
+	}
+	f.seen[fp] = struct{}{}
+	f.pending++
+	for !f.closed && f.fullLocked() {
+		ch := f.space
+		f.addWaiters++
+		f.mu.Unlock()
+		var err error
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		f.mu.Lock()
+		f.addWaiters--
+		if err != nil {
+			return false, f.failAddLocked(req, fp, err)
+		}
+	}
+	if f.closed {
+		return false, f.failAddLocked(req, fp, structured.ErrClosedResource)
+	}
+	f.enqueueLocked(key, req, time.Now())
+	f.mu.Unlock()
+	return true, nil
+}
+
+// failAddLocked undoes an Add that could not queue req and unlocks.
+func (f *MemoryFrontier) failAddLocked(req Request, fp uint64, err error) error {
+	delete(f.seen, fp) // not queued: a later discovery may queue it
+	f.pending--
+	f.endIfIdleLocked()
+	f.mu.Unlock()
+	return fmt.Errorf("queue %s: %w", req.URL, err)
+}
+
+func (f *MemoryFrontier) fullLocked() bool {
+	if f.queued == 0 {
+		return false
+	}
+	return f.queued >= f.buffer || (f.budget > 0 && f.queuedBytes >= f.budget)
+}
+
+func requestCost(req Request) int64 { return int64(len(req.URL)) + requestOverhead }
+
+// enqueueLocked puts req at its place in its host's queue, and the host in
+// the schedule if it was not there.
+func (f *MemoryFrontier) enqueueLocked(key string, req Request, now time.Time) {
+	h := f.hosts[key]
+	if h == nil {
+		h = &hostQueue{key: key}
+		f.hosts[key] = h
+	}
+	f.order++
+	heap.Push(&h.items, queuedRequest{req: req, order: f.order})
+	f.queued++
+	f.queuedBytes += requestCost(req)
+	if h.state == hostIdle {
+		f.readyLocked(h, now)
+	}
+}
+
+// readyLocked puts h among the ready hosts, ready since since, and tells
+// a waiting consumer.
+func (f *MemoryFrontier) readyLocked(h *hostQueue, since time.Time) {
+	f.order++
+	h.state, h.since, h.order = hostReady, since, f.order
+	heap.Push(&f.ready, h)
+	f.signalChangedLocked()
+}
+
+func (f *MemoryFrontier) signalChangedLocked() {
+	if f.nextWaiters > 0 {
+		close(f.changed)
+		f.changed = make(chan struct{})
+	}
+}
+
+func (f *MemoryFrontier) signalSpaceLocked() {
+	if f.addWaiters > 0 {
+		close(f.space)
+		f.space = make(chan struct{})
+	}
+}
+
+// Wake tells the frontier that host may be able to start a request again
+// (a slot of it was freed). The [Gate]'s owner calls it.
+func (f *MemoryFrontier) Wake(host string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if h := f.hosts[host]; h != nil && h.state == hostBlocked {
+		f.readyLocked(h, time.Now())
+	}
+}
+
+// Seen implements [Frontier].
+func (f *MemoryFrontier) Seen(url string) {
+	f.mu.Lock()
+	f.seen[Fingerprint(url)] = struct{}{}
+	f.mu.Unlock()
+}
+
+// MarkIfNew implements [Frontier].
+func (f *MemoryFrontier) MarkIfNew(ctx context.Context, key string) (bool, error) {
+	fp := Fingerprint(key)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, dup := f.seen[fp]; dup {
+		return false, nil
+	}
+	f.seen[fp] = struct{}{}
+	return true, nil
+}
+
+// InputDone implements [Frontier].
+func (f *MemoryFrontier) InputDone() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inputDone = true
+	f.endIfIdleLocked()
+}
+
+// Done implements [Frontier].
+func (f *MemoryFrontier) Done(ctx context.Context, req Request) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pending--
+	f.endIfIdleLocked()
+	return nil
+}
+
+// Pending implements [Frontier].
+func (f *MemoryFrontier) Pending() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.pending
+}
+
+// endedLocked reports whether the frontier is exhausted: the input is done
+// and nothing is pending.
+func (f *MemoryFrontier) endedLocked() bool { return f.inputDone && f.pending == 0 }
+
+// endIfIdleLocked wakes every consumer once the frontier is exhausted, so
+// that they see the end.
+func (f *MemoryFrontier) endIfIdleLocked() {
+	if f.endedLocked() {
+		f.signalChangedLocked()
+	}
+}
+
+// Consumer implements [Frontier].
+func (f *MemoryFrontier) Consumer() Consumer { return memoryConsumer{f} }
+
+// Close ends the frontier when the run is over: requests still queued are
+// dropped (they were never fetched, and a resumed run fetches them), and
+// Next and Add fail with [structured.ErrClosedResource].
+func (f *MemoryFrontier) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
+	clear(f.hosts)
+	f.ready, f.timed = nil, nil
+	f.queued, f.queuedBytes = 0, 0
+	f.signalChangedLocked()
+	f.signalSpaceLocked()
+	return nil
+}
+
+// next returns a request of a ready host, waiting as long as none is.
+func (f *MemoryFrontier) next(ctx context.Context) (Request, error) {
+	for {
+		f.mu.Lock()
+		if f.closed {
+			f.mu.Unlock()
+			return Request{}, structured.ErrClosedResource
+		}
+		req, ok, wakeAt := f.takeLocked(time.Now())
+		if ok {
+			f.mu.Unlock()
+			return req, nil
+		}
+		if f.endedLocked() {
+			f.mu.Unlock()
+			return Request{}, structured.ErrEndOfStream
+		}
+		if err := ctx.Err(); err != nil {
+			f.mu.Unlock()
+			return Request{}, err
+		}
+		ch := f.changed
+		f.nextWaiters++
+		f.mu.Unlock()
+		err := waitChange(ctx, ch, wakeAt)
+		f.mu.Lock()
+		f.nextWaiters--
+		f.mu.Unlock()
+		if err != nil {
+			return Request{}, err
+		}
+	}
+}
+
+// waitChange waits for ch to close, for the time at (unless zero) or for
+// ctx to end.
+func waitChange(ctx context.Context, ch <-chan struct{}, at time.Time) error {
+	var timeout <-chan time.Time
+	if !at.IsZero() {
+		t := time.NewTimer(time.Until(at))
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-ch:
+	case <-timeout:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+// takeLocked takes the next request of the ready host that has waited
+// longest, with its turn. When no host is ready it returns false and the
+// time the earliest parked host is due (zero when none is).
+func (f *MemoryFrontier) takeLocked(now time.Time) (Request, bool, time.Time) {
+	for len(f.timed) > 0 && !f.timed[0].at.After(now) {
+		h := heap.Pop(&f.timed).(*hostQueue)
+		f.readyLocked(h, h.at)
+	}
+	for len(f.ready) > 0 {
+		h := f.ready[0]
+		var turn Turn
+		if f.gate != nil {
+			var at time.Time
+			if turn, at = f.gate.TryStart(h.key); turn == nil {
+				heap.Pop(&f.ready)
+				if at.IsZero() {
+					h.state = hostBlocked
+				} else {
+					h.state, h.at = hostTimed, at
+					heap.Push(&f.timed, h)
+				}
+				continue
+			}
+		}
+		heap.Pop(&f.ready)
+		q := heap.Pop(&h.items).(queuedRequest)
+		f.queued--
+		f.queuedBytes -= requestCost(q.req)
+		f.signalSpaceLocked()
+		if len(h.items) == 0 {
+			h.state = hostIdle
+			delete(f.hosts, h.key)
+		} else {
+			f.readyLocked(h, now) // behind the hosts already ready
+		}
+		q.req.Turn = turn
+		return q.req, true, time.Time{}
+	}
+	var at time.Time
+	if len(f.timed) > 0 {
+		at = f.timed[0].at
+	}
+	return Request{}, false, at
+}
+
+type memoryConsumer struct{ f *MemoryFrontier }
+
+func (c memoryConsumer) Next(ctx context.Context) (Request, error) { return c.f.next(ctx) }
+func (c memoryConsumer) Close() error                              { return nil }
+
+// hostState is where a host is in the schedule.
+type hostState int
+
+const (
+	hostIdle    hostState = iota // no queued request: not in the schedule
+	hostReady                    // in the ready heap
+	hostTimed                    // in the timed heap, due at at
+	hostBlocked                  // every slot busy: waits for Wake
+)
+
+// hostQueue is one host's queued requests and its place in the schedule.
+type hostQueue struct {
+	key   string
+	items requestHeap
+	state hostState
+	since time.Time // ready since (hostReady)
+	order uint64    // tie-break between hosts ready at the same time
+	at    time.Time // due (hostTimed)
+	index int       // in the ready or timed heap
+}
+
+type queuedRequest struct {
+	req   Request
+	order uint64
+}
+
+// requestHeap orders a host's requests by depth, then arrival.
+type requestHeap []queuedRequest
+
+func (q requestHeap) Len() int { return len(q) }
+func (q requestHeap) Less(i, j int) bool {
+	if q[i].req.Depth != q[j].req.Depth {
+		return q[i].req.Depth < q[j].req.Depth
+	}
+	return q[i].order < q[j].order
+}
+func (q requestHeap) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *requestHeap) Push(x any)   { *q = append(*q, x.(queuedRequest)) }
+func (q *requestHeap) Pop() any {
+	old := *q
+	n := len(old) - 1
+	x := old[n]
+	old[n] = queuedRequest{}
+	*q = old[:n]
+	return x
+}
+
+// readyHeap orders ready hosts by how long they have been ready.
+type readyHeap []*hostQueue
+
+func (q readyHeap) Len() int { return len(q) }
+func (q readyHeap) Less(i, j int) bool {
+	if !q[i].since.Equal(q[j].since) {
+		return q[i].since.Before(q[j].since)
+	}
+	return q[i].order < q[j].order
+}
+func (q readyHeap) Swap(i, j int) { q[i], q[j] = q[j], q[i]; q[i].index = i; q[j].index = j }
+func (q *readyHeap) Push(x any) {
+	h := x.(*hostQueue)
+	h.index = len(*q)
+	*q = append(*q, h)
+}
+func (q *readyHeap) Pop() any {
+	old := *q
+	n := len(old) - 1
+	h := old[n]
+	old[n] = nil
+	*q = old[:n]
+	return h
+}
+
+// timedHeap orders parked hosts by when they are due.
+type timedHeap []*hostQueue
+
+func (q timedHeap) Len() int { return len(q) }
+func (q timedHeap) Less(i, j int) bool {
+	if !q[i].at.Equal(q[j].at) {
+		return q[i].at.Before(q[j].at)
+	}
+	return q[i].order < q[j].order
+}
+func (q timedHeap) Swap(i, j int) { q[i], q[j] = q[j], q[i]; q[i].index = i; q[j].index = j }
+func (q *timedHeap) Push(x any) {
+	h := x.(*hostQueue)
+	h.index = len(*q)
+	*q = append(*q, h)
+}
+func (q *timedHeap) Pop() any {
+	old := *q
+	n := len(old) - 1
+	h := old[n]
+	old[n] = nil
+	*q = old[:n]
+	return h
+}
