@@ -369,8 +369,11 @@ func (f *Fetcher) fetchHop(ctx context.Context, u *url.URL, o fetchOptions) (*Re
 		}
 	}
 	for attempt := 0; ; attempt++ {
-		resp, err := f.attempt(ctx, u, o)
+		resp, release, err := f.attempt(ctx, u, o)
+		// The host's slot is held until the outcome is judged, so that a
+		// Retry-After pauses the host before its next request may start.
 		wait, retry := f.retryWait(u, resp, err, attempt)
+		release()
 		if !retry || attempt >= o.retries || !o.affords(wait) {
 			return finish(u, resp, err, attempt+1)
 		}
@@ -416,19 +419,16 @@ func (f *Fetcher) retryWait(u *url.URL, resp *Response, err error, attempt int) 
 }
 
 // attempt makes one request for u within the host's limits and the
-// attempt's deadline.
-func (f *Fetcher) attempt(ctx context.Context, u *url.URL, o fetchOptions) (*Response, error) {
+// attempt's deadline. It returns the release of the host's slot, which
+// the caller calls once it has judged the outcome (never nil).
+func (f *Fetcher) attempt(ctx context.Context, u *url.URL, o fetchOptions) (*Response, func(), error) {
 	if o.left != nil && *o.left <= 0 {
-		return nil, newError(KindTimeout, u.String(), fmt.Errorf("no complete response within %v for the whole fetch", o.budget))
+		return nil, func() {}, newError(KindTimeout, u.String(), fmt.Errorf("no complete response within %v for the whole fetch", o.budget))
 	}
 	release, err := f.acquire(ctx, u, o)
 	if err != nil {
-		return nil, cancelled(ctx, u)
+		return nil, func() {}, cancelled(ctx, u)
 	}
-	defer structured.Shielded(ctx, time.Second, func(context.Context) error {
-		release()
-		return nil
-	})
 	timeout := o.timeout
 	if o.left != nil {
 		timeout = min(timeout, *o.left)
@@ -443,13 +443,13 @@ func (f *Fetcher) attempt(ctx context.Context, u *url.URL, o fetchOptions) (*Res
 	o.spend(time.Since(start))
 	switch {
 	case err == nil:
-		return resp, nil
+		return resp, release, nil
 	case ctx.Err() != nil:
-		return nil, cancelled(ctx, u)
+		return nil, release, cancelled(ctx, u)
 	case errors.Is(err, structured.ErrTimeout):
-		return nil, newError(KindTimeout, u.String(), fmt.Errorf("no complete response within %v", timeout))
+		return nil, release, newError(KindTimeout, u.String(), fmt.Errorf("no complete response within %v", timeout))
 	}
-	return nil, err
+	return nil, release, err
 }
 
 // cancelled is the error for a fetch stopped by ctx.

@@ -432,6 +432,21 @@ func (r *run) worker(hctx, sctx context.Context, c Consumer, out *structured.Sen
 			}
 			return nil
 		}
+		if req.Turn == nil {
+			// A frontier that does not schedule by host: wait for the
+			// host here, where a stop ends the wait at once (the request
+			// has not started), not in the fetcher under hctx.
+			turn, err := r.cfg.Fetcher.WaitTurn(sctx, req.URL)
+			if sctx.Err() != nil || r.cfg.Stop.IsSet() {
+				if turn != nil {
+					turn.Release()
+				}
+				return nil
+			}
+			if err == nil {
+				req.Turn = turn
+			} // else: a bad URL, which the fetch reports
+		}
 		res, err := r.process(hctx, req)
 		if err != nil {
 			return err

@@ -33,6 +33,21 @@ func (f *Fetcher) Schedule(mf *store.MemoryFrontier) {
 	f.limiter.OnRelease(mf.Wake)
 }
 
+// WaitTurn waits for the turn of rawURL's host in the fetcher's limiter
+// (slot, pause, token, shared limit), for a request that came without
+// one (from a frontier that does not schedule by host), to pass to
+// [Fetcher.FetchTurn]. Waiting under ctx and fetching under another
+// context lets a stop end the wait at once while requests on the wire
+// finish. It returns ctx's error if ctx ends first, or the error of a URL
+// that cannot be parsed.
+func (f *Fetcher) WaitTurn(ctx context.Context, rawURL string) (*ratelimit.Turn, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, newError(KindInvalidURL, rawURL, err)
+	}
+	return f.limiter.AcquireTurn(ctx, hostKey(u))
+}
+
 // hostGate is a [ratelimit.HostLimiter] as a [store.Gate].
 type hostGate struct{ l *ratelimit.HostLimiter }
 

@@ -94,6 +94,36 @@ func (l *HostLimiter) TryAcquire(host string) (*Turn, time.Time) {
 	return &Turn{host: host, release: release, h: h, bucket: h.bucket}, time.Time{}
 }
 
+// AcquireTurn is [HostLimiter.Acquire] as a [Turn]: it waits until a
+// request to host may start (slot, pause, token, then the Shared limit),
+// and returns the turn holding the slot. It lets a caller wait for the
+// host under one context (the intake of new work) and run the request
+// under another. If ctx ends first it holds nothing and returns ctx's
+// error.
+func (l *HostLimiter) AcquireTurn(ctx context.Context, host string) (*Turn, error) {
+	h := l.enter(host)
+	if err := l.takeSlot(ctx, h); err != nil {
+		l.leave(h, false)
+		return nil, err
+	}
+	if err := l.waitTurn(ctx, h); err != nil {
+		l.leave(h, true)
+		return nil, err
+	}
+	if l.cfg.Shared != nil {
+		if err := l.cfg.Shared.Wait(ctx, host); err != nil {
+			l.leave(h, true)
+			return nil, err
+		}
+	}
+	l.mu.Lock()
+	bucket := h.bucket
+	l.mu.Unlock()
+	var once sync.Once
+	release := func() { once.Do(func() { l.leave(h, true) }) }
+	return &Turn{host: host, release: release, h: h, bucket: bucket}, nil
+}
+
 // UseTurn claims t ([Turn.Use]) for a request to t's host about to start
 // and returns the release of its slot, or ok false when t was claimed
 // already (the caller then waits in Acquire). The token was taken with
