@@ -59,6 +59,7 @@ type hostState struct {
 	pause      time.Time             // no request starts before this
 	crawlDelay time.Duration
 	bucket     *rate.Limiter // nil when neither Rate nor Crawl-delay is set
+	limits     uint64        // counts the changes of the crawl delay (see UseTurn)
 	lastUse    time.Time
 }
 
@@ -207,6 +208,7 @@ func (l *HostLimiter) SetCrawlDelay(host string, d time.Duration) {
 	h := l.stateLocked(host)
 	if h.crawlDelay != d {
 		h.crawlDelay = max(d, 0)
+		h.limits++
 		l.configureLocked(h, time.Now())
 	}
 	h.lastUse = time.Now()

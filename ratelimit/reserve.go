@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/trawl-dev/trawl/structured"
-	"golang.org/x/time/rate"
 )
 
 // A Turn is a host's turn taken ahead of its request by
@@ -26,8 +25,8 @@ type Turn struct {
 	host    string
 	used    atomic.Bool
 	release func()
-	h       *hostState    // kept while the turn holds its slot
-	bucket  *rate.Limiter // the bucket the token came from; nil for none
+	h       *hostState // kept while the turn holds its slot
+	limits  uint64     // h.limits when the turn was taken
 }
 
 // Host returns the key of the host the turn belongs to.
@@ -91,7 +90,7 @@ func (l *HostLimiter) TryAcquire(host string) (*Turn, time.Time) {
 	h.users++
 	var once sync.Once
 	release := func() { once.Do(func() { l.leave(h, true) }) }
-	return &Turn{host: host, release: release, h: h, bucket: h.bucket}, time.Time{}
+	return &Turn{host: host, release: release, h: h, limits: h.limits}, time.Time{}
 }
 
 // AcquireTurn is [HostLimiter.Acquire] as a [Turn]: it waits until a
@@ -117,20 +116,21 @@ func (l *HostLimiter) AcquireTurn(ctx context.Context, host string) (*Turn, erro
 		}
 	}
 	l.mu.Lock()
-	bucket := h.bucket
+	limits := h.limits
 	l.mu.Unlock()
 	var once sync.Once
 	release := func() { once.Do(func() { l.leave(h, true) }) }
-	return &Turn{host: host, release: release, h: h, bucket: bucket}, nil
+	return &Turn{host: host, release: release, h: h, limits: limits}, nil
 }
 
 // UseTurn claims t ([Turn.Use]) for a request to t's host about to start
 // and returns the release of its slot, or ok false when t was claimed
 // already (the caller then waits in Acquire). The token was taken with
-// the turn, except when the host got a bucket only since (a Crawl-delay
-// learned from the robots.txt read for this very request): then UseTurn
-// waits for a token of that bucket, so that the delay holds from the
-// first page on. If ctx ends while it waits, the slot is released and
+// the turn, under the limits of that moment. When the host's Crawl-delay
+// changed since (learned from the robots.txt read for this very request,
+// while other turns may have been taken under the old limits), UseTurn
+// waits for a token under the new limits, so that the delay holds from
+// the first page on. If ctx ends while it waits, the slot is released and
 // ctx's error returned.
 func (l *HostLimiter) UseTurn(ctx context.Context, t *Turn) (release func(), ok bool, err error) {
 	if !t.Use() {
@@ -138,7 +138,7 @@ func (l *HostLimiter) UseTurn(ctx context.Context, t *Turn) (release func(), ok 
 	}
 	l.mu.Lock()
 	var d time.Duration
-	if b := t.h.bucket; b != nil && b != t.bucket {
+	if b := t.h.bucket; b != nil && t.h.limits != t.limits {
 		now := time.Now()
 		d = b.ReserveN(now, 1).DelayFrom(now)
 	}

@@ -1,0 +1,140 @@
+package ratelimit
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/trawl-dev/trawl/structured"
+)
+
+// TryAcquire takes nothing when the host may not start, and says when to
+// ask again: the token's due time, the pause's end, or the zero time
+// while every slot is busy (then OnRelease reports the host).
+func TestTryAcquireSaysWhenToAskAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := New(Config{Rate: 2, Burst: 2, PerHost: 1})
+		var mu sync.Mutex
+		var released []string
+		l.OnRelease(func(host string) {
+			mu.Lock()
+			released = append(released, host)
+			mu.Unlock()
+		})
+		start := time.Now()
+		first, at := l.TryAcquire("a")
+		if first == nil || !at.IsZero() {
+			t.Fatalf("first TryAcquire = %v, %v; want a turn", first, at)
+		}
+		if turn, at := l.TryAcquire("a"); turn != nil || !at.IsZero() {
+			t.Fatalf("TryAcquire with the slot busy = %v, %v; want nil and the zero time", turn, at)
+		}
+		first.Release()
+		first.Release() // a second call does nothing
+		if !slices.Equal(released, []string{"a"}) {
+			t.Fatalf("OnRelease reported %v, want [a] once", released)
+		}
+		second, _ := l.TryAcquire("a") // the burst's second token
+		if second == nil {
+			t.Fatal("no turn with a token and a slot free")
+		}
+		second.Release()
+		if turn, at := l.TryAcquire("a"); turn != nil || at.Sub(start) != 500*time.Millisecond {
+			t.Fatalf("TryAcquire before the token = %v, %v; want nil and 500ms", turn, at.Sub(start))
+		}
+		time.Sleep(500 * time.Millisecond)
+		turn, _ := l.TryAcquire("a")
+		if turn == nil {
+			t.Fatal("no turn once the token is due")
+		}
+		turn.Release()
+		l.PauseUntil("a", start.Add(5*time.Second))
+		if turn, at := l.TryAcquire("a"); turn != nil || at.Sub(start) != 5*time.Second {
+			t.Fatalf("TryAcquire while paused = %v, %v; want nil and 5s", turn, at.Sub(start))
+		}
+		if turn, _ := l.TryAcquire("b"); turn == nil {
+			t.Fatal("the pause of a held back b")
+		}
+	})
+}
+
+// TryAcquire never takes a slot ahead of a caller waiting in Acquire.
+func TestTryAcquireNotAheadOfWaiter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := New(Config{PerHost: 1})
+		held, _ := l.TryAcquire("a")
+		structured.WithTaskGroup(t.Context(), func(ctx context.Context, tg *structured.TaskGroup) error {
+			tg.StartSoon(func(ctx context.Context) error {
+				release, err := l.Acquire(ctx, "a")
+				if err == nil {
+					release()
+				}
+				return err
+			})
+			synctest.Wait() // the task waits for the slot
+			held.Release()  // hands it to the waiter
+			if turn, at := l.TryAcquire("a"); turn != nil || !at.IsZero() {
+				t.Errorf("TryAcquire = %v, %v with a waiter served first; want nil", turn, at)
+			}
+			return nil
+		})
+	})
+}
+
+// A turn used for its request does not wait again; a second Use fails.
+// After a Crawl-delay change, a turn taken before waits for a token under
+// the new limits.
+func TestUseTurn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := New(Config{Rate: 10})
+		start := time.Now()
+		t1, _ := l.TryAcquire("a")
+		release, ok, err := l.UseTurn(t.Context(), t1)
+		if !ok || err != nil || time.Since(start) != 0 {
+			t.Fatalf("UseTurn = %v, %v after %v; want at once", ok, err, time.Since(start))
+		}
+		release()
+		if _, ok, _ := l.UseTurn(t.Context(), t1); ok {
+			t.Fatal("a turn was used twice")
+		}
+		time.Sleep(100 * time.Millisecond)
+		t2, _ := l.TryAcquire("a")
+		if t2 == nil {
+			t.Fatal("no turn at the next token")
+		}
+		l.SetCrawlDelay("a", 2*time.Second)
+		release, ok, err = l.UseTurn(t.Context(), t2)
+		if !ok || err != nil {
+			t.Fatalf("UseTurn = %v, %v", ok, err)
+		}
+		release()
+		if d := time.Since(start); d != 2100*time.Millisecond {
+			t.Fatalf("a turn taken before the Crawl-delay started at %v, want 2.1s", d)
+		}
+	})
+}
+
+// Turns keep the limiter's eviction: once released and idle, a host's
+// state is dropped, so a run over many hosts does not keep them all.
+func TestTurnsLetIdleHostsGo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := New(Config{Rate: 5, PerHost: 2, IdleTTL: time.Minute})
+		for i := range 1000 {
+			turn, _ := l.TryAcquire(fmt.Sprintf("h%d", i))
+			turn.Release()
+		}
+		held, _ := l.TryAcquire("held")
+		time.Sleep(time.Minute)
+		if n := l.Sweep(time.Now()); n != 1000 {
+			t.Fatalf("swept %d hosts, want the 1000 idle ones", n)
+		}
+		held.Release()
+		if n := l.Sweep(time.Now().Add(time.Minute)); n != 1 || l.Hosts() != 0 {
+			t.Fatalf("swept %d, holding %d; want the last one gone", n, l.Hosts())
+		}
+	})
+}
