@@ -20,6 +20,7 @@ func TestUsageErrors(t *testing.T) {
 		{"concurrency", []string{"fetch", "--concurrency", "0", "http://127.0.0.1/"}, []string{"--concurrency", "0"}},
 		{"format", []string{"fetch", "--format", "xml", "http://127.0.0.1/"}, []string{"--format", "xml"}},
 		{"max-body", []string{"fetch", "--max-body", "abc", "http://127.0.0.1/"}, []string{"--max-body", "abc"}},
+		{"queue-memory", []string{"fetch", "--queue-memory", "0", "http://127.0.0.1/"}, []string{"--queue-memory", "0"}},
 		{"select", []string{"fetch", "--select", "bad[", "http://127.0.0.1/"}, []string{"--select", "bad["}},
 		{"select css", []string{"fetch", "--select", "x=p[", "http://127.0.0.1/"}, []string{"--select", "x=p["}},
 		{"missing file", []string{"fetch", missing}, []string{missing}},
