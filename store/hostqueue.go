@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -102,11 +104,29 @@ func NewMemoryFrontier(buffer int, admit func() bool) *MemoryFrontier {
 }
 
 // SetGate makes the frontier schedule hosts by g (nil: every host is
-// always ready). Call it before the frontier is used.
+// always ready). Call it before consumers take requests; requests queued
+// before (a resumed crawl's journal) move to their hosts' queues, in
+// order.
 func (f *MemoryFrontier) SetGate(g Gate) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.gate = g
+	var queued []queuedRequest
+	for _, h := range f.hosts {
+		queued = append(queued, h.items...)
+	}
+	slices.SortFunc(queued, func(a, b queuedRequest) int { return cmp.Compare(a.order, b.order) })
+	clear(f.hosts)
+	f.ready, f.timed = nil, nil
+	f.queued, f.queuedBytes = 0, 0
+	now := time.Now()
+	for _, q := range queued {
+		key := ""
+		if g != nil {
+			key = g.HostKey(q.req.URL)
+		}
+		f.enqueueLocked(key, q.req, now)
+	}
 }
 
 // SetMemoryBudget bounds the memory the queued requests take, roughly

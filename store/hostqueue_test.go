@@ -380,3 +380,48 @@ func interleaved(t *testing.T, seed uint64) {
 		t.Errorf("pending = %d at the end", p)
 	}
 }
+
+// Requests queued before the gate is set (a resumed crawl's journal, read
+// before the fetcher exists) move to their hosts' queues, in order.
+func TestHostQueueGateSetLate(t *testing.T) {
+	f := NewMemoryFrontier(structured.Unbounded, nil)
+	defer f.Close()
+	ctx := t.Context()
+	addAll := func(urls ...string) {
+		for _, u := range urls {
+			if _, err := f.Add(ctx, Request{URL: u}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	addAll("http://a/1", "http://a/2", "http://b/1")
+	g := newSlotGate(f, 1)
+	addAll("http://b/2")
+	f.InputDone()
+	c := f.Consumer()
+	var got []string
+	var turns []Turn
+	for range 2 {
+		req, err := c.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, req.URL)
+		turns = append(turns, req.Turn)
+	}
+	if fmt.Sprint(got) != "[http://a/1 http://b/1]" {
+		t.Fatalf("got %v with one slot per host, want a/1 and b/1", got)
+	}
+	if g.busy() != 2 {
+		t.Fatalf("%d slots busy, want one of each host", g.busy())
+	}
+	for _, turn := range turns {
+		turn.Release()
+	}
+	for _, want := range []string{"http://a/2", "http://b/2"} {
+		req, err := c.Next(ctx)
+		if err != nil || req.URL != want {
+			t.Fatalf("got %s, %v; want %s", req.URL, err, want)
+		}
+	}
+}
