@@ -74,10 +74,9 @@ type MemoryFrontier struct {
 	timed timedHeap // hosts parked until a known time
 	order uint64    // arrival counter: FIFO within a host, ties between hosts
 
-	changed     chan struct{} // closed when consumers should look again
-	nextWaiters int
-	space       chan struct{} // closed when Add may find room
-	addWaiters  int
+	waiters    []chan struct{} // consumers waiting in Next, oldest first
+	space      chan struct{}   // closed when Add may find room
+	addWaiters int
 }
 
 var _ Frontier = (*MemoryFrontier)(nil)
@@ -94,12 +93,11 @@ const requestOverhead = 96
 // URL it refuses is not queued.
 func NewMemoryFrontier(buffer int, admit func() bool) *MemoryFrontier {
 	return &MemoryFrontier{
-		seen:    make(map[uint64]struct{}),
-		admit:   admit,
-		buffer:  max(buffer, 1),
-		hosts:   make(map[string]*hostQueue),
-		changed: make(chan struct{}),
-		space:   make(chan struct{}),
+		seen:   make(map[uint64]struct{}),
+		admit:  admit,
+		buffer: max(buffer, 1),
+		hosts:  make(map[string]*hostQueue),
+		space:  make(chan struct{}),
 	}
 }
 
@@ -227,11 +225,22 @@ func (f *MemoryFrontier) readyLocked(h *hostQueue, since time.Time) {
 	f.signalChangedLocked()
 }
 
+// signalChangedLocked wakes the consumer waiting the longest, if any: a
+// host became ready, and one consumer is enough to take it (taking a
+// request from a host that has more wakes the next one).
 func (f *MemoryFrontier) signalChangedLocked() {
-	if f.nextWaiters > 0 {
-		close(f.changed)
-		f.changed = make(chan struct{})
+	if len(f.waiters) > 0 {
+		f.waiters[0] <- struct{}{} // buffered, used once: never blocks
+		f.waiters = f.waiters[1:]
 	}
+}
+
+// broadcastLocked wakes every waiting consumer: the frontier ended.
+func (f *MemoryFrontier) broadcastLocked() {
+	for _, ch := range f.waiters {
+		ch <- struct{}{}
+	}
+	f.waiters = nil
 }
 
 func (f *MemoryFrontier) signalSpaceLocked() {
@@ -302,7 +311,7 @@ func (f *MemoryFrontier) endedLocked() bool { return f.inputDone && f.pending ==
 // that they see the end.
 func (f *MemoryFrontier) endIfIdleLocked() {
 	if f.endedLocked() {
-		f.signalChangedLocked()
+		f.broadcastLocked()
 	}
 }
 
@@ -319,7 +328,7 @@ func (f *MemoryFrontier) Close() error {
 	clear(f.hosts)
 	f.ready, f.timed = nil, nil
 	f.queued, f.queuedBytes = 0, 0
-	f.signalChangedLocked()
+	f.broadcastLocked()
 	f.signalSpaceLocked()
 	return nil
 }
@@ -345,12 +354,16 @@ func (f *MemoryFrontier) next(ctx context.Context) (Request, error) {
 			f.mu.Unlock()
 			return Request{}, err
 		}
-		ch := f.changed
-		f.nextWaiters++
+		ch := make(chan struct{}, 1)
+		f.waiters = append(f.waiters, ch)
 		f.mu.Unlock()
 		err := waitChange(ctx, ch, wakeAt)
 		f.mu.Lock()
-		f.nextWaiters--
+		if i := slices.Index(f.waiters, ch); i >= 0 {
+			f.waiters = slices.Delete(f.waiters, i, i+1) // not woken
+		} else if err != nil {
+			f.signalChangedLocked() // woken but leaving: pass it on
+		}
 		f.mu.Unlock()
 		if err != nil {
 			return Request{}, err
@@ -358,8 +371,8 @@ func (f *MemoryFrontier) next(ctx context.Context) (Request, error) {
 	}
 }
 
-// waitChange waits for ch to close, for the time at (unless zero) or for
-// ctx to end.
+// waitChange waits for a wake-up on ch, for the time at (unless zero) or
+// for ctx to end.
 func waitChange(ctx context.Context, ch <-chan struct{}, at time.Time) error {
 	var timeout <-chan time.Time
 	if !at.IsZero() {
