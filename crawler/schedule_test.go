@@ -263,9 +263,9 @@ func TestScheduleRobotsWithinTurn(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{"fast.test", Config{Rate: 1}, "[/robots.txt@0s /0@0s /1@1s /2@2s]"},
-		{"slow.test", Config{}, "[/robots.txt@0s /0@0s /1@2s /2@4s]"},
-		{"slow.test", Config{Rate: 1}, "[/robots.txt@0s /0@2s /1@4s /2@6s]"},
+		{"fast.test", Config{Rate: 1}, "[robots@0s page@0s page@1s page@2s]"},
+		{"slow.test", Config{}, "[robots@0s page@0s page@2s page@4s]"},
+		{"slow.test", Config{Rate: 1}, "[robots@0s page@2s page@4s page@6s]"},
 	} {
 		t.Run(fmt.Sprintf("%s rate %v", tc.host, tc.cfg.Rate), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -274,7 +274,11 @@ func TestScheduleRobotsWithinTurn(t *testing.T) {
 				var at []string
 				rt := newFakeRT(func(r *http.Request, n int) (*http.Response, error) {
 					mu.Lock()
-					at = append(at, fmt.Sprintf("%s@%v", r.URL.Path, time.Since(start)))
+					what := "page" // which page goes first is up to the workers
+					if r.URL.Path == "/robots.txt" {
+						what = "robots"
+					}
+					at = append(at, fmt.Sprintf("%s@%v", what, time.Since(start)))
 					mu.Unlock()
 					if r.URL.Path == "/robots.txt" && r.URL.Host == "slow.test" {
 						return reply(r, 200, "User-agent: *\nCrawl-delay: 2\n"), nil
