@@ -82,8 +82,14 @@ type MemoryFrontier struct {
 var _ Frontier = (*MemoryFrontier)(nil)
 
 // requestOverhead approximates the memory a queued request takes besides
-// the bytes of its URL: the Request, its queue slot and the host's share.
-const requestOverhead = 96
+// the bytes of its URL: the Request and its queue slot. hostOverhead is
+// the same for a host's queue besides its key: the queue, its map entry
+// and its place in the schedule, which a list of one URL per host pays
+// for every URL.
+const (
+	requestOverhead = 96
+	hostOverhead    = 256
+)
 
 // NewMemoryFrontier returns a frontier whose queues hold at most buffer
 // requests in all before Add waits (backpressure for list mode; less than
@@ -128,7 +134,8 @@ func (f *MemoryFrontier) SetGate(g Gate) {
 }
 
 // SetMemoryBudget bounds the memory the queued requests take, roughly
-// (the URL's bytes plus a fixed overhead each), besides the request count
+// (the URL's bytes plus a fixed overhead each, and the same for each
+// host's queue), besides the request count
 // given to [NewMemoryFrontier]: Add waits while the queues hold more.
 // Zero or less means no bound but the count. A single request is always
 // accepted into empty queues, whatever its size.
@@ -198,6 +205,7 @@ func (f *MemoryFrontier) fullLocked() bool {
 }
 
 func requestCost(req Request) int64 { return int64(len(req.URL)) + requestOverhead }
+func hostCost(key string) int64     { return int64(len(key)) + hostOverhead }
 
 // enqueueLocked puts req at its place in its host's queue, and the host in
 // the schedule if it was not there.
@@ -206,6 +214,7 @@ func (f *MemoryFrontier) enqueueLocked(key string, req Request, now time.Time) {
 	if h == nil {
 		h = &hostQueue{key: key}
 		f.hosts[key] = h
+		f.queuedBytes += hostCost(key)
 	}
 	f.order++
 	heap.Push(&h.items, queuedRequest{req: req, order: f.order})
@@ -421,6 +430,7 @@ func (f *MemoryFrontier) takeLocked(now time.Time) (Request, bool, time.Time) {
 		if len(h.items) == 0 {
 			h.state = hostIdle
 			delete(f.hosts, h.key)
+			f.queuedBytes -= hostCost(h.key)
 		} else {
 			f.readyLocked(h, now) // behind the hosts already ready
 		}

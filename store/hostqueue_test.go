@@ -216,7 +216,7 @@ func TestHostQueueMemoryBudget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := NewMemoryFrontier(structured.Unbounded, nil)
 		defer f.Close()
-		f.SetMemoryBudget(3 * (requestOverhead + int64(len("http://a.test/0"))))
+		f.SetMemoryBudget(hostCost("") + 3*requestCost(Request{URL: "http://a.test/0"}))
 		ctx := t.Context()
 		added := make(chan int, 10)
 		structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
@@ -424,4 +424,35 @@ func TestHostQueueGateSetLate(t *testing.T) {
 			t.Fatalf("got %s, %v; want %s", req.URL, err, want)
 		}
 	}
+}
+
+// The budget counts each host's queue too: a list of one URL per host
+// reads fewer of them ahead than a list of one host.
+func TestHostQueueMemoryBudgetCountsHosts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := NewMemoryFrontier(structured.Unbounded, nil)
+		defer f.Close()
+		newSlotGate(f, 1)
+		url := func(i int) string { return fmt.Sprintf("http://h%03d.test/", i) }
+		one := hostCost("h000.test") + requestCost(Request{URL: url(0)})
+		f.SetMemoryBudget(10 * one)
+		queued := 0
+		structured.WithTaskGroup(t.Context(), func(ctx context.Context, tg *structured.TaskGroup) error {
+			tg.StartSoon(func(ctx context.Context) error {
+				for i := range 100 {
+					if _, err := f.Add(ctx, Request{URL: url(i)}); err != nil {
+						return nil // cancelled below
+					}
+					queued++
+				}
+				return nil
+			})
+			synctest.Wait()
+			tg.CancelScope().Cancel()
+			return nil
+		})
+		if queued != 10 {
+			t.Fatalf("%d single-URL hosts queued within a budget of 10, want 10", queued)
+		}
+	})
 }
