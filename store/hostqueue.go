@@ -467,7 +467,6 @@ type hostQueue struct {
 	since time.Time // ready since (hostReady)
 	order uint64    // tie-break between hosts ready at the same time
 	at    time.Time // due (hostTimed)
-	index int       // in the ready or timed heap
 }
 
 type queuedRequest struct {
@@ -506,12 +505,8 @@ func (q readyHeap) Less(i, j int) bool {
 	}
 	return q[i].order < q[j].order
 }
-func (q readyHeap) Swap(i, j int) { q[i], q[j] = q[j], q[i]; q[i].index = i; q[j].index = j }
-func (q *readyHeap) Push(x any) {
-	h := x.(*hostQueue)
-	h.index = len(*q)
-	*q = append(*q, h)
-}
+func (q readyHeap) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *readyHeap) Push(x any)   { *q = append(*q, x.(*hostQueue)) }
 func (q *readyHeap) Pop() any {
 	old := *q
 	n := len(old) - 1
@@ -531,12 +526,8 @@ func (q timedHeap) Less(i, j int) bool {
 	}
 	return q[i].order < q[j].order
 }
-func (q timedHeap) Swap(i, j int) { q[i], q[j] = q[j], q[i]; q[i].index = i; q[j].index = j }
-func (q *timedHeap) Push(x any) {
-	h := x.(*hostQueue)
-	h.index = len(*q)
-	*q = append(*q, h)
-}
+func (q timedHeap) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *timedHeap) Push(x any)   { *q = append(*q, x.(*hostQueue)) }
 func (q *timedHeap) Pop() any {
 	old := *q
 	n := len(old) - 1
