@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/trawl-dev/trawl/internal/redistest"
 )
 
 // These tests run trawl against several hosts at once: one server
@@ -249,14 +251,25 @@ func TestCrawlDelayOneHost(t *testing.T) {
 
 // TestMaxTimeStopsWaitingWork: on --max-time, requests still waiting for
 // their host's rate stop at once instead of getting the grace period
-// (40 URLs at 1/s used to run 2s + 10s of grace).
+// (40 URLs at 1/s used to run 2s + 10s of grace), with the in-memory
+// frontier (scheduled by host) and with Redis (FIFO, workers wait for
+// the host themselves).
 func TestMaxTimeStopsWaitingWork(t *testing.T) {
 	t.Parallel()
+	t.Run("memory", func(t *testing.T) { t.Parallel(); maxTimeStopsWaitingWork(t) })
+	t.Run("redis", func(t *testing.T) {
+		t.Parallel()
+		maxTimeStopsWaitingWork(t, "--frontier", redistest.Start(t).URL())
+	})
+}
+
+func maxTimeStopsWaitingWork(t *testing.T, extra ...string) {
 	ctx := testContext(t)
 	s := newHostsSite(t, 1, nil)
 	urls := s.groupedURLs(40)
 	start := time.Now()
-	res := runTrawl(t, ctx, nil, args("fetch", "--rate", "1", "--max-time", "2s", urlFile(t, urls))...)
+	a := append([]string{"--rate", "1", "--max-time", "2s", urlFile(t, urls)}, extra...)
+	res := runTrawl(t, ctx, nil, args("fetch", a...)...)
 	elapsed := time.Since(start)
 	if res.code != 1 {
 		t.Errorf("exit code %d, want 1 (stopped with URLs left); stderr:\n%s", res.code, res.stderr)
