@@ -26,9 +26,13 @@ import (
 // a run, shielded from cancellation.
 const closeTimeout = 5 * time.Second
 
+// stopSignals stop a run: SIGINT (Ctrl-C), SIGTERM (kill, systemd) and
+// SIGHUP (the terminal or ssh session went away) all mean the same.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
 func runPipeline(c *cobra.Command, o *RunOptions) error {
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, stopSignals...)
 	defer signal.Stop(sigs)
 	return runWithSignals(c.Context(), o, sigs)
 }
@@ -70,11 +74,15 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 				switch {
 				case n == 0 && running.Load():
 					stop.Set()
-					o.warnf("trawl: stopping: finishing requests in flight (up to %v); interrupt again to stop now", o.Grace)
+					if o.Grace > 0 {
+						o.warnf("trawl: stopping: finishing requests in flight (up to %v); interrupt again to stop now", o.Grace)
+					} else {
+						o.warnf("trawl: stopping: cancelling requests in flight (--grace 0)")
+					}
 				default:
 					// Setup, or a second signal: stop now. A third one
 					// kills the process the default way.
-					signal.Reset(os.Interrupt, syscall.SIGTERM)
+					signal.Reset(stopSignals...)
 					cancel()
 				}
 			}
