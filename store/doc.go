@@ -104,5 +104,8 @@
 // run on the same output (from cron, say) fails at once with a
 // [*LockedError] naming the holder's process id. The kernel releases the
 // lock when the process ends, even after kill -9: a stale lock file never
-// blocks a later run.
+// blocks a later run. The lock file is opened without truncation and never
+// written, so any file can serve, the output included; the holder's
+// process id is written to a separate file ([PIDPath], FILE.pid), removed
+// on release.
 package store
