@@ -173,7 +173,7 @@ func (o *RunOptions) Validate() error {
 	if o.Inputs, err = crawler.ParseInputs(o.Args); err != nil {
 		return usageError("%v", err)
 	}
-	return nil
+	return checkFileClashes(o.inputFiles(), o.outputFiles())
 }
 
 func (o *RunOptions) validateCrawl() error {

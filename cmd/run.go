@@ -289,9 +289,14 @@ func (r *pipelineRun) openOutput(ctx context.Context) error {
 }
 
 // truncate empties the output of an earlier run (and its crawl journal):
-// without --resume, -o FILE starts afresh.
+// without --resume, -o FILE starts afresh. Only a regular file is
+// emptied: -o /dev/stdout, a pipe or a device is written as it is.
 func truncate(path string, crawl bool) error {
-	if err := os.Truncate(path, 0); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+		if err := os.Truncate(path, 0); err != nil {
+			return err
+		}
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	if crawl {
