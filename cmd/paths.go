@@ -128,4 +128,3 @@ func (a fileID) same(b fileID) bool {
 	}
 	return a.resolved != "" && a.resolved == b.resolved
 }
-
