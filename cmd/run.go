@@ -256,7 +256,7 @@ func (r *pipelineRun) openOutput(ctx context.Context) error {
 		return r.openStdout(ctx, columns)
 	}
 	if o.Resume {
-		if err := r.resume(ctx); err != nil {
+		if err := r.resume(ctx, columns); err != nil {
 			return err
 		}
 	} else if err := truncate(o.Output, o.Crawl); err != nil {
@@ -334,20 +334,25 @@ func (r *pipelineRun) openStdout(ctx context.Context, columns []string) error {
 
 // resume marks the URLs already in the output file as done and, for a
 // crawl, queues again what its journal says was queued and is not done.
-func (r *pipelineRun) resume(ctx context.Context) error {
+//
+// The scans change nothing but a record torn by a crash at the end of the
+// output or the journal; a file that is not what this run writes (a CSV
+// resumed without --format csv, the list of URLs given as -o) is a usage
+// error naming its line, and is left as it is.
+func (r *pipelineRun) resume(ctx context.Context, columns []string) error {
 	done := func(u string) { r.frontier.Seen(u) }
 	var res store.ScanResult
 	var err error
 	if r.o.Format == "csv" {
-		res, err = store.ScanCSV(ctx, r.o.Output, "url", done)
+		res, err = store.ScanCSV(ctx, r.o.Output, columns, "url", done)
 	} else {
 		res, err = store.ScanJSONL(ctx, r.o.Output, done)
 	}
+	if errors.Is(err, store.ErrCorruptRecord) {
+		return usageError("--resume: %v: not the %s output of trawl; left as it is", err, r.o.Format)
+	}
 	if err != nil {
 		return usageError("--resume: %v", err)
-	}
-	if res.CorruptCount > 0 {
-		r.o.warnf("trawl: --resume: %d corrupt records in %s skipped; their URLs are fetched again", res.CorruptCount, r.o.Output)
 	}
 	requeued := 0
 	if r.o.Crawl && r.memory != nil {
@@ -357,6 +362,9 @@ func (r *pipelineRun) resume(ctx context.Context) error {
 				requeued++
 			}
 		})
+		if errors.Is(err, store.ErrCorruptRecord) {
+			return usageError("--resume: %v: not a crawl journal of trawl; left as it is", err)
+		}
 		if err != nil {
 			return usageError("--resume: %v", err)
 		}

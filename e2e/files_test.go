@@ -86,3 +86,87 @@ func TestOutputNoClash(t *testing.T) {
 		t.Errorf("records %+v, want one with status 200", recs)
 	}
 }
+
+// TestResumeRefusesForeignFiles: --resume into a file that is not what
+// the run writes is a usage error naming the file and the line, and the
+// file is left byte for byte as it was; it used to be cut to nothing
+// with exit 0.
+func TestResumeRefusesForeignFiles(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, numberedPages(2), -1)
+	urls := urlFile(t, s.urls("/p/0", "/p/1"))
+	for _, tc := range []struct {
+		name    string
+		content string
+		extra   []string
+		line    string
+	}{
+		{"csv resumed as jsonl", "url,status,title\n" + s.URL + "/p/0,200,Page 0\n", nil, "line 1"},
+		{"a list of urls", s.URL + "/p/0\n" + s.URL + "/p/1", nil, "line 1"},
+		{"a corrupt record", `{"url":"` + s.URL + `/p/0","status":200}` + "\nnot json\n", nil, "line 2"},
+		{"jsonl resumed as csv", `{"url":"` + s.URL + `/p/0","status":200}` + "\n", []string{"--format", "csv"}, "line 1"},
+		{"csv with other columns", "title,url\nPage 0," + s.URL + "/p/0", []string{"--format", "csv"}, "title"},
+		{"a corrupt csv row", "url,status,title\n" + s.URL + "/p/0,200\n" + s.URL + "/p/1,200,Page 1\n", []string{"--format", "csv", "--fields", "url,status,title"}, "line 2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := testContext(t)
+			out := writeFile(t, "out", tc.content)
+			a := append([]string{"--resume", "-o", out}, tc.extra...)
+			res := runTrawl(t, ctx, nil, args("fetch", append(a, urls)...)...)
+			if res.code != 2 {
+				t.Errorf("exit code %d, want 2; stderr:\n%s", res.code, res.stderr)
+			}
+			if !strings.Contains(res.stderr, out) || !strings.Contains(res.stderr, tc.line) {
+				t.Errorf("stderr does not name %s and %q:\n%s", out, tc.line, res.stderr)
+			}
+			if b, err := os.ReadFile(out); err != nil || string(b) != tc.content {
+				t.Errorf("%s after the refused resume: %q, %v; want it untouched", out, b, err)
+			}
+		})
+	}
+	if _, served := s.counts(); served != 0 {
+		t.Errorf("refused runs fetched %d pages", served)
+	}
+}
+
+// TestRecordOverTheLimit: a page whose record would pass the 16 MiB
+// limit of a record (here by a huge --select field) gets a small error
+// record of kind too_large instead, with its url; a resumed run reads it
+// back and does not fetch the page again.
+func TestRecordOverTheLimit(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	s := newSite(t, map[string]page{
+		"/big":   htmlPage("Big", "<p>"+strings.Repeat("x", 17<<20)+"</p>"),
+		"/small": htmlPage("Small", "<p>small</p>"),
+	}, -1)
+	out := filepath.Join(t.TempDir(), "out.jsonl")
+	a := args("fetch", "--max-body", "64MiB", "--select", "para=p", "-o", out, s.URL+"/big", s.URL+"/small")
+	res := runTrawl(t, ctx, nil, a...)
+	if res.code != 1 {
+		t.Errorf("exit code %d, want 1 (a record failed); stderr:\n%s", res.code, res.stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) > 1<<20 {
+		t.Fatalf("%s holds %d bytes: the huge record was written", out, len(b))
+	}
+	got := byURL(t, parseJSONL(t, string(b)))
+	big := got[s.URL+"/big"]
+	if big.Error == nil || big.Error.Kind != "too_large" || !strings.Contains(big.Error.Message, "16 MiB") || big.Status != 200 {
+		t.Errorf("record of /big: %+v, want status 200 and a too_large error naming the 16 MiB limit", big)
+	}
+	if got[s.URL+"/small"].Status != 200 || len(got) != 2 {
+		t.Errorf("records %+v, want /big and /small", got)
+	}
+	res = runTrawl(t, ctx, nil, append(a, "--resume")...)
+	if res.code != 0 {
+		t.Errorf("resumed run: exit code %d, want 0; stderr:\n%s", res.code, res.stderr)
+	}
+	if hits, _ := s.counts(); hits["/big"] != 1 || hits["/small"] != 1 {
+		t.Errorf("requests %v, want each page fetched once", hits)
+	}
+}

@@ -35,14 +35,17 @@
 //
 // The output file is the truth about what is done: a URL is done exactly
 // when its record is in the output. To resume, the caller scans the output
-// ([ScanJSONL] or [ScanCSV]), which cuts a torn last record off the file,
-// with any unreadable records right before it (those URLs will be fetched
-// again), and reports every URL it holds. The caller skips those, opens
-// the sink for appending, and fetches the rest: every URL ends up in the
-// output exactly once, as long as one run at a time appends (see Lock). A
-// record that cannot be read before a good one is left in place, skipped
-// and reported with its line number; its URL is fetched again and
-// appended. Scans are idempotent: a second scan cuts nothing.
+// ([ScanJSONL] or [ScanCSV]), which cuts a torn last record off the file
+// (its URL will be fetched again), and reports every URL it holds. The
+// caller skips those, opens the sink for appending, and fetches the rest:
+// every URL ends up in the output exactly once, as long as one run at a
+// time appends (see Lock). Cutting one torn last record is the only change
+// a scan ever makes: a complete record that cannot be read (a CSV file
+// scanned as JSON Lines, a list of URLs, a corrupt line) fails the scan
+// with a [*CorruptRecordError] naming the file and the line, and leaves
+// the file byte for byte as it was. Records are at most [MaxRecordBytes]
+// long, for the sinks that write them and the scans that read them.
+// Scans are idempotent: a second scan cuts nothing.
 //
 // # The crawl journal
 //

@@ -22,6 +22,17 @@ const (
 	DefaultCloseTimeout = 10 * time.Second
 )
 
+// MaxRecordBytes is the largest record, in bytes without its line
+// break, that a sink writes ([ErrRecordTooLarge]) and that a resume scan
+// ([ScanJSONL], [ReplayJournal]) reads back: one limit for the writer and
+// the reader, so that whatever a run wrote, a resumed run can read.
+const MaxRecordBytes = 16 << 20
+
+// ErrRecordTooLarge is returned by the Write methods of the sinks and
+// [Journal.Enqueue] for a record longer than [MaxRecordBytes]. Nothing is
+// written: the caller should write a smaller record in its place.
+var ErrRecordTooLarge = fmt.Errorf("store: record larger than %d bytes", MaxRecordBytes)
+
 // ErrBadRecord is returned by [JSONLSink.Write] for a record that would
 // not make exactly one line: empty, or containing a line break.
 var ErrBadRecord = errors.New("store: record is not one line of output")
@@ -137,14 +148,21 @@ func newRecordWriter(f *structured.File, cfg sinkConfig) *recordWriter {
 }
 
 // append adds one whole record to the buffer, calling add with the buffer
-// locked, and writes the buffer out past the threshold.
+// locked, and writes the buffer out past the threshold. A record of more
+// than MaxRecordBytes, its line break aside, is taken back and refused
+// with ErrRecordTooLarge.
 func (w *recordWriter) append(ctx context.Context, add func([]byte) []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.usable(); err != nil {
 		return err
 	}
+	n := len(w.buf)
 	w.buf = add(w.buf)
+	if size := len(w.buf) - n - 1; size > MaxRecordBytes {
+		w.buf = w.buf[:n]
+		return fmt.Errorf("write %s: %w: %d bytes", w.f.Name(), ErrRecordTooLarge, size)
+	}
 	if len(w.buf) < w.cfg.bufSize {
 		return nil
 	}

@@ -293,3 +293,51 @@ func TestFlushEveryReturnsFlushError(t *testing.T) {
 		}
 	})
 }
+
+// TestSinksRefuseRecordsOverTheLimit: a record longer than MaxRecordBytes
+// is refused with ErrRecordTooLarge and nothing of it is written; one of
+// exactly MaxRecordBytes is written, and a resume scan reads it back.
+func TestSinksRefuseRecordsOverTheLimit(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	jsonRec := func(n int) []byte {
+		pre, post := `{"url":"https://big/","x":"`, `"}`
+		return []byte(pre + strings.Repeat("x", n-len(pre)-len(post)) + post)
+	}
+	path := filepath.Join(dir, "out.jsonl")
+	s, err := OpenJSONL(ctx, path, WithBufferSize(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, jsonRec(MaxRecordBytes+1)); !errors.Is(err, ErrRecordTooLarge) {
+		t.Fatalf("JSONL Write of %d bytes: %v, want ErrRecordTooLarge", MaxRecordBytes+1, err)
+	}
+	if err := s.Write(ctx, jsonRec(MaxRecordBytes)); err != nil {
+		t.Fatalf("JSONL Write of MaxRecordBytes: %v", err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var urls []string
+	if _, err := ScanJSONL(ctx, path, func(u string) { urls = append(urls, u) }); err != nil || !slices.Equal(urls, []string{"https://big/"}) {
+		t.Fatalf("scan after the writes: %q, %v; want the one record of MaxRecordBytes", urls, err)
+	}
+
+	cpath := filepath.Join(dir, "out.csv")
+	c, err := OpenCSV(ctx, cpath, []string{"url", "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(ctx, []string{"https://big/", strings.Repeat("x", MaxRecordBytes)}); !errors.Is(err, ErrRecordTooLarge) {
+		t.Fatalf("CSV Write over the limit: %v, want ErrRecordTooLarge", err)
+	}
+	if err := c.Write(ctx, []string{"https://small/", "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := readString(t, cpath), "url,x\nhttps://small/,x\n"; got != want {
+		t.Fatalf("CSV file %q, want %q", got, want)
+	}
+}
