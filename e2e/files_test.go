@@ -170,3 +170,22 @@ func TestRecordOverTheLimit(t *testing.T) {
 		t.Errorf("requests %v, want each page fetched once", hits)
 	}
 }
+
+// TestOutputDiskFull: -o on a full disk (/dev/full fails every write
+// with ENOSPC) ends the run with exit 1 and an error that says so; no
+// summary claims success.
+func TestOutputDiskFull(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full:", err)
+	}
+	ctx := testContext(t)
+	s := newSite(t, numberedPages(3), -1)
+	res := runTrawl(t, ctx, nil, args("fetch", "-o", "/dev/full", urlFile(t, s.urls(numberedPaths(3)...)))...)
+	if res.code != 1 {
+		t.Errorf("exit code %d, want 1; stderr:\n%s", res.code, res.stderr)
+	}
+	if !strings.Contains(res.stderr, "no space left on device") || !strings.Contains(res.stderr, "/dev/full") {
+		t.Errorf("stderr does not report the full disk on /dev/full:\n%s", res.stderr)
+	}
+}

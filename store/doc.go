@@ -7,13 +7,14 @@
 // A sink ([JSONLSink], [CSVSink]) buffers encoded records and writes the
 // buffer out in one write, only at record boundaries: when it passes the
 // buffer size ([WithBufferSize], 64 KiB by default), on Flush, and on
-// Close. The file therefore only ever holds whole records, except when the
-// write itself is cut short (the process is killed during it, the disk
-// fills up): then the file ends with a torn record, which [ScanJSONL] and
-// [ScanCSV] remove. After a failed write a sink is broken and keeps
-// returning the error, since appending after a torn record would corrupt
-// the next one. One writer task owns a sink; [FlushEvery], run as a task
-// beside it, flushes at least every 200 ms so that `| jq` sees results as
+// Close. The file therefore only ever holds whole records. A write out
+// that fails part way (the disk fills up) is cut back to the end of the
+// last whole record, and the error is returned; only a process killed in
+// the middle of a write can leave a torn record at the end, which
+// [ScanJSONL] and [ScanCSV] remove. After a failed write a sink is broken
+// and keeps returning the error: the records it held are lost, and the
+// caller must say so. One writer task owns a sink; [FlushEvery], run as a
+// task beside it, flushes at least every 200 ms so that `| jq` sees results as
 // they come. A write to a pipe whose reader has gone fails with an error
 // for which [IsBrokenPipe] is true.
 //

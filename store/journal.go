@@ -40,7 +40,11 @@ func OpenJournal(ctx context.Context, path string, opts ...SinkOption) (*Journal
 	}
 	cfg := newSinkConfig(opts)
 	cfg.journal = nil
-	return &Journal{w: newRecordWriter(f, cfg)}, nil
+	j := &Journal{w: newRecordWriter(f, cfg)}
+	if err := j.w.trackEnd(ctx, path); err != nil {
+		return nil, errors.Join(err, f.Close(ctx))
+	}
+	return j, nil
 }
 
 // Enqueue buffers the event "url was queued at depth". Record it before
