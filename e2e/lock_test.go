@@ -88,3 +88,31 @@ func TestLockKeepsFile(t *testing.T) {
 		t.Errorf("%s.pid after the run: %v, want it removed", lock, err)
 	}
 }
+
+// TestLockOnOutput: --lock may name the output itself: the lock never
+// writes it, so the results of --resume runs survive.
+func TestLockOnOutput(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	s := newSite(t, numberedPages(2), -1)
+	out := filepath.Join(t.TempDir(), "out.jsonl")
+	for i, a := range [][]string{
+		{"fetch", "--lock", out, "-o", out, s.URL + "/p/0"},
+		{"fetch", "--lock", out, "--resume", "-o", out, s.URL + "/p/0", s.URL + "/p/1"},
+	} {
+		res := runTrawl(t, ctx, nil, args(a[0], a[1:]...)...)
+		if res.code != 0 {
+			t.Fatalf("run %d: exit code %d, want 0; stderr:\n%s", i+1, res.code, res.stderr)
+		}
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs := byURL(t, parseJSONL(t, string(b))); len(recs) != 2 {
+		t.Errorf("%s holds %d records, want 2:\n%s", out, len(recs), b)
+	}
+	if _, err := os.Stat(out + ".pid"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s.pid after the runs: %v, want it removed", out, err)
+	}
+}
