@@ -106,9 +106,9 @@ type scannedLine struct {
 // and calls fn for every line that is not blank. An error from fn stops
 // the scan and is returned; the file is then left as it was. A last line
 // without a line break is not given to fn if it is blank or isTorn says
-// it is a record torn by a crash: once every other line was read well, it is cut off the
-// file and res.Truncated counts its bytes. A missing file makes no calls
-// and no error.
+// it is a record torn by a crash: once every other line was read well,
+// it is cut off the file and res.Truncated counts its bytes. A missing
+// file makes no calls and no error.
 func scanLines(ctx context.Context, path string, res *ScanResult, isTorn func(scannedLine) bool, fn func(scannedLine) error) error {
 	f, err := structured.OpenFile(ctx, path, os.O_RDONLY, 0)
 	if errors.Is(err, os.ErrNotExist) {
@@ -184,7 +184,11 @@ func readScannedLine(br *bufio.Reader, num int, off int64) (scannedLine, int64, 
 		break
 	}
 	if !l.tooLong {
-		l.text = string(bytes.TrimSuffix(bytes.TrimSuffix(buf, []byte("\n")), []byte("\r")))
+		buf = bytes.TrimSuffix(bytes.TrimSuffix(buf, []byte("\n")), []byte("\r"))
+		l.tooLong = len(buf) > MaxRecordBytes
+	}
+	if !l.tooLong {
+		l.text = string(buf)
 	}
 	return l, n, nil
 }

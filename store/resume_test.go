@@ -102,6 +102,7 @@ func TestScanJSONLRefusesForeignLines(t *testing.T) {
 		{"garbage after the records", "{\"url\":\"a\"}\n\x00\x00\x00\n", 2},
 		{"garbage before a torn line", "{\"url\":\"a\"}\nbad\n{\"url\":\"b", 2},
 		{"too long", "{\"url\":\"a\"}\n{\"url\":\"" + strings.Repeat("x", MaxRecordBytes) + "\"}\n", 2},
+		{"one byte too long", "{\"url\":\"a\"}\n{\"url\":\"" + strings.Repeat("x", MaxRecordBytes-len(`{"url":""}`)+1) + "\"}\r\n", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
