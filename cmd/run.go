@@ -357,14 +357,15 @@ func (r *pipelineRun) resume(ctx context.Context, columns []string) error {
 	requeued := 0
 	if r.o.Crawl && r.memory != nil {
 		// Queued before the journal is reopened: these are in it already.
-		// Every event of the journal is a page the interrupted run
-		// admitted: done or not, it counts against --max-pages.
 		jres, err := store.ReplayJournal(ctx, store.JournalPath(r.o.Output), func(depth int, u string) {
-			if added, _ := r.memory.Requeue(ctx, crawler.Request{URL: u, Depth: depth, Source: "journal"}); added {
+			if added, _ := r.memory.Add(ctx, crawler.Request{URL: u, Depth: depth, Source: "journal"}); added {
 				requeued++
 			}
 		})
-		r.scope.Readmit(jres.Records)
+		// Every event of the journal is a page the interrupted run
+		// admitted, and counts against --max-pages: those requeued were
+		// admitted again by Add, the others (done) are counted here.
+		r.scope.Readmit(jres.Records - requeued)
 		if errors.Is(err, store.ErrCorruptRecord) {
 			return usageError("--resume: %v: not a crawl journal of trawl; left as it is", err)
 		}

@@ -107,24 +107,13 @@ func NewMemoryFrontier(buffer int, admit func() bool) *MemoryFrontier {
 
 // Add implements [Frontier].
 func (f *MemoryFrontier) Add(ctx context.Context, req Request) (bool, error) {
-	return f.add(ctx, req, true)
-}
-
-// Requeue queues req, unless its URL was seen before, without asking
-// admit: for the URLs that an interrupted run of a crawl admitted and
-// journaled ([ReplayJournal]), which count against --max-pages already.
-func (f *MemoryFrontier) Requeue(ctx context.Context, req Request) (bool, error) {
-	return f.add(ctx, req, false)
-}
-
-func (f *MemoryFrontier) add(ctx context.Context, req Request, admit bool) (bool, error) {
 	fp := Fingerprint(req.URL)
 	f.mu.Lock()
 	if _, dup := f.seen[fp]; dup {
 		f.mu.Unlock()
 		return false, nil
 	}
-	if admit && f.admit != nil && !f.admit() {
+	if f.admit != nil && !f.admit() {
 		f.mu.Unlock()
 		return false, nil
 	}

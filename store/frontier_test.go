@@ -51,23 +51,3 @@ func TestMemoryFrontierFailedAddForgetsURL(t *testing.T) {
 		t.Fatalf("Add after the failure = %v, %v; want the URL queued", added, err)
 	}
 }
-
-// TestMemoryFrontierRequeueSkipsAdmit: URLs restored from a journal are
-// queued without asking admit (they were admitted by the interrupted
-// run), but not when seen before.
-func TestMemoryFrontierRequeueSkipsAdmit(t *testing.T) {
-	ctx := t.Context()
-	asked := 0
-	f := NewMemoryFrontier(structured.Unbounded, func() bool { asked++; return false })
-	defer f.Close()
-	f.Seen("https://a/done")
-	for _, u := range []string{"https://a/1", "https://a/done", "https://a/1"} {
-		f.Requeue(ctx, Request{URL: u})
-	}
-	if asked != 0 || f.Pending() != 1 {
-		t.Fatalf("after Requeue: admit asked %d times, %d pending; want 0 and 1", asked, f.Pending())
-	}
-	if added, _ := f.Add(ctx, Request{URL: "https://a/2"}); added || asked != 1 {
-		t.Fatalf("Add: added %v, admit asked %d times; want refused by admit", added, asked)
-	}
-}

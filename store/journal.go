@@ -20,7 +20,7 @@ var ErrBadURL = errors.New("store: url cannot be journaled")
 // A Journal is the append-only record of a crawl's frontier, kept next to
 // the output so that `trawl crawl --resume` can rebuild what was queued:
 // one line "enqueue <depth> <url>" per URL the crawl queued, each one a
-// page admitted under --max-pages (a resumed crawl counts them; the
+// page admitted under --max-pages (a resumed crawl counts them: the
 // events it replays are not journaled again, so a URL has one event).
 // What is done is not journaled: the output file is the truth for that
 // (see the package documentation). A Journal is safe for concurrent use.
