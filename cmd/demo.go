@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -62,7 +61,7 @@ the crawl completed, whatever the broken pages returned.`,
 
 func runDemo(ctx context.Context, opts *DemoOptions) error {
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, stopSignals...)
 	defer signal.Stop(sigs)
 	return demo(ctx, opts, sigs)
 }

@@ -17,7 +17,7 @@ const (
 	ExitSomeFailed  = 1   // some URLs failed (network errors, HTTP 4xx/5xx after retries)
 	ExitUsage       = 2   // usage or configuration error
 	ExitLocked      = 3   // another run holds the --lock file
-	ExitInterrupted = 130 // interrupted by SIGINT or SIGTERM
+	ExitInterrupted = 130 // interrupted by SIGINT, SIGTERM or SIGHUP
 )
 
 const exitCodeHelp = `Exit codes:
@@ -25,7 +25,7 @@ const exitCodeHelp = `Exit codes:
   1    some URLs failed (HTTP 4xx/5xx after retries count as failed)
   2    usage or configuration error
   3    another run holds the --lock file
-  130  interrupted (SIGINT/SIGTERM)`
+  130  interrupted (SIGINT/SIGTERM/SIGHUP)`
 
 // ExitError carries an exit code out of a command. Commands return it
 // (wrapped or not); Execute turns it into the process's exit code.

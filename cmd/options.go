@@ -91,7 +91,7 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.StringVar(&o.Progress, "progress", "auto", "progress bar on stderr: auto (when a terminal), always or never")
 	fs.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress bar, no summary, no warnings on stderr")
 	fs.DurationVar(&o.MaxTime, "max-time", 0, "stop taking new URLs after this long, like a first Ctrl-C (0: no limit)")
-	fs.DurationVar(&o.Grace, "grace", 10*time.Second, "after a first signal or --max-time, time left to requests in flight")
+	fs.DurationVar(&o.Grace, "grace", 10*time.Second, "after a first signal or --max-time, time left to requests in flight (0: cancel them at once)")
 	fs.BoolVar(&o.Resume, "resume", false, "continue an interrupted run into the same -o FILE without refetching done URLs")
 	fs.StringVar(&o.Lock, "lock", "", "lock FILE: refuse to start while another run holds it (exit 3)")
 	fs.StringVar(&o.Frontier, "frontier", "memory", "where the queue and seen set live: memory, or redis://[user:pass@]host:port/db to share the run between processes")
@@ -173,7 +173,7 @@ func (o *RunOptions) Validate() error {
 	if o.Inputs, err = crawler.ParseInputs(o.Args); err != nil {
 		return usageError("%v", err)
 	}
-	return nil
+	return checkFileClashes(o.inputFiles(), o.outputFiles())
 }
 
 func (o *RunOptions) validateCrawl() error {

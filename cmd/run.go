@@ -26,9 +26,13 @@ import (
 // a run, shielded from cancellation.
 const closeTimeout = 5 * time.Second
 
+// stopSignals stop a run: SIGINT (Ctrl-C), SIGTERM (kill, systemd) and
+// SIGHUP (the terminal or ssh session went away) all mean the same.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
 func runPipeline(c *cobra.Command, o *RunOptions) error {
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, stopSignals...)
 	defer signal.Stop(sigs)
 	return runWithSignals(c.Context(), o, sigs)
 }
@@ -70,11 +74,15 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 				switch {
 				case n == 0 && running.Load():
 					stop.Set()
-					o.warnf("trawl: stopping: finishing requests in flight (up to %v); interrupt again to stop now", o.Grace)
+					if o.Grace > 0 {
+						o.warnf("trawl: stopping: finishing requests in flight (up to %v); interrupt again to stop now", o.Grace)
+					} else {
+						o.warnf("trawl: stopping: cancelling requests in flight (--grace 0)")
+					}
 				default:
 					// Setup, or a second signal: stop now. A third one
 					// kills the process the default way.
-					signal.Reset(os.Interrupt, syscall.SIGTERM)
+					signal.Reset(stopSignals...)
 					cancel()
 				}
 			}
@@ -248,7 +256,7 @@ func (r *pipelineRun) openOutput(ctx context.Context) error {
 		return r.openStdout(ctx, columns)
 	}
 	if o.Resume {
-		if err := r.resume(ctx); err != nil {
+		if err := r.resume(ctx, columns); err != nil {
 			return err
 		}
 	} else if err := truncate(o.Output, o.Crawl); err != nil {
@@ -281,9 +289,14 @@ func (r *pipelineRun) openOutput(ctx context.Context) error {
 }
 
 // truncate empties the output of an earlier run (and its crawl journal):
-// without --resume, -o FILE starts afresh.
+// without --resume, -o FILE starts afresh. Only a regular file is
+// emptied: -o /dev/stdout, a pipe or a device is written as it is.
 func truncate(path string, crawl bool) error {
-	if err := os.Truncate(path, 0); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+		if err := os.Truncate(path, 0); err != nil {
+			return err
+		}
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	if crawl {
@@ -321,29 +334,41 @@ func (r *pipelineRun) openStdout(ctx context.Context, columns []string) error {
 
 // resume marks the URLs already in the output file as done and, for a
 // crawl, queues again what its journal says was queued and is not done.
-func (r *pipelineRun) resume(ctx context.Context) error {
+//
+// The scans change nothing but a record torn by a crash at the end of the
+// output or the journal; a file that is not what this run writes (a CSV
+// resumed without --format csv, the list of URLs given as -o) is a usage
+// error naming its line, and is left as it is.
+func (r *pipelineRun) resume(ctx context.Context, columns []string) error {
 	done := func(u string) { r.frontier.Seen(u) }
 	var res store.ScanResult
 	var err error
 	if r.o.Format == "csv" {
-		res, err = store.ScanCSV(ctx, r.o.Output, "url", done)
+		res, err = store.ScanCSV(ctx, r.o.Output, columns, "url", done)
 	} else {
 		res, err = store.ScanJSONL(ctx, r.o.Output, done)
+	}
+	if errors.Is(err, store.ErrCorruptRecord) {
+		return usageError("--resume: %v: not the %s output of trawl; left as it is", err, r.o.Format)
 	}
 	if err != nil {
 		return usageError("--resume: %v", err)
 	}
-	if res.CorruptCount > 0 {
-		r.o.warnf("trawl: --resume: %d corrupt records in %s skipped; their URLs are fetched again", res.CorruptCount, r.o.Output)
-	}
 	requeued := 0
 	if r.o.Crawl && r.memory != nil {
 		// Queued before the journal is reopened: these are in it already.
-		_, err := store.ReplayJournal(ctx, store.JournalPath(r.o.Output), func(depth int, u string) {
+		jres, err := store.ReplayJournal(ctx, store.JournalPath(r.o.Output), func(depth int, u string) {
 			if added, _ := r.memory.Add(ctx, crawler.Request{URL: u, Depth: depth, Source: "journal"}); added {
 				requeued++
 			}
 		})
+		// Every event of the journal is a page the interrupted run
+		// admitted, and counts against --max-pages: those requeued were
+		// admitted again by Add, the others (done) are counted here.
+		r.scope.Readmit(jres.Records - requeued)
+		if errors.Is(err, store.ErrCorruptRecord) {
+			return usageError("--resume: %v: not a crawl journal of trawl; left as it is", err)
+		}
 		if err != nil {
 			return usageError("--resume: %v", err)
 		}

@@ -19,7 +19,7 @@ const (
 	KindTimeout          Kind = "timeout"            // the per-request deadline expired (headers or body)
 	KindReset            Kind = "reset"              // the peer reset or closed the connection mid-response
 	KindTruncated        Kind = "truncated"          // the body ended before its declared length
-	KindTooLarge         Kind = "too_large"          // the decoded body passed the max-body limit
+	KindTooLarge         Kind = "too_large"          // the decoded body passed the max-body limit, or the record store.MaxRecordBytes
 	KindTooManyRedirects Kind = "too_many_redirects" // more redirects than allowed
 	KindRedirectLoop     Kind = "redirect_loop"      // a redirect led back to a URL already visited
 	KindRobotsDisallowed Kind = "robots_disallowed"  // robots.txt forbids the URL for trawl

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -75,13 +76,47 @@ func NewJSONOutput(sink LineSink, fields []string) *JSONOutput {
 	return &JSONOutput{sink: sink, fields: fields}
 }
 
-// Write implements [ResultWriter].
+// Write implements [ResultWriter]. A record that the sink refuses as
+// larger than [store.MaxRecordBytes] is replaced by a smaller one: see
+// [TooLargeRecord].
 func (o *JSONOutput) Write(ctx context.Context, r *Result) error {
-	rec, err := o.encode(r)
-	if err != nil {
-		return fmt.Errorf("encode result for %s: %w", r.URL, err)
+	return writeBounded(ctx, r, func(ctx context.Context, r *Result) error {
+		rec, err := o.encode(r)
+		if err != nil {
+			return fmt.Errorf("encode result for %s: %w", r.URL, err)
+		}
+		return o.sink.Write(ctx, rec)
+	})
+}
+
+// writeBounded writes r with write; when the sink refuses its record as
+// too large, it turns r into its [TooLargeRecord] and writes that, so
+// that the URL still has exactly one record, and the counters of the run
+// see an error.
+func writeBounded(ctx context.Context, r *Result, write func(context.Context, *Result) error) error {
+	err := write(ctx, r)
+	if !errors.Is(err, store.ErrRecordTooLarge) {
+		return err
 	}
-	return o.sink.Write(ctx, rec)
+	*r = *TooLargeRecord(r, err)
+	return write(ctx, r)
+}
+
+// TooLargeRecord returns the record written in place of r when r's record
+// is larger than [store.MaxRecordBytes] (err says by how much): what
+// identifies the fetch (url, final_url, status, content_type, bytes,
+// elapsed_ms, fetched_at, depth, line and the connection) and an error of
+// kind [KindTooLarge] naming the limit; the page's content (title,
+// links, custom fields, ...) is left out.
+func TooLargeRecord(r *Result, err error) *Result {
+	return &Result{
+		URL: r.URL, FinalURL: r.FinalURL, Status: r.Status, ContentType: r.ContentType,
+		Bytes: r.Bytes, ElapsedMS: r.ElapsedMS, FetchedAt: r.FetchedAt, Depth: r.Depth,
+		RemoteAddr: r.RemoteAddr, Proto: r.Proto, TLSVersion: r.TLSVersion, Line: r.Line,
+		Error: &ResultError{Kind: KindTooLarge, Message: fmt.Sprintf(
+			"record not written: larger than the limit of %d bytes (%d MiB) a record (%v); the page's content is left out",
+			store.MaxRecordBytes, store.MaxRecordBytes>>20, err)},
+	}
 }
 
 // Flush implements [ResultWriter].
@@ -158,13 +193,17 @@ func NewCSVOutput(sink RowSink, columns []string) *CSVOutput {
 	return &CSVOutput{sink: sink, columns: columns}
 }
 
-// Write implements [ResultWriter].
+// Write implements [ResultWriter]. A row that the sink refuses as larger
+// than [store.MaxRecordBytes] is replaced by a smaller one: see
+// [TooLargeRecord].
 func (o *CSVOutput) Write(ctx context.Context, r *Result) error {
-	row := make([]string, len(o.columns))
-	for i, c := range o.columns {
-		row[i] = csvValue(r, c)
-	}
-	return o.sink.Write(ctx, row)
+	return writeBounded(ctx, r, func(ctx context.Context, r *Result) error {
+		row := make([]string, len(o.columns))
+		for i, c := range o.columns {
+			row[i] = csvValue(r, c)
+		}
+		return o.sink.Write(ctx, row)
+	})
 }
 
 // Flush implements [ResultWriter].

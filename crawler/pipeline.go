@@ -47,7 +47,7 @@ type RunConfig struct {
 	// requests in flight within Grace (the first SIGINT, or --max-time).
 	Stop *structured.Event
 	// Grace bounds how long requests in flight may run after Stop. Zero
-	// means 10s.
+	// means no grace: requests in flight are cancelled at once.
 	Grace time.Duration
 	// MaxTime, when positive, sets Stop after that long.
 	MaxTime time.Duration
@@ -215,9 +215,6 @@ func (cfg RunConfig) withDefaults() RunConfig {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 16
 	}
-	if cfg.Grace <= 0 {
-		cfg.Grace = 10 * time.Second
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -282,6 +279,10 @@ func (r *run) stopper(ctx context.Context, soft, hard *structured.CancelScope) e
 	r.stats.stopped = true
 	r.stats.mu.Unlock()
 	soft.Cancel()
+	if r.cfg.Grace <= 0 {
+		hard.Cancel()
+		return nil
+	}
 	if timedOut, _ := structured.MoveOnAfter(ctx, r.cfg.Grace, func(ctx context.Context) error {
 		<-ctx.Done()
 		return ctx.Err()

@@ -170,6 +170,15 @@ func (s *Scope) Check(raw string, depth int) error {
 // Allows reports whether Check(raw, depth) returns nil.
 func (s *Scope) Allows(raw string, depth int) bool { return s.Check(raw, depth) == nil }
 
+// Readmit counts n pages admitted by an earlier, interrupted run of the
+// same crawl against MaxPages, so that a resumed crawl admits only what
+// is left: MaxPages minus those. Call it before the crawl starts.
+func (s *Scope) Readmit(n int) {
+	if n > 0 {
+		s.admitted.Add(int64(n))
+	}
+}
+
 // Admit takes one of the MaxPages page slots and reports whether it got
 // one. Once it has returned false it always does. Call it once per page
 // about to be fetched, after deduplication.

@@ -172,3 +172,19 @@ func TestScopeAdmit(t *testing.T) {
 		}
 	}
 }
+
+// TestScopeReadmit: pages admitted by an interrupted run count against
+// MaxPages in the resumed one.
+func TestScopeReadmit(t *testing.T) {
+	s := NewScope(nil, ScopeOptions{MaxPages: 5})
+	s.Readmit(3)
+	got := 0
+	for range 10 {
+		if s.Admit() {
+			got++
+		}
+	}
+	if got != 2 {
+		t.Fatalf("after Readmit(3), %d pages admitted of --max-pages 5, want 2", got)
+	}
+}

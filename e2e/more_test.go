@@ -133,3 +133,51 @@ func TestCrawlSIGINT(t *testing.T) {
 		t.Errorf("%d records for %d pages served, want 10", len(recs), served)
 	}
 }
+
+// TestCrawlMaxPagesAcrossResume: --max-pages caps the crawl, not each
+// run of it: a crawl killed with SIGKILL and resumed ends with exactly
+// --max-pages records (the resumed run used to admit --max-pages more).
+func TestCrawlMaxPagesAcrossResume(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	const free, workers, maxPages = 12, 3, 25
+	home, _, _ := crawlSites(t, free)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "site.jsonl")
+	w := fmt.Sprint(workers)
+	a := args("crawl", "-c", w, "--per-host", w, "--max-pages", fmt.Sprint(maxPages), "-o", out, home.URL+"/p/0")
+
+	first := startTrawl(t, ctx, nil, a...)
+	if err := home.waitHeld(ctx, workers); err != nil {
+		t.Fatal(err, "\nstderr:\n", first.stderr)
+	}
+	if err := waitFile(ctx, dir, out, lines(free)); err != nil {
+		t.Fatal(err, "\nstderr:\n", first.stderr)
+	}
+	first.signal(syscall.SIGKILL)
+	if code := first.wait(); code != -1 {
+		t.Fatalf("killed run: exit code %d, want death by signal", code)
+	}
+	if err := home.waitGone(ctx, workers); err != nil {
+		t.Fatal(err)
+	}
+	home.release()
+	res := runTrawl(t, ctx, nil, append(a, "--resume")...)
+	if res.code != 0 {
+		t.Fatalf("resumed crawl: exit code %d, want 0; stderr:\n%s", res.code, res.stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := parseJSONL(t, string(b))
+	byURL(t, recs)
+	if len(recs) != maxPages {
+		t.Errorf("%d records after the resumed crawl, want --max-pages %d; stderr:\n%s", len(recs), maxPages, res.stderr)
+	}
+	for _, r := range recs {
+		if r.Status != 200 {
+			t.Errorf("record for %s: status %d, want 200", r.URL, r.Status)
+		}
+	}
+}

@@ -51,6 +51,9 @@ func OpenCSV(ctx context.Context, path string, header []string, opts ...SinkOpti
 		return nil, err
 	}
 	s := newCSVSink(f, len(header), opts)
+	if err := s.w.trackEnd(ctx, path); err != nil {
+		return nil, errors.Join(err, f.Close(ctx))
+	}
 	if existing == nil {
 		if err := s.Write(ctx, header); err != nil {
 			return nil, errors.Join(err, f.Close(ctx))
@@ -69,7 +72,7 @@ func NewCSV(ctx context.Context, f *structured.File, header []string, opts ...Si
 	return s, nil
 }
 
-func newCSVSink(f *structured.File, fields int, opts []SinkOption) *CSVSink {
+func newCSVSink(f recordFile, fields int, opts []SinkOption) *CSVSink {
 	s := &CSVSink{w: newRecordWriter(f, newSinkConfig(opts)), fields: fields}
 	s.enc = csv.NewWriter(&s.row)
 	return s
