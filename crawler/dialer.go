@@ -28,12 +28,72 @@ func (e *deniedAddrError) Unwrap() error { return errDeniedPrivate }
 // count as private.
 var cgnat = netip.MustParsePrefix("100.64.0.0/10")
 
+// IPv6 ranges whose addresses carry an IPv4 address, which a translator,
+// relay or tunnel on the way may turn into a connection to that IPv4
+// address.
+var (
+	nat64WellKnown = netip.MustParsePrefix("64:ff9b::/96")    // RFC 6052
+	nat64Local     = netip.MustParsePrefix("64:ff9b:1::/48")  // RFC 8215
+	sixToFour      = netip.MustParsePrefix("2002::/16")       // RFC 3056
+	teredo         = netip.MustParsePrefix("2001::/32")       // RFC 4380
+	v4Compatible   = netip.MustParsePrefix("::/96")           // RFC 4291, deprecated
+	v4Translated   = netip.MustParsePrefix("::ffff:0:0:0/96") // RFC 2765 (SIIT)
+)
+
+// embeddedIPv4 returns the IPv4 addresses that the IPv6 address a carries
+// by one of the translation or tunnelling schemes above, and whether a
+// belongs to such a scheme. An address of 64:ff9b:1::/48 whose bits
+// between the prefix and the last 32 are not zero is not in the /96 layout
+// every deployment uses; its IPv4 cannot be told, and it comes back as
+// 0.0.0.0, which the guard refuses.
+func embeddedIPv4(a netip.Addr) ([]netip.Addr, bool) {
+	if !a.Is6() {
+		return nil, false
+	}
+	b := a.As16()
+	last := netip.AddrFrom4([4]byte(b[12:16]))
+	switch {
+	case nat64WellKnown.Contains(a), v4Compatible.Contains(a), v4Translated.Contains(a):
+		return []netip.Addr{last}, true
+	case nat64Local.Contains(a):
+		for _, x := range b[6:12] {
+			if x != 0 {
+				return []netip.Addr{netip.IPv4Unspecified()}, true
+			}
+		}
+		return []netip.Addr{last}, true
+	case sixToFour.Contains(a):
+		return []netip.Addr{netip.AddrFrom4([4]byte(b[2:6]))}, true
+	case teredo.Contains(a):
+		client := [4]byte{^b[12], ^b[13], ^b[14], ^b[15]}
+		return []netip.Addr{netip.AddrFrom4([4]byte(b[4:8])), netip.AddrFrom4(client)}, true
+	}
+	return nil, false
+}
+
 // isPublicAddr reports whether a is an address the private-network guard
 // lets through: not loopback, private (RFC 1918, fc00::/7), link-local,
-// carrier-grade NAT, unspecified or multicast. IPv4-mapped IPv6 addresses
-// are judged as the IPv4 address they carry.
+// carrier-grade NAT, unspecified or multicast. IPv6 addresses that embed
+// an IPv4 address (IPv4-mapped, -compatible and -translated, NAT64, 6to4,
+// Teredo's server and client) are judged by the IPv4 addresses they carry
+// as well.
 func isPublicAddr(a netip.Addr) bool {
 	a = a.Unmap()
+	if !isPublicAddrOnly(a) {
+		return false
+	}
+	if v4s, ok := embeddedIPv4(a); ok {
+		for _, v4 := range v4s {
+			if !isPublicAddrOnly(v4) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isPublicAddrOnly is isPublicAddr for a itself, ignoring what it embeds.
+func isPublicAddrOnly(a netip.Addr) bool {
 	switch {
 	case !a.IsValid(),
 		a.IsLoopback(),
