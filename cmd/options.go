@@ -52,6 +52,11 @@ type RunOptions struct {
 	Frontier    string
 	Run         string
 
+	// Where credentials go, and how long a server may hold a host.
+	MaxRetryAfter    time.Duration
+	SensitiveHeaders []string
+	LocationTrusted  bool
+
 	// Crawl only.
 	Scope    string
 	Include  []string
@@ -77,6 +82,7 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.Float64Var(&o.Rate, "rate", 0, "requests per second to one host (0: no limit beyond robots.txt Crawl-delay)")
 	fs.DurationVar(&o.Timeout, "timeout", 30*time.Second, "time limit for one request, headers and body")
 	fs.IntVar(&o.Retries, "retries", 2, "retries for network errors, 429 and 5xx, with backoff")
+	fs.DurationVar(&o.MaxRetryAfter, "max-retry-after", 10*time.Minute, "longest Retry-After honoured; a 429/503 asking for more fails at once as rate_limited")
 	fs.StringVar(&o.MaxBody, "max-body", "10MiB", "largest body kept, after decompression (e.g. 512KiB, 10MiB, 1GB)")
 	fs.StringArrayVarP(&o.Headers, "header", "H", nil, `extra request header "Name: value" (repeatable)`)
 	fs.StringVar(&o.UserAgent, "user-agent", "", "User-Agent header (default trawl/<version> (+project URL))")
@@ -123,6 +129,8 @@ func (o *RunOptions) Validate() error {
 		return usageError("--timeout must be positive, got %v", o.Timeout)
 	case o.Retries < 0:
 		return usageError("--retries must not be negative, got %d", o.Retries)
+	case o.MaxRetryAfter <= 0:
+		return usageError("--max-retry-after must be positive, got %v", o.MaxRetryAfter)
 	case o.MaxTime < 0:
 		return usageError("--max-time must not be negative, got %v", o.MaxTime)
 	case o.Grace < 0:
@@ -287,6 +295,13 @@ func ParseSize(s string) (int64, error) {
 
 // fetchConfig is the fetcher's configuration from the flags.
 func (o *RunOptions) fetchConfig() crawler.Config {
+	cfg := o.baseFetchConfig()
+	cfg.MaxRetryAfter = o.MaxRetryAfter
+	return cfg
+}
+
+// baseFetchConfig is the part of fetchConfig set field by field.
+func (o *RunOptions) baseFetchConfig() crawler.Config {
 	return crawler.Config{
 		Timeout:      o.Timeout,
 		MaxBody:      o.maxBody,

@@ -27,6 +27,7 @@ const (
 	KindOutOfScope       Kind = "out_of_scope"       // a redirect left the crawl scope
 	KindDecode           Kind = "decode"             // the body could not be decompressed or decoded
 	KindHTTP             Kind = "http"               // the final status was 400 or above after retries
+	KindRateLimited      Kind = "rate_limited"       // a 429 or 503 asked to wait longer than the max Retry-After
 	KindCancelled        Kind = "cancelled"          // the run stopped before the URL was done
 )
 

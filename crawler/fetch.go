@@ -44,9 +44,11 @@ type Config struct {
 	// Backoff spaces out retries; the zero value is documented on
 	// [ratelimit.Backoff].
 	Backoff ratelimit.Backoff
-	// MaxRetryAfter is the longest Retry-After the fetcher waits for
-	// before retrying. The host is paused for the full time either way;
-	// a longer wait fails the URL with kind http. Zero means 2 minutes.
+	// MaxRetryAfter is the longest Retry-After honoured: a 429 or 503
+	// asking for at most that long pauses its host that long and is
+	// retried. One asking for longer is not honoured: the host is not
+	// paused, the URL fails at once with kind rate_limited (its response
+	// kept), and the run goes on. Zero means 10 minutes.
 	MaxRetryAfter time.Duration
 	// UserAgent is sent with every request. Empty means
 	// [DefaultUserAgent].
@@ -109,7 +111,7 @@ func (cfg Config) withDefaults() Config {
 	}
 	cfg.Retries = max(cfg.Retries, 0)
 	if cfg.MaxRetryAfter <= 0 {
-		cfg.MaxRetryAfter = 2 * time.Minute
+		cfg.MaxRetryAfter = 10 * time.Minute
 	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = DefaultUserAgent()
@@ -318,7 +320,12 @@ func (f *Fetcher) fetchHop(ctx context.Context, u *url.URL, o fetchOptions) (*Re
 	}
 	for attempt := 0; ; attempt++ {
 		resp, err := f.attempt(ctx, u, o)
-		wait, retry := f.retryWait(u, resp, err, attempt)
+		wait, retry, refused := f.retryWait(u, resp, err, attempt)
+		if refused > 0 {
+			resp.Attempts = attempt + 1
+			return resp, newError(KindRateLimited, u.String(), fmt.Errorf("status %d with Retry-After %v, more than the %v honoured",
+				resp.Status, refused, f.cfg.MaxRetryAfter))
+		}
 		if !retry || attempt >= o.retries {
 			return finish(u, resp, err, attempt+1)
 		}
@@ -344,22 +351,27 @@ func finish(u *url.URL, resp *Response, err error, attempts int) (*Response, err
 // retryWait decides whether the outcome of attempt is worth another try
 // and how long to wait first. A Retry-After on a 429 or 503 pauses the
 // whole host, so the wait happens in the limiter for every URL of that
-// host, not here.
-func (f *Fetcher) retryWait(u *url.URL, resp *Response, err error, attempt int) (time.Duration, bool) {
+// host, not here, and the wait returned is 0. A Retry-After longer than
+// MaxRetryAfter is not honoured: the host is not paused, and refused is
+// that Retry-After, for the caller to fail the URL with.
+func (f *Fetcher) retryWait(u *url.URL, resp *Response, err error, attempt int) (wait time.Duration, retry bool, refused time.Duration) {
 	if err != nil {
-		return f.cfg.Backoff.Delay(attempt), retryableKind(KindOf(err))
+		return f.cfg.Backoff.Delay(attempt), retryableKind(KindOf(err)), 0
 	}
 	if !retryableStatus(resp.Status) {
-		return 0, false
+		return 0, false, 0
 	}
 	if resp.Status == http.StatusTooManyRequests || resp.Status == http.StatusServiceUnavailable {
 		now := time.Now()
-		if wait, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
-			f.limiter.PauseUntil(hostKey(u), now.Add(wait))
-			return 0, wait <= f.cfg.MaxRetryAfter
+		if after, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
+			if after > f.cfg.MaxRetryAfter {
+				return 0, false, after
+			}
+			f.limiter.PauseUntil(hostKey(u), now.Add(after))
+			return 0, true, 0
 		}
 	}
-	return f.cfg.Backoff.Delay(attempt), true
+	return f.cfg.Backoff.Delay(attempt), true, 0
 }
 
 // attempt makes one request for u within the host's limits and the

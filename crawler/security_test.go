@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 )
 
 // Tests for the fetch path under attack (issue 11): stacked encodings,
@@ -82,4 +84,52 @@ func TestHostileInnerLayerCounts(t *testing.T) {
 		t.Fatalf("got %v (kind %q); want too_large: %d bytes between the layers pass the 64 KiB limit",
 			err, KindOf(err), len(inner))
 	}
+}
+
+// TestFetchRetryAfterBeyondCapNotHonoured: a Retry-After of a day neither
+// holds the URL nor pauses its host; the URL is recorded as rate_limited
+// with its status, and the host's other URLs go on at once.
+func TestFetchRetryAfterBeyondCapNotHonoured(t *testing.T) {
+	for _, status := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable} {
+		synctest.Test(t, func(t *testing.T) {
+			rt := newFakeRT(func(r *http.Request, n int) (*http.Response, error) {
+				if r.URL.Path == "/limited" {
+					return reply(r, status, "slow down", "Retry-After", "86400"), nil
+				}
+				return reply(r, 200, "ok"), nil
+			})
+			f := fakeFetcher(t, rt, Config{IgnoreRobots: true, MaxRetryAfter: time.Minute})
+			start := time.Now()
+			resp, err := f.Fetch(t.Context(), "http://a.test/limited")
+			wantKind(t, err, KindRateLimited)
+			if resp == nil || resp.Status != status || rt.count("a.test/limited") != 1 {
+				t.Fatalf("response %+v after %d calls; want the %d kept, not retried", resp, rt.count("a.test/limited"), status)
+			}
+			if _, err := f.Fetch(t.Context(), "http://a.test/other"); err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(start); d != 0 {
+				t.Fatalf("the host was held %v by a Retry-After beyond the cap", d)
+			}
+		})
+	}
+}
+
+// TestFetchRetryAfterWithinCapHonoured: up to the cap, Retry-After is
+// waited for and the URL retried.
+func TestFetchRetryAfterWithinCapHonoured(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt := newFakeRT(func(r *http.Request, n int) (*http.Response, error) {
+			if n == 1 {
+				return reply(r, http.StatusTooManyRequests, "", "Retry-After", "60"), nil
+			}
+			return reply(r, 200, "ok"), nil
+		})
+		f := fakeFetcher(t, rt, Config{IgnoreRobots: true, MaxRetryAfter: time.Minute})
+		start := time.Now()
+		resp, err := f.Fetch(t.Context(), "http://a.test/")
+		if err != nil || resp.Attempts != 2 || time.Since(start) != time.Minute {
+			t.Fatalf("got %v, %+v after %v; want success on the second attempt after exactly 1m", err, resp, time.Since(start))
+		}
+	})
 }
