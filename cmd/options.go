@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/trawl-dev/trawl/crawler"
 )
@@ -86,6 +87,8 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.StringVar(&o.MaxBody, "max-body", "10MiB", "largest body kept, after decompression (e.g. 512KiB, 10MiB, 1GB)")
 	fs.StringArrayVarP(&o.Headers, "header", "H", nil, `extra request header "Name: value" (repeatable)`)
 	fs.StringVar(&o.UserAgent, "user-agent", "", "User-Agent header (default trawl/<version> (+project URL))")
+	fs.StringArrayVar(&o.SensitiveHeaders, "sensitive-header", nil, "header NAME that carries credentials, like Authorization and Cookie: sent only to the inputs' origins (repeatable)")
+	fs.BoolVar(&o.LocationTrusted, "location-trusted", false, "send Authorization, Cookie and other sensitive headers on redirects to other hosts too")
 	fs.StringVar(&o.Proxy, "proxy", "", "proxy URL for every request (default: HTTPS_PROXY/HTTP_PROXY)")
 	fs.BoolVar(&o.Cookies, "cookies", false, "keep cookies for the run")
 	fs.BoolVar(&o.NoRobots, "no-robots", false, "ignore robots.txt")
@@ -153,6 +156,14 @@ func (o *RunOptions) Validate() error {
 	}
 	if o.header, err = parseHeaders(o.Headers); err != nil {
 		return usageError("--header: %v", err)
+	}
+	if !httpguts.ValidHeaderFieldValue(o.UserAgent) {
+		return usageError("--user-agent %q: a header value cannot hold a line break or control character", o.UserAgent)
+	}
+	for _, name := range o.SensitiveHeaders {
+		if !httpguts.ValidHeaderFieldName(name) {
+			return usageError("--sensitive-header %q: not a header name", name)
+		}
 	}
 	if o.Proxy != "" {
 		o.proxyURL, err = url.Parse(o.Proxy)
@@ -262,6 +273,9 @@ func parseHeaders(hs []string) (http.Header, error) {
 		if !ok || name == "" || strings.ContainsAny(name, " \t") {
 			return nil, fmt.Errorf("%q is not \"Name: value\"", s)
 		}
+		if strings.ContainsAny(s, "\r\n") || !httpguts.ValidHeaderFieldName(name) || !httpguts.ValidHeaderFieldValue(strings.TrimSpace(value)) {
+			return nil, fmt.Errorf("%q: a header cannot hold a line break or control character", s)
+		}
 		h.Add(name, strings.TrimSpace(value))
 	}
 	return h, nil
@@ -297,6 +311,8 @@ func ParseSize(s string) (int64, error) {
 func (o *RunOptions) fetchConfig() crawler.Config {
 	cfg := o.baseFetchConfig()
 	cfg.MaxRetryAfter = o.MaxRetryAfter
+	cfg.SensitiveHeaders = o.SensitiveHeaders
+	cfg.LocationTrusted = o.LocationTrusted
 	return cfg
 }
 

@@ -149,7 +149,8 @@ type pipelineRun struct {
 	output   crawler.ResultWriter
 	closer   func(ctx context.Context) error
 	stats    *crawler.Stats
-	total    int // -1 when unknown
+	total    int      // -1 when unknown
+	seeds    []string // crawl: the seeds, never nil
 }
 
 func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
@@ -196,6 +197,7 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 	if r.scope != nil {
 		scope := r.scope
 		cfg.CheckRedirect = func(from, to *url.URL) error { return scope.Check(to.String(), 0) }
+		cfg.TrustedOrigins = r.seeds // credentials go to the seeds' origins only
 	}
 	var err error
 	if r.fetcher, err = crawler.NewFetcher(cfg); err != nil {
@@ -217,6 +219,7 @@ func (r *pipelineRun) prepareCrawl(ctx context.Context) error {
 		inputs = append(inputs, crawler.Input{Name: l.Text, IsURL: true})
 		if u, err := crawler.ParseURL(l.Text); err == nil {
 			seeds = append(seeds, u)
+			r.seeds = append(r.seeds, l.Text)
 		}
 		return nil
 	})
@@ -224,6 +227,9 @@ func (r *pipelineRun) prepareCrawl(ctx context.Context) error {
 		return usageError("read seeds: %v", err)
 	}
 	r.inputs = inputs
+	if r.seeds == nil {
+		r.seeds = []string{} // no seed, no trusted origin
+	}
 	r.scope = crawler.NewScope(seeds, crawler.ScopeOptions{
 		Mode:     r.o.scopeMode,
 		Include:  r.o.include,

@@ -51,10 +51,28 @@ type Config struct {
 	// kept), and the run goes on. Zero means 10 minutes.
 	MaxRetryAfter time.Duration
 	// UserAgent is sent with every request. Empty means
-	// [DefaultUserAgent].
+	// [DefaultUserAgent]. A User-Agent in Headers replaces it.
 	UserAgent string
-	// Headers are added to every request.
+	// Headers are added to every request, except the sensitive ones
+	// (Authorization, Cookie, Proxy-Authorization and SensitiveHeaders),
+	// which carry credentials and go only to trusted origins (see
+	// TrustedOrigins), and Host, which sets the Host of requests to those
+	// origins only. A name or value with a line break is an error of
+	// [NewFetcher].
 	Headers http.Header
+	// SensitiveHeaders names more headers of Headers to treat as
+	// credentials, as Authorization is.
+	SensitiveHeaders []string
+	// TrustedOrigins, when not nil, are URLs whose origins (scheme, host
+	// and port) the sensitive headers are sent to: the seeds of a crawl.
+	// When nil, each fetch sends them to the origin of the URL it was
+	// given (list mode: every input). Either way a redirect to another
+	// origin, and the robots.txt of such an origin, get none of them.
+	TrustedOrigins []string
+	// LocationTrusted sends the sensitive headers on redirects to other
+	// origins too, like curl's --location-trusted. The Host header stays
+	// with the trusted origins.
+	LocationTrusted bool
 	// Proxy is the proxy for every request. Nil means the environment's
 	// (HTTPS_PROXY, HTTP_PROXY, NO_PROXY).
 	Proxy *url.URL
@@ -135,12 +153,18 @@ type Fetcher struct {
 	transport *http.Transport // nil when Config.Transport replaced it
 	limiter   *ratelimit.HostLimiter
 	robots    *robotsCache // nil when robots.txt is ignored
+	headers   requestHeaders
+	trusted   map[string]bool // origins given credentials; nil: each fetch's own
 }
 
 // NewFetcher returns a Fetcher for cfg.
 func NewFetcher(cfg Config) (*Fetcher, error) {
 	cfg = cfg.withDefaults()
-	f := &Fetcher{cfg: cfg, limiter: cfg.Limiter}
+	headers, err := splitHeaders(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	f := &Fetcher{cfg: cfg, limiter: cfg.Limiter, headers: headers, trusted: trustedOrigins(cfg.TrustedOrigins)}
 	rt := cfg.Transport
 	if rt == nil {
 		f.transport = newTransport(&cfg)
@@ -224,6 +248,8 @@ type fetchOptions struct {
 	maxBody      int64
 	maxRedirects int
 	retries      int
+	secrets      bool // this hop may carry the sensitive headers
+	trusted      bool // this hop is on a trusted origin: configured Host, robots.txt with credentials
 }
 
 // Fetch fetches rawURL: it waits for the host's limits, checks robots.txt,
@@ -254,8 +280,9 @@ func (f *Fetcher) fetch(ctx context.Context, rawURL string, o fetchOptions) (*Re
 	}
 	seen := map[string]bool{u.String(): true}
 	var redirects []string
+	first, startTrusted := u, f.trustsStart(ctx, u)
 	for {
-		resp, err := f.fetchHop(ctx, u, o)
+		resp, err := f.fetchHop(ctx, u, f.hopTrust(o, startTrusted, first, u))
 		if resp != nil {
 			resp.URL, resp.Redirects, resp.Elapsed = rawURL, redirects, time.Since(start)
 		}
@@ -314,7 +341,11 @@ func (f *Fetcher) nextHop(u *url.URL, resp *Response, o fetchOptions, seen map[s
 // attempts until one succeeds, fails for good or the retries run out.
 func (f *Fetcher) fetchHop(ctx context.Context, u *url.URL, o fetchOptions) (*Response, error) {
 	if o.robots && f.robots != nil {
-		if err := f.checkRobots(ctx, u); err != nil {
+		rctx := ctx
+		if !o.trusted {
+			rctx = withoutSecrets(ctx) // even with LocationTrusted
+		}
+		if err := f.checkRobots(rctx, u); err != nil {
 			return nil, err
 		}
 	}
@@ -388,7 +419,7 @@ func (f *Fetcher) attempt(ctx context.Context, u *url.URL, o fetchOptions) (*Res
 	var resp *Response
 	err = structured.FailAfter(ctx, o.timeout, func(ctx context.Context) error {
 		var err error
-		resp, err = f.roundTrip(ctx, u, o.maxBody)
+		resp, err = f.roundTrip(ctx, u, o)
 		return err
 	})
 	switch {
@@ -427,16 +458,14 @@ func (c *connFacts) gotConn(info httptrace.GotConnInfo) {
 // roundTrip sends one GET for u and reads the body. When ctx ends, it
 // returns ctx's error as is, so that the caller's FailAfter can tell its
 // own deadline from an outer cancellation.
-func (f *Fetcher) roundTrip(ctx context.Context, u *url.URL, maxBody int64) (*Response, error) {
+func (f *Fetcher) roundTrip(ctx context.Context, u *url.URL, o fetchOptions) (*Response, error) {
 	facts := &connFacts{}
 	tctx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: facts.gotConn})
 	req, err := http.NewRequestWithContext(tctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, newError(KindInvalidURL, u.String(), err)
 	}
-	for k, vs := range f.cfg.Headers {
-		req.Header[k] = append([]string(nil), vs...)
-	}
+	f.headers.apply(req, o)
 	req.Header.Set("User-Agent", f.cfg.UserAgent)
 	req.Header.Set("Accept-Encoding", acceptEncoding)
 	if req.Header.Get("Accept") == "" {
@@ -453,7 +482,7 @@ func (f *Fetcher) roundTrip(ctx context.Context, u *url.URL, maxBody int64) (*Re
 		return nil, newError(transportKind(err, got), u.String(), err)
 	}
 	defer structured.Shielded(ctx, time.Second, func(context.Context) error { return hr.Body.Close() })
-	body, err := readBody(hr.Body, hr.Header.Get("Content-Encoding"), maxBody)
+	body, err := readBody(hr.Body, hr.Header.Get("Content-Encoding"), o.maxBody)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

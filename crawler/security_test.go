@@ -3,8 +3,11 @@ package crawler
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -132,4 +135,148 @@ func TestFetchRetryAfterWithinCapHonoured(t *testing.T) {
 			t.Fatalf("got %v, %+v after %v; want success on the second attempt after exactly 1m", err, resp, time.Since(start))
 		}
 	})
+}
+
+// headerLog is a server that records the headers of every request by
+// path.
+type headerLog struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	seen map[string][]http.Header // path → headers, Host added as "X-Got-Host"
+}
+
+func newHeaderLog(t *testing.T, h http.HandlerFunc) *headerLog {
+	l := &headerLog{seen: map[string][]http.Header{}}
+	l.srv = serve(t, func(w http.ResponseWriter, r *http.Request) {
+		hdr := r.Header.Clone()
+		hdr.Set("X-Got-Host", r.Host)
+		l.mu.Lock()
+		l.seen[r.URL.Path] = append(l.seen[r.URL.Path], hdr)
+		l.mu.Unlock()
+		h(w, r)
+	})
+	return l
+}
+
+// got returns the headers of the requests for path.
+func (l *headerLog) got(path string) []http.Header {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.seen[path]
+}
+
+// credHeaders are the headers the credential tests configure: three
+// sensitive ones (one named by SensitiveHeaders) and a plain one.
+var credHeaders = http.Header{
+	"Authorization": {"Bearer s3cret"},
+	"Cookie":        {"sid=s3cret"},
+	"X-Api-Key":     {"s3cret"},
+	"X-Plain":       {"hello"},
+}
+
+// wantCreds checks that every request for path got the sensitive headers
+// (or none of them), and always the plain one.
+func wantCreds(t *testing.T, l *headerLog, path string, want bool) {
+	t.Helper()
+	reqs := l.got(path)
+	if len(reqs) == 0 {
+		t.Fatalf("no request for %s", path)
+	}
+	for _, h := range reqs {
+		for _, name := range []string{"Authorization", "Cookie", "X-Api-Key"} {
+			if has := h.Get(name) != ""; has != want {
+				t.Errorf("%s%s: %s sent = %v, want %v", l.srv.URL, path, name, has, want)
+			}
+		}
+		if h.Get("X-Plain") != "hello" {
+			t.Errorf("%s%s: the plain header was not sent", l.srv.URL, path)
+		}
+	}
+}
+
+// credSites returns an origin whose /redir redirects to another origin's
+// /page, and that other origin. Both serve robots.txt.
+func credSites(t *testing.T) (origin, other *headerLog) {
+	other = newHeaderLog(t, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "<html><title>other</title></html>")
+	})
+	origin = newHeaderLog(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/redir":
+			http.Redirect(w, r, other.srv.URL+"/page", http.StatusFound)
+		case "/local":
+			http.Redirect(w, r, "/page", http.StatusFound)
+		default:
+			fmt.Fprint(w, "<html><title>origin</title></html>")
+		}
+	})
+	return origin, other
+}
+
+func TestCredentialsStayWithOrigin(t *testing.T) {
+	origin, other := credSites(t)
+	f := newTestFetcher(t, Config{Headers: credHeaders, SensitiveHeaders: []string{"x-api-key"}})
+	if _, err := f.Fetch(t.Context(), origin.srv.URL+"/redir"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Fetch(t.Context(), origin.srv.URL+"/local"); err != nil {
+		t.Fatal(err)
+	}
+	wantCreds(t, origin, "/redir", true)
+	wantCreds(t, origin, "/robots.txt", true)
+	wantCreds(t, origin, "/page", true) // a redirect within the origin keeps them
+	wantCreds(t, other, "/page", false)
+	wantCreds(t, other, "/robots.txt", false)
+}
+
+func TestCredentialsLocationTrusted(t *testing.T) {
+	origin, other := credSites(t)
+	f := newTestFetcher(t, Config{Headers: credHeaders, SensitiveHeaders: []string{"X-Api-Key"}, LocationTrusted: true, IgnoreRobots: true})
+	if _, err := f.Fetch(t.Context(), origin.srv.URL+"/redir"); err != nil {
+		t.Fatal(err)
+	}
+	wantCreds(t, other, "/page", true)
+}
+
+// TestCredentialsTrustedOrigins: in a crawl only the seeds' origins get
+// credentials; a link to another origin is fetched without them.
+func TestCredentialsTrustedOrigins(t *testing.T) {
+	origin, other := credSites(t)
+	f := newTestFetcher(t, Config{Headers: credHeaders, SensitiveHeaders: []string{"X-Api-Key"}, TrustedOrigins: []string{origin.srv.URL + "/"}})
+	for _, u := range []string{origin.srv.URL + "/a", other.srv.URL + "/page"} {
+		if _, err := f.Fetch(t.Context(), u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantCreds(t, origin, "/a", true)
+	wantCreds(t, other, "/page", false)
+	wantCreds(t, other, "/robots.txt", false)
+}
+
+// TestHostAndUserAgentHeaders: a Host header sets the request's Host (on
+// the origin only), a User-Agent header replaces the default.
+func TestHostAndUserAgentHeaders(t *testing.T) {
+	origin, other := credSites(t)
+	f := newTestFetcher(t, Config{IgnoreRobots: true, Headers: http.Header{"Host": {"vhost.example"}, "User-Agent": {"custom-agent/1"}}})
+	if _, err := f.Fetch(t.Context(), origin.srv.URL+"/redir"); err != nil {
+		t.Fatal(err)
+	}
+	if h := origin.got("/redir")[0]; h.Get("X-Got-Host") != "vhost.example" || h.Get("User-Agent") != "custom-agent/1" {
+		t.Errorf("origin got Host %q and User-Agent %q; want the configured ones", h.Get("X-Got-Host"), h.Get("User-Agent"))
+	}
+	if h := other.got("/page")[0]; h.Get("X-Got-Host") != strings.TrimPrefix(other.srv.URL, "http://") {
+		t.Errorf("the other origin got Host %q; the configured Host belongs to the origin", h.Get("X-Got-Host"))
+	}
+}
+
+func TestHeadersWithLineBreaksRefused(t *testing.T) {
+	for _, cfg := range []Config{
+		{Headers: http.Header{"X-A": {"a\r\nInjected: yes"}}},
+		{Headers: http.Header{"X A": {"a"}}},
+		{UserAgent: "agent\nInjected: yes"},
+	} {
+		if _, err := NewFetcher(cfg); err == nil {
+			t.Errorf("NewFetcher(%+v) accepted a header that cannot be sent", cfg)
+		}
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -42,5 +44,153 @@ func TestMaxRetryAfter(t *testing.T) {
 	}
 	if ok := recs[srv.URL+"/ok"]; ok.Status != 200 || ok.Error != nil {
 		t.Errorf("/ok: status %d error %+v; want 200", ok.Status, ok.Error)
+	}
+}
+
+// headerSite is a server that records every request's headers.
+type headerSite struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	reqs []*http.Request // clones, headers only
+}
+
+func newHeaderSite(t *testing.T, h http.HandlerFunc) *headerSite {
+	s := &headerSite{}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.reqs = append(s.reqs, r.Clone(r.Context()))
+		s.mu.Unlock()
+		h(w, r)
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// requests returns the recorded requests.
+func (s *headerSite) requests() []*http.Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*http.Request(nil), s.reqs...)
+}
+
+// leaked returns "path: header" for each request that carried one of the
+// secret headers.
+func (s *headerSite) leaked() []string {
+	var out []string
+	for _, r := range s.requests() {
+		for _, name := range []string{"Authorization", "Cookie", "X-Api-Key"} {
+			if r.Header.Get(name) != "" {
+				out = append(out, r.URL.Path+": "+name)
+			}
+		}
+	}
+	return out
+}
+
+var secretFlags = []string{"-H", "Authorization: Bearer s3cret", "-H", "Cookie: sid=s3cret",
+	"-H", "X-Api-Key: s3cret", "--sensitive-header", "X-Api-Key"}
+
+// TestCredentialsNotRedirectedToOtherHosts: -H credentials go to the
+// input's origin and its robots.txt, never to the host a redirect points
+// at, nor to that host's robots.txt; --location-trusted opts back in.
+func TestCredentialsNotRedirectedToOtherHosts(t *testing.T) {
+	t.Parallel()
+	for _, trusted := range []bool{false, true} {
+		other := newHeaderSite(t, func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, "<html><title>other</title></html>")
+		})
+		origin := newHeaderSite(t, func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/redir" {
+				http.Redirect(w, r, other.srv.URL+"/landing", http.StatusFound)
+				return
+			}
+			fmt.Fprint(w, "<html><title>origin</title></html>")
+		})
+		args := append([]string{"fetch"}, secretFlags...)
+		if trusted {
+			args = append(args, "--location-trusted")
+		}
+		res := runTrawl(t, testContext(t), nil, append(args, origin.srv.URL+"/redir")...)
+		if res.code != 0 {
+			t.Fatalf("exit code %d; stderr:\n%s", res.code, res.stderr)
+		}
+		if got := origin.leaked(); len(got) != 6 { // /robots.txt and /redir, three headers each
+			t.Errorf("the origin got credentials on %v; want all three on robots.txt and /redir", got)
+		}
+		var landing []string
+		for _, l := range other.leaked() {
+			if strings.HasPrefix(l, "/robots.txt") {
+				t.Errorf("the other host's robots.txt got %s", l)
+			} else {
+				landing = append(landing, l)
+			}
+		}
+		if want := map[bool]int{false: 0, true: 3}[trusted]; len(landing) != want {
+			t.Errorf("--location-trusted=%v: the other host got %v; want %d credential headers", trusted, landing, want)
+		}
+	}
+}
+
+// TestCrawlCredentialsOnlyToSeeds: a crawl that follows a link to
+// another host (--scope any) sends it no credentials.
+func TestCrawlCredentialsOnlyToSeeds(t *testing.T) {
+	t.Parallel()
+	other := newHeaderSite(t, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "<html><title>other</title></html>")
+	})
+	origin := newHeaderSite(t, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<html><title>seed</title><a href="%s/linked">x</a></html>`, other.srv.URL)
+	})
+	res := runTrawl(t, testContext(t), nil, append(append([]string{"crawl", "--scope", "any"}, secretFlags...), origin.srv.URL+"/")...)
+	if res.code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", res.code, res.stderr)
+	}
+	if len(other.requests()) == 0 {
+		t.Fatal("the linked host was not crawled")
+	}
+	if got := other.leaked(); len(got) != 0 {
+		t.Errorf("the linked host got credentials: %v", got)
+	}
+	if got := origin.leaked(); len(got) == 0 {
+		t.Error("the seed's host got no credentials")
+	}
+}
+
+// TestHeaderFlags: -H User-Agent and -H Host are sent, not ignored.
+func TestHeaderFlags(t *testing.T) {
+	t.Parallel()
+	site := newHeaderSite(t, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "<html><title>x</title></html>")
+	})
+	res := runTrawl(t, testContext(t), nil, "fetch", "--no-robots", "-H", "User-Agent: my-bot/2.0", "-H", "Host: vhost.example", site.srv.URL+"/")
+	if res.code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", res.code, res.stderr)
+	}
+	for _, r := range site.requests() {
+		if r.UserAgent() != "my-bot/2.0" || r.Host != "vhost.example" {
+			t.Errorf("request got User-Agent %q and Host %q; want my-bot/2.0 and vhost.example", r.UserAgent(), r.Host)
+		}
+	}
+}
+
+// TestHeaderLineBreaksAreUsageErrors: a header or user agent that would
+// inject a line is refused before anything is fetched.
+func TestHeaderLineBreaksAreUsageErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ flag, value string }{
+		{"-H", "X-A: a\r\nInjected: yes"},
+		{"-H", "X-A: a\nb"},
+		{"--header", "X-A: tail\n"},
+		{"--user-agent", "bot\r\nInjected: yes"},
+		{"--sensitive-header", "X Bad"},
+	} {
+		res := runTrawl(t, testContext(t), nil, "fetch", tc.flag, tc.value, "http://127.0.0.1:1/")
+		if res.code != 2 || res.stdout != "" {
+			t.Errorf("%s %q: exit code %d, stdout %q; want a usage error (2) and nothing fetched", tc.flag, tc.value, res.code, res.stdout)
+		}
+		flag := strings.TrimPrefix(strings.Replace(tc.flag, "-H", "--header", 1), "")
+		if !strings.Contains(res.stderr, flag) || !strings.Contains(res.stderr, fmt.Sprintf("%q", tc.value)) {
+			t.Errorf("%s %q: stderr does not name the flag and the value:\n%s", tc.flag, tc.value, res.stderr)
+		}
 	}
 }
