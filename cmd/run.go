@@ -346,7 +346,7 @@ func (r *pipelineRun) resume(ctx context.Context) error {
 	if r.o.Crawl && r.memory != nil {
 		// Queued before the journal is reopened: these are in it already.
 		_, err := store.ReplayJournal(ctx, store.JournalPath(r.o.Output), func(depth int, u string) {
-			if added, _ := r.memory.Add(ctx, crawler.Request{URL: u, Depth: depth, Source: "journal"}); added {
+			if added, _ := crawler.AddRequest(ctx, r.memory, crawler.Request{URL: u, Depth: depth, Source: "journal"}); added {
 				requeued++
 			}
 		})

@@ -39,12 +39,13 @@ type Error struct {
 	Err  error
 }
 
-// Error formats as "<kind> <url>: <detail>".
+// Error formats as "<kind> <url>: <detail>", with the password of every
+// URL in it redacted (see [RedactURL]).
 func (e *Error) Error() string {
 	if e.Err == nil {
-		return fmt.Sprintf("%s %s", e.Kind, e.URL)
+		return fmt.Sprintf("%s %s", e.Kind, RedactURL(e.URL))
 	}
-	return fmt.Sprintf("%s %s: %v", e.Kind, e.URL, e.Err)
+	return redactURLsIn(fmt.Sprintf("%s %s: %v", e.Kind, e.URL, e.Err))
 }
 
 // Unwrap returns the underlying error.

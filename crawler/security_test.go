@@ -280,3 +280,26 @@ func TestHeadersWithLineBreaksRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://user:pass@a.test/x":         "http://user:***@a.test/x",
+		"https://u:p%40ss@a.test:8080/?q=1": "https://u:***@a.test:8080/?q=1",
+		"http://user:p@ss@a.test/":          "http://user:***@a.test/",
+		"http://user:@a.test/":              "http://user:***@a.test/",
+		"http://token@a.test/":              "http://token@a.test/",
+		"http://a.test/path@x:y":            "http://a.test/path@x:y",
+		"http://a.test/?next=http://u:p@b/": "http://a.test/?next=http://u:p@b/",
+		"ftp://u:p@a.test/ not a url":       "ftp://u:***@a.test/ not a url",
+		"no scheme u:p@a.test":              "no scheme u:p@a.test",
+		"http://user:***@a.test/":           "http://user:***@a.test/",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+	msg := `redirect back to http://u:pw1@a.test/x; bad location "https://v:pw2@b.test"`
+	if got := redactURLsIn(msg); strings.Contains(got, "pw1") || strings.Contains(got, "pw2") || !strings.Contains(got, "http://u:***@a.test/x") {
+		t.Errorf("redactURLsIn(%q) = %q", msg, got)
+	}
+}

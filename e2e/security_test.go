@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -192,5 +195,100 @@ func TestHeaderLineBreaksAreUsageErrors(t *testing.T) {
 		if !strings.Contains(res.stderr, flag) || !strings.Contains(res.stderr, fmt.Sprintf("%q", tc.value)) {
 			t.Errorf("%s %q: stderr does not name the flag and the value:\n%s", tc.flag, tc.value, res.stderr)
 		}
+	}
+}
+
+// authSite serves pages behind basic auth user:s3cretpw: /a links to b,
+// /loop redirects to itself, /r redirects to /a; it counts the requests.
+func authSite(t *testing.T) (*httptest.Server, *atomic.Int32) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		if u, p, ok := r.BasicAuth(); !ok || u != "user" || p != "s3cretpw" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		switch r.URL.Path {
+		case "/loop":
+			http.Redirect(w, r, "/loop", http.StatusFound)
+		case "/r":
+			http.Redirect(w, r, "/a", http.StatusFound)
+		default:
+			fmt.Fprint(w, `<html><title>in</title><a href="b">b</a><link rel=canonical href="/a"></html>`)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &hits
+}
+
+// TestUserinfoRedactedAndResumed: a password in a URL is used but never
+// written, in records (url, final_url, redirects, links, canonical, error
+// messages) or on stderr; and --resume still finds those URLs done.
+func TestUserinfoRedactedAndResumed(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	srv, hits := authSite(t)
+	base := strings.Replace(srv.URL, "http://", "http://user:s3cretpw@", 1)
+	in := writeFile(t, "urls.txt", base+"/a\n"+base+"/loop\n"+base+"/r\nftp://user:s3cretpw@x.test/\n")
+	out := filepath.Join(t.TempDir(), "out.jsonl")
+	first := runTrawl(t, ctx, nil, "fetch", "--no-robots", "-o", out, in)
+	if first.code != 1 {
+		t.Fatalf("exit code %d, want 1 (the loop and the ftp line fail); stderr:\n%s", first.code, first.stderr)
+	}
+	before, _ := os.ReadFile(out)
+	if strings.Contains(string(before)+first.stderr, "s3cretpw") {
+		t.Errorf("the password was written:\n%s\nstderr:\n%s", before, first.stderr)
+	}
+	recs := byURL(t, parseJSONL(t, string(before)))
+	red := strings.Replace(srv.URL, "http://", "http://user:***@", 1)
+	if a := recs[red+"/a"]; a.Status != 200 || len(a.Links) != 1 || a.Links[0] != red+"/b" {
+		t.Errorf("record of /a: %+v; want status 200 and the redacted link %s/b", a, red)
+	}
+	if r := recs[red+"/r"]; r.FinalURL != red+"/a" {
+		t.Errorf("record of /r: final_url %q, want %s/a", r.FinalURL, red)
+	}
+	if l := recs[red+"/loop"]; l.Error == nil || l.Error.Kind != "redirect_loop" {
+		t.Errorf("record of /loop: %+v; want a redirect_loop", l)
+	}
+	if len(recs) != 4 {
+		t.Errorf("%d records, want 4:\n%s", len(recs), before)
+	}
+	served := hits.Load()
+	second := runTrawl(t, ctx, nil, "fetch", "--no-robots", "--resume", "-o", out, in)
+	if second.code != 0 && second.code != 1 {
+		t.Errorf("--resume: exit code %d; stderr:\n%s", second.code, second.stderr)
+	}
+	if after, _ := os.ReadFile(out); string(after) != string(before) {
+		t.Errorf("--resume of a finished run changed the output:\n--- before\n%s--- after\n%s", before, after)
+	}
+	if n := hits.Load() - served; n != 0 {
+		t.Errorf("--resume fetched %d URLs with a password again", n)
+	}
+}
+
+// TestCrawlUserinfoResumed: a finished crawl of a site reached with a
+// password, resumed, fetches nothing again (its journal holds the URLs
+// with the password, its output the redacted ones).
+func TestCrawlUserinfoResumed(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	srv, hits := authSite(t)
+	seed := strings.Replace(srv.URL, "http://", "http://user:s3cretpw@", 1) + "/a"
+	out := filepath.Join(t.TempDir(), "out.jsonl")
+	first := runTrawl(t, ctx, nil, "crawl", "--no-robots", "-o", out, seed)
+	if first.code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", first.code, first.stderr)
+	}
+	before, _ := os.ReadFile(out)
+	if n := len(parseJSONL(t, string(before))); n != 2 || strings.Contains(string(before), "s3cretpw") {
+		t.Fatalf("want 2 records (/a, /b) without the password:\n%s", before)
+	}
+	served := hits.Load()
+	runTrawl(t, ctx, nil, "crawl", "--no-robots", "--resume", "-o", out, seed)
+	if after, _ := os.ReadFile(out); string(after) != string(before) {
+		t.Errorf("--resume of a finished crawl changed the output:\n--- before\n%s--- after\n%s", before, after)
+	}
+	if n := hits.Load() - served; n != 0 {
+		t.Errorf("--resume fetched %d URLs again", n)
 	}
 }
