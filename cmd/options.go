@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"golang.org/x/net/http/httpguts"
+	"golang.org/x/net/http/httpproxy"
 
 	"github.com/trawl-dev/trawl/crawler"
 )
@@ -331,6 +332,17 @@ func (o *RunOptions) baseFetchConfig() crawler.Config {
 		Rate:         o.Rate,
 		IgnoreRobots: o.NoRobots,
 	}
+}
+
+// proxyWarning is the warning for a run that combines --deny-private
+// with a proxy (--proxy, or HTTP_PROXY/HTTPS_PROXY), or "".
+func (o *RunOptions) proxyWarning() string {
+	env := httpproxy.FromEnvironment()
+	if !o.DenyPrivate || (o.proxyURL == nil && env.HTTPProxy == "" && env.HTTPSProxy == "") {
+		return ""
+	}
+	return "trawl: warning: --deny-private with a proxy: targets are checked by resolving their names here; " +
+		"the proxy resolves them again on its own, so a name whose address changes in between (DNS rebinding) can still reach a private address"
 }
 
 // retriesValue maps --retries to crawler.Config.Retries, where zero means

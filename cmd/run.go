@@ -155,6 +155,9 @@ type pipelineRun struct {
 
 func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 	r := &pipelineRun{o: o, inputs: o.Inputs, stats: &crawler.Stats{}, total: -1}
+	if w := o.proxyWarning(); w != "" {
+		o.warnf("%s", w)
+	}
 	if f, ok := o.IO.In.(*os.File); ok {
 		r.stdin = structured.NewFile(f)
 	}

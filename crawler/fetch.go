@@ -79,11 +79,13 @@ type Config struct {
 	// Cookies keeps cookies for the run in a jar shared by all requests.
 	Cookies bool
 	// DenyPrivate refuses connections to loopback, private, link-local,
-	// CGNAT, unspecified and multicast addresses, checked on the resolved
-	// address when dialing, for every redirect too (kind denied_private).
-	// With a proxy the address dialed is the proxy's, so that is the one
-	// checked: a proxy on a private address is refused, and where the
-	// proxy connects is up to it.
+	// CGNAT, unspecified and multicast addresses (and IPv6 addresses
+	// embedding such an IPv4 one), checked on the resolved address when
+	// dialing, for every redirect too (kind denied_private). With a proxy
+	// the target is checked before the request is handed to the proxy:
+	// a literal IP as is, a name by resolving it here; the proxy then
+	// resolves it again on its own, which DNS rebinding can exploit. The
+	// proxy's own address is not checked.
 	DenyPrivate bool
 	// PerHost is the most requests in flight to one host. Zero means 2;
 	// negative means unlimited.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -301,5 +302,30 @@ func TestRedactURL(t *testing.T) {
 	msg := `redirect back to http://u:pw1@a.test/x; bad location "https://v:pw2@b.test"`
 	if got := redactURLsIn(msg); strings.Contains(got, "pw1") || strings.Contains(got, "pw2") || !strings.Contains(got, "http://u:***@a.test/x") {
 		t.Errorf("redactURLsIn(%q) = %q", msg, got)
+	}
+}
+
+// TestProxyGuard: with a proxy, targets are checked before the request is
+// handed over; a direct request (the proxy func says none) is left to the
+// dialer's guard.
+func TestProxyGuard(t *testing.T) {
+	proxyURL, _ := url.Parse("http://127.0.0.1:3128")
+	g := newProxyGuard(http.ProxyURL(proxyURL), newDialer(true))
+	for _, target := range []string{"http://10.0.0.1/", "http://localhost/", "http://[2002:a00:1::1]/", "http://169.254.169.254/"} {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", target, nil)
+		pu, err := g.proxy(req)
+		if pu != nil || transportKind(err, false) != KindDeniedPrivate {
+			t.Errorf("%s: proxy %v, error %v; want it refused before the proxy", target, pu, err)
+		}
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", "http://93.184.216.34/", nil)
+	if pu, err := g.proxy(req); err != nil || pu != proxyURL {
+		t.Errorf("a public target: proxy %v, error %v; want the proxy", pu, err)
+	}
+	if !g.proxies["127.0.0.1:3128"] {
+		t.Errorf("the proxy handed out is not dialed unguarded: %v", g.proxies)
+	}
+	if got := proxyAddr(&url.URL{Scheme: "socks5", Host: "p.example"}); got != "p.example:1080" {
+		t.Errorf("proxyAddr = %q", got)
 	}
 }

@@ -44,10 +44,15 @@ func newTransport(cfg *Config) *http.Transport {
 	if cfg.Proxy != nil {
 		proxy = http.ProxyURL(cfg.Proxy)
 	}
+	dial := newDialer(cfg.DenyPrivate).DialContext
+	if cfg.DenyPrivate {
+		g := newProxyGuard(proxy, newDialer(true))
+		proxy, dial = g.proxy, g.dialContext
+	}
 	perHost := max(cfg.PerHost, 0)
 	return &http.Transport{
 		Proxy:                  proxy,
-		DialContext:            newDialer(cfg.DenyPrivate).DialContext,
+		DialContext:            dial,
 		ForceAttemptHTTP2:      true,
 		TLSHandshakeTimeout:    min(10*time.Second, cfg.Timeout),
 		ResponseHeaderTimeout:  cfg.Timeout,

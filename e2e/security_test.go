@@ -292,3 +292,77 @@ func TestCrawlUserinfoResumed(t *testing.T) {
 		t.Errorf("--resume fetched %d URLs again", n)
 	}
 }
+
+// fakeProxy is a forward HTTP proxy on loopback that answers for any
+// target itself and records what it was asked for. For 93.184.216.34 it
+// serves /pub and redirects /hop to a loopback address.
+func fakeProxy(t *testing.T) (*httptest.Server, func() []string) {
+	var mu sync.Mutex
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked = append(asked, r.URL.String())
+		mu.Unlock()
+		if r.URL.Path == "/hop" {
+			http.Redirect(w, r, "http://127.0.0.1:9/secret", http.StatusFound)
+			return
+		}
+		fmt.Fprint(w, "<html><title>via proxy</title></html>")
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), asked...)
+	}
+}
+
+// TestDenyPrivateThroughProxy: with a proxy, --deny-private checks the
+// target before the proxy gets the request (literal IPs, names resolved
+// here, IPv6 embedding a private IPv4, every redirect hop), lets public
+// targets through, and warns about what it cannot check.
+func TestDenyPrivateThroughProxy(t *testing.T) {
+	t.Parallel()
+	proxy, asked := fakeProxy(t)
+	targets := []string{"http://10.1.2.3/x", "http://localhost:9/y", "http://[64:ff9b::a00:1]/nat",
+		"http://169.254.169.254/latest/meta-data/", "http://93.184.216.34/pub", "http://93.184.216.34/hop"}
+	for _, viaEnv := range []bool{false, true} {
+		args := []string{"fetch", "--no-robots", "--retries", "0", "--deny-private"}
+		cmd := trawlCmd(testContext(t), append(args, targets...)...)
+		if viaEnv {
+			cmd.Env = append(cmd.Env, "HTTP_PROXY="+proxy.URL)
+		} else {
+			cmd = trawlCmd(testContext(t), append(append(args, "--proxy", proxy.URL), targets...)...)
+		}
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		cmd.Run()
+		recs := byURL(t, parseJSONL(t, stdout.String()))
+		for _, u := range targets {
+			r := recs[u]
+			want := "denied_private"
+			if strings.HasSuffix(u, "/pub") {
+				want = ""
+			}
+			if got := ""; r.Error != nil {
+				got = r.Error.Kind
+				if got != want {
+					t.Errorf("proxy from env %v: %s: error %+v, want %q", viaEnv, u, r.Error, want)
+				}
+			} else if want != "" || r.Status != 200 {
+				t.Errorf("proxy from env %v: %s: status %d, no error; want %q", viaEnv, u, r.Status, want)
+			}
+		}
+		if !strings.Contains(stderr.String(), "--deny-private with a proxy") {
+			t.Errorf("proxy from env %v: no warning on stderr:\n%s", viaEnv, stderr.String())
+		}
+	}
+	for _, a := range asked() {
+		if !strings.HasPrefix(a, "http://93.184.216.34/") {
+			t.Errorf("the proxy was asked for %s", a)
+		}
+	}
+	if n := len(asked()); n != 4 {
+		t.Errorf("the proxy was asked %d times (%v), want /pub and /hop twice", n, asked())
+	}
+}
