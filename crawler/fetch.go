@@ -76,7 +76,9 @@ type Config struct {
 	// Proxy is the proxy for every request. Nil means the environment's
 	// (HTTPS_PROXY, HTTP_PROXY, NO_PROXY).
 	Proxy *url.URL
-	// Cookies keeps cookies for the run in a jar shared by all requests.
+	// Cookies keeps cookies for the run in a jar shared by all requests,
+	// with limits: 50 cookies set by one host, 3,000 in all, a Cookie
+	// header of at most 8 KiB.
 	Cookies bool
 	// DenyPrivate refuses connections to loopback, private, link-local,
 	// CGNAT, unspecified and multicast addresses (and IPv6 addresses
@@ -182,7 +184,7 @@ func NewFetcher(cfg Config) (*Fetcher, error) {
 		if err != nil {
 			return nil, fmt.Errorf("create cookie jar: %w", err)
 		}
-		f.client.Jar = jar
+		f.client.Jar = newBoundedJar(jar)
 	}
 	if f.limiter == nil {
 		f.limiter = ratelimit.New(ratelimit.Config{Rate: cfg.Rate, Burst: cfg.Burst, PerHost: max(cfg.PerHost, 0), Shared: cfg.SharedLimiter})

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -327,5 +328,82 @@ func TestProxyGuard(t *testing.T) {
 	}
 	if got := proxyAddr(&url.URL{Scheme: "socks5", Host: "p.example"}); got != "p.example:1080" {
 		t.Errorf("proxyAddr = %q", got)
+	}
+}
+
+// TestCookieFlood: a server that sets a thousand new cookies on every
+// response gets at most maxCookiesPerHost back, in a Cookie header of at
+// most maxCookieHeaderLen bytes.
+func TestCookieFlood(t *testing.T) {
+	var mu sync.Mutex
+	var sent []string // Cookie headers received
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		sent = append(sent, r.Header.Get("Cookie"))
+		n := len(sent)
+		mu.Unlock()
+		for i := range 1000 {
+			http.SetCookie(w, &http.Cookie{Name: fmt.Sprintf("c%d_%d", n, i), Value: strings.Repeat("v", 200)})
+		}
+		fmt.Fprint(w, "<html></html>")
+	})
+	f := newTestFetcher(t, Config{IgnoreRobots: true, Cookies: true})
+	for i := range 4 {
+		if _, err := f.Fetch(t.Context(), fmt.Sprintf("%s/p%d", srv.URL, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i, h := range sent[1:] {
+		if n := strings.Count(h, "="); n == 0 || n > maxCookiesPerHost || len(h) > maxCookieHeaderLen {
+			t.Errorf("request %d sent %d cookies in %d bytes; want some, at most %d in %d bytes", i+2, n, len(h), maxCookiesPerHost, maxCookieHeaderLen)
+		}
+	}
+}
+
+// TestCookieJarLimits: per host and in all, new cookies past the limits
+// are dropped, while updates and deletions of kept ones pass, and an
+// expired cookie frees its place.
+func TestCookieJarLimits(t *testing.T) {
+	inner, _ := cookiejar.New(nil)
+	j := newBoundedJar(inner)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	j.now = func() time.Time { return now }
+	set := func(host string, cs ...*http.Cookie) {
+		j.SetCookies(&url.URL{Scheme: "http", Host: host, Path: "/"}, cs)
+	}
+	count := func(host string) int { return len(inner.Cookies(&url.URL{Scheme: "http", Host: host, Path: "/"})) }
+	for i := range 2 * maxCookiesPerHost {
+		set("a.test", &http.Cookie{Name: fmt.Sprint("c", i), Value: "1", MaxAge: 60})
+	}
+	if n := count("a.test"); n != maxCookiesPerHost {
+		t.Fatalf("a.test holds %d cookies, want the %d limit", n, maxCookiesPerHost)
+	}
+	set("a.test", &http.Cookie{Name: "c0", Value: "updated"}, &http.Cookie{Name: "c1", MaxAge: -1})
+	set("a.test", &http.Cookie{Name: "fresh", Value: "1"}) // takes c1's place
+	got := map[string]string{}
+	for _, c := range inner.Cookies(&url.URL{Scheme: "http", Host: "a.test", Path: "/"}) {
+		got[c.Name] = c.Value
+	}
+	if got["c0"] != "updated" || got["c1"] != "" || got["fresh"] != "1" || len(got) != maxCookiesPerHost {
+		t.Fatalf("after an update, a deletion and a new cookie: %v", got)
+	}
+	now = now.Add(2 * time.Minute) // the 49 c* cookies with Max-Age 60 expire (for the limits)
+	set("a.test", &http.Cookie{Name: "later", Value: "1"})
+	if len(j.hosts["a.test"]) != 3 || count("a.test") != maxCookiesPerHost+1 {
+		t.Fatalf("after expiry the limits count %v and the jar holds %d; want c0, fresh and later counted, later let in",
+			j.hosts["a.test"], count("a.test"))
+	}
+	for h := range maxCookies/maxCookiesPerHost + 5 {
+		for i := range maxCookiesPerHost {
+			set(fmt.Sprintf("h%d.test", h), &http.Cookie{Name: fmt.Sprint("c", i), Value: "1"})
+		}
+	}
+	if j.total > maxCookies {
+		t.Fatalf("the jar holds %d cookies, more than the %d limit", j.total, maxCookies)
+	}
+	if n := count(fmt.Sprintf("h%d.test", maxCookies/maxCookiesPerHost+4)); n != 0 {
+		t.Fatalf("a host past the total limit got %d cookies in", n)
 	}
 }
