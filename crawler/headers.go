@@ -96,7 +96,7 @@ func (f *Fetcher) trustsStart(ctx context.Context, u *url.URL) bool {
 // the trusted origins, or anywhere with LocationTrusted; a configured
 // Host, and credentials for the hop's robots.txt, only to the first two.
 func (f *Fetcher) hopTrust(o fetchOptions, startTrusted bool, start, u *url.URL) fetchOptions {
-	o.trusted = startTrusted && (origin(u) == origin(start) || f.trusted[origin(u)])
+	o.trusted = startTrusted && (u == start || origin(u) == origin(start) || f.trusted[origin(u)])
 	o.secrets = o.trusted || (startTrusted && f.cfg.LocationTrusted)
 	return o
 }
