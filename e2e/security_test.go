@@ -191,7 +191,7 @@ func TestHeaderLineBreaksAreUsageErrors(t *testing.T) {
 		if res.code != 2 || res.stdout != "" {
 			t.Errorf("%s %q: exit code %d, stdout %q; want a usage error (2) and nothing fetched", tc.flag, tc.value, res.code, res.stdout)
 		}
-		flag := strings.TrimPrefix(strings.Replace(tc.flag, "-H", "--header", 1), "")
+		flag := strings.Replace(tc.flag, "-H", "--header", 1)
 		if !strings.Contains(res.stderr, flag) || !strings.Contains(res.stderr, fmt.Sprintf("%q", tc.value)) {
 			t.Errorf("%s %q: stderr does not name the flag and the value:\n%s", tc.flag, tc.value, res.stderr)
 		}
