@@ -169,7 +169,7 @@ func (o *RunOptions) Validate() error {
 	if o.Proxy != "" {
 		o.proxyURL, err = url.Parse(o.Proxy)
 		if err != nil || o.proxyURL.Host == "" || (o.proxyURL.Scheme != "http" && o.proxyURL.Scheme != "https" && o.proxyURL.Scheme != "socks5") {
-			return usageError("--proxy %q: want http://host:port, https://host:port or socks5://host:port", o.Proxy)
+			return usageError("--proxy %q: want http://host:port, https://host:port or socks5://host:port", crawler.RedactURL(o.Proxy))
 		}
 	}
 	for _, s := range o.Selects {

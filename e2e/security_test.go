@@ -366,3 +366,13 @@ func TestDenyPrivateThroughProxy(t *testing.T) {
 		t.Errorf("the proxy was asked %d times (%v), want /pub and /hop twice", n, asked())
 	}
 }
+
+// TestProxyPasswordNotEchoed: a bad --proxy is named in the usage error
+// without its password.
+func TestProxyPasswordNotEchoed(t *testing.T) {
+	t.Parallel()
+	res := runTrawl(t, testContext(t), nil, "fetch", "--proxy", "ftp://user:s3cretpw@proxy.test:21", "http://127.0.0.1:1/")
+	if res.code != 2 || !strings.Contains(res.stderr, "--proxy") || strings.Contains(res.stderr, "s3cretpw") {
+		t.Errorf("exit code %d, stderr:\n%s\nwant a usage error naming --proxy without the password", res.code, res.stderr)
+	}
+}
