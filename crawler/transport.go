@@ -44,9 +44,10 @@ func newTransport(cfg *Config) *http.Transport {
 	if cfg.Proxy != nil {
 		proxy = http.ProxyURL(cfg.Proxy)
 	}
-	dial := newDialer(cfg.DenyPrivate).DialContext
+	dialer := newDialer(cfg.DenyPrivate)
+	dial := dialer.DialContext
 	if cfg.DenyPrivate {
-		g := newProxyGuard(proxy, newDialer(true))
+		g := newProxyGuard(proxy, dialer)
 		proxy, dial = g.proxy, g.dialContext
 	}
 	perHost := max(cfg.PerHost, 0)
