@@ -407,3 +407,32 @@ func TestCookieJarLimits(t *testing.T) {
 		t.Fatalf("a host past the total limit got %d cookies in", n)
 	}
 }
+
+// FuzzRedactURL: redaction is idempotent, and the password of any URL
+// trawl would fetch is gone from its redacted form, its host kept.
+func FuzzRedactURL(f *testing.F) {
+	for _, s := range []string{"http://u:p@a.test/", "https://u:p%40x@a.test:8443/x?y#z", "http://a.test/@x", "http://u:p@[::1]/", "ftp://u:p@x y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r := RedactURL(s)
+		if RedactURL(r) != r {
+			t.Fatalf("RedactURL not idempotent: %q → %q → %q", s, r, RedactURL(r))
+		}
+		u, err := ParseURL(s)
+		if err != nil {
+			return
+		}
+		pw, ok := u.User.Password()
+		if !ok || pw == "***" {
+			return
+		}
+		red, err := url.Parse(RedactURL(u.String()))
+		if err != nil {
+			t.Fatalf("redacted %q does not parse: %v", u, err)
+		}
+		if got, _ := red.User.Password(); got != "***" || red.Host != u.Host || red.User.Username() != u.User.Username() {
+			t.Fatalf("RedactURL(%q) = %q", u, red)
+		}
+	})
+}
