@@ -135,16 +135,21 @@ func TestCredentialsNotRedirectedToOtherHosts(t *testing.T) {
 }
 
 // TestCrawlCredentialsOnlyToSeeds: a crawl that follows a link to
-// another host (--scope any) sends it no credentials.
+// another host (--scope any), or reads a sitemap there, sends it no
+// credentials.
 func TestCrawlCredentialsOnlyToSeeds(t *testing.T) {
 	t.Parallel()
 	other := newHeaderSite(t, func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "<html><title>other</title></html>")
 	})
 	origin := newHeaderSite(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/robots.txt" {
+			fmt.Fprintf(w, "User-agent: *\nAllow: /\nSitemap: %s/sitemap.xml\n", other.srv.URL)
+			return
+		}
 		fmt.Fprintf(w, `<html><title>seed</title><a href="%s/linked">x</a></html>`, other.srv.URL)
 	})
-	res := runTrawl(t, testContext(t), nil, append(append([]string{"crawl", "--scope", "any"}, secretFlags...), origin.srv.URL+"/")...)
+	res := runTrawl(t, testContext(t), nil, append(append([]string{"crawl", "--scope", "any", "--sitemap"}, secretFlags...), origin.srv.URL+"/")...)
 	if res.code != 0 {
 		t.Fatalf("exit code %d; stderr:\n%s", res.code, res.stderr)
 	}
