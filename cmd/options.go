@@ -15,6 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/net/http/httpguts"
+	"golang.org/x/net/http/httpproxy"
 
 	"github.com/trawl-dev/trawl/crawler"
 )
@@ -52,6 +54,11 @@ type RunOptions struct {
 	Frontier    string
 	Run         string
 
+	// Where credentials go, and how long a server may hold a host.
+	MaxRetryAfter    time.Duration
+	SensitiveHeaders []string
+	LocationTrusted  bool
+
 	// Crawl only.
 	Scope    string
 	Include  []string
@@ -77,9 +84,12 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.Float64Var(&o.Rate, "rate", 0, "requests per second to one host (0: no limit beyond robots.txt Crawl-delay)")
 	fs.DurationVar(&o.Timeout, "timeout", 30*time.Second, "time limit for one request, headers and body")
 	fs.IntVar(&o.Retries, "retries", 2, "retries for network errors, 429 and 5xx, with backoff")
+	fs.DurationVar(&o.MaxRetryAfter, "max-retry-after", 10*time.Minute, "longest Retry-After honoured; a 429/503 asking for more fails at once as rate_limited")
 	fs.StringVar(&o.MaxBody, "max-body", "10MiB", "largest body kept, after decompression (e.g. 512KiB, 10MiB, 1GB)")
 	fs.StringArrayVarP(&o.Headers, "header", "H", nil, `extra request header "Name: value" (repeatable)`)
 	fs.StringVar(&o.UserAgent, "user-agent", "", "User-Agent header (default trawl/<version> (+project URL))")
+	fs.StringArrayVar(&o.SensitiveHeaders, "sensitive-header", nil, "header NAME that carries credentials, like Authorization and Cookie: sent only to the inputs' origins (repeatable)")
+	fs.BoolVar(&o.LocationTrusted, "location-trusted", false, "send Authorization, Cookie and other sensitive headers on redirects to other hosts too")
 	fs.StringVar(&o.Proxy, "proxy", "", "proxy URL for every request (default: HTTPS_PROXY/HTTP_PROXY)")
 	fs.BoolVar(&o.Cookies, "cookies", false, "keep cookies for the run")
 	fs.BoolVar(&o.NoRobots, "no-robots", false, "ignore robots.txt")
@@ -123,6 +133,8 @@ func (o *RunOptions) Validate() error {
 		return usageError("--timeout must be positive, got %v", o.Timeout)
 	case o.Retries < 0:
 		return usageError("--retries must not be negative, got %d", o.Retries)
+	case o.MaxRetryAfter <= 0:
+		return usageError("--max-retry-after must be positive, got %v", o.MaxRetryAfter)
 	case o.MaxTime < 0:
 		return usageError("--max-time must not be negative, got %v", o.MaxTime)
 	case o.Grace < 0:
@@ -146,10 +158,18 @@ func (o *RunOptions) Validate() error {
 	if o.header, err = parseHeaders(o.Headers); err != nil {
 		return usageError("--header: %v", err)
 	}
+	if !httpguts.ValidHeaderFieldValue(o.UserAgent) {
+		return usageError("--user-agent %q: a header value cannot hold a line break or control character", o.UserAgent)
+	}
+	for _, name := range o.SensitiveHeaders {
+		if !httpguts.ValidHeaderFieldName(name) {
+			return usageError("--sensitive-header %q: not a header name", name)
+		}
+	}
 	if o.Proxy != "" {
 		o.proxyURL, err = url.Parse(o.Proxy)
 		if err != nil || o.proxyURL.Host == "" || (o.proxyURL.Scheme != "http" && o.proxyURL.Scheme != "https" && o.proxyURL.Scheme != "socks5") {
-			return usageError("--proxy %q: want http://host:port, https://host:port or socks5://host:port", o.Proxy)
+			return usageError("--proxy %q: want http://host:port, https://host:port or socks5://host:port", crawler.RedactURL(o.Proxy))
 		}
 	}
 	for _, s := range o.Selects {
@@ -254,6 +274,9 @@ func parseHeaders(hs []string) (http.Header, error) {
 		if !ok || name == "" || strings.ContainsAny(name, " \t") {
 			return nil, fmt.Errorf("%q is not \"Name: value\"", s)
 		}
+		if strings.ContainsAny(s, "\r\n") || !httpguts.ValidHeaderFieldName(name) || !httpguts.ValidHeaderFieldValue(strings.TrimSpace(value)) {
+			return nil, fmt.Errorf("%q: a header cannot hold a line break or control character", s)
+		}
 		h.Add(name, strings.TrimSpace(value))
 	}
 	return h, nil
@@ -287,6 +310,15 @@ func ParseSize(s string) (int64, error) {
 
 // fetchConfig is the fetcher's configuration from the flags.
 func (o *RunOptions) fetchConfig() crawler.Config {
+	cfg := o.baseFetchConfig()
+	cfg.MaxRetryAfter = o.MaxRetryAfter
+	cfg.SensitiveHeaders = o.SensitiveHeaders
+	cfg.LocationTrusted = o.LocationTrusted
+	return cfg
+}
+
+// baseFetchConfig is the part of fetchConfig set field by field.
+func (o *RunOptions) baseFetchConfig() crawler.Config {
 	return crawler.Config{
 		Timeout:      o.Timeout,
 		MaxBody:      o.maxBody,
@@ -300,6 +332,17 @@ func (o *RunOptions) fetchConfig() crawler.Config {
 		Rate:         o.Rate,
 		IgnoreRobots: o.NoRobots,
 	}
+}
+
+// proxyWarning is the warning for a run that combines --deny-private
+// with a proxy (--proxy, or HTTP_PROXY/HTTPS_PROXY), or "".
+func (o *RunOptions) proxyWarning() string {
+	env := httpproxy.FromEnvironment()
+	if !o.DenyPrivate || (o.proxyURL == nil && env.HTTPProxy == "" && env.HTTPSProxy == "") {
+		return ""
+	}
+	return "trawl: warning: --deny-private with a proxy: targets are checked by resolving their names here; " +
+		"the proxy resolves them again on its own, so a name whose address changes in between (DNS rebinding) can still reach a private address"
 }
 
 // retriesValue maps --retries to crawler.Config.Retries, where zero means

@@ -157,11 +157,15 @@ type pipelineRun struct {
 	output   crawler.ResultWriter
 	closer   func(ctx context.Context) error
 	stats    *crawler.Stats
-	total    int // -1 when unknown
+	total    int      // -1 when unknown
+	seeds    []string // crawl: the seeds, never nil
 }
 
 func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 	r := &pipelineRun{o: o, inputs: o.Inputs, stats: &crawler.Stats{}, total: -1}
+	if w := o.proxyWarning(); w != "" {
+		o.warnf("%s", w)
+	}
 	if f, ok := o.IO.In.(*os.File); ok {
 		r.stdin = structured.NewFile(f)
 	}
@@ -204,6 +208,7 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 	if r.scope != nil {
 		scope := r.scope
 		cfg.CheckRedirect = func(from, to *url.URL) error { return scope.Check(to.String(), 0) }
+		cfg.TrustedOrigins = r.seeds // credentials go to the seeds' origins only
 	}
 	var err error
 	if r.fetcher, err = crawler.NewFetcher(cfg); err != nil {
@@ -225,6 +230,7 @@ func (r *pipelineRun) prepareCrawl(ctx context.Context) error {
 		inputs = append(inputs, crawler.Input{Name: l.Text, IsURL: true})
 		if u, err := crawler.ParseURL(l.Text); err == nil {
 			seeds = append(seeds, u)
+			r.seeds = append(r.seeds, l.Text)
 		}
 		return nil
 	})
@@ -232,6 +238,9 @@ func (r *pipelineRun) prepareCrawl(ctx context.Context) error {
 		return usageError("read seeds: %v", err)
 	}
 	r.inputs = inputs
+	if r.seeds == nil {
+		r.seeds = []string{} // no seed, no trusted origin
+	}
 	r.scope = crawler.NewScope(seeds, crawler.ScopeOptions{
 		Mode:     r.o.scopeMode,
 		Include:  r.o.include,
@@ -358,7 +367,7 @@ func (r *pipelineRun) resume(ctx context.Context, columns []string) error {
 	if r.o.Crawl && r.memory != nil {
 		// Queued before the journal is reopened: these are in it already.
 		jres, err := store.ReplayJournal(ctx, store.JournalPath(r.o.Output), func(depth int, u string) {
-			if added, _ := r.memory.Add(ctx, crawler.Request{URL: u, Depth: depth, Source: "journal"}); added {
+			if added, _ := crawler.AddRequest(ctx, r.memory, crawler.Request{URL: u, Depth: depth, Source: "journal"}); added {
 				requeued++
 			}
 		})

@@ -27,6 +27,7 @@ const (
 	KindOutOfScope       Kind = "out_of_scope"       // a redirect left the crawl scope
 	KindDecode           Kind = "decode"             // the body could not be decompressed or decoded
 	KindHTTP             Kind = "http"               // the final status was 400 or above after retries
+	KindRateLimited      Kind = "rate_limited"       // a 429 or 503 asked to wait longer than the max Retry-After
 	KindCancelled        Kind = "cancelled"          // the run stopped before the URL was done
 )
 
@@ -38,12 +39,13 @@ type Error struct {
 	Err  error
 }
 
-// Error formats as "<kind> <url>: <detail>".
+// Error formats as "<kind> <url>: <detail>", with the password of every
+// URL in it redacted (see [RedactURL]).
 func (e *Error) Error() string {
 	if e.Err == nil {
-		return fmt.Sprintf("%s %s", e.Kind, e.URL)
+		return fmt.Sprintf("%s %s", e.Kind, RedactURL(e.URL))
 	}
-	return fmt.Sprintf("%s %s: %v", e.Kind, e.URL, e.Err)
+	return redactURLsIn(fmt.Sprintf("%s %s: %v", e.Kind, e.URL, e.Err))
 }
 
 // Unwrap returns the underlying error.

@@ -150,7 +150,7 @@ func TestFetchRetryAfterTooLongFails(t *testing.T) {
 		})
 		f := fakeFetcher(t, rt, Config{IgnoreRobots: true})
 		resp, err := f.Fetch(t.Context(), "http://a.test/")
-		wantKind(t, err, KindHTTP)
+		wantKind(t, err, KindRateLimited)
 		if resp.Status != 503 || rt.count("a.test/") != 1 {
 			t.Fatalf("status %d after %d calls; want the 503 at once", resp.Status, rt.count("a.test/"))
 		}

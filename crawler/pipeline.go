@@ -346,15 +346,16 @@ func (r *run) addInput(ctx context.Context, line InputLine, out *structured.Send
 		err = newError(KindInvalidURL, line.Source, line.Err)
 	}
 	if err != nil {
-		// Reported once per run, and not again by a resumed run.
-		key := line.Text
+		// Reported once per run, and not again by a resumed run, which
+		// finds the line redacted in the output.
+		key := RedactURL(line.Text)
 		if line.Err != nil {
 			key = fmt.Sprintf("%s:%d", line.Source, line.Line) // a line too long has no text
 		}
 		if isNew, ferr := r.frontier.MarkIfNew(ctx, key); ferr != nil || !isNew {
 			return ferr
 		}
-		res := &Result{URL: line.Text, Line: line.Line, Error: ErrorFromErr(err)}
+		res := &Result{URL: RedactURL(line.Text), Line: line.Line, Error: ErrorFromErr(err)}
 		if line.Line > 0 {
 			res.Error.Message = fmt.Sprintf("%s line %d: %s", line.Source, line.Line, res.Error.Message)
 		}
@@ -367,7 +368,7 @@ func (r *run) addInput(ctx context.Context, line InputLine, out *structured.Send
 	if r.cfg.Sitemaps {
 		r.noteOrigin(u)
 	}
-	_, err = r.frontier.Add(ctx, Request{URL: u, Source: line.Source, Line: line.Line})
+	_, err = AddRequest(ctx, r.frontier, Request{URL: u, Source: line.Source, Line: line.Line})
 	return err
 }
 
@@ -388,7 +389,7 @@ func (r *run) noteOrigin(seed string) {
 func (r *run) addSitemaps(ctx context.Context) error {
 	skipped := func(sitemap string, err error) {
 		if r.cfg.Warn != nil {
-			r.cfg.Warn(fmt.Sprintf("sitemap %s skipped: %v", sitemap, err))
+			r.cfg.Warn(fmt.Sprintf("sitemap %s skipped: %v", RedactURL(sitemap), err))
 		}
 	}
 	for _, origin := range r.origins {
@@ -396,7 +397,7 @@ func (r *run) addSitemaps(ctx context.Context) error {
 			if r.cfg.Scope != nil && r.cfg.Scope.Check(loc, 0) != nil {
 				return nil
 			}
-			_, err := r.frontier.Add(ctx, Request{URL: loc, Source: "sitemap"})
+			_, err := AddRequest(ctx, r.frontier, Request{URL: loc, Source: "sitemap"})
 			return err
 		}, skipped)
 		if err != nil {
@@ -436,7 +437,7 @@ func (r *run) worker(hctx, sctx context.Context, c Consumer, out *structured.Sen
 			return nil // the writer failed; its error tells why
 		}
 		if err != nil {
-			return fmt.Errorf("hand result of %s to the writer: %w", req.URL, err)
+			return fmt.Errorf("hand result of %s to the writer: %w", RedactURL(req.URL), err)
 		}
 	}
 }
@@ -478,8 +479,8 @@ func (r *run) addLinks(ctx context.Context, req Request, links []string) error {
 		if r.cfg.Scope != nil && r.cfg.Scope.Check(link, req.Depth+1) != nil {
 			continue
 		}
-		if _, err := r.frontier.Add(ctx, Request{URL: link, Depth: req.Depth + 1, Source: req.URL}); err != nil {
-			return fmt.Errorf("queue links of %s: %w", req.URL, err)
+		if _, err := AddRequest(ctx, r.frontier, Request{URL: link, Depth: req.Depth + 1, Source: req.URL}); err != nil {
+			return fmt.Errorf("queue links of %s: %w", RedactURL(req.URL), err)
 		}
 	}
 	return nil

@@ -12,7 +12,7 @@ import (
 // Page fields are filled by extraction afterwards.
 func NewResult(req Request, resp *Response, err error, fetchedAt time.Time) *Result {
 	res := &Result{
-		URL:       req.URL,
+		URL:       RedactURL(req.URL),
 		Depth:     req.Depth,
 		FetchedAt: Timestamp{fetchedAt},
 		Error:     ErrorFromErr(err),
@@ -20,16 +20,32 @@ func NewResult(req Request, resp *Response, err error, fetchedAt time.Time) *Res
 	if resp == nil {
 		return res
 	}
-	res.FinalURL = resp.FinalURL
+	res.FinalURL = RedactURL(resp.FinalURL)
 	res.Status = resp.Status
 	res.ContentType = resp.ContentType()
 	res.Bytes = int64(len(resp.Body))
 	res.ElapsedMS = resp.Elapsed.Milliseconds()
-	res.Redirects = resp.Redirects
+	res.Redirects = redactAll(resp.Redirects)
 	res.RemoteAddr = resp.RemoteAddr
 	res.Proto = resp.Proto
 	res.TLSVersion = resp.TLSVersion
 	return res
+}
+
+// redactAll returns urls with their passwords redacted; urls itself when
+// none has one.
+func redactAll(urls []string) []string {
+	for i, u := range urls {
+		if r := RedactURL(u); r != u {
+			out := append([]string(nil), urls...)
+			out[i] = r
+			for j := i + 1; j < len(out); j++ {
+				out[j] = RedactURL(out[j])
+			}
+			return out
+		}
+	}
+	return urls
 }
 
 // extractInto decodes and parses the body of resp when it is HTML, copies
@@ -56,6 +72,9 @@ func extractInto(res *Result, resp *Response, selectors []Selector) []string {
 		return nil
 	}
 	res.SetPage(page)
+	// Relative links of a page fetched with a password carry it: the
+	// record shows them redacted, the crawl follows them as they are.
+	res.Links, res.Canonical = redactAll(res.Links), RedactURL(res.Canonical)
 	return page.Links
 }
 

@@ -27,7 +27,9 @@ const KindOther Kind = "other"
 // URL succeeded; line except for records of input lines that are not
 // URLs; fetched_at for those records too.
 type Result struct {
-	// URL is the URL as read from the input (normalised when valid).
+	// URL is the URL as read from the input (normalised when valid). In
+	// this and the other URL fields, a password is redacted
+	// ("user:***@", see [RedactURL]).
 	URL string `json:"url"`
 	// FinalURL is the normalised URL of the last response, after
 	// redirects.
@@ -133,7 +135,7 @@ type ResultError struct {
 // [KindCancelled], a deadline or a net.Error timeout is [KindTimeout], and
 // anything else is [KindOther]. When err is an *Error, the message is its
 // detail (the record already has the URL and the kind); otherwise it is
-// err.Error().
+// err.Error(). Passwords in URLs are redacted from it (see [RedactURL]).
 func ErrorFromErr(err error) *ResultError {
 	if err == nil {
 		return nil
@@ -142,7 +144,7 @@ func ErrorFromErr(err error) *ResultError {
 	if e, ok := err.(*Error); ok && e.Err != nil {
 		msg = e.Err.Error()
 	}
-	return &ResultError{Kind: classify(err), Message: msg}
+	return &ResultError{Kind: classify(err), Message: redactURLsIn(msg)}
 }
 
 // classify returns the kind of err, guessing one for unclassified errors.
