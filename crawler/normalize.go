@@ -1,6 +1,7 @@
 package crawler
 
 import (
+	"bytes"
 	"errors"
 	"net/netip"
 	"net/url"
@@ -391,7 +392,7 @@ func (p *parsedURL) parseQuery(s string) {
 
 // shortenPath removes the last segment of p.path.
 func (p *parsedURL) shortenPath() {
-	if i := strings.LastIndexByte(string(p.path), '/'); i >= 0 {
+	if i := bytes.LastIndexByte(p.path, '/'); i >= 0 {
 		p.path = p.path[:i]
 	}
 }
