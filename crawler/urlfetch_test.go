@@ -43,6 +43,12 @@ func TestFetchRedirectLocationWHATWG(t *testing.T) {
 			t.Errorf("Location %q: final URL %s; want %s", tt.location, resp.FinalURL, want)
 		}
 	}
+	// Not following, the redirect response keeps its Location header.
+	nf := newTestFetcher(t, Config{IgnoreRobots: true, Retries: -1, MaxRedirects: -1})
+	resp, err := nf.Fetch(t.Context(), srv.URL+"/foo/bar?case=0")
+	if resp == nil || resp.Status != http.StatusFound || resp.Header.Get("Location") != tests[0].location || len(resp.Header.Values(hiddenLocation)) != 0 {
+		t.Errorf("redirect not followed: %+v, %v; want status 302 with Location %q", resp, err, tests[0].location)
+	}
 }
 
 // Issue 12, item 9: "a:@host" is the same resource as "a@host", and empty
