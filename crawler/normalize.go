@@ -457,6 +457,9 @@ func parseHostPort(scheme, s string) (string, error) {
 func parseHost(h string) (string, error) {
 	if h[0] == '[' {
 		if h[len(h)-1] != ']' {
+			if strings.Contains(h, "]") {
+				return "", errors.New("invalid IPv6 host " + strconv.Quote(h) + ": text after ']'")
+			}
 			return "", errors.New("invalid IPv6 host " + strconv.Quote(h) + ": missing ']'")
 		}
 		return parseIPv6(h[1 : len(h)-1])

@@ -98,6 +98,7 @@ func TestNormalizeInvalid(t *testing.T) {
 		{"IPv6 zone", "http://[fe80::1%25eth0]/", "invalid IPv6 host"},
 		{"bad IPv6", "http://[zz::1]/", "invalid"},
 		{"unclosed bracket", "http://[::1/", "missing ']'"},
+		{"text after bracket", "http://[::1]x/", "text after ']'"},
 		{"bidi rule", "http://\u05d0a.com/", "invalid host"},
 	}
 	for _, tt := range tests {
