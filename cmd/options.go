@@ -245,7 +245,7 @@ func (o *RunOptions) runName() (string, error) {
 	fmt.Fprintf(h, "%s\x00", mode)
 	for _, arg := range slices.Sorted(slices.Values(o.Args)) {
 		fmt.Fprintf(h, "%s\x00", arg)
-		if strings.Contains(arg, "://") || arg == "-" {
+		if crawler.IsURLArgument(arg) || arg == "-" {
 			continue
 		}
 		if err := hashFile(h, arg); err != nil {

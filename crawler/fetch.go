@@ -177,7 +177,7 @@ func NewFetcher(cfg Config) (*Fetcher, error) {
 		rt = f.transport
 	}
 	f.client = &http.Client{
-		Transport: rt,
+		Transport: locationHider{rt},
 		// Redirects are followed by Fetch, one checked hop at a time.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
@@ -341,11 +341,7 @@ func (f *Fetcher) nextHop(u *url.URL, resp *Response, o fetchOptions, seen map[s
 	if loc == "" || o.maxRedirects < 0 {
 		return nil, nil
 	}
-	ref, err := u.Parse(loc)
-	if err != nil {
-		return nil, newError(KindInvalidURL, u.String(), fmt.Errorf("bad redirect location %q: %w", loc, err))
-	}
-	next, err := ParseURL(ref.String())
+	next, err := resolveReference(u, loc)
 	if err != nil {
 		return nil, newError(KindInvalidURL, u.String(), fmt.Errorf("bad redirect location %q: %w", loc, err))
 	}
@@ -522,6 +518,10 @@ func (f *Fetcher) roundTrip(ctx context.Context, u *url.URL, o fetchOptions) (*R
 		return nil, newError(transportKind(err, got), u.String(), err)
 	}
 	defer structured.Shielded(ctx, time.Second, func(context.Context) error { return hr.Body.Close() })
+	if loc, ok := hr.Header[hiddenLocation]; ok {
+		hr.Header["Location"] = loc
+		delete(hr.Header, hiddenLocation)
+	}
 	body, err := readBody(hr.Body, hr.Header.Get("Content-Encoding"), o.maxBody, o.cutBody)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -530,6 +530,29 @@ func (f *Fetcher) roundTrip(ctx context.Context, u *url.URL, o fetchOptions) (*R
 		return nil, newError(bodyKind(err), u.String(), err)
 	}
 	return newResponse(u, hr, body, facts), nil
+}
+
+// hiddenLocation is where locationHider keeps a response's Location
+// header; no header received can have this name.
+const hiddenLocation = ":location"
+
+// locationHider keeps a response's Location header from http.Client,
+// which parses it with net/url before CheckRedirect can stop it and fails
+// on locations browsers follow (":a", "http://f:b/"): Fetch resolves it
+// itself, the WHATWG way (resolveReference), after roundTrip puts it
+// back.
+type locationHider struct{ rt http.RoundTripper }
+
+// RoundTrip implements [http.RoundTripper].
+func (l locationHider) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := l.rt.RoundTrip(r)
+	if resp != nil && resp.Header != nil {
+		if loc, ok := resp.Header["Location"]; ok {
+			resp.Header[hiddenLocation] = loc
+			delete(resp.Header, "Location")
+		}
+	}
+	return resp, err
 }
 
 // bodyKind is the kind of a readBody error.

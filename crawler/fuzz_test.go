@@ -14,6 +14,9 @@ func FuzzNormalize(f *testing.F) {
 		"HTTPS://User:Pass@Bücher.DE:0443/a/./b/../%7e?q=%zz#f",
 		"http://[2001:db8::1]:80/",
 		`http:\\example.com\a b`,
+		"http:/0xffffffff:0/a|b?c='d'",
+		"http://a:@[::ffff:1.2.3.4]/%2e%2E/x",
+		"https://xn--bcher-kva.XN--pokxncvks./!(*)",
 		"http://example.com/%2e%2E/x?y=%2f",
 		" http://exa\tmple.com/ ",
 		"mailto:a@b",
@@ -36,12 +39,20 @@ func FuzzNormalize(f *testing.F) {
 		if again != n {
 			t.Fatalf("not idempotent: %q -> %q -> %q", raw, n, again)
 		}
+		// ParseURL gives the same URL, and Go's HTTP client, which
+		// parses the string again, reads it back unchanged.
+		if u, err := ParseURL(raw); err != nil || u.String() != n {
+			t.Fatalf("ParseURL(%q) = %v, %v; Normalize gave %q", raw, u, err, n)
+		}
+		if u, err := url.Parse(n); err != nil || u.String() != n {
+			t.Fatalf("url.Parse(%q) = %v, %v", n, u, err)
+		}
 	})
 }
 
 // FuzzResolveLink checks that a followed link is already normal.
 func FuzzResolveLink(f *testing.F) {
-	for _, s := range []string{"../a", "//h.example/x", "javascript:x", "https:b", "?q", "#f", " \n/a\tb "} {
+	for _, s := range []string{"../a", "//h.example/x", "javascript:x", "https:b", "?q", "#f", " \n/a\tb ", `\x`, "http:foo.com", ":a", "///h/p", "//0x7f.1:0/"} {
 		f.Add(s)
 	}
 	base, err := url.Parse("https://example.com/dir/page?x=1")
@@ -56,6 +67,10 @@ func FuzzResolveLink(f *testing.F) {
 		n, err := Normalize(got)
 		if err != nil || n != got {
 			t.Fatalf("ResolveLink(%q) = %q, which normalises to %q, %v", href, got, n, err)
+		}
+		// Redirects resolve the same way.
+		if r, err := resolveReference(base, href); err != nil || r.String() != got {
+			t.Fatalf("ResolveLink(%q) = %q, but as a redirect %v, %v", href, got, r, err)
 		}
 	})
 }

@@ -26,8 +26,20 @@ type Input struct {
 	IsURL bool
 }
 
+// IsURLArgument reports whether the command-line argument a is a URL
+// rather than a file of URLs: it contains "://" or starts with "http:" or
+// "https:" in any case, as "http:/example.com/" does, which browsers (and
+// [ParseURL]) read as http://example.com/.
+func IsURLArgument(a string) bool {
+	if strings.Contains(a, "://") {
+		return true
+	}
+	scheme, _, ok := strings.Cut(a, ":")
+	return ok && (strings.EqualFold(scheme, "http") || strings.EqualFold(scheme, "https"))
+}
+
 // ParseInputs sorts command-line arguments into inputs: "-" is standard
-// input, an argument containing "://" is a URL, anything else must be a
+// input, a URL (see [IsURLArgument]) is fetched, anything else must be a
 // readable regular file. A file that cannot be opened is an error naming it,
 // returned before anything is fetched. Standard input may appear once.
 func ParseInputs(args []string) ([]Input, error) {
@@ -41,7 +53,7 @@ func ParseInputs(args []string) ([]Input, error) {
 			}
 			stdin = true
 			inputs = append(inputs, Input{Name: a})
-		case strings.Contains(a, "://"):
+		case IsURLArgument(a):
 			inputs = append(inputs, Input{Name: a, IsURL: true})
 		default:
 			fi, err := os.Stat(a)
