@@ -137,9 +137,11 @@ func resolveGeneral(base *url.URL, h string) (string, bool) {
 	return u.String(), true
 }
 
-// Fingerprint returns the 64-bit FNV-1a hash of a normalised URL; see
-// [store.Fingerprint].
-func Fingerprint(normalized string) uint64 { return store.Fingerprint(normalized) }
+// Fingerprint returns the 128-bit key of a normalised URL in the seen
+// sets; see [store.Fingerprint].
+func Fingerprint(normalized string) [store.FingerprintSize]byte {
+	return store.Fingerprint(normalized)
+}
 
 // normalizeURL puts u, an absolute URL whose path and query are escaped as
 // escapeLoose leaves them, into normal form in place and returns it.
