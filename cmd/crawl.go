@@ -18,11 +18,12 @@ func NewCmdCrawl(io *IOStreams, runF func(*cobra.Command, *RunOptions) error) *c
 input) and follows the links it finds that are in scope, each page once,
 until there is nothing left, --max-pages is reached, or it is stopped.
 
-Scope: by default links on the seeds' hosts are followed (www. and the bare
-host count as one). --scope domain follows the whole registrable domain,
-prefix the seeds' directories, any everything. --include and --exclude
-narrow that with regular expressions over the normalised URL; --depth
-bounds link depth.
+Scope: by default links on the seeds' hosts and ports are followed (www.
+and the bare host count as one, and so do http on port 80 and https on
+port 443). --scope host-any-port follows any port of those hosts, domain
+the whole registrable domain, prefix the seeds' directories, any
+everything. --include and --exclude narrow that with regular expressions
+over the normalised URL; --depth bounds link depth.
 
 ` + exitCodeHelp,
 		Example: `  trawl crawl https://example.com/ -o site.jsonl

@@ -100,7 +100,7 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 
 // addCrawlFlags defines the crawl-only flags on fs.
 func addCrawlFlags(fs *pflag.FlagSet, o *RunOptions) {
-	fs.StringVar(&o.Scope, "scope", "host", "links followed: host, domain, prefix or any")
+	fs.StringVar(&o.Scope, "scope", "host", "links followed: host (the seeds' host and port), domain, prefix, any, or host-any-port")
 	fs.StringArrayVar(&o.Include, "include", nil, "follow only URLs matching REGEX (repeatable)")
 	fs.StringArrayVar(&o.Exclude, "exclude", nil, "never follow URLs matching REGEX (repeatable)")
 	fs.IntVar(&o.Depth, "depth", 0, "deepest link depth followed; seeds are depth 0 (0: no limit)")
@@ -179,7 +179,7 @@ func (o *RunOptions) Validate() error {
 func (o *RunOptions) validateCrawl() error {
 	var err error
 	if o.scopeMode, err = crawler.ParseScopeMode(o.Scope); err != nil {
-		return usageError("--scope %q: want host, domain, prefix or any", o.Scope)
+		return usageError("--scope %q: want host, domain, prefix, any or host-any-port", o.Scope)
 	}
 	if o.Depth < 0 {
 		return usageError("--depth must not be negative (0 means no limit), got %d", o.Depth)
