@@ -32,6 +32,9 @@ type RunConfig struct {
 	Scope *Scope
 	// Sitemaps, in crawl mode, also seeds the crawl with the pages listed
 	// in the sitemaps of the seeds' sites (see [Fetcher.SitemapURLs]).
+	// Only sitemap files that Scope allows as sitemaps
+	// ([Scope.AllowsSitemap]) are fetched, and only the listed pages that
+	// Scope allows are queued.
 	Sitemaps bool
 	// Warn, when set, is told about problems that do not stop the run
 	// (a sitemap that could not be read).
@@ -391,7 +394,11 @@ func (r *run) addSitemaps(ctx context.Context) error {
 		}
 	}
 	for _, origin := range r.origins {
-		err := r.cfg.Fetcher.SitemapURLs(ctx, origin, func(ctx context.Context, loc string) error {
+		var allow func(string) bool
+		if r.cfg.Scope != nil {
+			allow = r.cfg.Scope.AllowsSitemap
+		}
+		err := r.cfg.Fetcher.SitemapURLs(ctx, origin, allow, func(ctx context.Context, loc string) error {
 			if r.cfg.Scope != nil && r.cfg.Scope.Check(loc, 0) != nil {
 				return nil
 			}

@@ -109,7 +109,7 @@ type ScopeOptions struct {
 // follows.
 type Scope struct {
 	opts     ScopeOptions
-	sites    map[string]bool     // ScopeHost: siteKey of the seeds
+	sites    map[string]bool     // ScopeHost, ScopePrefix: siteKey of the seeds
 	hosts    map[string]bool     // ScopeHostAnyPort, and fallback of ScopeDomain
 	domains  map[string]bool     // ScopeDomain: registrable domains
 	prefixes map[string][]string // ScopePrefix: by host
@@ -141,6 +141,7 @@ func NewScope(seeds []*url.URL, opts ScopeOptions) *Scope {
 			}
 		case ScopePrefix:
 			s.prefixes[host] = append(s.prefixes[host], directoryPrefix(u))
+			s.sites[siteKey(u)] = true // for AllowsSitemap
 		}
 	}
 	return s
@@ -177,6 +178,22 @@ func (s *Scope) Check(raw string, depth int) error {
 		}
 	}
 	return newError(KindOutOfScope, raw, errors.New("matches no --include expression"))
+}
+
+// AllowsSitemap reports whether the sitemap file at raw may be read for
+// the crawl: it must be in the scope by its mode alone (--include,
+// --exclude and --depth are about pages), except that in ScopePrefix it
+// need only be on the host and port of a seed, since sitemaps live at a
+// site's root.
+func (s *Scope) AllowsSitemap(raw string) bool {
+	u, err := ParseURL(raw)
+	if err != nil {
+		return false
+	}
+	if s.opts.Mode == ScopePrefix {
+		return s.sites[siteKey(u)]
+	}
+	return s.inMode(u)
 }
 
 // Allows reports whether Check(raw, depth) returns nil.

@@ -183,3 +183,32 @@ func TestScopeAdmit(t *testing.T) {
 		}
 	}
 }
+
+func TestScopeAllowsSitemap(t *testing.T) {
+	seeds := mustParseURLs(t, "https://example.com/docs/intro.html", "http://127.0.0.1:8080/a/")
+	tests := []struct {
+		mode ScopeMode
+		url  string
+		want bool
+	}{
+		{ScopeHost, "https://example.com/sitemap.xml", true},
+		{ScopeHost, "https://www.example.com/sitemap.xml", true},
+		{ScopeHost, "https://cdn.example.net/sitemap.xml", false},
+		{ScopeHost, "http://127.0.0.2:8080/sitemap.xml", false},
+		{ScopeHost, "http://127.0.0.1:6379/sitemap.xml", false},
+		{ScopePrefix, "https://example.com/sitemap.xml", true}, // the site's root, outside /docs/
+		{ScopePrefix, "http://127.0.0.1:8080/sitemap.xml", true},
+		{ScopePrefix, "https://example.com:8443/sitemap.xml", false},
+		{ScopePrefix, "https://other.example.com/sitemap.xml", false},
+		{ScopeDomain, "https://cdn.example.com/sitemap.xml", true},
+		{ScopeDomain, "https://example.org/sitemap.xml", false},
+		{ScopeAny, "https://example.org/sitemap.xml", true},
+	}
+	for _, tt := range tests {
+		// --include and --exclude judge pages, not sitemap files.
+		s := NewScope(seeds, ScopeOptions{Mode: tt.mode, Include: []*regexp.Regexp{regexp.MustCompile(`/docs/`)}})
+		if got := s.AllowsSitemap(tt.url); got != tt.want {
+			t.Errorf("%v: AllowsSitemap(%s) = %v, want %v", tt.mode, tt.url, got, tt.want)
+		}
+	}
+}

@@ -4,6 +4,10 @@ package e2e
 
 import (
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -35,5 +39,70 @@ func TestCrawlScopeHostKeepsPort(t *testing.T) {
 				t.Errorf("--scope %s: the other port was requested %d times (in output: %v), want %d", tt.scope, got, fetched, tt.wantAdmin)
 			}
 		})
+	}
+}
+
+// newSiteAt is newSite (without a gate) listening on addr, such as
+// "127.0.0.2:0": another host on loopback.
+func newSiteAt(t *testing.T, addr string, pages map[string]page) *site {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", addr, err)
+	}
+	s := &site{pages: pages, free: -1, hits: map[string]int{}, open: make(chan struct{})}
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.Server.Listener.Close()
+	s.Server.Listener = ln
+	s.Start()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// sitemapXML returns a <urlset>, or a <sitemapindex> when index is set,
+// listing locs.
+func sitemapXML(index bool, locs ...string) page {
+	outer, inner := "urlset", "url"
+	if index {
+		outer, inner = "sitemapindex", "sitemap"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<?xml version="1.0" encoding="UTF-8"?><%s xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">`, outer)
+	for _, l := range locs {
+		fmt.Fprintf(&b, "<%s><loc>%s</loc></%s>", inner, l, inner)
+	}
+	fmt.Fprintf(&b, "</%s>", outer)
+	return page{ctype: "application/xml", body: b.String()}
+}
+
+// --sitemap reads only sitemaps in the crawl's scope: a sitemap index on
+// the seed's host that names a sitemap on another host (127.0.0.2) does
+// not make trawl fetch it (nor that host's robots.txt), with the -H
+// headers; the listed pages on the other host are not fetched either. The
+// skipped sitemap is reported on stderr.
+func TestCrawlSitemapKeepsToScope(t *testing.T) {
+	other := newSiteAt(t, "127.0.0.2:0", map[string]page{
+		"/p/x": htmlPage("Other", "<p>elsewhere</p>"),
+	})
+	other.pages["/sitemap-b.xml"] = sitemapXML(false, other.URL+"/p/x")
+	home := newSite(t, map[string]page{
+		"/":    htmlPage("Home", "<p>no links</p>"),
+		"/p/1": htmlPage("One", "<p>from the sitemap</p>"),
+	}, -1)
+	home.pages["/sitemap.xml"] = sitemapXML(true, home.URL+"/sitemap-a.xml", other.URL+"/sitemap-b.xml")
+	home.pages["/sitemap-a.xml"] = sitemapXML(false, home.URL+"/p/1", other.URL+"/p/x")
+	res := runTrawl(t, testContext(t), nil, "crawl", "--sitemap", "-H", "Authorization: Bearer secret", home.URL+"/")
+	if res.code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", res.code, res.stderr)
+	}
+	recs := byURL(t, parseJSONL(t, res.stdout))
+	if _, ok := recs[home.URL+"/p/1"]; !ok {
+		t.Errorf("the page of the in-scope sitemap was not crawled; stderr:\n%s", res.stderr)
+	}
+	if hits, n := other.counts(); n != 0 || other.hitsOf("/robots.txt") != 0 {
+		t.Errorf("the other host was requested: %v, robots.txt %d times", hits, other.hitsOf("/robots.txt"))
+	}
+	if !strings.Contains(res.stderr, other.URL+"/sitemap-b.xml skipped") {
+		t.Errorf("stderr does not report the skipped sitemap:\n%s", res.stderr)
 	}
 }
