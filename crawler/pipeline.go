@@ -37,8 +37,13 @@ type RunConfig struct {
 	// Scope allows are queued.
 	Sitemaps bool
 	// Warn, when set, is told about problems that do not stop the run
-	// (a sitemap that could not be read).
+	// (a sitemap that could not be read, a host with a huge queue).
 	Warn func(msg string)
+	// HostQueueWarn, in crawl mode, is the number of URLs of one host
+	// queued and not yet fetched past which Warn is told, once per run,
+	// of a likely crawler trap. Zero means [DefaultHostQueueWarn];
+	// negative, never.
+	HostQueueWarn int
 	// Selectors are the custom fields extracted from every page.
 	Selectors []Selector
 	// Frontier holds the queue and the seen set. Nil means a new
@@ -206,6 +211,9 @@ func Run(ctx context.Context, cfg RunConfig) (Summary, error) {
 		defer mf.Close()
 		frontier = mf
 	}
+	if cfg.Crawl && cfg.HostQueueWarn >= 0 {
+		frontier = newHostWatch(frontier, cfg.HostQueueWarn, cfg.Warn)
+	}
 	r := &run{cfg: cfg, frontier: frontier, stats: stats}
 	err := r.run(ctx)
 	sum := stats.Snapshot(cfg.Now())
@@ -223,6 +231,9 @@ func (cfg RunConfig) withDefaults() RunConfig {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.HostQueueWarn == 0 {
+		cfg.HostQueueWarn = DefaultHostQueueWarn
 	}
 	if cfg.Stats == nil {
 		cfg.Stats = &Stats{}
