@@ -40,6 +40,7 @@ type RunOptions struct {
 	NoRobots    bool
 	DenyPrivate bool
 	Selects     []string
+	MaxLinks    int
 	Output      string
 	Format      string
 	Fields      []string
@@ -85,6 +86,7 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.BoolVar(&o.NoRobots, "no-robots", false, "ignore robots.txt")
 	fs.BoolVar(&o.DenyPrivate, "deny-private", false, "refuse loopback, private and link-local addresses, redirects included")
 	fs.StringArrayVar(&o.Selects, "select", nil, "custom field name=css or name=css@attr, all matches as an array (repeatable)")
+	fs.IntVar(&o.MaxLinks, "max-links", crawler.DefaultMaxLinks, "most links kept from one page; past it the record has links_truncated: true")
 	fs.StringVarP(&o.Output, "output", "o", "", "write results to FILE instead of stdout")
 	fs.StringVar(&o.Format, "format", "jsonl", "output format: jsonl or csv")
 	fs.StringSliceVar(&o.Fields, "fields", nil, "output only these fields, in this order (CSV columns / JSON subset)")
@@ -123,6 +125,8 @@ func (o *RunOptions) Validate() error {
 		return usageError("--timeout must be positive, got %v", o.Timeout)
 	case o.Retries < 0:
 		return usageError("--retries must not be negative, got %d", o.Retries)
+	case o.MaxLinks < 1:
+		return usageError("--max-links must be at least 1, got %d", o.MaxLinks)
 	case o.MaxTime < 0:
 		return usageError("--max-time must not be negative, got %v", o.MaxTime)
 	case o.Grace < 0:

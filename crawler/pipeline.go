@@ -46,6 +46,10 @@ type RunConfig struct {
 	HostQueueWarn int
 	// Selectors are the custom fields extracted from every page.
 	Selectors []Selector
+	// MaxLinks is the most links kept from one page (--max-links). Zero
+	// means [DefaultMaxLinks]. The other limits of a page ([Limits]) come
+	// from the fetcher's body limit ([PageBudget]).
+	MaxLinks int
 	// Frontier holds the queue and the seen set. Nil means a new
 	// in-memory frontier.
 	Frontier Frontier
@@ -474,7 +478,7 @@ func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 		res.ElapsedMS = r.cfg.Now().Sub(start).Milliseconds()
 	}
 	if resp != nil && (err == nil || KindOf(err) == KindHTTP) {
-		links := extractInto(res, resp, r.cfg.Selectors)
+		links := extractInto(res, resp, r.cfg.Selectors, r.limits())
 		if r.cfg.Crawl && err == nil {
 			if err := r.addLinks(ctx, req, links); err != nil {
 				return nil, err
@@ -482,6 +486,12 @@ func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// limits are what one page may produce.
+func (r *run) limits() Limits {
+	budget := PageBudget(r.cfg.Fetcher.cfg.MaxBody)
+	return Limits{MaxLinks: r.cfg.MaxLinks, MaxLinkBytes: budget, MaxFieldBytes: budget}
 }
 
 // addLinks queues the links of req that are in scope. They are queued even

@@ -3,11 +3,14 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime/debug"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -104,5 +107,61 @@ func TestCrawlSitemapKeepsToScope(t *testing.T) {
 	}
 	if !strings.Contains(res.stderr, other.URL+"/sitemap-b.xml skipped") {
 		t.Errorf("stderr does not report the skipped sitemap:\n%s", res.stderr)
+	}
+}
+
+// The page that made a 1.6 GB output line and 10 GB of memory: a long
+// <base href> and many short links, each resolving to a URL as long as the
+// base. The record stays within the page's link budget (16 MiB with the
+// default --max-body), says links_truncated, and trawl's peak memory stays
+// bounded; --max-links cuts the links at its count. With --select (the
+// tree walk) the values of a selector are cut at 10,000 matches.
+func TestFetchBoundsAPageOfManyLongLinks(t *testing.T) {
+	var b strings.Builder
+	fmt.Fprintf(&b, `<html><head><base href="/%s/"></head><body>`, strings.Repeat("b", 3<<10))
+	for i := range 150_000 {
+		fmt.Fprintf(&b, `<a href=%d>x</a>`, i)
+	}
+	home := newSite(t, map[string]page{"/": {body: b.String()}}, -1)
+	for _, tt := range []struct {
+		args      []string
+		wantLinks int // 0: bounded by bytes
+	}{{nil, 0}, {[]string{"--max-links", "100"}, 100}, {[]string{"--select", "a=a"}, 0}} {
+		// The child's peak RSS as wait4 reports it counts the memory of
+		// this process at the fork too: give back what it can first.
+		debug.FreeOSMemory()
+		p := startTrawl(t, testContext(t), nil, append(append([]string{"fetch"}, tt.args...), home.URL+"/")...)
+		if code := p.wait(); code != 0 {
+			t.Fatalf("%v: exit %d; stderr:\n%s", tt.args, code, p.stderr)
+		}
+		out := p.stdout.String()
+		var rec struct {
+			Links           []string            `json:"links"`
+			LinksTruncated  bool                `json:"links_truncated"`
+			Fields          map[string][]string `json:"fields"`
+			FieldsTruncated bool                `json:"fields_truncated"`
+		}
+		if err := json.Unmarshal([]byte(out), &rec); err != nil {
+			t.Fatalf("%v: output is not one JSON record (%d bytes): %v", tt.args, len(out), err)
+		}
+		if !rec.LinksTruncated || len(rec.Links) == 0 || tt.wantLinks > 0 && len(rec.Links) != tt.wantLinks {
+			t.Errorf("%v: %d links, links_truncated %v; want truncated (at %d links)", tt.args, len(rec.Links), rec.LinksTruncated, tt.wantLinks)
+		}
+		if tt.args != nil && tt.args[0] == "--select" && (len(rec.Fields["a"]) != 10_000 || !rec.FieldsTruncated) {
+			t.Errorf("%v: %d values, fields_truncated %v; want 10000, truncated", tt.args, len(rec.Fields["a"]), rec.FieldsTruncated)
+		}
+		if len(out) > 17<<20 {
+			t.Errorf("%v: the record is %d MiB, want at most the 16 MiB link budget and a little", tt.args, len(out)>>20)
+		}
+		// Peak RSS (at most; see above): the 2 MB page, 16 MiB of links,
+		// their JSON and the runtime; without bounds, 150,000 links of
+		// 3 KiB take gigabytes.
+		if ru, ok := p.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			if rss := ru.Maxrss << 10; rss > 256<<20 {
+				t.Errorf("%v: peak RSS %d MiB, want at most 256 MiB", tt.args, rss>>20)
+			} else {
+				t.Logf("%v: peak RSS %d MiB, record %d KiB, %d links", tt.args, rss>>20, len(out)>>10, len(rec.Links))
+			}
+		}
 	}
 }
