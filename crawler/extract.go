@@ -407,14 +407,7 @@ func (t *textBuilder) children(n *html.Node) {
 }
 
 func (t *textBuilder) add(s string) {
-	if t.limit > 0 {
-		room := t.limit + 1 - len(t.b) // output is never longer than input
-		if room <= 0 {
-			return
-		}
-		s = s[:min(len(s), room)]
-	}
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s) && !t.full(); i++ {
 		switch c := s[i]; c {
 		case ' ', '\t', '\n', '\f', '\r':
 			t.space = len(t.b) > 0

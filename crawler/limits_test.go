@@ -199,3 +199,18 @@ func TestPageBudget(t *testing.T) {
 		}
 	}
 }
+
+// A value cut by the budget is valid UTF-8 and a prefix of the text, even
+// where whitespace collapses near the cut.
+func TestSelectCutsAtACharacter(t *testing.T) {
+	for budget := 1; budget <= 12; budget++ {
+		p, err := ExtractWithLimits(strings.NewReader("<p>a  é  b   éé</p><p>next</p>"), nil, []Selector{{Name: "p", CSS: "p"}}, Limits{MaxFieldBytes: budget})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := p.Fields["p"][0]
+		if !utf8.ValidString(v) || !strings.HasPrefix("a é b éé", v) || len(v) > budget || len(v) < budget-1 || !p.FieldsTruncated {
+			t.Errorf("budget %d: value %q, truncated %v; want a prefix of %q, valid UTF-8, cut within a byte of the budget", budget, v, p.FieldsTruncated, "a é b éé")
+		}
+	}
+}
