@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"github.com/spf13/cobra"
+
+	"github.com/trawl-dev/trawl/crawler"
 )
 
 // NewCmdCrawl returns `trawl crawl`. runF replaces the run function in
@@ -33,5 +35,11 @@ over the normalised URL; --depth bounds link depth.
 	}
 	addRunFlags(c.Flags(), opts)
 	addCrawlFlags(c.Flags(), opts)
+	completeScope(c)
 	return c
+}
+
+// completeScope completes the values of --scope in the shell.
+func completeScope(c *cobra.Command) {
+	_ = c.RegisterFlagCompletionFunc("scope", cobra.FixedCompletions(crawler.ScopeModeNames(), cobra.ShellCompDirectiveNoFileComp))
 }

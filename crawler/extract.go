@@ -23,7 +23,8 @@ type Page struct {
 	// whitespace collapsed.
 	Description string
 	// Canonical is the href of the first <link rel="canonical">, resolved
-	// and normalised; empty when it is not an http(s) URL.
+	// and normalised; empty when it is not an http(s) URL or is longer
+	// than [MaxURLLength].
 	Canonical string
 	// H1 is the text of the first <h1>, whitespace collapsed.
 	H1 string
@@ -158,7 +159,7 @@ func extractTree(r io.Reader, base *url.URL, selectors []Selector, lim Limits) (
 	docBase := documentBase(base, x.baseHref)
 	p.Links, p.LinksTruncated, p.LinksDropped = resolveLinks(docBase, x.hrefs, lim)
 	if x.hasCanonical {
-		p.Canonical, _ = ResolveLink(docBase, x.canonical)
+		p.Canonical = canonicalLink(docBase, x.canonical)
 	}
 	if len(selectors) > 0 {
 		if p.Fields, p.FieldsTruncated, err = selectFields(doc, selectors, lim); err != nil {

@@ -44,7 +44,7 @@ func extractTokens(r io.Reader, base *url.URL, lim Limits) (Page, error) {
 			docBase := documentBase(base, x.baseHref)
 			p.Links, p.LinksTruncated, p.LinksDropped = resolveLinks(docBase, x.hrefs, lim)
 			if x.hasCanonical {
-				p.Canonical, _ = ResolveLink(docBase, x.canonical)
+				p.Canonical = canonicalLink(docBase, x.canonical)
 			}
 			return p, nil
 		case html.TextToken:

@@ -140,6 +140,17 @@ func (s *linkSet) add(href string) bool {
 	return true
 }
 
+// canonicalLink resolves the <link rel=canonical> href against base: ""
+// when it is no http(s) URL or longer than [MaxURLLength], as a link would
+// be dropped.
+func canonicalLink(base *url.URL, href string) string {
+	l, ok := ResolveLink(base, href)
+	if !ok || len(l) > MaxURLLength {
+		return ""
+	}
+	return l
+}
+
 // baseLengths are the lengths of the parts of a base URL that a relative
 // reference keeps.
 type baseLengths struct {

@@ -214,3 +214,19 @@ func TestSelectCutsAtACharacter(t *testing.T) {
 		}
 	}
 }
+
+func TestExtractDropsALongCanonical(t *testing.T) {
+	long := "http://h.test/" + strings.Repeat("c", MaxURLLength)
+	for _, path := range extractPaths {
+		for href, want := range map[string]string{long: "", "/short": "http://h.test/short"} {
+			doc := `<base href="http://h.test/"><link rel=canonical href="` + href + `">`
+			if path.svg {
+				doc += "<svg></svg>"
+			}
+			p, err := ExtractWithLimits(strings.NewReader(doc), nil, path.sels, Limits{})
+			if err != nil || p.Canonical != want {
+				t.Errorf("%s: canonical of %d bytes = %.40q, err %v; want %q", path.name, len(href), p.Canonical, err, want)
+			}
+		}
+	}
+}

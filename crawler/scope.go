@@ -47,6 +47,10 @@ const (
 
 var scopeModeNames = [...]string{"host", "domain", "prefix", "any", "host-any-port"}
 
+// ScopeModeNames returns the names of the modes, as ParseScopeMode takes
+// them (for shell completion).
+func ScopeModeNames() []string { return append([]string(nil), scopeModeNames[:]...) }
+
 // ParseScopeMode returns the mode named s: "host", "domain", "prefix",
 // "any" or "host-any-port" (case-insensitive). An unknown name is an
 // error naming it.

@@ -212,3 +212,14 @@ func TestScopeAllowsSitemap(t *testing.T) {
 		}
 	}
 }
+
+func TestScopeModeNames(t *testing.T) {
+	for _, name := range ScopeModeNames() {
+		if m, err := ParseScopeMode(name); err != nil || m.String() != name {
+			t.Errorf("ScopeModeNames has %q, which parses to %v, %v", name, m, err)
+		}
+	}
+	if n := len(ScopeModeNames()); n != 5 {
+		t.Errorf("%d scope modes, want 5", n)
+	}
+}

@@ -45,6 +45,16 @@ func TestCrawlScopeHostKeepsPort(t *testing.T) {
 	}
 }
 
+// The shell completes the values of --scope, host-any-port included.
+func TestCompleteScope(t *testing.T) {
+	for _, cmd := range []string{"crawl", "demo"} {
+		res := runTrawl(t, testContext(t), nil, "__complete", cmd, "--scope", "")
+		if res.code != 0 || !strings.HasPrefix(res.stdout, "host\ndomain\nprefix\nany\nhost-any-port\n:4\n") {
+			t.Errorf("trawl __complete %s --scope: exit %d, output %q", cmd, res.code, res.stdout)
+		}
+	}
+}
+
 // newSiteAt is newSite (without a gate) listening on addr, such as
 // "127.0.0.2:0": another host on loopback.
 func newSiteAt(t *testing.T, addr string, pages map[string]page) *site {
