@@ -58,10 +58,23 @@ func TestCompleteScope(t *testing.T) {
 // "127.0.0.2:0": another host on loopback.
 func newSiteAt(t *testing.T, addr string, pages map[string]page) *site {
 	t.Helper()
+	return serveOn(t, listen(t, addr), pages)
+}
+
+// listen listens on addr; the test is skipped when it cannot.
+func listen(t *testing.T, addr string) net.Listener {
+	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Skipf("cannot listen on %s: %v", addr, err)
 	}
+	return ln
+}
+
+// serveOn is newSite (without a gate) serving on ln: a test that needs
+// the site's URL in its pages listens first.
+func serveOn(t *testing.T, ln net.Listener, pages map[string]page) *site {
+	t.Helper()
 	s := &site{pages: pages, free: -1, hits: map[string]int{}, open: make(chan struct{})}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	s.Server.Listener.Close()
@@ -93,16 +106,19 @@ func sitemapXML(index bool, locs ...string) page {
 // headers; the listed pages on the other host are not fetched either. The
 // skipped sitemap is reported on stderr.
 func TestCrawlSitemapKeepsToScope(t *testing.T) {
+	// Every page is in place before its site starts serving.
 	other := newSiteAt(t, "127.0.0.2:0", map[string]page{
-		"/p/x": htmlPage("Other", "<p>elsewhere</p>"),
+		"/p/x":           htmlPage("Other", "<p>elsewhere</p>"),
+		"/sitemap-b.xml": sitemapXML(false, "http://127.0.0.2/p/x"),
 	})
-	other.pages["/sitemap-b.xml"] = sitemapXML(false, other.URL+"/p/x")
-	home := newSite(t, map[string]page{
-		"/":    htmlPage("Home", "<p>no links</p>"),
-		"/p/1": htmlPage("One", "<p>from the sitemap</p>"),
-	}, -1)
-	home.pages["/sitemap.xml"] = sitemapXML(true, home.URL+"/sitemap-a.xml", other.URL+"/sitemap-b.xml")
-	home.pages["/sitemap-a.xml"] = sitemapXML(false, home.URL+"/p/1", other.URL+"/p/x")
+	ln := listen(t, "127.0.0.1:0")
+	homeURL := "http://" + ln.Addr().String()
+	home := serveOn(t, ln, map[string]page{
+		"/":              htmlPage("Home", "<p>no links</p>"),
+		"/p/1":           htmlPage("One", "<p>from the sitemap</p>"),
+		"/sitemap.xml":   sitemapXML(true, homeURL+"/sitemap-a.xml", other.URL+"/sitemap-b.xml"),
+		"/sitemap-a.xml": sitemapXML(false, homeURL+"/p/1", other.URL+"/p/x"),
+	})
 	res := runTrawl(t, testContext(t), nil, "crawl", "--sitemap", "-H", "Authorization: Bearer secret", home.URL+"/")
 	if res.code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", res.code, res.stderr)
