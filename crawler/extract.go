@@ -46,8 +46,8 @@ type Page struct {
 	// its attribute Attr (elements without the attribute are skipped).
 	// Every name has an entry, empty when nothing matched; selectors that
 	// share a name add to one array. Nil when there are no selectors.
-	// At most Limits.MaxMatches values a selector, Limits.MaxFieldBytes
-	// bytes in all.
+	// At most Limits.MaxMatches values a name, Limits.MaxFieldBytes bytes
+	// in all.
 	Fields map[string][]string
 	// FieldsTruncated is true when selector values were left out or cut
 	// for Limits.MaxMatches or Limits.MaxFieldBytes.

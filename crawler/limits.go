@@ -19,9 +19,9 @@ type Limits struct {
 	// are resolved, duplicates included); past it LinksTruncated is set.
 	// Zero means [DefaultPageBudget].
 	MaxLinkBytes int
-	// MaxMatches is the most values one selector keeps; a selector with
-	// more matches has Page.FieldsTruncated set. Zero means
-	// [DefaultMaxMatches].
+	// MaxMatches is the most values kept under one selector name
+	// (selectors that share a name share it); more matches set
+	// Page.FieldsTruncated. Zero means [DefaultMaxMatches].
 	MaxMatches int
 	// MaxFieldBytes bounds the total length of the values of all
 	// selectors; the value that passes it is cut (at a character
