@@ -56,6 +56,7 @@ the crawl completed, whatever the broken pages returned.`,
 	c.Flags().Uint64Var(&opts.Seed, "seed", 1, "seed of the generated site")
 	addRunFlags(c.Flags(), opts.Run)
 	addCrawlFlags(c.Flags(), opts.Run)
+	completeScope(c)
 	return c
 }
 

@@ -42,6 +42,7 @@ type RunOptions struct {
 	NoRobots    bool
 	DenyPrivate bool
 	Selects     []string
+	MaxLinks    int
 	Output      string
 	Format      string
 	Fields      []string
@@ -95,6 +96,7 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.BoolVar(&o.NoRobots, "no-robots", false, "ignore robots.txt")
 	fs.BoolVar(&o.DenyPrivate, "deny-private", false, "refuse loopback, private and link-local addresses, redirects included")
 	fs.StringArrayVar(&o.Selects, "select", nil, "custom field name=css or name=css@attr, all matches as an array (repeatable)")
+	fs.IntVar(&o.MaxLinks, "max-links", crawler.DefaultMaxLinks, "most links kept from one page; past it the record has links_truncated: true")
 	fs.StringVarP(&o.Output, "output", "o", "", "write results to FILE instead of stdout")
 	fs.StringVar(&o.Format, "format", "jsonl", "output format: jsonl or csv")
 	fs.StringSliceVar(&o.Fields, "fields", nil, "output only these fields, in this order (CSV columns / JSON subset)")
@@ -110,7 +112,7 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 
 // addCrawlFlags defines the crawl-only flags on fs.
 func addCrawlFlags(fs *pflag.FlagSet, o *RunOptions) {
-	fs.StringVar(&o.Scope, "scope", "host", "links followed: host, domain, prefix or any")
+	fs.StringVar(&o.Scope, "scope", "host", "links followed: host (the seeds' host and port), domain, prefix, any, or host-any-port")
 	fs.StringArrayVar(&o.Include, "include", nil, "follow only URLs matching REGEX (repeatable)")
 	fs.StringArrayVar(&o.Exclude, "exclude", nil, "never follow URLs matching REGEX (repeatable)")
 	fs.IntVar(&o.Depth, "depth", 0, "deepest link depth followed; seeds are depth 0 (0: no limit)")
@@ -135,6 +137,8 @@ func (o *RunOptions) Validate() error {
 		return usageError("--retries must not be negative, got %d", o.Retries)
 	case o.MaxRetryAfter <= 0:
 		return usageError("--max-retry-after must be positive, got %v", o.MaxRetryAfter)
+	case o.MaxLinks < 1:
+		return usageError("--max-links must be at least 1, got %d", o.MaxLinks)
 	case o.MaxTime < 0:
 		return usageError("--max-time must not be negative, got %v", o.MaxTime)
 	case o.Grace < 0:
@@ -199,7 +203,7 @@ func (o *RunOptions) Validate() error {
 func (o *RunOptions) validateCrawl() error {
 	var err error
 	if o.scopeMode, err = crawler.ParseScopeMode(o.Scope); err != nil {
-		return usageError("--scope %q: want host, domain, prefix or any", o.Scope)
+		return usageError("--scope %q: want host, domain, prefix, any or host-any-port", o.Scope)
 	}
 	if o.Depth < 0 {
 		return usageError("--depth must not be negative (0 means no limit), got %d", o.Depth)

@@ -23,8 +23,9 @@ var errForeignContent = errors.New("foreign content")
 // would restructure badly nested markup (foster parenting out of tables, a
 // heading opened inside an unclosed inline element), the order of links
 // and the text of the first <h1> may differ slightly from what the tree
-// holds. It returns errForeignContent at the first <svg> or <math>.
-func extractTokens(r io.Reader, base *url.URL) (Page, error) {
+// holds. It returns errForeignContent at the first <svg> or <math>. Links
+// are kept within lim.
+func extractTokens(r io.Reader, base *url.URL, lim Limits) (Page, error) {
 	z := html.NewTokenizer(r)
 	var x extraction
 	var s tokenState
@@ -41,9 +42,9 @@ func extractTokens(r io.Reader, base *url.URL) (Page, error) {
 			s.endH1(&x)
 			p := Page{Title: x.title, Description: x.description, H1: x.h1, Lang: x.lang}
 			docBase := documentBase(base, x.baseHref)
-			p.Links = resolveLinks(docBase, x.hrefs)
+			p.Links, p.LinksTruncated, p.LinksDropped = resolveLinks(docBase, x.hrefs, lim)
 			if x.hasCanonical {
-				p.Canonical, _ = ResolveLink(docBase, x.canonical)
+				p.Canonical = canonicalLink(docBase, x.canonical)
 			}
 			return p, nil
 		case html.TextToken:

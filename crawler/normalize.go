@@ -154,9 +154,11 @@ func resolveReference(base *url.URL, ref string) (*url.URL, error) {
 	return p.URL(), nil
 }
 
-// Fingerprint returns the 64-bit FNV-1a hash of a normalised URL; see
-// [store.Fingerprint].
-func Fingerprint(normalized string) uint64 { return store.Fingerprint(normalized) }
+// Fingerprint returns the 128-bit key of a normalised URL in the seen
+// sets; see [store.Fingerprint].
+func Fingerprint(normalized string) [store.FingerprintSize]byte {
+	return store.Fingerprint(normalized)
+}
 
 // parsedURL is an http or https URL in trawl's normal form.
 type parsedURL struct {

@@ -19,9 +19,9 @@ import (
 // error_message, and a selector's values become one column named after it.
 var OutputFields = []string{
 	"url", "final_url", "status", "content_type", "title", "description",
-	"canonical", "h1", "lang", "links", "bytes", "elapsed_ms", "fetched_at",
-	"depth", "redirects", "remote_addr", "proto", "tls_version", "fields",
-	"error", "line",
+	"canonical", "h1", "lang", "links", "links_truncated", "links_dropped",
+	"bytes", "elapsed_ms", "fetched_at", "depth", "redirects", "remote_addr",
+	"proto", "tls_version", "fields", "fields_truncated", "error", "line",
 }
 
 // DefaultCSVFields are the CSV columns without --fields: everything but
@@ -233,6 +233,12 @@ func csvValue(r *Result, c string) string {
 		return r.Lang
 	case "links":
 		return strings.Join(r.Links, CSVSeparator)
+	case "links_truncated":
+		return strconv.FormatBool(r.LinksTruncated)
+	case "links_dropped":
+		return itoa(int64(r.LinksDropped))
+	case "fields_truncated":
+		return strconv.FormatBool(r.FieldsTruncated)
 	case "bytes":
 		return itoa(r.Bytes)
 	case "elapsed_ms":

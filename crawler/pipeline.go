@@ -32,12 +32,24 @@ type RunConfig struct {
 	Scope *Scope
 	// Sitemaps, in crawl mode, also seeds the crawl with the pages listed
 	// in the sitemaps of the seeds' sites (see [Fetcher.SitemapURLs]).
+	// Only sitemap files that Scope allows as sitemaps
+	// ([Scope.AllowsSitemap]) are fetched, and only the listed pages that
+	// Scope allows are queued.
 	Sitemaps bool
 	// Warn, when set, is told about problems that do not stop the run
-	// (a sitemap that could not be read).
+	// (a sitemap that could not be read, a host with a huge queue).
 	Warn func(msg string)
+	// HostQueueWarn, in crawl mode, is the number of URLs of one host
+	// queued and not yet fetched past which Warn is told, once per run,
+	// of a likely crawler trap. Zero means [DefaultHostQueueWarn];
+	// negative, never.
+	HostQueueWarn int
 	// Selectors are the custom fields extracted from every page.
 	Selectors []Selector
+	// MaxLinks is the most links kept from one page (--max-links). Zero
+	// means [DefaultMaxLinks]. The other limits of a page ([Limits]) come
+	// from the fetcher's body limit ([PageBudget]).
+	MaxLinks int
 	// Frontier holds the queue and the seen set. Nil means a new
 	// in-memory frontier.
 	Frontier Frontier
@@ -203,6 +215,9 @@ func Run(ctx context.Context, cfg RunConfig) (Summary, error) {
 		defer mf.Close()
 		frontier = mf
 	}
+	if cfg.Crawl && cfg.HostQueueWarn >= 0 {
+		frontier = newHostWatch(frontier, cfg.HostQueueWarn, cfg.Warn)
+	}
 	r := &run{cfg: cfg, frontier: frontier, stats: stats}
 	err := r.run(ctx)
 	sum := stats.Snapshot(cfg.Now())
@@ -217,6 +232,9 @@ func (cfg RunConfig) withDefaults() RunConfig {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.HostQueueWarn == 0 {
+		cfg.HostQueueWarn = DefaultHostQueueWarn
 	}
 	if cfg.Stats == nil {
 		cfg.Stats = &Stats{}
@@ -393,7 +411,11 @@ func (r *run) addSitemaps(ctx context.Context) error {
 		}
 	}
 	for _, origin := range r.origins {
-		err := r.cfg.Fetcher.SitemapURLs(ctx, origin, func(ctx context.Context, loc string) error {
+		var allow func(string) bool
+		if r.cfg.Scope != nil {
+			allow = r.cfg.Scope.AllowsSitemap
+		}
+		err := r.cfg.Fetcher.SitemapURLs(ctx, origin, allow, func(ctx context.Context, loc string) error {
 			if r.cfg.Scope != nil && r.cfg.Scope.Check(loc, 0) != nil {
 				return nil
 			}
@@ -458,7 +480,7 @@ func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 		res.ElapsedMS = r.cfg.Now().Sub(start).Milliseconds()
 	}
 	if resp != nil && (err == nil || KindOf(err) == KindHTTP) {
-		links := extractInto(res, resp, r.cfg.Selectors)
+		links := extractInto(res, resp, r.cfg.Selectors, r.limits())
 		if r.cfg.Crawl && err == nil {
 			if err := r.addLinks(ctx, req, links); err != nil {
 				return nil, err
@@ -466,6 +488,12 @@ func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// limits are what one page may produce.
+func (r *run) limits() Limits {
+	budget := PageBudget(r.cfg.Fetcher.cfg.MaxBody)
+	return Limits{MaxLinks: r.cfg.MaxLinks, MaxLinkBytes: budget, MaxFieldBytes: budget}
 }
 
 // addLinks queues the links of req that are in scope. They are queued even

@@ -51,8 +51,9 @@ func redactAll(urls []string) []string {
 // extractInto decodes and parses the body of resp when it is HTML, copies
 // the page's fields into res, and returns the page's links. A body that is
 // not HTML is recorded (status, content type, bytes) but not parsed. A
-// decoding failure sets res.Error unless it already has one.
-func extractInto(res *Result, resp *Response, selectors []Selector) []string {
+// decoding failure sets res.Error unless it already has one. What is kept
+// of the page is bounded by lim.
+func extractInto(res *Result, resp *Response, selectors []Selector, lim Limits) []string {
 	body, err := DecodeBody(bytes.NewReader(resp.Body), resp.ContentType())
 	if err == nil && !body.HTML {
 		return nil
@@ -61,9 +62,9 @@ func extractInto(res *Result, resp *Response, selectors []Selector) []string {
 	switch {
 	case err != nil:
 	case len(selectors) == 0 && !mayHaveForeignContent(resp.Body):
-		page, err = extractTokens(body, finalURL(resp)) // no copy kept for a fallback
+		page, err = extractTokens(body, finalURL(resp), lim) // no copy kept for a fallback
 	default:
-		page, err = Extract(body, finalURL(resp), selectors)
+		page, err = ExtractWithLimits(body, finalURL(resp), selectors, lim)
 	}
 	if err != nil {
 		if res.Error == nil {

@@ -23,7 +23,8 @@ const KindOther Kind = "other"
 // other fields are left out when empty: final_url, content_type,
 // remote_addr and proto when no response came; title, description,
 // canonical, h1 and lang when the page has none or is not HTML;
-// tls_version over plain HTTP; fields without --select; error when the
+// tls_version over plain HTTP; fields without --select; links_truncated,
+// links_dropped and fields_truncated unless a limit cut the page; error when the
 // URL succeeded; line except for records of input lines that are not
 // URLs; fetched_at for those records too.
 type Result struct {
@@ -51,6 +52,13 @@ type Result struct {
 	// Links are the page's <a href> and <area href> links to http(s) URLs:
 	// absolute, normalised, without duplicates, in document order.
 	Links []string `json:"links"`
+	// LinksTruncated is true when the page had more links than
+	// --max-links, or more bytes of them than its budget ([Limits]):
+	// Links holds the first ones, and a crawl follows only those.
+	LinksTruncated bool `json:"links_truncated,omitempty"`
+	// LinksDropped counts the links left out of Links because they are
+	// longer than [MaxURLLength].
+	LinksDropped int `json:"links_dropped,omitempty"`
 	// Bytes is the size of the body as received, after decompression.
 	Bytes int64 `json:"bytes"`
 	// ElapsedMS is the time the fetch took, in milliseconds.
@@ -73,6 +81,9 @@ type Result struct {
 	// Fields holds the values of the --select selectors by name: one
 	// value per match, an empty array when nothing matched.
 	Fields map[string][]string `json:"fields,omitempty"`
+	// FieldsTruncated is true when --select values were left out or cut
+	// for the limits on matches and bytes ([Limits]).
+	FieldsTruncated bool `json:"fields_truncated,omitempty"`
 	// Error says what went wrong, when something did.
 	Error *ResultError `json:"error,omitempty"`
 	// Line is the input line number of a line that is not a valid URL.
@@ -117,7 +128,10 @@ func (r *Result) SetPage(p Page) {
 	r.H1 = p.H1
 	r.Lang = p.Lang
 	r.Links = p.Links
+	r.LinksTruncated = p.LinksTruncated
+	r.LinksDropped = p.LinksDropped
 	r.Fields = p.Fields
+	r.FieldsTruncated = p.FieldsTruncated
 }
 
 // ResultError is the error of a Result: {"kind": ..., "message": ...}.

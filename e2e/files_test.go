@@ -131,14 +131,15 @@ func TestResumeRefusesForeignFiles(t *testing.T) {
 }
 
 // TestRecordOverTheLimit: a page whose record would pass the 16 MiB
-// limit of a record (here by a huge --select field) gets a small error
+// limit of a record (here by a huge title, which only the body limit
+// bounds) gets a small error
 // record of kind too_large instead, with its url; a resumed run reads it
 // back and does not fetch the page again.
 func TestRecordOverTheLimit(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
 	s := newSite(t, map[string]page{
-		"/big":   htmlPage("Big", "<p>"+strings.Repeat("x", 17<<20)+"</p>"),
+		"/big":   htmlPage(strings.Repeat("x", 17<<20), "<p>big</p>"),
 		"/small": htmlPage("Small", "<p>small</p>"),
 	}, -1)
 	out := filepath.Join(t.TempDir(), "out.jsonl")

@@ -77,7 +77,9 @@
 // [RedisFrontier] keeps a run's frontier in Redis so that any number of
 // trawl processes, on any machines, share it. Its keys, for a run named
 // R: "trawl:R:queue", a stream read through the consumer group "trawl",
-// one consumer per process; "trawl:R:seen", the set of URL fingerprints;
+// one consumer per process; "trawl:R:seen", the set of URL fingerprints ([Fingerprint], 16 raw
+// bytes each); "trawl:R:fingerprint", the name of that hash ("sha256-128":
+// a run started by a trawl with another hash is refused);
 // "trawl:R:seeders", the processes still reading their input;
 // "trawl:R:alive:<consumer>", a key each process refreshes with a TTL
 // ([RedisFrontier.Heartbeat]); "trawl:R:stats", the run's counters; and
