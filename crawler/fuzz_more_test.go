@@ -61,7 +61,8 @@ func FuzzReadInputs(f *testing.F) {
 // FuzzDecodeBody checks that DecodeBody never panics on any body and
 // Content-Type, fails only with an *Error, and that an HTML body decoded
 // from another encoding reads as valid UTF-8, while a UTF-8 one is passed
-// through as documented (less its byte order mark).
+// through as documented (less its byte order mark). DecodeBytes must
+// decode the same.
 func FuzzDecodeBody(f *testing.F) {
 	for _, s := range []struct{ body, ct string }{
 		{"<html><title>x</title>", "text/html"},
@@ -71,6 +72,9 @@ func FuzzDecodeBody(f *testing.F) {
 		{"<p>\x82\xa0\x82", "text/html; charset=shift_jis"},
 		{"%PDF-1.4", "application/pdf"},
 		{"<meta http-equiv=Content-Type content='text/html; charset=utf-16be'>", "text/html;;charset=\"x"},
+		{"<script>" + strings.Repeat("x", 1100) + "</script><meta charset=koi8-r>\xe9", "text/html"},
+		{"<!-- x --><meta a=b charset = 'iso-8859-2' content=\"charset='x'\"><?xml encoding='utf-8'?>", "text/html"},
+		{"<?xml version='1.0' encoding='shift_jis'?>\x82\xa0", "text/html"},
 	} {
 		f.Add([]byte(s.body), s.ct)
 	}
@@ -88,6 +92,10 @@ func FuzzDecodeBody(f *testing.F) {
 		out, err := io.ReadAll(b)
 		if err != nil {
 			t.Fatalf("read decoded body: %v", err)
+		}
+		mem := DecodeBytes(data, contentType)
+		if memOut, _ := io.ReadAll(mem); mem.Charset != b.Charset || mem.MediaType != b.MediaType || !bytes.Equal(memOut, out) {
+			t.Fatalf("DecodeBytes %q %q %q, DecodeBody %q %q %q", mem.MediaType, mem.Charset, memOut, b.MediaType, b.Charset, out)
 		}
 		switch {
 		case !b.HTML:

@@ -37,13 +37,13 @@ func NewResult(req Request, resp *Response, err error, fetchedAt time.Time) *Res
 // not HTML is recorded (status, content type, bytes) but not parsed. A
 // decoding failure sets res.Error unless it already has one.
 func extractInto(res *Result, resp *Response, selectors []Selector) []string {
-	body, err := DecodeBody(bytes.NewReader(resp.Body), resp.ContentType())
-	if err == nil && !body.HTML {
+	body := DecodeBytes(resp.Body, resp.ContentType())
+	if !body.HTML {
 		return nil
 	}
 	var page Page
+	var err error
 	switch {
-	case err != nil:
 	case len(selectors) == 0 && !mayHaveForeignContent(resp.Body):
 		page, err = extractTokens(body, finalURL(resp)) // no copy kept for a fallback
 	default:
