@@ -145,6 +145,7 @@ func extractTree(r io.Reader, base *url.URL, selectors []Selector) (Page, error)
 			return Page{}, err
 		}
 	}
+	p.clean()
 	return p, nil
 }
 

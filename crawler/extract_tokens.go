@@ -45,6 +45,7 @@ func extractTokens(r io.Reader, base *url.URL) (Page, error) {
 			if x.hasCanonical {
 				p.Canonical, _ = ResolveLink(docBase, x.canonical)
 			}
+			p.clean()
 			return p, nil
 		case html.TextToken:
 			if s.inTitle {

@@ -165,9 +165,9 @@ func fuzzResult(u, title, msg string, status int) *Result {
 	}
 }
 
-// wantJSONString is s as it reads back from JSON: each invalid UTF-8 byte
-// becomes U+FFFD.
-func wantJSONString(s string) string { return string([]rune(s)) }
+// wantJSONString is s as it reads back from JSON: cleaned by CleanText
+// (each invalid UTF-8 byte becomes U+FFFD, control characters go).
+func wantJSONString(s string) string { return CleanText(s) }
 
 // FuzzJSONOutput checks that a result with any strings is encoded as
 // exactly one line of valid JSON whose url, title and error read back the
@@ -237,10 +237,16 @@ func FuzzCSVOutput(f *testing.F) {
 		}
 		want := make([]string, len(cols))
 		for i, c := range cols {
-			want[i] = csvValue(r, c)
+			clean := r.cleaned()
+			want[i] = csvValue(&clean, c)
 		}
 		if len(rows) != 2 || !equalCSV(rows[0], cols) || !equalCSV(rows[1], want) {
 			t.Fatalf("wrote %q, read back %q", want, rows)
+		}
+		for _, v := range rows[1] {
+			if !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 && r != '\t' && r != '\n' }) {
+				t.Fatalf("field %q holds a control character or invalid UTF-8", v)
+			}
 		}
 	})
 }

@@ -70,14 +70,16 @@ type JSONOutput struct {
 }
 
 // NewJSONOutput returns a [ResultWriter] that writes each result as one
-// JSON object to sink, with only fields when given (in that order).
+// JSON object to sink, with only fields when given (in that order). Every
+// text is written as [CleanText] returns it.
 func NewJSONOutput(sink LineSink, fields []string) *JSONOutput {
 	return &JSONOutput{sink: sink, fields: fields}
 }
 
 // Write implements [ResultWriter].
 func (o *JSONOutput) Write(ctx context.Context, r *Result) error {
-	rec, err := o.encode(r)
+	c := r.cleaned()
+	rec, err := o.encode(&c)
 	if err != nil {
 		return fmt.Errorf("encode result for %s: %w", r.URL, err)
 	}
@@ -153,16 +155,18 @@ func CSVColumns(fields []string, selectors []Selector) []string {
 }
 
 // NewCSVOutput returns a [ResultWriter] that writes each result as one row
-// of columns (see [CSVColumns]) to sink; the sink writes the header.
+// of columns (see [CSVColumns]) to sink; the sink writes the header. Every
+// text is written as [CleanText] returns it.
 func NewCSVOutput(sink RowSink, columns []string) *CSVOutput {
 	return &CSVOutput{sink: sink, columns: columns}
 }
 
 // Write implements [ResultWriter].
 func (o *CSVOutput) Write(ctx context.Context, r *Result) error {
+	clean := r.cleaned()
 	row := make([]string, len(o.columns))
 	for i, c := range o.columns {
-		row[i] = csvValue(r, c)
+		row[i] = csvValue(&clean, c)
 	}
 	return o.sink.Write(ctx, row)
 }
