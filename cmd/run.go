@@ -265,6 +265,7 @@ func (r *pipelineRun) openOutput(ctx context.Context) error {
 		sinkOpts = append(sinkOpts, store.WithJournal(j))
 	}
 	if csv {
+		sinkOpts = append(sinkOpts, store.WithCSVRaw(o.CSVRaw))
 		sink, err := store.OpenCSV(ctx, o.Output, columns, sinkOpts...)
 		if err != nil {
 			return usageError("-o %s: %v", o.Output, err)
@@ -307,7 +308,7 @@ func (r *pipelineRun) openStdout(ctx context.Context, columns []string) error {
 	}
 	file := structured.NewFile(f)
 	if columns != nil {
-		sink, err := store.NewCSV(ctx, file, columns)
+		sink, err := store.NewCSV(ctx, file, columns, store.WithCSVRaw(r.o.CSVRaw))
 		if err != nil {
 			return fmt.Errorf("stdout: %w", err)
 		}
