@@ -400,10 +400,11 @@ func (r *pipelineRun) close(ctx context.Context) error {
 	return err
 }
 
-// warnf prints a warning on stderr unless --quiet.
+// warnf prints a warning on stderr unless --quiet, made
+// [terminalSafe]: its arguments may come from the network.
 func (o *RunOptions) warnf(format string, args ...any) {
 	if !o.Quiet {
-		fmt.Fprintf(o.IO.ErrOut, format+"\n", args...)
+		fmt.Fprintln(o.IO.ErrOut, terminalSafe(fmt.Sprintf(format, args...)))
 	}
 }
 
@@ -434,7 +435,7 @@ func joinCounts(m map[string]int) string {
 	sort.Strings(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+		parts[i] = fmt.Sprintf("%s %d", terminalSafe(k), m[k])
 	}
 	return strings.Join(parts, ", ")
 }
