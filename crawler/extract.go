@@ -123,9 +123,15 @@ func Extract(r io.Reader, base *url.URL, selectors []Selector) (Page, error) {
 	return p, err
 }
 
-// extractTree parses r into a tree, which CSS selectors need.
+// extractTree parses r into a tree, which CSS selectors need. A document
+// nested too deeply for the parser is cut at [cutDepth] levels; one that
+// even then is too deep gets its standard fields from the token pass, and
+// its selectors match nothing.
 func extractTree(r io.Reader, base *url.URL, selectors []Selector) (Page, error) {
-	doc, err := html.Parse(r)
+	doc, src, err := parseTree(r)
+	if src != nil {
+		return tooDeepPage(src, base, selectors)
+	}
 	if err != nil {
 		if KindOf(err) != "" {
 			return Page{}, err

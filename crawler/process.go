@@ -47,7 +47,7 @@ func extractInto(res *Result, resp *Response, selectors []Selector) []string {
 	case len(selectors) == 0 && !mayHaveForeignContent(resp.Body):
 		page, err = extractTokens(body, finalURL(resp)) // no copy kept for a fallback
 	default:
-		page, err = Extract(body, finalURL(resp), selectors)
+		page, err = Extract(body.Reader, finalURL(resp), selectors) // a bytes.Reader for UTF-8: seekable
 	}
 	if err != nil {
 		if res.Error == nil {
