@@ -345,8 +345,9 @@ func (r *run) addInput(ctx context.Context, line InputLine, out *structured.Send
 		err = newError(KindInvalidURL, line.Source, line.Err)
 	}
 	if err != nil {
-		// Reported once per run, and not again by a resumed run.
-		key := line.Text
+		// Reported once per run, and not again by a resumed run, which
+		// knows the line by the url its record has: the text cleaned.
+		key := CleanText(line.Text)
 		if line.Err != nil {
 			key = fmt.Sprintf("%s:%d", line.Source, line.Line) // a line too long has no text
 		}

@@ -56,6 +56,15 @@ func isFormulaStart(c byte) bool {
 	return false
 }
 
+// csvValue returns the value written as the CSV field f: f without the
+// "'" that [CSVSink] puts before a value starting like a formula.
+func csvValue(f string) string {
+	if len(f) > 1 && f[0] == '\'' && isFormulaStart(f[1]) {
+		return f[1:]
+	}
+	return f
+}
+
 // neutralise returns row with "'" put before each field that starts like
 // a formula, row itself when there is none.
 func (s *CSVSink) neutralise(row []string) []string {

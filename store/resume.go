@@ -266,7 +266,7 @@ func scanCSVRecords(ctx context.Context, f *structured.File, urlColumn string, r
 		good = r.InputOffset()
 		res.Records++
 		if rec[col] != "" {
-			done(rec[col])
+			done(csvValue(rec[col]))
 		}
 	}
 	if tail.count == 0 {
