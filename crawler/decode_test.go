@@ -230,3 +230,36 @@ func TestMayDeclareCharset(t *testing.T) {
 		t.Error("huge body: want true")
 	}
 }
+
+// TestPrescan covers corners of the HTML standard's prescan that the
+// html5lib suite does not.
+func TestPrescan(t *testing.T) {
+	tests := []struct {
+		name, in, want string // want "" means no encoding found
+	}{
+		{"<!--> ends the comment", `<!--><meta charset=koi8-r>`, "koi8-r"},
+		{"<!---> ends the comment", `<!---><meta charset=koi8-r>`, "koi8-r"},
+		{"comment not ended", `<!-- <meta charset=koi8-r>`, ""},
+		{"<? runs to the first >", `<?php <meta charset=koi8-r> ?>`, ""},
+		{"<! runs to the first >", `<!DOCTYPE html><meta charset=koi8-r>`, "koi8-r"},
+		{"end tag attributes are read", `</x <meta charset=koi8-r>>`, ""},
+		{"the first charset attribute counts", `<meta charset="koi8-r" charset="utf-8">`, "koi8-r"},
+		{"a bad charset attribute hides content", `<meta charset=bogus http-equiv=content-type content="charset=koi8-r">`, ""},
+		{"a bad content does not hide charset", `<meta http-equiv=content-type content="charset=bogus" charset=koi8-r>`, "koi8-r"},
+		{"a bad meta is skipped", `<meta charset=bogus><meta charset=koi8-r>`, "koi8-r"},
+		{"slash separates attributes", `<meta/charset=koi8-r>`, "koi8-r"},
+		{"x-user-defined means windows-1252", `<meta charset=x-user-defined>`, "windows-1252"},
+		{"UTF-16 XML prefix", "<\x00?\x00x\x00m\x00l\x00", "utf-16le"},
+		{"XML declaration", `<?xml version="1.0" encoding='koi8-r'?>`, "koi8-r"},
+		{"XML declaration naming UTF-16", `<?xml encoding="utf-16"?>`, "utf-8"},
+		{"XML declaration, meta wins", `<?xml encoding="koi8-r"?><meta charset=iso-8859-2>`, "iso-8859-2"},
+		{"the label replacement is not one", `<meta charset=replacement>`, ""},
+		{"vertical tab is not trimmed", "<meta charset=\"koi8-r\v\">", ""},
+	}
+	for _, tt := range tests {
+		g, ok := prescan([]byte(tt.in))
+		if got := map[bool]string{true: g.name}[ok]; got != tt.want {
+			t.Errorf("%s: prescan(%q) = %q, want %q", tt.name, tt.in, got, tt.want)
+		}
+	}
+}
