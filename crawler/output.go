@@ -78,8 +78,7 @@ func NewJSONOutput(sink LineSink, fields []string) *JSONOutput {
 
 // Write implements [ResultWriter].
 func (o *JSONOutput) Write(ctx context.Context, r *Result) error {
-	c := r.cleaned()
-	rec, err := o.encode(&c)
+	rec, err := o.encode(r)
 	if err != nil {
 		return fmt.Errorf("encode result for %s: %w", r.URL, err)
 	}
@@ -90,6 +89,8 @@ func (o *JSONOutput) Write(ctx context.Context, r *Result) error {
 func (o *JSONOutput) Flush(ctx context.Context) error { return o.sink.Flush(ctx) }
 
 func (o *JSONOutput) encode(r *Result) ([]byte, error) {
+	c := r.cleaned()
+	r = &c
 	o.buf.Reset()
 	enc := json.NewEncoder(&o.buf)
 	enc.SetEscapeHTML(false)
@@ -163,10 +164,9 @@ func NewCSVOutput(sink RowSink, columns []string) *CSVOutput {
 
 // Write implements [ResultWriter].
 func (o *CSVOutput) Write(ctx context.Context, r *Result) error {
-	clean := r.cleaned()
 	row := make([]string, len(o.columns))
 	for i, c := range o.columns {
-		row[i] = csvValue(&clean, c)
+		row[i] = csvValue(r, c)
 	}
 	return o.sink.Write(ctx, row)
 }
@@ -174,8 +174,17 @@ func (o *CSVOutput) Write(ctx context.Context, r *Result) error {
 // Flush implements [ResultWriter].
 func (o *CSVOutput) Flush(ctx context.Context) error { return o.sink.Flush(ctx) }
 
-// csvValue is the text of column c for r.
+// csvValue is the text of column c for r, cleaned by [CleanText].
 func csvValue(r *Result, c string) string {
+	if c == "fields" {
+		b, _ := json.Marshal(cleanFields(r.Fields))
+		return string(b)
+	}
+	return CleanText(csvText(r, c))
+}
+
+// csvText is the text of column c for r as it is.
+func csvText(r *Result, c string) string {
 	itoa := func(n int64) string { return strconv.FormatInt(n, 10) }
 	switch c {
 	case "url":
