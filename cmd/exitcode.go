@@ -69,7 +69,7 @@ func run(ctx context.Context, io *IOStreams, root *cobra.Command, args []string)
 	var exit *ExitError
 	if errors.As(err, &exit) {
 		if exit.Err != nil {
-			fmt.Fprintln(io.ErrOut, "trawl:", exit.Err)
+			fmt.Fprintln(io.ErrOut, "trawl:", terminalSafe(exit.Err.Error()))
 		}
 		return exit.Code
 	}
@@ -78,6 +78,6 @@ func run(ctx context.Context, io *IOStreams, root *cobra.Command, args []string)
 		return ExitInterrupted
 	}
 	// Anything else comes from cobra's flag and argument parsing.
-	fmt.Fprintln(io.ErrOut, "trawl:", err)
+	fmt.Fprintln(io.ErrOut, "trawl:", terminalSafe(err.Error()))
 	return ExitUsage
 }

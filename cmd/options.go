@@ -46,6 +46,7 @@ type RunOptions struct {
 	Output      string
 	Format      string
 	Fields      []string
+	CSVRaw      bool
 	Progress    string
 	Quiet       bool
 	MaxTime     time.Duration
@@ -100,6 +101,7 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.StringVarP(&o.Output, "output", "o", "", "write results to FILE instead of stdout")
 	fs.StringVar(&o.Format, "format", "jsonl", "output format: jsonl or csv")
 	fs.StringSliceVar(&o.Fields, "fields", nil, "output only these fields, in this order (CSV columns / JSON subset)")
+	fs.BoolVar(&o.CSVRaw, "csv-raw", false, "CSV: write cells starting with = + - @ tab or CR as they are, without the ' that stops spreadsheets running them as formulas")
 	fs.StringVar(&o.Progress, "progress", "auto", "progress bar on stderr: auto (when a terminal), always or never")
 	fs.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress bar, no summary, no warnings on stderr")
 	fs.DurationVar(&o.MaxTime, "max-time", 0, "stop taking new URLs after this long, like a first Ctrl-C (0: no limit)")

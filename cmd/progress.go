@@ -56,7 +56,7 @@ func startProgress(ctx context.Context, tg *structured.TaskGroup, o *RunOptions,
 
 func (p *progressBar) draw() {
 	s := p.stats.Snapshot(time.Now())
-	p.bar.Describe(fmt.Sprintf("trawl: %d failed", s.Failed))
+	p.bar.Describe(terminalSafe(fmt.Sprintf("trawl: %d failed", s.Failed)))
 	p.bar.Set(s.Done)
 }
 

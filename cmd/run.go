@@ -282,6 +282,7 @@ func (r *pipelineRun) openOutput(ctx context.Context) error {
 		sinkOpts = append(sinkOpts, store.WithJournal(j))
 	}
 	if csv {
+		sinkOpts = append(sinkOpts, store.WithCSVRaw(o.CSVRaw))
 		sink, err := store.OpenCSV(ctx, o.Output, columns, sinkOpts...)
 		if err != nil {
 			return usageError("-o %s: %v", o.Output, err)
@@ -329,7 +330,7 @@ func (r *pipelineRun) openStdout(ctx context.Context, columns []string) error {
 	}
 	file := structured.NewFile(f)
 	if columns != nil {
-		sink, err := store.NewCSV(ctx, file, columns)
+		sink, err := store.NewCSV(ctx, file, columns, store.WithCSVRaw(r.o.CSVRaw))
 		if err != nil {
 			return fmt.Errorf("stdout: %w", err)
 		}
@@ -434,10 +435,11 @@ func (r *pipelineRun) close(ctx context.Context) error {
 	return err
 }
 
-// warnf prints a warning on stderr unless --quiet.
+// warnf prints a warning on stderr unless --quiet, made
+// [terminalSafe]: its arguments may come from the network.
 func (o *RunOptions) warnf(format string, args ...any) {
 	if !o.Quiet {
-		fmt.Fprintf(o.IO.ErrOut, format+"\n", args...)
+		fmt.Fprintln(o.IO.ErrOut, terminalSafe(fmt.Sprintf(format, args...)))
 	}
 }
 
@@ -468,7 +470,7 @@ func joinCounts(m map[string]int) string {
 	sort.Strings(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+		parts[i] = fmt.Sprintf("%s %d", terminalSafe(k), m[k])
 	}
 	return strings.Join(parts, ", ")
 }

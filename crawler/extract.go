@@ -144,9 +144,15 @@ func ExtractWithLimits(r io.Reader, base *url.URL, selectors []Selector, lim Lim
 	return p, err
 }
 
-// extractTree parses r into a tree, which CSS selectors need.
+// extractTree parses r into a tree, which CSS selectors need. A document
+// nested too deeply for the parser is cut at [cutDepth] levels; one that
+// even then is too deep gets its standard fields from the token pass, and
+// its selectors match nothing.
 func extractTree(r io.Reader, base *url.URL, selectors []Selector, lim Limits) (Page, error) {
-	doc, err := html.Parse(r)
+	doc, src, err := parseTree(r)
+	if src != nil {
+		return tooDeepPage(src, base, selectors, lim)
+	}
 	if err != nil {
 		if KindOf(err) != "" {
 			return Page{}, err
@@ -166,6 +172,7 @@ func extractTree(r io.Reader, base *url.URL, selectors []Selector, lim Limits) (
 			return Page{}, err
 		}
 	}
+	p.clean()
 	return p, nil
 }
 

@@ -3,6 +3,7 @@ package crawler
 import (
 	"bytes"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -84,6 +85,9 @@ func FuzzExtract(f *testing.F) {
 		"\xff\xfe<\x00a\x00 \x00h\x00r\x00e\x00f\x00=\x00x\x00>\x00",
 		`<meta charset="koi8-r"><link rel=canonical href="..">` + "\xe9",
 		`<svg><title>s</title><a href="/s">`,
+		"<title>t\x00\x1b[0m</title>" + strings.Repeat("<svg>", 600) + `<a href="/deep">`,
+		`<svg><style>` + strings.Repeat("<g>", 520) + `</style></svg><a href="/b">`,
+		strings.Repeat("<div></span><b x=1>", 300),
 	} {
 		f.Add([]byte(s))
 	}
@@ -125,6 +129,15 @@ func FuzzExtract(f *testing.F) {
 		}
 		if len(p.Fields) != 3 {
 			t.Fatalf("fields %v, want 3 names", p.Fields)
+		}
+		texts := []string{p.Title, p.Description, p.H1, p.Lang}
+		for _, v := range p.Fields {
+			texts = append(texts, v...)
+		}
+		for _, s := range texts {
+			if CleanText(s) != s {
+				t.Fatalf("text %q is not clean", s)
+			}
 		}
 	})
 }

@@ -71,7 +71,8 @@ type JSONOutput struct {
 }
 
 // NewJSONOutput returns a [ResultWriter] that writes each result as one
-// JSON object to sink, with only fields when given (in that order).
+// JSON object to sink, with only fields when given (in that order). Every
+// text is written as [CleanText] returns it.
 func NewJSONOutput(sink LineSink, fields []string) *JSONOutput {
 	return &JSONOutput{sink: sink, fields: fields}
 }
@@ -123,6 +124,8 @@ func TooLargeRecord(r *Result, err error) *Result {
 func (o *JSONOutput) Flush(ctx context.Context) error { return o.sink.Flush(ctx) }
 
 func (o *JSONOutput) encode(r *Result) ([]byte, error) {
+	c := r.cleaned()
+	r = &c
 	o.buf.Reset()
 	enc := json.NewEncoder(&o.buf)
 	enc.SetEscapeHTML(false)
@@ -188,7 +191,8 @@ func CSVColumns(fields []string, selectors []Selector) []string {
 }
 
 // NewCSVOutput returns a [ResultWriter] that writes each result as one row
-// of columns (see [CSVColumns]) to sink; the sink writes the header.
+// of columns (see [CSVColumns]) to sink; the sink writes the header. Every
+// text is written as [CleanText] returns it.
 func NewCSVOutput(sink RowSink, columns []string) *CSVOutput {
 	return &CSVOutput{sink: sink, columns: columns}
 }
@@ -209,8 +213,17 @@ func (o *CSVOutput) Write(ctx context.Context, r *Result) error {
 // Flush implements [ResultWriter].
 func (o *CSVOutput) Flush(ctx context.Context) error { return o.sink.Flush(ctx) }
 
-// csvValue is the text of column c for r.
+// csvValue is the text of column c for r, cleaned by [CleanText].
 func csvValue(r *Result, c string) string {
+	if c == "fields" {
+		b, _ := json.Marshal(cleanFields(r.Fields))
+		return string(b)
+	}
+	return CleanText(csvText(r, c))
+}
+
+// csvText is the text of column c for r as it is.
+func csvText(r *Result, c string) string {
 	itoa := func(n int64) string { return strconv.FormatInt(n, 10) }
 	switch c {
 	case "url":

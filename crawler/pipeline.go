@@ -365,8 +365,8 @@ func (r *run) addInput(ctx context.Context, line InputLine, out *structured.Send
 	}
 	if err != nil {
 		// Reported once per run, and not again by a resumed run, which
-		// finds the line redacted in the output.
-		key := RedactURL(line.Text)
+		// finds the line redacted and cleaned in the output.
+		key := CleanText(RedactURL(line.Text))
 		if line.Err != nil {
 			key = fmt.Sprintf("%s:%d", line.Source, line.Line) // a line too long has no text
 		}

@@ -54,17 +54,17 @@ func redactAll(urls []string) []string {
 // decoding failure sets res.Error unless it already has one. What is kept
 // of the page is bounded by lim.
 func extractInto(res *Result, resp *Response, selectors []Selector, lim Limits) []string {
-	body, err := DecodeBody(bytes.NewReader(resp.Body), resp.ContentType())
-	if err == nil && !body.HTML {
+	body := DecodeBytes(resp.Body, resp.ContentType())
+	if !body.HTML {
 		return nil
 	}
 	var page Page
+	var err error
 	switch {
-	case err != nil:
 	case len(selectors) == 0 && !mayHaveForeignContent(resp.Body):
 		page, err = extractTokens(body, finalURL(resp), lim) // no copy kept for a fallback
 	default:
-		page, err = ExtractWithLimits(body, finalURL(resp), selectors, lim)
+		page, err = ExtractWithLimits(body.Reader, finalURL(resp), selectors, lim) // a bytes.Reader for UTF-8: seekable
 	}
 	if err != nil {
 		if res.Error == nil {

@@ -264,3 +264,41 @@ func readLine(f *os.File) (string, error) {
 		b = append(b, one[0])
 	}
 }
+
+// TestFetchCSVFormulas: a cell a spreadsheet would run as a formula gets
+// a "'" before it, unless --csv-raw.
+func TestFetchCSVFormulas(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	s := newSite(t, map[string]page{
+		"/f": htmlPage(`=HYPERLINK("http://evil.example/","click")`,
+			`<h1>+1+cmd|' /C calc'!A0</h1><p class="v" data-v="&#9;tab">-2+3</p><p class="v" data-v="@SUM(1)">safe = text</p>`),
+	}, -1)
+	fields := []string{"--format", "csv", "--fields", "title,h1,v,a", "--select", "v=p.v", "--select", "a=p.v@data-v"}
+	for _, tc := range []struct {
+		name  string
+		extra []string
+		want  []string
+	}{
+		{"default", nil, []string{`'=HYPERLINK("http://evil.example/","click")`, "'+1+cmd|' /C calc'!A0", "'-2+3 | safe = text", "'\ttab | @SUM(1)"}},
+		{"csv-raw", []string{"--csv-raw"}, []string{`=HYPERLINK("http://evil.example/","click")`, "+1+cmd|' /C calc'!A0", "-2+3 | safe = text", "\ttab | @SUM(1)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := append(append(slices.Clone(fields), tc.extra...), urlFile(t, s.urls("/f")))
+			res := runTrawl(t, ctx, nil, args("fetch", a...)...)
+			if res.code != 0 {
+				t.Fatalf("exit code %d, want 0; stderr:\n%s", res.code, res.stderr)
+			}
+			rows, err := csv.NewReader(strings.NewReader(res.stdout)).ReadAll()
+			if err != nil {
+				t.Fatalf("output is not CSV: %v\n%s", err, res.stdout)
+			}
+			if len(rows) != 2 || !slices.Equal(rows[0], []string{"title", "h1", "v", "a"}) {
+				t.Fatalf("want a header title,h1,v,a and one row, got %q", rows)
+			}
+			if !slices.Equal(rows[1], tc.want) {
+				t.Errorf("row %q, want %q", rows[1], tc.want)
+			}
+		})
+	}
+}

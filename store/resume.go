@@ -357,7 +357,7 @@ func (s *csvScan) records(ctx context.Context, res *ScanResult, done func(string
 		}
 		res.Records++
 		if rec[col] != "" {
-			done(rec[col])
+			done(csvValue(rec[col]))
 		}
 	}
 }

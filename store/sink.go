@@ -86,6 +86,7 @@ type sinkConfig struct {
 	bufSize      int
 	closeTimeout time.Duration
 	journal      *Journal
+	csvRaw       bool
 }
 
 func newSinkConfig(opts []SinkOption) sinkConfig {
