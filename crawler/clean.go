@@ -124,7 +124,7 @@ func (r *Result) cleaned() Result {
 	c.Proto = CleanText(c.Proto)
 	c.TLSVersion = CleanText(c.TLSVersion)
 	c.Redirects = cleanStrings(c.Redirects)
-	p := Page{Title: c.Title, Description: c.Description, Canonical: c.Canonical, H1: c.H1, Lang: c.Lang, Links: c.Links, Fields: c.Fields}
+	p := c.page()
 	p.clean()
 	c.SetPage(p)
 	if e := c.Error; e != nil {

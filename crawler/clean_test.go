@@ -142,3 +142,14 @@ func TestOutputsCleanText(t *testing.T) {
 		t.Errorf("CSV row %q", row)
 	}
 }
+
+// TestCleanedKeepsEveryPageField: cleaning a record for output keeps the
+// page fields that are not text (the truncation flags and counts).
+func TestCleanedKeepsEveryPageField(t *testing.T) {
+	r := Result{Title: "a\x00b", Links: []string{"http://x.test/"}, LinksTruncated: true, LinksDropped: 3,
+		Fields: map[string][]string{"f": {"v"}}, FieldsTruncated: true}
+	c := r.cleaned()
+	if c.Title != "ab" || !c.LinksTruncated || c.LinksDropped != 3 || !c.FieldsTruncated || len(c.Links) != 1 || len(c.Fields["f"]) != 1 {
+		t.Fatalf("cleaned record %+v lost page fields of %+v", c, r)
+	}
+}

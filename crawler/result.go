@@ -134,6 +134,15 @@ func (r *Result) SetPage(p Page) {
 	r.FieldsTruncated = p.FieldsTruncated
 }
 
+// page returns the page fields of r, the inverse of SetPage.
+func (r *Result) page() Page {
+	return Page{
+		Title: r.Title, Description: r.Description, Canonical: r.Canonical, H1: r.H1, Lang: r.Lang,
+		Links: r.Links, LinksTruncated: r.LinksTruncated, LinksDropped: r.LinksDropped,
+		Fields: r.Fields, FieldsTruncated: r.FieldsTruncated,
+	}
+}
+
 // ResultError is the error of a Result: {"kind": ..., "message": ...}.
 type ResultError struct {
 	// Kind is the stable kind, one of the Kind constants.
