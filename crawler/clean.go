@@ -15,6 +15,10 @@ import (
 func CleanText(s string) string {
 	i := 0
 	for i < len(s) {
+		if c := s[i]; c >= 0x20 && c < 0x7f {
+			i++ // printable ASCII, most of any text: no call
+			continue
+		}
 		n := cleanPrefix(s[i:])
 		if n == 0 {
 			break
@@ -100,14 +104,15 @@ func cleanFields(fields map[string][]string) map[string][]string {
 	return out
 }
 
-// clean applies [CleanText] to every text field of p.
+// clean applies [CleanText] to every text field of p. Links and the
+// canonical URL are left as they are: [ResolveLink] gives printable ASCII
+// only (FuzzResolveLink checks it), so cleaning them would only cost a
+// scan of every link of every page.
 func (p *Page) clean() {
 	p.Title = CleanText(p.Title)
 	p.Description = CleanText(p.Description)
-	p.Canonical = CleanText(p.Canonical)
 	p.H1 = CleanText(p.H1)
 	p.Lang = CleanText(p.Lang)
-	p.Links = cleanStrings(p.Links)
 	p.Fields = cleanFields(p.Fields)
 }
 

@@ -149,3 +149,30 @@ func BenchmarkDecodeBytes(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkParseURL parses URLs as the crawl does for every discovered
+// link (scope check) and fetch: already normalised, on a few hosts.
+func BenchmarkParseURL(b *testing.B) {
+	urls := []string{
+		"http://127.0.0.1:39459/page/1234.html",
+		"https://www.example.com/news/2026/story-12.html?ref=p12",
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := ParseURL(urls[i%len(urls)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkCleanText cleans a title and a link that need no change.
+func BenchmarkCleanText(b *testing.B) {
+	s := []string{"Benchmark page — Example News, all the stories of the day", "https://www.example.com/news/2026/story-12.html?ref=p12"}
+	b.ReportAllocs()
+	for b.Loop() {
+		CleanText(s[0])
+		CleanText(s[1])
+	}
+}

@@ -69,6 +69,12 @@ func FuzzResolveLink(f *testing.F) {
 		if err != nil || n != got {
 			t.Fatalf("ResolveLink(%q) = %q, which normalises to %q, %v", href, got, n, err)
 		}
+		// Links are printable ASCII: records write them without cleaning.
+		for i := 0; i < len(got); i++ {
+			if got[i] <= ' ' || got[i] >= 0x7f {
+				t.Fatalf("ResolveLink(%q) = %q, with byte %#x at %d", href, got, got[i], i)
+			}
+		}
 		// Redirects resolve the same way.
 		if r, err := resolveReference(base, href); err != nil || r.String() != got {
 			t.Fatalf("ResolveLink(%q) = %q, but as a redirect %v, %v", href, got, r, err)

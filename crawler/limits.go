@@ -181,7 +181,10 @@ func lengthsOf(base *url.URL) baseLengths {
 // last word on links the estimate lets through. It reports false for an
 // href with a scheme other than http and https, which is no link for trawl.
 func (b baseLengths) estimate(href string) (int, bool) {
-	h := strings.TrimLeft(href, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\v\f\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f ")
+	h := href
+	for len(h) > 0 && h[0] <= ' ' {
+		h = h[1:] // C0 controls and space, as trimURL trims
+	}
 	if h == "" || h[0] == '#' {
 		return 0, false // no link, as ResolveLink says
 	}

@@ -3,10 +3,12 @@ package crawler
 import (
 	"bytes"
 	"errors"
+	"hash/maphash"
 	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
@@ -438,7 +440,7 @@ func parseHostPort(scheme, s string) (string, error) {
 	if h == "" {
 		return "", errors.New("missing host")
 	}
-	host, err := parseHost(h)
+	host, err := parseHostMemo(h)
 	if err != nil {
 		return "", err
 	}
@@ -450,6 +452,31 @@ func parseHostPort(scheme, s string) (string, error) {
 		host += ":" + port
 	}
 	return host, nil
+}
+
+// hostMemo is a host as written and as [parseHost] returned it.
+type hostMemo struct{ raw, host string }
+
+// hostMemos remembers recent hosts that parsed, in slots picked by a hash
+// of the host as written: a crawl parses the same few hosts for every
+// link it checks, and host parsing (IDNA, IPv4 numbers) is most of the
+// cost of parsing a normalised URL.
+var (
+	hostMemos    [256]atomic.Pointer[hostMemo]
+	hostMemoSeed = maphash.MakeSeed()
+)
+
+// parseHostMemo is [parseHost] through [hostMemos].
+func parseHostMemo(h string) (string, error) {
+	slot := &hostMemos[maphash.String(hostMemoSeed, h)%uint64(len(hostMemos))]
+	if m := slot.Load(); m != nil && m.raw == h {
+		return m.host, nil
+	}
+	host, err := parseHost(h)
+	if err == nil && len(h) <= 255 {
+		slot.Store(&hostMemo{raw: h, host: host})
+	}
+	return host, err
 }
 
 // parseHost is the WHATWG host parser for special URLs, followed by
