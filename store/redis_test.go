@@ -312,9 +312,12 @@ func TestRedisSharedRateHoldsAcrossProcesses(t *testing.T) {
 	}
 	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
 	// Burst 1: n requests span at least (n-1) intervals, give or take the
-	// scheduling of the waiters.
-	const slack = 30 * time.Millisecond
-	for k := 5; k < len(times); k += 5 {
+	// scheduling of the waiters: a waiter descheduled between its grant
+	// and time.Now (100 ms and more on a loaded 2-core machine) bunches
+	// the times it records. Windows of 11 and more requests still catch
+	// three processes that each keep the rate to themselves (3x as fast).
+	const slack = 120 * time.Millisecond
+	for k := 10; k < len(times); k += 5 {
 		for i := 0; i+k < len(times); i++ {
 			if d := times[i+k].Sub(times[i]); d < time.Duration(k)*interval-slack {
 				t.Fatalf("%d requests within %v, want at least %v apart", k+1, d, time.Duration(k)*interval)
