@@ -15,7 +15,8 @@ func NewCmdFetch(io *IOStreams, runF func(*cobra.Command, *RunOptions) error) *c
 		Use:   "fetch [URL | FILE | -]...",
 		Short: "Fetch each given URL once and write one JSON line per URL",
 		Long: `fetch reads URLs from its arguments, from files (one URL a line; blank lines
-and # comments are skipped) and from standard input ("-"), fetches each
+and # comments are skipped) and from standard input ("-", or when no
+input is given and stdin is not a terminal), fetches each
 once, and writes one record per URL, failed ones included. Input is
 streamed: a file of millions of lines is never held in memory, and
 duplicates (after normalisation) are fetched once.

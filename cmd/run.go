@@ -97,6 +97,7 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 		var progress *progressBar
 		if o.wantProgress() {
 			progress = startProgress(ctx, tg, o, r.stats, r.total)
+			o.progress.Store(progress)
 		}
 		running.Store(true)
 		var runErr error
@@ -329,6 +330,11 @@ func (r *pipelineRun) openStdout(ctx context.Context, columns []string) error {
 		return nil
 	}
 	file := structured.NewFile(f)
+	if r.o.wantPretty() {
+		w := &prettyOutput{sink: store.NewJSONL(file), color: r.o.IO.ColorOut}
+		r.output, r.closer = w, w.Flush
+		return nil
+	}
 	if columns != nil {
 		sink, err := store.NewCSV(ctx, file, columns, store.WithCSVRaw(r.o.CSVRaw))
 		if err != nil {
@@ -436,10 +442,12 @@ func (r *pipelineRun) close(ctx context.Context) error {
 }
 
 // warnf prints a warning on stderr unless --quiet, made
-// [terminalSafe]: its arguments may come from the network.
+// [terminalSafe]: its arguments may come from the network. A progress
+// bar is cleared first and drawn again below the warning.
 func (o *RunOptions) warnf(format string, args ...any) {
 	if !o.Quiet {
-		fmt.Fprintln(o.IO.ErrOut, terminalSafe(fmt.Sprintf(format, args...)))
+		msg := terminalSafe(fmt.Sprintf(format, args...))
+		o.progress.Load().message(func() { fmt.Fprintln(o.IO.ErrOut, msg) })
 	}
 }
 
