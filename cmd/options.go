@@ -41,6 +41,7 @@ type RunOptions struct {
 	Proxy       string
 	Cookies     bool
 	NoRobots    bool
+	NoFallback  bool
 	DenyPrivate bool
 	Selects     []string
 	MaxLinks    int
@@ -102,6 +103,7 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.StringVar(&o.Proxy, "proxy", "", "proxy URL for every request (default: HTTPS_PROXY/HTTP_PROXY)")
 	fs.BoolVar(&o.Cookies, "cookies", false, "keep cookies for the run")
 	fs.BoolVar(&o.NoRobots, "no-robots", false, "ignore robots.txt")
+	fs.BoolVar(&o.NoFallback, "no-fallback-http", false, "fetch a host given without a scheme (example.com/path) over https only; by default http is tried when https cannot connect")
 	fs.BoolVar(&o.DenyPrivate, "deny-private", false, "refuse loopback, private and link-local addresses, redirects included")
 	fs.StringArrayVar(&o.Selects, "select", nil, "custom field name=css or name=css@attr, all matches as an array (repeatable)")
 	fs.IntVar(&o.MaxLinks, "max-links", crawler.DefaultMaxLinks, "most links kept from one page; past it the record has links_truncated: true")
@@ -258,7 +260,7 @@ func (o *RunOptions) runName() (string, error) {
 	fmt.Fprintf(h, "%s\x00", mode)
 	for _, arg := range slices.Sorted(slices.Values(o.Args)) {
 		fmt.Fprintf(h, "%s\x00", arg)
-		if crawler.IsURLArgument(arg) || arg == "-" {
+		if arg == "-" || slices.Contains(o.Inputs, crawler.Input{Name: arg, IsURL: true}) {
 			continue
 		}
 		if err := hashFile(h, arg); err != nil {

@@ -135,6 +135,7 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 	if !o.Quiet {
 		printSummary(o.IO.ErrOut, sum)
 	}
+	o.warnEmptyStdin(sum)
 	switch {
 	case interrupted:
 		return &ExitError{Code: ExitInterrupted}
@@ -170,6 +171,7 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 	if f, ok := o.IO.In.(*os.File); ok {
 		r.stdin = structured.NewFile(f)
 	}
+	o.warnEmptyFiles(ctx)
 	if o.Crawl {
 		if err := r.prepareCrawl(ctx); err != nil {
 			return nil, err
@@ -229,9 +231,14 @@ func (r *pipelineRun) prepareCrawl(ctx context.Context) error {
 			return nil
 		}
 		inputs = append(inputs, crawler.Input{Name: l.Text, IsURL: true})
-		if u, err := crawler.ParseURL(l.Text); err == nil {
-			seeds = append(seeds, u)
-			r.seeds = append(r.seeds, l.Text)
+		if n, bare, err := crawler.NormalizeInput(l.Text); err == nil {
+			if u, err := crawler.ParseURL(n); err == nil {
+				seeds = append(seeds, u)
+				r.seeds = append(r.seeds, n)
+			}
+			if u, err := crawler.ParseURL(crawler.HTTPForm(n)); err == nil && bare && !r.o.NoFallback {
+				seeds = append(seeds, u) // in scope too, should https fail
+			}
 		}
 		return nil
 	})
@@ -395,23 +402,24 @@ func (r *pipelineRun) resume(ctx context.Context, columns []string) error {
 
 func (r *pipelineRun) run(ctx context.Context, stop *structured.Event) (crawler.Summary, error) {
 	return crawler.Run(ctx, crawler.RunConfig{
-		Inputs:      r.inputs,
-		Stdin:       r.stdin,
-		Fetcher:     r.fetcher,
-		Concurrency: r.o.Concurrency,
-		Crawl:       r.o.Crawl,
-		Scope:       r.scope,
-		Selectors:   r.o.selectors,
-		MaxLinks:    r.o.MaxLinks,
-		Sitemaps:    r.o.Sitemap,
-		Warn:        func(msg string) { r.o.warnf("trawl: %s", msg) },
-		Frontier:    r.frontier,
-		Output:      r.output,
-		Stop:        stop,
-		Grace:       r.o.Grace,
-		MaxTime:     r.o.MaxTime,
-		Stats:       r.stats,
-		FlushGap:    r.flushGap(),
+		Inputs:         r.inputs,
+		Stdin:          r.stdin,
+		Fetcher:        r.fetcher,
+		Concurrency:    r.o.Concurrency,
+		Crawl:          r.o.Crawl,
+		Scope:          r.scope,
+		Selectors:      r.o.selectors,
+		MaxLinks:       r.o.MaxLinks,
+		NoFallbackHTTP: r.o.NoFallback,
+		Sitemaps:       r.o.Sitemap,
+		Warn:           func(msg string) { r.o.warnf("trawl: %s", msg) },
+		Frontier:       r.frontier,
+		Output:         r.output,
+		Stop:           stop,
+		Grace:          r.o.Grace,
+		MaxTime:        r.o.MaxTime,
+		Stats:          r.stats,
+		FlushGap:       r.flushGap(),
 	})
 }
 
