@@ -59,6 +59,7 @@ the crawl completed, whatever the broken pages returned.`,
 	addRunFlags(c.Flags(), opts.Run)
 	addCrawlFlags(c.Flags(), opts.Run)
 	completeScope(c)
+	groupHelp(c)
 	return c
 }
 

@@ -89,7 +89,7 @@ type RunOptions struct {
 
 // addRunFlags defines the shared flags on fs.
 func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
-	fs.IntVarP(&o.Concurrency, "concurrency", "c", 16, "number of requests in flight at once")
+	fs.IntVarP(&o.Concurrency, "concurrency", "c", 16, "number of requests in flight at once, over all hosts (one site gets at most --per-host of them)")
 	fs.IntVar(&o.PerHost, "per-host", 2, "requests in flight to one host at once")
 	fs.Float64Var(&o.Rate, "rate", 0, "requests per second to one host (0: no limit beyond robots.txt Crawl-delay)")
 	durationVar(fs, &o.Timeout, "timeout", 30*time.Second, "time limit for one request, headers and body (bare numbers are seconds)")
@@ -108,10 +108,10 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.StringArrayVar(&o.Selects, "select", nil, "custom field name=css or name=css@attr, all matches as an array (repeatable)")
 	fs.IntVar(&o.MaxLinks, "max-links", crawler.DefaultMaxLinks, "most links kept from one page; past it the record has links_truncated: true")
 	fs.StringVarP(&o.Output, "output", "o", "", "write results to FILE instead of stdout")
-	fs.StringVar(&o.Format, "format", "jsonl", "output format: jsonl or csv")
+	fs.StringVar(&o.Format, "format", "jsonl", "output format: jsonl or csv; without it a terminal gets one readable line per URL, anything else JSON Lines")
 	fs.StringSliceVar(&o.Fields, "fields", nil, "output only these fields, in this order (CSV columns / JSON subset)")
 	fs.BoolVar(&o.CSVRaw, "csv-raw", false, "CSV: write cells starting with = + - @ tab or CR as they are, without the ' that stops spreadsheets running them as formulas")
-	fs.StringVar(&o.Progress, "progress", "auto", "progress bar on stderr: auto (when a terminal), always or never")
+	fs.StringVar(&o.Progress, "progress", "auto", "progress bar on stderr: auto (on a terminal, when the records go to -o FILE or a file), always or never")
 	fs.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress bar, no summary, no warnings on stderr")
 	durationVar(fs, &o.MaxTime, "max-time", 0, "stop taking new URLs after this long, like a first Ctrl-C (0: no limit)")
 	durationVar(fs, &o.Grace, "grace", 10*time.Second, "after a first signal or --max-time, time left to requests in flight (0: cancel them at once)")

@@ -31,7 +31,7 @@ retries with backoff, and never loses a result it already fetched.
 	root.SetOut(io.Out)
 	root.SetErr(io.ErrOut)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &ExitError{Code: ExitUsage, Err: err}
+		return &ExitError{Code: ExitUsage, Err: flagError(c, err)}
 	})
 	root.Flags().BoolP("version", "V", false, "print trawl's version and exit")
 	root.SetVersionTemplate("{{.Version}}\n")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -132,5 +133,59 @@ func TestEmptyInputWarns(t *testing.T) {
 	res = runTrawl(t, ctx, strings.NewReader(""), "fetch", "-q", "-")
 	if !strings.Contains(res.stderr, "standard input: no URLs") {
 		t.Errorf("empty stdin: stderr %q does not warn", res.stderr)
+	}
+}
+
+// TestUnknownFlagSuggests: a mistyped flag gets the closest one and
+// where the flags are listed.
+func TestUnknownFlagSuggests(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"fetch", "--concurency", "3", "http://127.0.0.1/"}, "unknown flag: --concurency; did you mean --concurrency? (trawl fetch --help lists the flags)"},
+		{[]string{"crawl", "--scop", "host", "http://127.0.0.1/"}, "did you mean --scope?"},
+		{[]string{"fetch", "--frobnicate", "http://127.0.0.1/"}, "unknown flag: --frobnicate (trawl fetch --help lists the flags)"},
+	} {
+		res := runTrawl(t, ctx, nil, tc.args...)
+		if res.code != 2 || !strings.Contains(res.stderr, tc.want) {
+			t.Errorf("trawl %q: exit %d, stderr %q; want 2 and %q", tc.args, res.code, res.stderr, tc.want)
+		}
+	}
+}
+
+// TestHelpGroupsAndCompletion: the flags of fetch and crawl are listed
+// by purpose, and the shell completes the values of --format,
+// --progress, --scope and the names of --fields.
+func TestHelpGroupsAndCompletion(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	help := runTrawl(t, ctx, nil, "crawl", "--help").stdout
+	last := -1
+	for _, want := range []string{"\nInput (", "\nOutput:\n  -o, --output", "\nRequests:\n", "\nPoliteness:\n  -c, --concurrency", "--per-host of them", "\nCrawl:\n      --scope", "\nCron & resume:\n      --resume", "\nShared run ("} {
+		i := strings.Index(help, want)
+		if i < 0 || i < last {
+			t.Errorf("crawl --help: %q missing or out of order:\n%s", want, help)
+		}
+		last = i
+	}
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"fetch", "--format", ""}, []string{"jsonl", "csv"}},
+		{[]string{"fetch", "--progress", ""}, []string{"auto", "always", "never"}},
+		{[]string{"crawl", "--scope", ""}, []string{"host", "domain", "prefix", "any"}},
+		{[]string{"fetch", "--fields", "url,st"}, []string{"url,status"}},
+	} {
+		res := runTrawl(t, ctx, nil, append([]string{"__complete"}, tc.args...)...)
+		got := strings.Split(strings.TrimSpace(res.stdout), "\n")
+		for _, w := range tc.want {
+			if !slices.Contains(got, w) {
+				t.Errorf("completion of %q: %q missing from %q", tc.args, w, got)
+			}
+		}
 	}
 }
