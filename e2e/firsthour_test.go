@@ -189,3 +189,23 @@ func TestHelpGroupsAndCompletion(t *testing.T) {
 		}
 	}
 }
+
+// TestInputLinesCleaned: a file saved with a byte order mark, a column
+// pasted from CSV with its quotes and lines with a trailing comment are
+// read as the URLs they hold.
+func TestInputLinesCleaned(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	s := newSite(t, numberedPages(3), -1)
+	urls := writeFile(t, "urls.txt", "\ufeff"+s.URL+"/p/0\n\""+s.URL+"/p/1\"\n"+s.URL+"/p/2\t# the last one\n")
+	res := runTrawl(t, ctx, nil, "fetch", urls)
+	if res.code != 0 {
+		t.Errorf("exit code %d, want 0; stderr:\n%s", res.code, res.stderr)
+	}
+	recs := byURL(t, parseJSONL(t, res.stdout))
+	for i := range 3 {
+		if r, ok := recs[fmt.Sprintf("%s/p/%d", s.URL, i)]; !ok || r.Status != 200 {
+			t.Errorf("/p/%d: no 200 record:\n%s", i, res.stdout)
+		}
+	}
+}
