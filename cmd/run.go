@@ -401,26 +401,27 @@ func (r *pipelineRun) resume(ctx context.Context, columns []string) error {
 }
 
 func (r *pipelineRun) run(ctx context.Context, stop *structured.Event) (crawler.Summary, error) {
-	return crawler.Run(ctx, crawler.RunConfig{
-		Inputs:         r.inputs,
-		Stdin:          r.stdin,
-		Fetcher:        r.fetcher,
-		Concurrency:    r.o.Concurrency,
-		Crawl:          r.o.Crawl,
-		Scope:          r.scope,
-		Selectors:      r.o.selectors,
-		MaxLinks:       r.o.MaxLinks,
-		NoFallbackHTTP: r.o.NoFallback,
-		Sitemaps:       r.o.Sitemap,
-		Warn:           func(msg string) { r.o.warnf("trawl: %s", msg) },
-		Frontier:       r.frontier,
-		Output:         r.output,
-		Stop:           stop,
-		Grace:          r.o.Grace,
-		MaxTime:        r.o.MaxTime,
-		Stats:          r.stats,
-		FlushGap:       r.flushGap(),
-	})
+	cfg := crawler.RunConfig{
+		Inputs:      r.inputs,
+		Stdin:       r.stdin,
+		Fetcher:     r.fetcher,
+		Concurrency: r.o.Concurrency,
+		Crawl:       r.o.Crawl,
+		Scope:       r.scope,
+		Selectors:   r.o.selectors,
+		MaxLinks:    r.o.MaxLinks,
+		Sitemaps:    r.o.Sitemap,
+		Warn:        func(msg string) { r.o.warnf("trawl: %s", msg) },
+		Frontier:    r.frontier,
+		Output:      r.output,
+		Stop:        stop,
+		Grace:       r.o.Grace,
+		MaxTime:     r.o.MaxTime,
+		Stats:       r.stats,
+		FlushGap:    r.flushGap(),
+	}
+	cfg.NoFallbackHTTP = r.o.NoFallback
+	return crawler.Run(ctx, cfg)
 }
 
 // flushGap paces the flushes of a crawl into a file, each of which also
