@@ -37,9 +37,11 @@ func (o *RunOptions) warnEmptyFiles(ctx context.Context) {
 }
 
 // warnEmptyStdin warns, even under --quiet, when a run reading standard
-// input did nothing at all: the input was empty.
+// input did nothing at all: the input was empty. A run that was stopped,
+// resumed (its URLs may all be done) or shares a frontier (others may
+// have done them) can do nothing with input, and is not warned about.
 func (o *RunOptions) warnEmptyStdin(sum crawler.Summary) {
-	if sum.Done == 0 && slices.Contains(o.Args, "-") {
+	if sum.Done == 0 && !sum.Stopped && !o.Resume && !isRedisURL(o.Frontier) && slices.Contains(o.Args, "-") {
 		fmt.Fprintln(o.IO.ErrOut, "trawl: warning: standard input: no URLs")
 	}
 }
