@@ -36,6 +36,7 @@ over the normalised URL; --depth bounds link depth.
 	addRunFlags(c.Flags(), opts)
 	addCrawlFlags(c.Flags(), opts)
 	completeScope(c)
+	groupHelp(c)
 	return c
 }
 

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 
@@ -46,6 +47,7 @@ the crawl completed, whatever the broken pages returned.`,
 			// Validate with a placeholder seed; the real one is known
 			// once the site listens.
 			opts.Run.Args = []string{"http://127.0.0.1/"}
+			opts.Run.formatGiven = c.Flags().Changed("format")
 			if err := opts.Run.Validate(); err != nil {
 				return err
 			}
@@ -57,6 +59,7 @@ the crawl completed, whatever the broken pages returned.`,
 	addRunFlags(c.Flags(), opts.Run)
 	addCrawlFlags(c.Flags(), opts.Run)
 	completeScope(c)
+	groupHelp(c)
 	return c
 }
 
@@ -83,6 +86,9 @@ func demo(ctx context.Context, opts *DemoOptions, sigs <-chan os.Signal) error {
 			return err
 		}
 		runErr = runWithSignals(ctx, opts.Run, sigs)
+		if opts.Run.wantPretty() && !opts.Run.Quiet {
+			fmt.Fprintln(opts.Run.IO.ErrOut, prettyHint)
+		}
 		tg.CancelScope().Cancel() // stop the server
 		return nil
 	})

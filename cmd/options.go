@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -40,6 +41,7 @@ type RunOptions struct {
 	Proxy       string
 	Cookies     bool
 	NoRobots    bool
+	NoFallback  bool
 	DenyPrivate bool
 	Selects     []string
 	MaxLinks    int
@@ -69,6 +71,12 @@ type RunOptions struct {
 	MaxPages int
 	Sitemap  bool
 
+	// formatGiven is true when --format was given: otherwise a terminal
+	// gets the readable lines of prettyOutput.
+	formatGiven bool
+	// progress is the bar being drawn, if any: warnings clear it first.
+	progress atomic.Pointer[progressBar]
+
 	// Parsed by Validate.
 	maxBody   int64
 	header    http.Header
@@ -81,12 +89,12 @@ type RunOptions struct {
 
 // addRunFlags defines the shared flags on fs.
 func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
-	fs.IntVarP(&o.Concurrency, "concurrency", "c", 16, "number of requests in flight at once")
+	fs.IntVarP(&o.Concurrency, "concurrency", "c", 16, "number of requests in flight at once, over all hosts (one site gets at most --per-host of them)")
 	fs.IntVar(&o.PerHost, "per-host", 2, "requests in flight to one host at once")
 	fs.Float64Var(&o.Rate, "rate", 0, "requests per second to one host (0: no limit beyond robots.txt Crawl-delay)")
-	fs.DurationVar(&o.Timeout, "timeout", 30*time.Second, "time limit for one request, headers and body")
+	durationVar(fs, &o.Timeout, "timeout", 30*time.Second, "time limit for one request, headers and body (bare numbers are seconds)")
 	fs.IntVar(&o.Retries, "retries", 2, "retries for network errors, 429 and 5xx, with backoff")
-	fs.DurationVar(&o.MaxRetryAfter, "max-retry-after", 10*time.Minute, "longest Retry-After honoured; a 429/503 asking for more fails at once as rate_limited")
+	durationVar(fs, &o.MaxRetryAfter, "max-retry-after", 10*time.Minute, "longest Retry-After honoured; a 429/503 asking for more fails at once as rate_limited")
 	fs.StringVar(&o.MaxBody, "max-body", "10MiB", "largest body kept, after decompression (e.g. 512KiB, 10MiB, 1GB)")
 	fs.StringArrayVarP(&o.Headers, "header", "H", nil, `extra request header "Name: value" (repeatable)`)
 	fs.StringVar(&o.UserAgent, "user-agent", "", "User-Agent header (default trawl/<version> (+project URL))")
@@ -95,17 +103,18 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.StringVar(&o.Proxy, "proxy", "", "proxy URL for every request (default: HTTPS_PROXY/HTTP_PROXY)")
 	fs.BoolVar(&o.Cookies, "cookies", false, "keep cookies for the run")
 	fs.BoolVar(&o.NoRobots, "no-robots", false, "ignore robots.txt")
+	fs.BoolVar(&o.NoFallback, "no-fallback-http", false, "fetch a host given without a scheme (example.com/path) over https only; by default http is tried when https cannot connect")
 	fs.BoolVar(&o.DenyPrivate, "deny-private", false, "refuse loopback, private and link-local addresses, redirects included")
 	fs.StringArrayVar(&o.Selects, "select", nil, "custom field name=css or name=css@attr, all matches as an array (repeatable)")
 	fs.IntVar(&o.MaxLinks, "max-links", crawler.DefaultMaxLinks, "most links kept from one page; past it the record has links_truncated: true")
 	fs.StringVarP(&o.Output, "output", "o", "", "write results to FILE instead of stdout")
-	fs.StringVar(&o.Format, "format", "jsonl", "output format: jsonl or csv")
+	fs.StringVar(&o.Format, "format", "jsonl", "output format: jsonl or csv; without it a terminal gets one readable line per URL, anything else JSON Lines")
 	fs.StringSliceVar(&o.Fields, "fields", nil, "output only these fields, in this order (CSV columns / JSON subset)")
 	fs.BoolVar(&o.CSVRaw, "csv-raw", false, "CSV: write cells starting with = + - @ tab or CR as they are, without the ' that stops spreadsheets running them as formulas")
-	fs.StringVar(&o.Progress, "progress", "auto", "progress bar on stderr: auto (when a terminal), always or never")
+	fs.StringVar(&o.Progress, "progress", "auto", "progress bar on stderr: auto (on a terminal, when the records go to -o FILE or a file), always or never")
 	fs.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress bar, no summary, no warnings on stderr")
-	fs.DurationVar(&o.MaxTime, "max-time", 0, "stop taking new URLs after this long, like a first Ctrl-C (0: no limit)")
-	fs.DurationVar(&o.Grace, "grace", 10*time.Second, "after a first signal or --max-time, time left to requests in flight (0: cancel them at once)")
+	durationVar(fs, &o.MaxTime, "max-time", 0, "stop taking new URLs after this long, like a first Ctrl-C (0: no limit)")
+	durationVar(fs, &o.Grace, "grace", 10*time.Second, "after a first signal or --max-time, time left to requests in flight (0: cancel them at once)")
 	fs.BoolVar(&o.Resume, "resume", false, "continue an interrupted run into the same -o FILE without refetching done URLs")
 	fs.StringVar(&o.Lock, "lock", "", "lock FILE: refuse to start while another run holds it (exit 3)")
 	fs.StringVar(&o.Frontier, "frontier", "memory", "where the queue and seen set live: memory, or redis://[user:pass@]host:port/db to share the run between processes")
@@ -126,6 +135,9 @@ func addCrawlFlags(fs *pflag.FlagSet, o *RunOptions) {
 // value and make the command exit with ExitUsage.
 func (o *RunOptions) Validate() error {
 	var err error
+	if err := o.defaultToStdin(); err != nil {
+		return err
+	}
 	switch {
 	case o.Concurrency < 1:
 		return usageError("--concurrency must be at least 1, got %d", o.Concurrency)
@@ -193,9 +205,6 @@ func (o *RunOptions) Validate() error {
 			return err
 		}
 	}
-	if len(o.Args) == 0 {
-		return usageError("no input: give URLs, files of URLs, or - for standard input")
-	}
 	if o.Inputs, err = crawler.ParseInputs(o.Args); err != nil {
 		return usageError("%v", err)
 	}
@@ -251,7 +260,7 @@ func (o *RunOptions) runName() (string, error) {
 	fmt.Fprintf(h, "%s\x00", mode)
 	for _, arg := range slices.Sorted(slices.Values(o.Args)) {
 		fmt.Fprintf(h, "%s\x00", arg)
-		if crawler.IsURLArgument(arg) || arg == "-" {
+		if arg == "-" || slices.Contains(o.Inputs, crawler.Input{Name: arg, IsURL: true}) {
 			continue
 		}
 		if err := hashFile(h, arg); err != nil {
@@ -368,12 +377,13 @@ func (o *RunOptions) wantProgress() bool {
 	case o.Progress == "always":
 		return true
 	}
-	return o.IO.StderrTTY
+	return o.progressAuto()
 }
 
 func runCmdE(o *RunOptions, runF func(*cobra.Command, *RunOptions) error) func(*cobra.Command, []string) error {
 	return func(c *cobra.Command, args []string) error {
 		o.Args = args
+		o.formatGiven = c.Flags().Changed("format")
 		if err := o.Validate(); err != nil {
 			return err
 		}

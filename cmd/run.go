@@ -97,6 +97,7 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 		var progress *progressBar
 		if o.wantProgress() {
 			progress = startProgress(ctx, tg, o, r.stats, r.total)
+			o.progress.Store(progress)
 		}
 		running.Store(true)
 		var runErr error
@@ -134,6 +135,7 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 	if !o.Quiet {
 		printSummary(o.IO.ErrOut, sum)
 	}
+	o.warnEmptyStdin(sum)
 	switch {
 	case interrupted:
 		return &ExitError{Code: ExitInterrupted}
@@ -169,6 +171,7 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 	if f, ok := o.IO.In.(*os.File); ok {
 		r.stdin = structured.NewFile(f)
 	}
+	o.warnEmptyFiles(ctx)
 	if o.Crawl {
 		if err := r.prepareCrawl(ctx); err != nil {
 			return nil, err
@@ -228,9 +231,14 @@ func (r *pipelineRun) prepareCrawl(ctx context.Context) error {
 			return nil
 		}
 		inputs = append(inputs, crawler.Input{Name: l.Text, IsURL: true})
-		if u, err := crawler.ParseURL(l.Text); err == nil {
-			seeds = append(seeds, u)
-			r.seeds = append(r.seeds, l.Text)
+		if n, bare, err := crawler.NormalizeInput(l.Text); err == nil {
+			if u, err := crawler.ParseURL(n); err == nil {
+				seeds = append(seeds, u)
+				r.seeds = append(r.seeds, n)
+			}
+			if u, err := crawler.ParseURL(crawler.HTTPForm(n)); err == nil && bare && !r.o.NoFallback {
+				seeds = append(seeds, u) // in scope too, should https fail
+			}
 		}
 		return nil
 	})
@@ -329,6 +337,11 @@ func (r *pipelineRun) openStdout(ctx context.Context, columns []string) error {
 		return nil
 	}
 	file := structured.NewFile(f)
+	if r.o.wantPretty() {
+		w := &prettyOutput{sink: store.NewJSONL(file), color: r.o.IO.ColorOut}
+		r.output, r.closer = w, w.Flush
+		return nil
+	}
 	if columns != nil {
 		sink, err := store.NewCSV(ctx, file, columns, store.WithCSVRaw(r.o.CSVRaw))
 		if err != nil {
@@ -388,7 +401,7 @@ func (r *pipelineRun) resume(ctx context.Context, columns []string) error {
 }
 
 func (r *pipelineRun) run(ctx context.Context, stop *structured.Event) (crawler.Summary, error) {
-	return crawler.Run(ctx, crawler.RunConfig{
+	cfg := crawler.RunConfig{
 		Inputs:      r.inputs,
 		Stdin:       r.stdin,
 		Fetcher:     r.fetcher,
@@ -406,7 +419,9 @@ func (r *pipelineRun) run(ctx context.Context, stop *structured.Event) (crawler.
 		MaxTime:     r.o.MaxTime,
 		Stats:       r.stats,
 		FlushGap:    r.flushGap(),
-	})
+	}
+	cfg.NoFallbackHTTP = r.o.NoFallback
+	return crawler.Run(ctx, cfg)
 }
 
 // flushGap paces the flushes of a crawl into a file, each of which also
@@ -436,10 +451,12 @@ func (r *pipelineRun) close(ctx context.Context) error {
 }
 
 // warnf prints a warning on stderr unless --quiet, made
-// [terminalSafe]: its arguments may come from the network.
+// [terminalSafe]: its arguments may come from the network. A progress
+// bar is cleared first and drawn again below the warning.
 func (o *RunOptions) warnf(format string, args ...any) {
 	if !o.Quiet {
-		fmt.Fprintln(o.IO.ErrOut, terminalSafe(fmt.Sprintf(format, args...)))
+		msg := terminalSafe(fmt.Sprintf(format, args...))
+		o.progress.Load().message(func() { fmt.Fprintln(o.IO.ErrOut, msg) })
 	}
 }
 

@@ -50,6 +50,9 @@ type RunConfig struct {
 	// means [DefaultMaxLinks]. The other limits of a page ([Limits]) come
 	// from the fetcher's body limit ([PageBudget]).
 	MaxLinks int
+	// NoFallbackHTTP keeps a bare host input ([NormalizeInput]) on
+	// https: no second try over http when https cannot connect.
+	NoFallbackHTTP bool
 	// Frontier holds the queue and the seen set. Nil means a new
 	// in-memory frontier.
 	Frontier Frontier
@@ -359,7 +362,7 @@ func (r *run) produce(ctx context.Context, out *structured.SendStream[finishedRe
 }
 
 func (r *run) addInput(ctx context.Context, line InputLine, out *structured.SendStream[finishedRequest]) error {
-	u, err := Normalize(line.Text)
+	u, bare, err := NormalizeInput(line.Text)
 	if line.Err != nil {
 		err = newError(KindInvalidURL, line.Source, line.Err)
 	}
@@ -386,7 +389,14 @@ func (r *run) addInput(ctx context.Context, line InputLine, out *structured.Send
 	if r.cfg.Sitemaps {
 		r.noteOrigin(u)
 	}
-	_, err = AddRequest(ctx, r.frontier, Request{URL: u, Source: line.Source, Line: line.Line})
+	fallback := bare && !r.cfg.NoFallbackHTTP
+	if fallback {
+		// Done over http by an earlier run (--resume) or line: skipped.
+		if isNew, err := r.frontier.MarkIfNew(ctx, HTTPForm(u)); err != nil || !isNew {
+			return err
+		}
+	}
+	_, err = AddRequest(ctx, r.frontier, Request{URL: u, Source: line.Source, Line: line.Line, FallbackHTTP: fallback})
 	return err
 }
 
@@ -472,6 +482,10 @@ func (r *run) worker(hctx, sctx context.Context, c Consumer, out *structured.Sen
 func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 	start := r.cfg.Now()
 	resp, err := r.cfg.Fetcher.Fetch(ctx, req.URL)
+	if req.FallbackHTTP && resp == nil && ctx.Err() == nil && (KindOf(err) == KindConnect || KindOf(err) == KindTLS) {
+		req.URL = HTTPForm(req.URL) // the record names the URL fetched
+		resp, err = r.cfg.Fetcher.Fetch(ctx, req.URL)
+	}
 	if ctx.Err() != nil && (err != nil || resp == nil) {
 		return nil, nil
 	}

@@ -36,6 +36,11 @@ type Request struct {
 	Source string
 	// Line is the line number in Source, 0 when not read from a file.
 	Line int
+	// FallbackHTTP is set for an input written without a scheme (a bare
+	// host, fetched over https): when https cannot connect or its TLS
+	// handshake fails, the URL is fetched again over http. A shared
+	// (Redis) frontier and a crawl journal do not keep it.
+	FallbackHTTP bool
 }
 
 // A Frontier holds the URLs of a run that are still to be fetched and
