@@ -36,6 +36,10 @@ type Request struct {
 	Source string
 	// Line is the line number in Source, 0 when not read from a file.
 	Line int
+	// Input is the entry as read from an input file or argument (the
+	// line, trimmed), written out as the record's input so that results
+	// join back to the source; "" for discovered links and sitemaps.
+	Input string
 }
 
 // A Frontier holds the URLs of a run that are still to be fetched and
