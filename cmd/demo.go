@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"os"
 	"os/signal"
 
@@ -46,6 +45,7 @@ the crawl completed, whatever the broken pages returned.`,
 			// Validate with a placeholder seed; the real one is known
 			// once the site listens.
 			opts.Run.Args = []string{"http://127.0.0.1/"}
+			opts.Run.formatSet = c.Flags().Changed("format")
 			if err := opts.Run.Validate(); err != nil {
 				return err
 			}
@@ -88,10 +88,6 @@ func demo(ctx context.Context, opts *DemoOptions, sigs <-chan os.Signal) error {
 	})
 	if err != nil {
 		return err
-	}
-	var exit *ExitError
-	if errors.As(runErr, &exit) && exit.Code == ExitSomeFailed && exit.Err == nil {
-		return nil // the broken pages failed, as they should
 	}
 	return runErr
 }

@@ -55,6 +55,8 @@ type RunOptions struct {
 	Lock        string
 	Frontier    string
 	Run         string
+	Strict      bool
+	SummaryJSON string
 
 	// Where credentials go, and how long a server may hold a host.
 	MaxRetryAfter    time.Duration
@@ -77,6 +79,7 @@ type RunOptions struct {
 	scopeMode crawler.ScopeMode
 	include   []*regexp.Regexp
 	exclude   []*regexp.Regexp
+	formatSet bool // --format was given
 }
 
 // addRunFlags defines the shared flags on fs.
@@ -96,11 +99,11 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.BoolVar(&o.Cookies, "cookies", false, "keep cookies for the run")
 	fs.BoolVar(&o.NoRobots, "no-robots", false, "ignore robots.txt")
 	fs.BoolVar(&o.DenyPrivate, "deny-private", false, "refuse loopback, private and link-local addresses, redirects included")
-	fs.StringArrayVar(&o.Selects, "select", nil, "custom field name=css or name=css@attr, all matches as an array (repeatable)")
+	fs.StringArrayVar(&o.Selects, "select", nil, "custom field name=css or name=css@attr, all matches as an array (repeatable); URL attributes (href, src, ...) come out absolute, @html gives the inner HTML")
 	fs.IntVar(&o.MaxLinks, "max-links", crawler.DefaultMaxLinks, "most links kept from one page; past it the record has links_truncated: true")
 	fs.StringVarP(&o.Output, "output", "o", "", "write results to FILE instead of stdout")
-	fs.StringVar(&o.Format, "format", "jsonl", "output format: jsonl or csv")
-	fs.StringSliceVar(&o.Fields, "fields", nil, "output only these fields, in this order (CSV columns / JSON subset)")
+	fs.StringVar(&o.Format, "format", "jsonl", "output format: jsonl or csv; -o FILE.csv means csv")
+	fs.StringSliceVar(&o.Fields, "fields", nil, "output only these fields, in this order (CSV columns / JSON subset): "+strings.Join(crawler.OutputFields, ", ")+", error_kind, error_message, or a --select name")
 	fs.BoolVar(&o.CSVRaw, "csv-raw", false, "CSV: write cells starting with = + - @ tab or CR as they are, without the ' that stops spreadsheets running them as formulas")
 	fs.StringVar(&o.Progress, "progress", "auto", "progress bar on stderr: auto (when a terminal), always or never")
 	fs.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress bar, no summary, no warnings on stderr")
@@ -110,6 +113,7 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.StringVar(&o.Lock, "lock", "", "lock FILE: refuse to start while another run holds it (exit 3)")
 	fs.StringVar(&o.Frontier, "frontier", "memory", "where the queue and seen set live: memory, or redis://[user:pass@]host:port/db to share the run between processes")
 	fs.StringVar(&o.Run, "run", "", "name of the run shared on a --frontier redis://... (default: derived from the command and its inputs)")
+	addReportFlags(fs, o)
 }
 
 // addCrawlFlags defines the crawl-only flags on fs.
@@ -158,6 +162,9 @@ func (o *RunOptions) Validate() error {
 	case o.Resume && o.Output == "":
 		return usageError("--resume needs -o FILE: it continues the run written there")
 	}
+	if err := o.validateOutput(); err != nil {
+		return err
+	}
 	if o.maxBody, err = ParseSize(o.MaxBody); err != nil || o.maxBody <= 0 {
 		return usageError("--max-body %q: want a positive size such as 512KiB or 10MiB", o.MaxBody)
 	}
@@ -184,6 +191,9 @@ func (o *RunOptions) Validate() error {
 			return usageError("--select %q: %v", s, err)
 		}
 		o.selectors = append(o.selectors, sel)
+	}
+	if err := crawler.CheckSelectorNames(o.selectors); err != nil {
+		return usageError("--select: %v", err)
 	}
 	if err := crawler.CheckFields(o.Fields, o.selectors); err != nil {
 		return usageError("--fields: %v", err)
@@ -374,6 +384,7 @@ func (o *RunOptions) wantProgress() bool {
 func runCmdE(o *RunOptions, runF func(*cobra.Command, *RunOptions) error) func(*cobra.Command, []string) error {
 	return func(c *cobra.Command, args []string) error {
 		o.Args = args
+		o.formatSet = c.Flags().Changed("format")
 		if err := o.Validate(); err != nil {
 			return err
 		}
