@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -47,7 +46,7 @@ the crawl completed, whatever the broken pages returned.`,
 			// Validate with a placeholder seed; the real one is known
 			// once the site listens.
 			opts.Run.Args = []string{"http://127.0.0.1/"}
-			opts.Run.formatGiven = c.Flags().Changed("format")
+			opts.Run.formatSet = c.Flags().Changed("format")
 			if err := opts.Run.Validate(); err != nil {
 				return err
 			}
@@ -94,10 +93,6 @@ func demo(ctx context.Context, opts *DemoOptions, sigs <-chan os.Signal) error {
 	})
 	if err != nil {
 		return err
-	}
-	var exit *ExitError
-	if errors.As(runErr, &exit) && exit.Code == ExitSomeFailed && exit.Err == nil {
-		return nil // the broken pages failed, as they should
 	}
 	return runErr
 }

@@ -57,6 +57,8 @@ type RunOptions struct {
 	Lock        string
 	Frontier    string
 	Run         string
+	Strict      bool
+	SummaryJSON string
 
 	// Where credentials go, and how long a server may hold a host.
 	MaxRetryAfter    time.Duration
@@ -71,9 +73,6 @@ type RunOptions struct {
 	MaxPages int
 	Sitemap  bool
 
-	// formatGiven is true when --format was given: otherwise a terminal
-	// gets the readable lines of prettyOutput.
-	formatGiven bool
 	// progress is the bar being drawn, if any: warnings clear it first.
 	progress atomic.Pointer[progressBar]
 
@@ -85,6 +84,7 @@ type RunOptions struct {
 	scopeMode crawler.ScopeMode
 	include   []*regexp.Regexp
 	exclude   []*regexp.Regexp
+	formatSet bool // --format was given
 }
 
 // addRunFlags defines the shared flags on fs.
@@ -105,11 +105,11 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.BoolVar(&o.NoRobots, "no-robots", false, "ignore robots.txt")
 	fs.BoolVar(&o.NoFallback, "no-fallback-http", false, "fetch a host given without a scheme (example.com/path) over https only; by default http is tried when https cannot connect")
 	fs.BoolVar(&o.DenyPrivate, "deny-private", false, "refuse loopback, private and link-local addresses, redirects included")
-	fs.StringArrayVar(&o.Selects, "select", nil, "custom field name=css or name=css@attr, all matches as an array (repeatable)")
+	fs.StringArrayVar(&o.Selects, "select", nil, "custom field name=css or name=css@attr, all matches as an array (repeatable); URL attributes (href, src, ...) come out absolute, @html gives the inner HTML")
 	fs.IntVar(&o.MaxLinks, "max-links", crawler.DefaultMaxLinks, "most links kept from one page; past it the record has links_truncated: true")
 	fs.StringVarP(&o.Output, "output", "o", "", "write results to FILE instead of stdout")
-	fs.StringVar(&o.Format, "format", "jsonl", "output format: jsonl or csv; without it a terminal gets one readable line per URL, anything else JSON Lines")
-	fs.StringSliceVar(&o.Fields, "fields", nil, "output only these fields, in this order (CSV columns / JSON subset)")
+	fs.StringVar(&o.Format, "format", "jsonl", "output format: jsonl or csv (-o FILE.csv means csv); without either, a terminal gets one readable line per URL, anything else JSON Lines")
+	fs.StringSliceVar(&o.Fields, "fields", nil, "output only these fields, in this order (CSV columns / JSON subset): "+strings.Join(crawler.OutputFields, ", ")+", error_kind, error_message, or a --select name")
 	fs.BoolVar(&o.CSVRaw, "csv-raw", false, "CSV: write cells starting with = + - @ tab or CR as they are, without the ' that stops spreadsheets running them as formulas")
 	fs.StringVar(&o.Progress, "progress", "auto", "progress bar on stderr: auto (on a terminal, when the records go to -o FILE or a file), always or never")
 	fs.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress bar, no summary, no warnings on stderr")
@@ -119,6 +119,7 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.StringVar(&o.Lock, "lock", "", "lock FILE: refuse to start while another run holds it (exit 3)")
 	fs.StringVar(&o.Frontier, "frontier", "memory", "where the queue and seen set live: memory, or redis://[user:pass@]host:port/db to share the run between processes")
 	fs.StringVar(&o.Run, "run", "", "name of the run shared on a --frontier redis://... (default: derived from the command and its inputs)")
+	addReportFlags(fs, o)
 }
 
 // addCrawlFlags defines the crawl-only flags on fs.
@@ -170,6 +171,9 @@ func (o *RunOptions) Validate() error {
 	case o.Resume && o.Output == "":
 		return usageError("--resume needs -o FILE: it continues the run written there")
 	}
+	if err := o.validateOutput(); err != nil {
+		return err
+	}
 	if o.maxBody, err = ParseSize(o.MaxBody); err != nil || o.maxBody <= 0 {
 		return usageError("--max-body %q: want a positive size such as 512KiB or 10MiB", o.MaxBody)
 	}
@@ -196,6 +200,9 @@ func (o *RunOptions) Validate() error {
 			return usageError("--select %q: %v", s, err)
 		}
 		o.selectors = append(o.selectors, sel)
+	}
+	if err := crawler.CheckSelectorNames(o.selectors); err != nil {
+		return usageError("--select: %v", err)
 	}
 	if err := crawler.CheckFields(o.Fields, o.selectors); err != nil {
 		return usageError("--fields: %v", err)
@@ -383,7 +390,7 @@ func (o *RunOptions) wantProgress() bool {
 func runCmdE(o *RunOptions, runF func(*cobra.Command, *RunOptions) error) func(*cobra.Command, []string) error {
 	return func(c *cobra.Command, args []string) error {
 		o.Args = args
-		o.formatGiven = c.Flags().Changed("format")
+		o.formatSet = c.Flags().Changed("format")
 		if err := o.Validate(); err != nil {
 			return err
 		}

@@ -40,6 +40,12 @@ func (o *RunOptions) outputFiles() []runFile {
 			fs = append(fs, runFile{what: "the crawl journal of -o", path: store.JournalPath(o.Output), writes: true})
 		}
 	}
+	if o.SummaryJSON != "" {
+		fs = append(fs, runFile{what: "--summary-json", path: o.SummaryJSON, writes: true})
+	}
+	if o.outputLocked() {
+		fs = append(fs, runFile{what: "the pid file of -o", path: store.PIDPath(o.Output), writes: true})
+	}
 	if o.Lock != "" {
 		// The lock file is never written, but it must not be an input
 		// either; its pid file is written.

@@ -24,6 +24,7 @@ type progressBar struct {
 	mu    sync.Mutex
 	bar   *progressbar.ProgressBar
 	stats *crawler.Stats
+	total int // input entries counted, -1 when unknown
 	done  structured.Event
 	ended bool
 }
@@ -60,7 +61,7 @@ func (o *RunOptions) progressAuto() bool {
 // startProgress starts a task in tg that redraws the bar until finish is
 // called. A nil *progressBar (no bar wanted) is valid and does nothing.
 func startProgress(ctx context.Context, tg *structured.TaskGroup, o *RunOptions, stats *crawler.Stats, total int) *progressBar {
-	p := &progressBar{stats: stats}
+	p := &progressBar{stats: stats, total: total}
 	opts := []progressbar.Option{
 		progressbar.OptionSetWriter(o.IO.ErrOut),
 		progressbar.OptionSetDescription("trawl"),
@@ -98,6 +99,9 @@ func (p *progressBar) draw() {
 		return
 	}
 	p.bar.Describe(terminalSafe(fmt.Sprintf("trawl: %d failed", s.Failed)))
+	if p.total >= 0 && s.Duplicates > 0 {
+		p.bar.ChangeMax(p.total - s.Duplicates) // the total counts unique URLs
+	}
 	p.bar.Set(s.Done)
 }
 

@@ -9,8 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"sort"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -52,6 +50,13 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 		}
 		defer lock.Release()
 	}
+	release, err := o.lockOutput(ctx)
+	if err != nil {
+		return err
+	}
+	if release != nil {
+		defer release()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := &structured.Event{}
@@ -59,7 +64,7 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 	interrupted := false
 	var sum crawler.Summary
 	var r *pipelineRun
-	err := structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
+	err = structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
 		tg.StartSoon(func(ctx context.Context) error {
 			for n := 0; ; n++ {
 				select {
@@ -124,25 +129,13 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 	if err != nil && store.IsBrokenPipe(err) {
 		return nil // the reader went away (| head): what it read was whole
 	}
-	if errors.Is(err, store.ErrRedisUnreachable) {
-		return &ExitError{Code: ExitSomeFailed, Err: fmt.Errorf("stopped: lost the Redis frontier; the URLs not acknowledged stay pending for the other processes: %w", err)}
+	if err == nil && sum.Complete && !interrupted {
+		r.removeJournal()
 	}
-	if err != nil {
-		// The run itself failed (output unwritable, disk full): not a
-		// usage error.
-		return &ExitError{Code: ExitSomeFailed, Err: fmt.Errorf("run: %w", err)}
+	if err == nil {
+		o.warnEmptyStdin(sum)
 	}
-	if !o.Quiet {
-		printSummary(o.IO.ErrOut, sum)
-	}
-	o.warnEmptyStdin(sum)
-	switch {
-	case interrupted:
-		return &ExitError{Code: ExitInterrupted}
-	case sum.Failed > 0 || (sum.Stopped && !sum.Complete):
-		return &ExitError{Code: ExitSomeFailed}
-	}
-	return nil
+	return finishRun(o, outcome{sum: sum, err: err, interrupted: interrupted})
 }
 
 // pipelineRun is what one run needs, built from the options.
@@ -363,6 +356,9 @@ func (r *pipelineRun) openStdout(ctx context.Context, columns []string) error {
 // resumed without --format csv, the list of URLs given as -o) is a usage
 // error naming its line, and is left as it is.
 func (r *pipelineRun) resume(ctx context.Context, columns []string) error {
+	if err := checkResumeFormat(r.o.Output, r.o.Format); err != nil {
+		return err
+	}
 	done := func(u string) { r.frontier.Seen(u) }
 	var res store.ScanResult
 	var err error
@@ -458,38 +454,6 @@ func (o *RunOptions) warnf(format string, args ...any) {
 		msg := terminalSafe(fmt.Sprintf(format, args...))
 		o.progress.Load().message(func() { fmt.Fprintln(o.IO.ErrOut, msg) })
 	}
-}
-
-// printSummary writes the end-of-run summary.
-func printSummary(w io.Writer, s crawler.Summary) {
-	fmt.Fprintf(w, "trawl: %d URLs in %s (%.1f pages/s), %d failed, %s received\n",
-		s.Done, s.Elapsed.Round(time.Millisecond), s.PagesPerSecond(), s.Failed, humanBytes(s.Bytes))
-	if len(s.ByStatus) > 0 {
-		fmt.Fprintf(w, "  by status: %s\n", joinCounts(s.ByStatus))
-	}
-	if len(s.ByKind) > 0 {
-		kinds := map[string]int{}
-		for k, n := range s.ByKind {
-			kinds[string(k)] = n
-		}
-		fmt.Fprintf(w, "  by error:  %s\n", joinCounts(kinds))
-	}
-	if s.Stopped && !s.Complete {
-		fmt.Fprintf(w, "  stopped early: %d URLs queued or in flight left undone (--resume continues)\n", s.Pending)
-	}
-}
-
-func joinCounts(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %d", terminalSafe(k), m[k])
-	}
-	return strings.Join(parts, ", ")
 }
 
 func humanBytes(n int64) string {

@@ -198,3 +198,35 @@ func bodyFailure(src *sourceReader, err error) error {
 		return &bodyError{kind: KindDecode, err: err}
 	}
 }
+
+// tooLarge is the detail of a [KindTooLarge] error for a body over limit:
+// it names --max-body when limit is the fetcher's MaxBody, the limit a
+// user set.
+func (f *Fetcher) tooLarge(limit int64) error {
+	if limit == f.cfg.MaxBody {
+		return tooLargeError("body larger than --max-body (" + sizeText(limit) + ")")
+	}
+	return tooLargeError("body larger than " + sizeText(limit))
+}
+
+// tooLargeError is errTooLarge with the limit in its text.
+type tooLargeError string
+
+func (e tooLargeError) Error() string { return string(e) }
+
+// Is matches errTooLarge.
+func (e tooLargeError) Is(target error) bool { return target == errTooLarge }
+
+// sizeText writes n bytes as a user writes a size: "100 B", "16 KiB",
+// "10 MiB" when exact, bytes otherwise.
+func sizeText(n int64) string {
+	for _, u := range []struct {
+		size int64
+		name string
+	}{{1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
+		if n >= u.size && n%u.size == 0 {
+			return fmt.Sprintf("%d %s", n/u.size, u.name)
+		}
+	}
+	return fmt.Sprintf("%d B", n)
+}

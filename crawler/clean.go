@@ -123,6 +123,8 @@ func (p *Page) clean() {
 func (r *Result) cleaned() Result {
 	c := *r
 	c.URL = CleanText(c.URL)
+	c.Input = CleanText(c.Input)
+	c.Host = CleanText(c.Host)
 	c.FinalURL = CleanText(c.FinalURL)
 	c.ContentType = CleanText(c.ContentType)
 	c.RemoteAddr = CleanText(c.RemoteAddr)

@@ -168,7 +168,7 @@ func extractTree(r io.Reader, base *url.URL, selectors []Selector, lim Limits) (
 		p.Canonical = canonicalLink(docBase, x.canonical)
 	}
 	if len(selectors) > 0 {
-		if p.Fields, p.FieldsTruncated, err = selectFields(doc, selectors, lim); err != nil {
+		if p.Fields, p.FieldsTruncated, err = selectFields(doc, docBase, selectors, lim); err != nil {
 			return Page{}, err
 		}
 	}
@@ -254,8 +254,9 @@ func documentBase(base *url.URL, baseHref string) *url.URL {
 }
 
 // selectFields returns the values of selectors in doc by name, within
-// lim, and whether some were left out or cut.
-func selectFields(doc *html.Node, selectors []Selector, lim Limits) (map[string][]string, bool, error) {
+// lim, and whether some were left out or cut. URL attributes resolve
+// against base (see [selectorValue]).
+func selectFields(doc *html.Node, base *url.URL, selectors []Selector, lim Limits) (map[string][]string, bool, error) {
 	lim = lim.withDefaults()
 	budget := fieldBudget{left: lim.MaxFieldBytes}
 	fields := make(map[string][]string, len(selectors))
@@ -272,13 +273,9 @@ func selectFields(doc *html.Node, selectors []Selector, lim Limits) (map[string]
 			values = []string{}
 		}
 		for _, n := range cascadia.QueryAll(doc, s.m) {
-			var v string
-			if s.Attr != "" {
-				a, ok := attrFold(n, s.Attr)
-				if !ok {
-					continue
-				}
-				v = a
+			v, ok := attrValue(n, base, s.Attr)
+			if !ok {
+				continue
 			}
 			if len(values) == lim.MaxMatches || budget.left <= 0 {
 				budget.truncated = true

@@ -461,6 +461,8 @@ func (f *Fetcher) attempt(ctx context.Context, u *url.URL, o fetchOptions) (*Res
 	switch {
 	case err == nil:
 		return resp, nil
+	case resp != nil && KindOf(err) == KindTooLarge:
+		return resp, err // the status and headers came: the record keeps them
 	case ctx.Err() != nil:
 		return nil, cancelled(ctx, u)
 	case errors.Is(err, structured.ErrTimeout):
@@ -515,7 +517,7 @@ func (f *Fetcher) roundTrip(ctx context.Context, u *url.URL, o fetchOptions) (*R
 		facts.mu.Lock()
 		got := facts.got
 		facts.mu.Unlock()
-		return nil, newError(transportKind(err, got), u.String(), err)
+		return nil, newError(transportKind(err, got), u.String(), plainNetError(err))
 	}
 	defer structured.Shielded(ctx, time.Second, func(context.Context) error { return hr.Body.Close() })
 	if loc, ok := hr.Header[hiddenLocation]; ok {
@@ -526,6 +528,11 @@ func (f *Fetcher) roundTrip(ctx context.Context, u *url.URL, o fetchOptions) (*R
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if bodyKind(err) == KindTooLarge {
+			// The response came: its status and headers are kept, its
+			// body is not.
+			return newResponse(u, hr, nil, facts), newError(KindTooLarge, u.String(), f.tooLarge(o.maxBody))
 		}
 		return nil, newError(bodyKind(err), u.String(), err)
 	}

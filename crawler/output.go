@@ -18,7 +18,7 @@ import (
 // --select selectors. For CSV, "error" becomes two columns, error_kind and
 // error_message, and a selector's values become one column named after it.
 var OutputFields = []string{
-	"url", "final_url", "status", "content_type", "title", "description",
+	"url", "input", "host", "final_url", "status", "content_type", "title", "description",
 	"canonical", "h1", "lang", "links", "links_truncated", "links_dropped",
 	"bytes", "elapsed_ms", "fetched_at", "depth", "redirects", "remote_addr",
 	"proto", "tls_version", "fields", "fields_truncated", "error", "line",
@@ -27,7 +27,7 @@ var OutputFields = []string{
 // DefaultCSVFields are the CSV columns without --fields: everything but
 // the link lists, which make rows unwieldy. Selector columns follow them.
 var DefaultCSVFields = []string{
-	"url", "final_url", "status", "content_type", "title", "description",
+	"url", "input", "host", "final_url", "status", "content_type", "title", "description",
 	"canonical", "h1", "lang", "bytes", "elapsed_ms", "fetched_at", "depth",
 	"remote_addr", "proto", "error_kind", "error_message", "line",
 }
@@ -37,8 +37,12 @@ var DefaultCSVFields = []string{
 const CSVSeparator = store.ListSeparator
 
 // CheckFields validates names given to --fields: each must be an output
-// field, a CSV error column, or the name of a selector.
+// field, a CSV error column, or the name of a selector. An empty list
+// that is not nil (--fields ”) picks nothing and is an error too.
 func CheckFields(names []string, selectors []Selector) error {
+	if names != nil && len(names) == 0 {
+		return fmt.Errorf("no field named: want one or more of %s, or a --select name", strings.Join(OutputFields, ","))
+	}
 	for _, n := range names {
 		if slices.Contains(OutputFields, n) || n == "error_kind" || n == "error_message" {
 			continue
@@ -47,6 +51,24 @@ func CheckFields(names []string, selectors []Selector) error {
 			continue
 		}
 		return fmt.Errorf("unknown field %q: want one of %s, or a --select name", n, strings.Join(OutputFields, ","))
+	}
+	return nil
+}
+
+// isBuiltinField reports whether name is an output field or a CSV error
+// column.
+func isBuiltinField(name string) bool {
+	return slices.Contains(OutputFields, name) || name == "error_kind" || name == "error_message"
+}
+
+// CheckSelectorNames refuses a selector whose name is that of a built-in
+// field: its CSV column would clash with the built-in one, and --fields
+// could not tell them apart.
+func CheckSelectorNames(selectors []Selector) error {
+	for _, s := range selectors {
+		if isBuiltinField(s.Name) {
+			return fmt.Errorf("name %q is a built-in field: pick another name (built-in fields: %s)", s.Name, strings.Join(OutputFields, ","))
+		}
 	}
 	return nil
 }
@@ -111,7 +133,7 @@ func writeBounded(ctx context.Context, r *Result, write func(context.Context, *R
 // links, custom fields, ...) is left out.
 func TooLargeRecord(r *Result, err error) *Result {
 	return &Result{
-		URL: r.URL, FinalURL: r.FinalURL, Status: r.Status, ContentType: r.ContentType,
+		URL: r.URL, Input: r.Input, Host: r.Host, FinalURL: r.FinalURL, Status: r.Status, ContentType: r.ContentType,
 		Bytes: r.Bytes, ElapsedMS: r.ElapsedMS, FetchedAt: r.FetchedAt, Depth: r.Depth,
 		RemoteAddr: r.RemoteAddr, Proto: r.Proto, TLSVersion: r.TLSVersion, Line: r.Line,
 		Error: &ResultError{Kind: KindTooLarge, Message: fmt.Sprintf(
@@ -136,24 +158,50 @@ func (o *JSONOutput) encode(r *Result) ([]byte, error) {
 	if o.fields == nil {
 		return full, nil
 	}
+	return project(full, o.fields)
+}
+
+// project returns the record full with only the given fields, in that
+// order, each as the full record has it: a field the full record leaves
+// out (see [Result]) is left out here too, so that a record has one shape
+// with and without --fields. The values of selectors named in fields go
+// into "fields", as in the full record, at the place of the first one;
+// error_kind and error_message pick "error".
+func project(full []byte, fields []string) ([]byte, error) {
 	var all map[string]json.RawMessage
 	if err := json.Unmarshal(full, &all); err != nil {
 		return nil, err
 	}
 	var sel map[string]json.RawMessage
 	if raw, ok := all["fields"]; ok {
-		json.Unmarshal(raw, &sel)
+		if err := json.Unmarshal(raw, &sel); err != nil {
+			return nil, err
+		}
+	}
+	names := make([]string, 0, len(fields))
+	var picked []string // selector names, in --fields order
+	for _, name := range fields {
+		switch {
+		case name == "error_kind" || name == "error_message":
+			name = "error"
+		case !isBuiltinField(name):
+			picked = append(picked, name)
+			name = "fields"
+		}
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
 	}
 	out := []byte{'{'}
-	for i, name := range o.fields {
+	for _, name := range names {
 		v, ok := all[name]
-		if !ok {
-			v, ok = sel[name]
+		if name == "fields" && !slices.Contains(fields, "fields") {
+			v, ok = pickFields(sel, picked)
 		}
 		if !ok {
-			v = json.RawMessage("null")
+			continue
 		}
-		if i > 0 {
+		if len(out) > 1 {
 			out = append(out, ',')
 		}
 		out = strconv.AppendQuote(out, name)
@@ -161,6 +209,28 @@ func (o *JSONOutput) encode(r *Result) ([]byte, error) {
 		out = append(out, v...)
 	}
 	return append(out, '}'), nil
+}
+
+// pickFields returns the "fields" object with only the selectors named,
+// in that order; false when the record has none of them.
+func pickFields(sel map[string]json.RawMessage, names []string) (json.RawMessage, bool) {
+	out := []byte{'{'}
+	for _, name := range names {
+		v, ok := sel[name]
+		if !ok {
+			continue
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = strconv.AppendQuote(out, name)
+		out = append(out, ':')
+		out = append(out, v...)
+	}
+	if len(out) == 1 {
+		return nil, false
+	}
+	return append(out, '}'), true
 }
 
 // CSVOutput writes results as CSV rows.
@@ -228,6 +298,10 @@ func csvText(r *Result, c string) string {
 	switch c {
 	case "url":
 		return r.URL
+	case "input":
+		return r.Input
+	case "host":
+		return r.Host
 	case "final_url":
 		return r.FinalURL
 	case "status":

@@ -97,6 +97,8 @@ type Stats struct {
 	byKind  map[Kind]int
 	start   time.Time
 	stopped bool
+	lines   int // input entries read
+	dups    int // input entries skipped as duplicates
 }
 
 // Summary is a snapshot of a run's counters.
@@ -114,6 +116,13 @@ type Summary struct {
 	// Complete is true when every input URL and every discovered link in
 	// scope was done.
 	Complete bool
+	// InputLines counts the entries read from the inputs: URL arguments
+	// and the lines of files that are not blank or comments.
+	InputLines int
+	// Duplicates counts the input entries skipped because the same URL
+	// (after normalisation) was seen before in the run, or, with
+	// --resume, is already done.
+	Duplicates int
 }
 
 // PagesPerSecond is Done over Elapsed.
@@ -144,6 +153,16 @@ func (s *Stats) record(r *Result) {
 	}
 }
 
+// input counts one input entry read, and whether it was a duplicate.
+func (s *Stats) input(dup bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lines++
+	if dup {
+		s.dups++
+	}
+}
+
 func statusClass(status int) string {
 	if status < 100 || status > 599 {
 		return "none"
@@ -157,9 +176,10 @@ func (s *Stats) Snapshot(now time.Time) Summary {
 	defer s.mu.Unlock()
 	sum := Summary{
 		Done: s.done, Failed: s.failed, Bytes: s.bytes,
-		ByStatus: make(map[string]int, len(s.byClass)),
-		ByKind:   make(map[Kind]int, len(s.byKind)),
-		Stopped:  s.stopped,
+		ByStatus:   make(map[string]int, len(s.byClass)),
+		ByKind:     make(map[Kind]int, len(s.byKind)),
+		Stopped:    s.stopped,
+		InputLines: s.lines, Duplicates: s.dups,
 	}
 	if !s.start.IsZero() {
 		sum.Elapsed = now.Sub(s.start)
@@ -373,10 +393,14 @@ func (r *run) addInput(ctx context.Context, line InputLine, out *structured.Send
 		if line.Err != nil {
 			key = fmt.Sprintf("%s:%d", line.Source, line.Line) // a line too long has no text
 		}
-		if isNew, ferr := r.frontier.MarkIfNew(ctx, key); ferr != nil || !isNew {
+		isNew, ferr := r.frontier.MarkIfNew(ctx, key)
+		if ferr == nil {
+			r.stats.input(!isNew)
+		}
+		if ferr != nil || !isNew {
 			return ferr
 		}
-		res := &Result{URL: RedactURL(line.Text), Line: line.Line, Error: ErrorFromErr(err)}
+		res := &Result{URL: RedactURL(line.Text), Input: RedactURL(line.Text), Line: line.Line, Error: ErrorFromErr(err)}
 		if line.Line > 0 {
 			res.Error.Message = fmt.Sprintf("%s line %d: %s", line.Source, line.Line, res.Error.Message)
 		}
@@ -393,10 +417,16 @@ func (r *run) addInput(ctx context.Context, line InputLine, out *structured.Send
 	if fallback {
 		// Done over http by an earlier run (--resume) or line: skipped.
 		if isNew, err := r.frontier.MarkIfNew(ctx, HTTPForm(u)); err != nil || !isNew {
+			if err == nil {
+				r.stats.input(true)
+			}
 			return err
 		}
 	}
-	_, err = AddRequest(ctx, r.frontier, Request{URL: u, Source: line.Source, Line: line.Line, FallbackHTTP: fallback})
+	added, err := AddRequest(ctx, r.frontier, Request{URL: u, Source: line.Source, Line: line.Line, Input: line.Text, FallbackHTTP: fallback})
+	if err == nil {
+		r.stats.input(!added)
+	}
 	return err
 }
 

@@ -3,6 +3,7 @@ package crawler
 import (
 	"bytes"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -13,6 +14,8 @@ import (
 func NewResult(req Request, resp *Response, err error, fetchedAt time.Time) *Result {
 	res := &Result{
 		URL:       RedactURL(req.URL),
+		Input:     RedactURL(req.Input),
+		Host:      recordHost(req.URL),
 		Depth:     req.Depth,
 		FetchedAt: Timestamp{fetchedAt},
 		Error:     ErrorFromErr(err),
@@ -30,6 +33,16 @@ func NewResult(req Request, resp *Response, err error, fetchedAt time.Time) *Res
 	res.Proto = resp.Proto
 	res.TLSVersion = resp.TLSVersion
 	return res
+}
+
+// recordHost returns the host (and port) of the normalised URL u, without
+// its user name and password.
+func recordHost(u string) string {
+	h := hostOf(u)
+	if i := strings.LastIndexByte(h, '@'); i >= 0 {
+		h = h[i+1:]
+	}
+	return h
 }
 
 // redactAll returns urls with their passwords redacted; urls itself when

@@ -23,7 +23,8 @@ const KindOther Kind = "other"
 // other fields are left out when empty: final_url, content_type,
 // remote_addr and proto when no response came; title, description,
 // canonical, h1 and lang when the page has none or is not HTML;
-// tls_version over plain HTTP; fields without --select; links_truncated,
+// tls_version over plain HTTP; input for discovered links; host for an
+// input that is not a URL; fields without --select; links_truncated,
 // links_dropped and fields_truncated unless a limit cut the page; error when the
 // URL succeeded; line except for records of input lines that are not
 // URLs; fetched_at for those records too.
@@ -32,6 +33,14 @@ type Result struct {
 	// this and the other URL fields, a password is redacted
 	// ("user:***@", see [RedactURL]).
 	URL string `json:"url"`
+	// Input is the input entry the URL was read from, as written (a line
+	// of a file, trimmed, or an argument; a password redacted), so that
+	// results join back to the source table. Empty for discovered links
+	// and sitemap pages.
+	Input string `json:"input,omitempty"`
+	// Host is the host of URL (with its port when not the default), empty
+	// for an input that is not a URL.
+	Host string `json:"host,omitempty"`
 	// FinalURL is the normalised URL of the last response, after
 	// redirects.
 	FinalURL string `json:"final_url,omitempty"`

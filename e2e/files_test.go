@@ -101,10 +101,10 @@ func TestResumeRefusesForeignFiles(t *testing.T) {
 		extra   []string
 		line    string
 	}{
-		{"csv resumed as jsonl", "url,status,title\n" + s.URL + "/p/0,200,Page 0\n", nil, "line 1"},
+		{"csv resumed as jsonl", "url,status,title\n" + s.URL + "/p/0,200,Page 0\n", nil, "--format csv"},
 		{"a list of urls", s.URL + "/p/0\n" + s.URL + "/p/1", nil, "line 1"},
 		{"a corrupt record", `{"url":"` + s.URL + `/p/0","status":200}` + "\nnot json\n", nil, "line 2"},
-		{"jsonl resumed as csv", `{"url":"` + s.URL + `/p/0","status":200}` + "\n", []string{"--format", "csv"}, "line 1"},
+		{"jsonl resumed as csv", `{"url":"` + s.URL + `/p/0","status":200}` + "\n", []string{"--format", "csv"}, "--format jsonl"},
 		{"csv with other columns", "title,url\nPage 0," + s.URL + "/p/0", []string{"--format", "csv"}, "title"},
 		{"a corrupt csv row", "url,status,title\n" + s.URL + "/p/0,200\n" + s.URL + "/p/1,200,Page 1\n", []string{"--format", "csv", "--fields", "url,status,title"}, "line 2"},
 	} {
@@ -145,8 +145,8 @@ func TestRecordOverTheLimit(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out.jsonl")
 	a := args("fetch", "--max-body", "64MiB", "--select", "para=p", "-o", out, s.URL+"/big", s.URL+"/small")
 	res := runTrawl(t, ctx, nil, a...)
-	if res.code != 1 {
-		t.Errorf("exit code %d, want 1 (a record failed); stderr:\n%s", res.code, res.stderr)
+	if res.code != 0 {
+		t.Errorf("exit code %d, want 0 (the run completed; a record failed); stderr:\n%s", res.code, res.stderr)
 	}
 	b, err := os.ReadFile(out)
 	if err != nil {

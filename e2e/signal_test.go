@@ -117,7 +117,7 @@ func TestSIGINTGraceExpires(t *testing.T) {
 }
 
 // TestMaxTime: --max-time stops the run like a first SIGINT, whole
-// output, exit 1 since URLs were left undone.
+// output, exit 1 since URLs were left undone: the run did not complete.
 func TestMaxTime(t *testing.T) {
 	t.Parallel()
 	const n, free, workers = 20, 3, 2
@@ -130,8 +130,8 @@ func TestMaxTime(t *testing.T) {
 	if _, served := s.counts(); len(recs) != free || served != free {
 		t.Errorf("%d records for %d pages served, want %d", len(recs), served, free)
 	}
-	if !strings.Contains(p.stderr.String(), "stopped early") {
-		t.Errorf("the summary does not say the run stopped early:\n%s", p.stderr)
+	if !strings.Contains(p.stderr.String(), "trawl: incomplete: stopped early by --max-time") {
+		t.Errorf("the summary does not say the run is incomplete and why:\n%s", p.stderr)
 	}
 }
 

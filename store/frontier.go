@@ -41,6 +41,10 @@ type Request struct {
 	// handshake fails, the URL is fetched again over http. A shared
 	// (Redis) frontier and a crawl journal do not keep it.
 	FallbackHTTP bool
+	// Input is the entry as read from an input file or argument (the
+	// line, trimmed), written out as the record's input so that results
+	// join back to the source; "" for discovered links and sitemaps.
+	Input string
 }
 
 // A Frontier holds the URLs of a run that are still to be fetched and

@@ -254,7 +254,7 @@ if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 0 end
 local max = tonumber(ARGV[6])
 if max > 0 and redis.call('INCR', KEYS[3]) > max then return 0 end
 redis.call('SADD', KEYS[1], ARGV[1])
-redis.call('XADD', KEYS[2], '*', 'url', ARGV[2], 'depth', ARGV[3], 'source', ARGV[4], 'line', ARGV[5])
+redis.call('XADD', KEYS[2], '*', 'url', ARGV[2], 'depth', ARGV[3], 'source', ARGV[4], 'line', ARGV[5], 'input', ARGV[7])
 return 1
 `)
 
@@ -271,7 +271,7 @@ func (f *RedisFrontier) Add(ctx context.Context, req Request) (bool, error) {
 	err := f.retry(ctx, "queue "+req.URL, func(ctx context.Context) error {
 		n, err := enqueueScript.Run(ctx, f.client,
 			[]string{f.keys.seen, f.keys.queue, f.keys.admitted},
-			fingerprintKey(req.URL), req.URL, req.Depth, req.Source, req.Line, f.opts.MaxPages).Int()
+			fingerprintKey(req.URL), req.URL, req.Depth, req.Source, req.Line, f.opts.MaxPages, req.Input).Int()
 		added = n == 1
 		return err
 	})
@@ -644,7 +644,7 @@ func (f *RedisFrontier) take(id string, values map[string]any) Request {
 	str := func(k string) string { s, _ := values[k].(string); return s }
 	depth, _ := strconv.Atoi(str("depth"))
 	line, _ := strconv.Atoi(str("line"))
-	req := Request{URL: str("url"), Depth: depth, Source: str("source"), Line: line}
+	req := Request{URL: str("url"), Depth: depth, Source: str("source"), Line: line, Input: str("input")}
 	f.mu.Lock()
 	f.inFlight[req.URL] = id
 	f.mu.Unlock()
