@@ -12,20 +12,39 @@ import (
 )
 
 // Exit codes of trawl; the table is part of the root command's help.
+// A run completes when every URL has a record, whatever its status: a
+// 404 is a result, not a failure of the run.
 const (
-	ExitOK          = 0   // every URL was fetched fine
-	ExitSomeFailed  = 1   // some URLs failed (network errors, HTTP 4xx/5xx after retries)
-	ExitUsage       = 2   // usage or configuration error
-	ExitLocked      = 3   // another run holds the --lock file
-	ExitInterrupted = 130 // interrupted by SIGINT or SIGTERM
+	ExitOK           = 0   // the run completed
+	ExitIncomplete   = 1   // the run did not complete: --max-time left URLs undone, the output failed, the shared frontier was lost
+	ExitUsage        = 2   // usage or configuration error
+	ExitLocked       = 3   // another run holds the --lock file or writes the -o file
+	ExitFailedStrict = 4   // --strict: the run completed and some URLs failed
+	ExitInterrupted  = 130 // interrupted by SIGINT, SIGTERM or SIGHUP
 )
 
 const exitCodeHelp = `Exit codes:
-  0    all URLs fine
-  1    some URLs failed (HTTP 4xx/5xx after retries count as failed)
+  0    the run completed: every URL has a record, whatever its status
+  1    the run did not complete (--max-time left URLs undone, the output
+       failed, the shared frontier was lost)
   2    usage or configuration error
-  3    another run holds the --lock file
-  130  interrupted (SIGINT/SIGTERM)`
+  3    another run holds the --lock file or writes the -o file
+  4    --strict only: the run completed and some URLs failed
+  130  interrupted (SIGINT/SIGTERM/SIGHUP)`
+
+// runExitCode is the exit code of a run that got as far as running:
+// complete says whether every URL has a record.
+func runExitCode(complete, interrupted, strict bool, failed int) int {
+	switch {
+	case interrupted:
+		return ExitInterrupted
+	case !complete:
+		return ExitIncomplete
+	case strict && failed > 0:
+		return ExitFailedStrict
+	}
+	return ExitOK
+}
 
 // ExitError carries an exit code out of a command. Commands return it
 // (wrapped or not); Execute turns it into the process's exit code.
@@ -69,7 +88,7 @@ func run(ctx context.Context, io *IOStreams, root *cobra.Command, args []string)
 	var exit *ExitError
 	if errors.As(err, &exit) {
 		if exit.Err != nil {
-			fmt.Fprintln(io.ErrOut, "trawl:", exit.Err)
+			fmt.Fprintln(io.ErrOut, "trawl:", terminalSafe(exit.Err.Error()))
 		}
 		return exit.Code
 	}
@@ -78,6 +97,6 @@ func run(ctx context.Context, io *IOStreams, root *cobra.Command, args []string)
 		return ExitInterrupted
 	}
 	// Anything else comes from cobra's flag and argument parsing.
-	fmt.Fprintln(io.ErrOut, "trawl:", err)
+	fmt.Fprintln(io.ErrOut, "trawl:", terminalSafe(err.Error()))
 	return ExitUsage
 }

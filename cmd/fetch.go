@@ -15,13 +15,18 @@ func NewCmdFetch(io *IOStreams, runF func(*cobra.Command, *RunOptions) error) *c
 		Use:   "fetch [URL | FILE | -]...",
 		Short: "Fetch each given URL once and write one JSON line per URL",
 		Long: `fetch reads URLs from its arguments, from files (one URL a line; blank lines
-and # comments are skipped) and from standard input ("-"), fetches each
+and # comments are skipped) and from standard input ("-", or when no
+input is given and stdin is not a terminal), fetches each
 once, and writes one record per URL, failed ones included. Input is
 streamed: a file of millions of lines is never held in memory, and
 duplicates (after normalisation) are fetched once.
 
-A line that is not an http(s) URL becomes an invalid_url record carrying
-its line number, and the run goes on.
+A line (or argument) is an http(s) URL or a bare host such as
+example.com/path or 127.0.0.1:8080/x, fetched over https and, when https
+cannot connect, over http (--no-fallback-http: https only). A byte order
+mark, quotes around a line and a trailing " # comment" are dropped. A line
+that is none of these becomes an invalid_url record carrying its line
+number, and the run goes on; an input with no URL at all gets a warning.
 
 ` + exitCodeHelp,
 		Example: `  trawl fetch urls.txt | jq -r 'select(.status==200) | .title'
@@ -33,5 +38,6 @@ its line number, and the run goes on.
 		RunE: runCmdE(opts, runF),
 	}
 	addRunFlags(c.Flags(), opts)
+	groupHelp(c)
 	return c
 }

@@ -11,10 +11,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/net/http/httpguts"
+	"golang.org/x/net/http/httpproxy"
 
 	"github.com/trawl-dev/trawl/crawler"
 )
@@ -39,11 +42,14 @@ type RunOptions struct {
 	Proxy       string
 	Cookies     bool
 	NoRobots    bool
+	NoFallback  bool
 	DenyPrivate bool
 	Selects     []string
+	MaxLinks    int
 	Output      string
 	Format      string
 	Fields      []string
+	CSVRaw      bool
 	Progress    string
 	Quiet       bool
 	MaxTime     time.Duration
@@ -52,6 +58,13 @@ type RunOptions struct {
 	Lock        string
 	Frontier    string
 	Run         string
+	Strict      bool
+	SummaryJSON string
+
+	// Where credentials go, and how long a server may hold a host.
+	MaxRetryAfter    time.Duration
+	SensitiveHeaders []string
+	LocationTrusted  bool
 
 	// Crawl only.
 	Scope    string
@@ -61,6 +74,9 @@ type RunOptions struct {
 	MaxPages int
 	Sitemap  bool
 
+	// progress is the bar being drawn, if any: warnings clear it first.
+	progress atomic.Pointer[progressBar]
+
 	// Parsed by Validate.
 	maxBody   int64
 	header    http.Header
@@ -69,42 +85,50 @@ type RunOptions struct {
 	scopeMode crawler.ScopeMode
 	include   []*regexp.Regexp
 	exclude   []*regexp.Regexp
+	formatSet bool // --format was given
 
 	queueMemory int64
 }
 
 // addRunFlags defines the shared flags on fs.
 func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
-	fs.IntVarP(&o.Concurrency, "concurrency", "c", 16, "number of requests in flight at once")
+	fs.IntVarP(&o.Concurrency, "concurrency", "c", 16, "number of requests in flight at once, over all hosts (one site gets at most --per-host of them)")
 	fs.IntVar(&o.PerHost, "per-host", 2, "requests in flight to one host at once")
 	fs.Float64Var(&o.Rate, "rate", 0, "requests per second to one host (0: no limit beyond robots.txt Crawl-delay)")
-	fs.DurationVar(&o.Timeout, "timeout", 30*time.Second, "time limit for one request, headers and body")
+	durationVar(fs, &o.Timeout, "timeout", 30*time.Second, "time limit for one request, headers and body (bare numbers are seconds)")
 	fs.IntVar(&o.Retries, "retries", 2, "retries for network errors, 429 and 5xx, with backoff")
+	durationVar(fs, &o.MaxRetryAfter, "max-retry-after", 10*time.Minute, "longest Retry-After honoured; a 429/503 asking for more fails at once as rate_limited")
 	fs.StringVar(&o.MaxBody, "max-body", "10MiB", "largest body kept, after decompression (e.g. 512KiB, 10MiB, 1GB)")
 	fs.StringVar(&o.QueueMemory, "queue-memory", "32MiB", "memory the URLs read ahead into the per-host queues may take, a `SIZE` such as 64MiB (list mode)")
 	fs.StringArrayVarP(&o.Headers, "header", "H", nil, `extra request header "Name: value" (repeatable)`)
 	fs.StringVar(&o.UserAgent, "user-agent", "", "User-Agent header (default trawl/<version> (+project URL))")
+	fs.StringArrayVar(&o.SensitiveHeaders, "sensitive-header", nil, "header NAME that carries credentials, like Authorization and Cookie: sent only to the inputs' origins (repeatable)")
+	fs.BoolVar(&o.LocationTrusted, "location-trusted", false, "send Authorization, Cookie and other sensitive headers on redirects to other hosts too")
 	fs.StringVar(&o.Proxy, "proxy", "", "proxy URL for every request (default: HTTPS_PROXY/HTTP_PROXY)")
 	fs.BoolVar(&o.Cookies, "cookies", false, "keep cookies for the run")
 	fs.BoolVar(&o.NoRobots, "no-robots", false, "ignore robots.txt")
+	fs.BoolVar(&o.NoFallback, "no-fallback-http", false, "fetch a host given without a scheme (example.com/path) over https only; by default http is tried when https cannot connect")
 	fs.BoolVar(&o.DenyPrivate, "deny-private", false, "refuse loopback, private and link-local addresses, redirects included")
-	fs.StringArrayVar(&o.Selects, "select", nil, "custom field name=css or name=css@attr, all matches as an array (repeatable)")
+	fs.StringArrayVar(&o.Selects, "select", nil, "custom field name=css or name=css@attr, all matches as an array (repeatable); URL attributes (href, src, ...) come out absolute, @html gives the inner HTML")
+	fs.IntVar(&o.MaxLinks, "max-links", crawler.DefaultMaxLinks, "most links kept from one page; past it the record has links_truncated: true")
 	fs.StringVarP(&o.Output, "output", "o", "", "write results to FILE instead of stdout")
-	fs.StringVar(&o.Format, "format", "jsonl", "output format: jsonl or csv")
-	fs.StringSliceVar(&o.Fields, "fields", nil, "output only these fields, in this order (CSV columns / JSON subset)")
-	fs.StringVar(&o.Progress, "progress", "auto", "progress bar on stderr: auto (when a terminal), always or never")
+	fs.StringVar(&o.Format, "format", "jsonl", "output format: jsonl or csv (-o FILE.csv means csv); without either, a terminal gets one readable line per URL, anything else JSON Lines")
+	fs.StringSliceVar(&o.Fields, "fields", nil, "output only these fields, in this order (CSV columns / JSON subset): "+strings.Join(crawler.OutputFields, ", ")+", error_kind, error_message, or a --select name")
+	fs.BoolVar(&o.CSVRaw, "csv-raw", false, "CSV: write cells starting with = + - @ tab or CR as they are, without the ' that stops spreadsheets running them as formulas")
+	fs.StringVar(&o.Progress, "progress", "auto", "progress bar on stderr: auto (on a terminal, when the records go to -o FILE or a file), always or never")
 	fs.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress bar, no summary, no warnings on stderr")
-	fs.DurationVar(&o.MaxTime, "max-time", 0, "stop taking new URLs after this long, like a first Ctrl-C (0: no limit)")
-	fs.DurationVar(&o.Grace, "grace", 10*time.Second, "after a first signal or --max-time, time left to requests in flight")
+	durationVar(fs, &o.MaxTime, "max-time", 0, "stop taking new URLs after this long, like a first Ctrl-C (0: no limit)")
+	durationVar(fs, &o.Grace, "grace", 10*time.Second, "after a first signal or --max-time, time left to requests in flight (0: cancel them at once)")
 	fs.BoolVar(&o.Resume, "resume", false, "continue an interrupted run into the same -o FILE without refetching done URLs")
 	fs.StringVar(&o.Lock, "lock", "", "lock FILE: refuse to start while another run holds it (exit 3)")
 	fs.StringVar(&o.Frontier, "frontier", "memory", "where the queue and seen set live: memory, or redis://[user:pass@]host:port/db to share the run between processes")
 	fs.StringVar(&o.Run, "run", "", "name of the run shared on a --frontier redis://... (default: derived from the command and its inputs)")
+	addReportFlags(fs, o)
 }
 
 // addCrawlFlags defines the crawl-only flags on fs.
 func addCrawlFlags(fs *pflag.FlagSet, o *RunOptions) {
-	fs.StringVar(&o.Scope, "scope", "host", "links followed: host, domain, prefix or any")
+	fs.StringVar(&o.Scope, "scope", "host", "links followed: host (the seeds' host and port), domain, prefix, any, or host-any-port")
 	fs.StringArrayVar(&o.Include, "include", nil, "follow only URLs matching REGEX (repeatable)")
 	fs.StringArrayVar(&o.Exclude, "exclude", nil, "never follow URLs matching REGEX (repeatable)")
 	fs.IntVar(&o.Depth, "depth", 0, "deepest link depth followed; seeds are depth 0 (0: no limit)")
@@ -116,6 +140,9 @@ func addCrawlFlags(fs *pflag.FlagSet, o *RunOptions) {
 // value and make the command exit with ExitUsage.
 func (o *RunOptions) Validate() error {
 	var err error
+	if err := o.defaultToStdin(); err != nil {
+		return err
+	}
 	switch {
 	case o.Concurrency < 1:
 		return usageError("--concurrency must be at least 1, got %d", o.Concurrency)
@@ -127,6 +154,10 @@ func (o *RunOptions) Validate() error {
 		return usageError("--timeout must be positive, got %v", o.Timeout)
 	case o.Retries < 0:
 		return usageError("--retries must not be negative, got %d", o.Retries)
+	case o.MaxRetryAfter <= 0:
+		return usageError("--max-retry-after must be positive, got %v", o.MaxRetryAfter)
+	case o.MaxLinks < 1:
+		return usageError("--max-links must be at least 1, got %d", o.MaxLinks)
 	case o.MaxTime < 0:
 		return usageError("--max-time must not be negative, got %v", o.MaxTime)
 	case o.Grace < 0:
@@ -144,6 +175,9 @@ func (o *RunOptions) Validate() error {
 	case o.Resume && o.Output == "":
 		return usageError("--resume needs -o FILE: it continues the run written there")
 	}
+	if err := o.validateOutput(); err != nil {
+		return err
+	}
 	if o.maxBody, err = ParseSize(o.MaxBody); err != nil || o.maxBody <= 0 {
 		return usageError("--max-body %q: want a positive size such as 512KiB or 10MiB", o.MaxBody)
 	}
@@ -153,10 +187,18 @@ func (o *RunOptions) Validate() error {
 	if o.header, err = parseHeaders(o.Headers); err != nil {
 		return usageError("--header: %v", err)
 	}
+	if !httpguts.ValidHeaderFieldValue(o.UserAgent) {
+		return usageError("--user-agent %q: a header value cannot hold a line break or control character", o.UserAgent)
+	}
+	for _, name := range o.SensitiveHeaders {
+		if !httpguts.ValidHeaderFieldName(name) {
+			return usageError("--sensitive-header %q: not a header name", name)
+		}
+	}
 	if o.Proxy != "" {
 		o.proxyURL, err = url.Parse(o.Proxy)
 		if err != nil || o.proxyURL.Host == "" || (o.proxyURL.Scheme != "http" && o.proxyURL.Scheme != "https" && o.proxyURL.Scheme != "socks5") {
-			return usageError("--proxy %q: want http://host:port, https://host:port or socks5://host:port", o.Proxy)
+			return usageError("--proxy %q: want http://host:port, https://host:port or socks5://host:port", crawler.RedactURL(o.Proxy))
 		}
 	}
 	for _, s := range o.Selects {
@@ -166,6 +208,9 @@ func (o *RunOptions) Validate() error {
 		}
 		o.selectors = append(o.selectors, sel)
 	}
+	if err := crawler.CheckSelectorNames(o.selectors); err != nil {
+		return usageError("--select: %v", err)
+	}
 	if err := crawler.CheckFields(o.Fields, o.selectors); err != nil {
 		return usageError("--fields: %v", err)
 	}
@@ -174,19 +219,16 @@ func (o *RunOptions) Validate() error {
 			return err
 		}
 	}
-	if len(o.Args) == 0 {
-		return usageError("no input: give URLs, files of URLs, or - for standard input")
-	}
 	if o.Inputs, err = crawler.ParseInputs(o.Args); err != nil {
 		return usageError("%v", err)
 	}
-	return nil
+	return checkFileClashes(o.inputFiles(), o.outputFiles())
 }
 
 func (o *RunOptions) validateCrawl() error {
 	var err error
 	if o.scopeMode, err = crawler.ParseScopeMode(o.Scope); err != nil {
-		return usageError("--scope %q: want host, domain, prefix or any", o.Scope)
+		return usageError("--scope %q: want host, domain, prefix, any or host-any-port", o.Scope)
 	}
 	if o.Depth < 0 {
 		return usageError("--depth must not be negative (0 means no limit), got %d", o.Depth)
@@ -232,7 +274,7 @@ func (o *RunOptions) runName() (string, error) {
 	fmt.Fprintf(h, "%s\x00", mode)
 	for _, arg := range slices.Sorted(slices.Values(o.Args)) {
 		fmt.Fprintf(h, "%s\x00", arg)
-		if strings.Contains(arg, "://") || arg == "-" {
+		if arg == "-" || slices.Contains(o.Inputs, crawler.Input{Name: arg, IsURL: true}) {
 			continue
 		}
 		if err := hashFile(h, arg); err != nil {
@@ -260,6 +302,9 @@ func parseHeaders(hs []string) (http.Header, error) {
 		name = strings.TrimSpace(name)
 		if !ok || name == "" || strings.ContainsAny(name, " \t") {
 			return nil, fmt.Errorf("%q is not \"Name: value\"", s)
+		}
+		if strings.ContainsAny(s, "\r\n") || !httpguts.ValidHeaderFieldName(name) || !httpguts.ValidHeaderFieldValue(strings.TrimSpace(value)) {
+			return nil, fmt.Errorf("%q: a header cannot hold a line break or control character", s)
 		}
 		h.Add(name, strings.TrimSpace(value))
 	}
@@ -294,6 +339,15 @@ func ParseSize(s string) (int64, error) {
 
 // fetchConfig is the fetcher's configuration from the flags.
 func (o *RunOptions) fetchConfig() crawler.Config {
+	cfg := o.baseFetchConfig()
+	cfg.MaxRetryAfter = o.MaxRetryAfter
+	cfg.SensitiveHeaders = o.SensitiveHeaders
+	cfg.LocationTrusted = o.LocationTrusted
+	return cfg
+}
+
+// baseFetchConfig is the part of fetchConfig set field by field.
+func (o *RunOptions) baseFetchConfig() crawler.Config {
 	return crawler.Config{
 		Timeout:      o.Timeout,
 		MaxBody:      o.maxBody,
@@ -307,6 +361,17 @@ func (o *RunOptions) fetchConfig() crawler.Config {
 		Rate:         o.Rate,
 		IgnoreRobots: o.NoRobots,
 	}
+}
+
+// proxyWarning is the warning for a run that combines --deny-private
+// with a proxy (--proxy, or HTTP_PROXY/HTTPS_PROXY), or "".
+func (o *RunOptions) proxyWarning() string {
+	env := httpproxy.FromEnvironment()
+	if !o.DenyPrivate || (o.proxyURL == nil && env.HTTPProxy == "" && env.HTTPSProxy == "") {
+		return ""
+	}
+	return "trawl: warning: --deny-private with a proxy: targets are checked by resolving their names here; " +
+		"the proxy resolves them again on its own, so a name whose address changes in between (DNS rebinding) can still reach a private address"
 }
 
 // retriesValue maps --retries to crawler.Config.Retries, where zero means
@@ -326,12 +391,13 @@ func (o *RunOptions) wantProgress() bool {
 	case o.Progress == "always":
 		return true
 	}
-	return o.IO.StderrTTY
+	return o.progressAuto()
 }
 
 func runCmdE(o *RunOptions, runF func(*cobra.Command, *RunOptions) error) func(*cobra.Command, []string) error {
 	return func(c *cobra.Command, args []string) error {
 		o.Args = args
+		o.formatSet = c.Flags().Changed("format")
 		if err := o.Validate(); err != nil {
 			return err
 		}

@@ -3,6 +3,8 @@
 package cmd
 
 import (
+	"runtime/debug"
+
 	"github.com/spf13/cobra"
 )
 
@@ -22,14 +24,17 @@ retries with backoff, and never loses a result it already fetched.
 
   # Fetch a list of URLs and keep the titles of the pages that worked
   trawl fetch urls.txt | jq -r 'select(.status==200) | .title'`,
+		Version:       versionString(debug.ReadBuildInfo()),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetOut(io.Out)
 	root.SetErr(io.ErrOut)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &ExitError{Code: ExitUsage, Err: err}
+		return &ExitError{Code: ExitUsage, Err: flagError(c, err)}
 	})
+	root.Flags().BoolP("version", "V", false, "print trawl's version and exit")
+	root.SetVersionTemplate("{{.Version}}\n")
 	addProfileFlag(root)
 	root.AddCommand(NewCmdFetch(io, nil))
 	root.AddCommand(NewCmdCrawl(io, nil))

@@ -9,8 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"sort"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -26,9 +24,13 @@ import (
 // a run, shielded from cancellation.
 const closeTimeout = 5 * time.Second
 
+// stopSignals stop a run: SIGINT (Ctrl-C), SIGTERM (kill, systemd) and
+// SIGHUP (the terminal or ssh session went away) all mean the same.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
 func runPipeline(c *cobra.Command, o *RunOptions) error {
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, stopSignals...)
 	defer signal.Stop(sigs)
 	return runWithSignals(c.Context(), o, sigs)
 }
@@ -48,6 +50,13 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 		}
 		defer lock.Release()
 	}
+	release, err := o.lockOutput(ctx)
+	if err != nil {
+		return err
+	}
+	if release != nil {
+		defer release()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := &structured.Event{}
@@ -55,7 +64,7 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 	interrupted := false
 	var sum crawler.Summary
 	var r *pipelineRun
-	err := structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
+	err = structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
 		tg.StartSoon(func(ctx context.Context) error {
 			for n := 0; ; n++ {
 				select {
@@ -70,11 +79,15 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 				switch {
 				case n == 0 && running.Load():
 					stop.Set()
-					o.warnf("trawl: stopping: finishing requests in flight (up to %v); interrupt again to stop now", o.Grace)
+					if o.Grace > 0 {
+						o.warnf("trawl: stopping: finishing requests in flight (up to %v); interrupt again to stop now", o.Grace)
+					} else {
+						o.warnf("trawl: stopping: cancelling requests in flight (--grace 0)")
+					}
 				default:
 					// Setup, or a second signal: stop now. A third one
 					// kills the process the default way.
-					signal.Reset(os.Interrupt, syscall.SIGTERM)
+					signal.Reset(stopSignals...)
 					cancel()
 				}
 			}
@@ -89,6 +102,7 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 		var progress *progressBar
 		if o.wantProgress() {
 			progress = startProgress(ctx, tg, o, r.stats, r.total)
+			o.progress.Store(progress)
 		}
 		running.Store(true)
 		var runErr error
@@ -115,24 +129,13 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 	if err != nil && store.IsBrokenPipe(err) {
 		return nil // the reader went away (| head): what it read was whole
 	}
-	if errors.Is(err, store.ErrRedisUnreachable) {
-		return &ExitError{Code: ExitSomeFailed, Err: fmt.Errorf("stopped: lost the Redis frontier; the URLs not acknowledged stay pending for the other processes: %w", err)}
+	if err == nil && sum.Complete && !interrupted {
+		r.removeJournal()
 	}
-	if err != nil {
-		// The run itself failed (output unwritable, disk full): not a
-		// usage error.
-		return &ExitError{Code: ExitSomeFailed, Err: fmt.Errorf("run: %w", err)}
+	if err == nil {
+		o.warnEmptyStdin(sum)
 	}
-	if !o.Quiet {
-		printSummary(o.IO.ErrOut, sum)
-	}
-	switch {
-	case interrupted:
-		return &ExitError{Code: ExitInterrupted}
-	case sum.Failed > 0 || (sum.Stopped && !sum.Complete):
-		return &ExitError{Code: ExitSomeFailed}
-	}
-	return nil
+	return finishRun(o, outcome{sum: sum, err: err, interrupted: interrupted})
 }
 
 // pipelineRun is what one run needs, built from the options.
@@ -149,14 +152,19 @@ type pipelineRun struct {
 	output   crawler.ResultWriter
 	closer   func(ctx context.Context) error
 	stats    *crawler.Stats
-	total    int // -1 when unknown
+	total    int      // -1 when unknown
+	seeds    []string // crawl: the seeds, never nil
 }
 
 func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 	r := &pipelineRun{o: o, inputs: o.Inputs, stats: &crawler.Stats{}, total: -1}
+	if w := o.proxyWarning(); w != "" {
+		o.warnf("%s", w)
+	}
 	if f, ok := o.IO.In.(*os.File); ok {
 		r.stdin = structured.NewFile(f)
 	}
+	o.warnEmptyFiles(ctx)
 	if o.Crawl {
 		if err := r.prepareCrawl(ctx); err != nil {
 			return nil, err
@@ -197,6 +205,7 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 	if r.scope != nil {
 		scope := r.scope
 		cfg.CheckRedirect = func(from, to *url.URL) error { return scope.Check(to.String(), 0) }
+		cfg.TrustedOrigins = r.seeds // credentials go to the seeds' origins only
 	}
 	var err error
 	if r.fetcher, err = crawler.NewFetcher(cfg); err != nil {
@@ -219,8 +228,14 @@ func (r *pipelineRun) prepareCrawl(ctx context.Context) error {
 			return nil
 		}
 		inputs = append(inputs, crawler.Input{Name: l.Text, IsURL: true})
-		if u, err := crawler.ParseURL(l.Text); err == nil {
-			seeds = append(seeds, u)
+		if n, bare, err := crawler.NormalizeInput(l.Text); err == nil {
+			if u, err := crawler.ParseURL(n); err == nil {
+				seeds = append(seeds, u)
+				r.seeds = append(r.seeds, n)
+			}
+			if u, err := crawler.ParseURL(crawler.HTTPForm(n)); err == nil && bare && !r.o.NoFallback {
+				seeds = append(seeds, u) // in scope too, should https fail
+			}
 		}
 		return nil
 	})
@@ -228,6 +243,9 @@ func (r *pipelineRun) prepareCrawl(ctx context.Context) error {
 		return usageError("read seeds: %v", err)
 	}
 	r.inputs = inputs
+	if r.seeds == nil {
+		r.seeds = []string{} // no seed, no trusted origin
+	}
 	r.scope = crawler.NewScope(seeds, crawler.ScopeOptions{
 		Mode:     r.o.scopeMode,
 		Include:  r.o.include,
@@ -252,7 +270,7 @@ func (r *pipelineRun) openOutput(ctx context.Context) error {
 		return r.openStdout(ctx, columns)
 	}
 	if o.Resume {
-		if err := r.resume(ctx); err != nil {
+		if err := r.resume(ctx, columns); err != nil {
 			return err
 		}
 	} else if err := truncate(o.Output, o.Crawl); err != nil {
@@ -269,6 +287,7 @@ func (r *pipelineRun) openOutput(ctx context.Context) error {
 		sinkOpts = append(sinkOpts, store.WithJournal(j))
 	}
 	if csv {
+		sinkOpts = append(sinkOpts, store.WithCSVRaw(o.CSVRaw))
 		sink, err := store.OpenCSV(ctx, o.Output, columns, sinkOpts...)
 		if err != nil {
 			return usageError("-o %s: %v", o.Output, err)
@@ -285,9 +304,14 @@ func (r *pipelineRun) openOutput(ctx context.Context) error {
 }
 
 // truncate empties the output of an earlier run (and its crawl journal):
-// without --resume, -o FILE starts afresh.
+// without --resume, -o FILE starts afresh. Only a regular file is
+// emptied: -o /dev/stdout, a pipe or a device is written as it is.
 func truncate(path string, crawl bool) error {
-	if err := os.Truncate(path, 0); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+		if err := os.Truncate(path, 0); err != nil {
+			return err
+		}
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	if crawl {
@@ -310,8 +334,13 @@ func (r *pipelineRun) openStdout(ctx context.Context, columns []string) error {
 		return nil
 	}
 	file := structured.NewFile(f)
+	if r.o.wantPretty() {
+		w := &prettyOutput{sink: store.NewJSONL(file), color: r.o.IO.ColorOut}
+		r.output, r.closer = w, w.Flush
+		return nil
+	}
 	if columns != nil {
-		sink, err := store.NewCSV(ctx, file, columns)
+		sink, err := store.NewCSV(ctx, file, columns, store.WithCSVRaw(r.o.CSVRaw))
 		if err != nil {
 			return fmt.Errorf("stdout: %w", err)
 		}
@@ -325,29 +354,44 @@ func (r *pipelineRun) openStdout(ctx context.Context, columns []string) error {
 
 // resume marks the URLs already in the output file as done and, for a
 // crawl, queues again what its journal says was queued and is not done.
-func (r *pipelineRun) resume(ctx context.Context) error {
+//
+// The scans change nothing but a record torn by a crash at the end of the
+// output or the journal; a file that is not what this run writes (a CSV
+// resumed without --format csv, the list of URLs given as -o) is a usage
+// error naming its line, and is left as it is.
+func (r *pipelineRun) resume(ctx context.Context, columns []string) error {
+	if err := checkResumeFormat(r.o.Output, r.o.Format); err != nil {
+		return err
+	}
 	done := func(u string) { r.frontier.Seen(u) }
 	var res store.ScanResult
 	var err error
 	if r.o.Format == "csv" {
-		res, err = store.ScanCSV(ctx, r.o.Output, "url", done)
+		res, err = store.ScanCSV(ctx, r.o.Output, columns, "url", done)
 	} else {
 		res, err = store.ScanJSONL(ctx, r.o.Output, done)
+	}
+	if errors.Is(err, store.ErrCorruptRecord) {
+		return usageError("--resume: %v: not the %s output of trawl; left as it is", err, r.o.Format)
 	}
 	if err != nil {
 		return usageError("--resume: %v", err)
 	}
-	if res.CorruptCount > 0 {
-		r.o.warnf("trawl: --resume: %d corrupt records in %s skipped; their URLs are fetched again", res.CorruptCount, r.o.Output)
-	}
 	requeued := 0
 	if r.o.Crawl && r.memory != nil {
 		// Queued before the journal is reopened: these are in it already.
-		_, err := store.ReplayJournal(ctx, store.JournalPath(r.o.Output), func(depth int, u string) {
-			if added, _ := r.memory.Add(ctx, crawler.Request{URL: u, Depth: depth, Source: "journal"}); added {
+		jres, err := store.ReplayJournal(ctx, store.JournalPath(r.o.Output), func(depth int, u string) {
+			if added, _ := crawler.AddRequest(ctx, r.memory, crawler.Request{URL: u, Depth: depth, Source: "journal"}); added {
 				requeued++
 			}
 		})
+		// Every event of the journal is a page the interrupted run
+		// admitted, and counts against --max-pages: those requeued were
+		// admitted again by Add, the others (done) are counted here.
+		r.scope.Readmit(jres.Records - requeued)
+		if errors.Is(err, store.ErrCorruptRecord) {
+			return usageError("--resume: %v: not a crawl journal of trawl; left as it is", err)
+		}
 		if err != nil {
 			return usageError("--resume: %v", err)
 		}
@@ -357,7 +401,7 @@ func (r *pipelineRun) resume(ctx context.Context) error {
 }
 
 func (r *pipelineRun) run(ctx context.Context, stop *structured.Event) (crawler.Summary, error) {
-	return crawler.Run(ctx, crawler.RunConfig{
+	cfg := crawler.RunConfig{
 		Inputs:      r.inputs,
 		Stdin:       r.stdin,
 		Fetcher:     r.fetcher,
@@ -365,6 +409,7 @@ func (r *pipelineRun) run(ctx context.Context, stop *structured.Event) (crawler.
 		Crawl:       r.o.Crawl,
 		Scope:       r.scope,
 		Selectors:   r.o.selectors,
+		MaxLinks:    r.o.MaxLinks,
 		Sitemaps:    r.o.Sitemap,
 		Warn:        func(msg string) { r.o.warnf("trawl: %s", msg) },
 		Frontier:    r.frontier,
@@ -374,7 +419,9 @@ func (r *pipelineRun) run(ctx context.Context, stop *structured.Event) (crawler.
 		MaxTime:     r.o.MaxTime,
 		Stats:       r.stats,
 		FlushGap:    r.flushGap(),
-	})
+	}
+	cfg.NoFallbackHTTP = r.o.NoFallback
+	return crawler.Run(ctx, cfg)
 }
 
 // flushGap paces the flushes of a crawl into a file, each of which also
@@ -403,43 +450,14 @@ func (r *pipelineRun) close(ctx context.Context) error {
 	return err
 }
 
-// warnf prints a warning on stderr unless --quiet.
+// warnf prints a warning on stderr unless --quiet, made
+// [terminalSafe]: its arguments may come from the network. A progress
+// bar is cleared first and drawn again below the warning.
 func (o *RunOptions) warnf(format string, args ...any) {
 	if !o.Quiet {
-		fmt.Fprintf(o.IO.ErrOut, format+"\n", args...)
+		msg := terminalSafe(fmt.Sprintf(format, args...))
+		o.progress.Load().message(func() { fmt.Fprintln(o.IO.ErrOut, msg) })
 	}
-}
-
-// printSummary writes the end-of-run summary.
-func printSummary(w io.Writer, s crawler.Summary) {
-	fmt.Fprintf(w, "trawl: %d URLs in %s (%.1f pages/s), %d failed, %s received\n",
-		s.Done, s.Elapsed.Round(time.Millisecond), s.PagesPerSecond(), s.Failed, humanBytes(s.Bytes))
-	if len(s.ByStatus) > 0 {
-		fmt.Fprintf(w, "  by status: %s\n", joinCounts(s.ByStatus))
-	}
-	if len(s.ByKind) > 0 {
-		kinds := map[string]int{}
-		for k, n := range s.ByKind {
-			kinds[string(k)] = n
-		}
-		fmt.Fprintf(w, "  by error:  %s\n", joinCounts(kinds))
-	}
-	if s.Stopped && !s.Complete {
-		fmt.Fprintf(w, "  stopped early: %d URLs queued or in flight left undone (--resume continues)\n", s.Pending)
-	}
-}
-
-func joinCounts(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %d", k, m[k])
-	}
-	return strings.Join(parts, ", ")
 }
 
 func humanBytes(n int64) string {

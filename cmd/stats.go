@@ -58,6 +58,6 @@ func runStats(ctx context.Context, o *StatsOptions) error {
 	if err != nil {
 		return fmt.Errorf("stats: %w", err)
 	}
-	fmt.Fprintf(o.IO.Out, "run:       %s\n%s", o.Run, s)
+	fmt.Fprintf(o.IO.Out, "run:       %s\n%s", terminalSafe(o.Run), terminalSafeLines(fmt.Sprint(s)))
 	return nil
 }

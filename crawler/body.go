@@ -46,20 +46,35 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// maxEncodings is the most content codings (other than identity) decoded
+// for one body. Each costs a decoder's window and buffers (some 40 KiB for
+// gzip), so a "gzip, gzip, ..." thousands deep would cost hundreds of MiB;
+// real servers send one.
+const maxEncodings = 4
+
 // decodeBody wraps raw in a decoder for each Content-Encoding, applied in
 // reverse order of listing. "deflate" accepts both zlib (RFC 1950, as the
 // standard says) and raw deflate (RFC 1951, as many servers send). An
-// unknown encoding is an error.
-func decodeBody(raw io.Reader, contentEncoding string) (io.Reader, error) {
+// unknown encoding, or more than maxEncodings of them, is an error. The
+// output of every decoder, the inner ones too, is held to limit bytes: a
+// layer that inflates to data the next one turns into nothing still
+// stops at the limit.
+func decodeBody(raw io.Reader, contentEncoding string, limit int64) (io.Reader, error) {
 	if contentEncoding == "" {
 		return raw, nil
 	}
 	codings := strings.Split(contentEncoding, ",")
-	r := raw
+	r, layers := raw, 0
 	for i := len(codings) - 1; i >= 0; i-- {
+		c := strings.ToLower(strings.TrimSpace(codings[i]))
+		if c == "" || c == "identity" {
+			continue
+		}
+		if layers++; layers > maxEncodings {
+			return nil, fmt.Errorf("more than %d content-encodings stacked", maxEncodings)
+		}
 		var err error
-		switch c := strings.ToLower(strings.TrimSpace(codings[i])); c {
-		case "", "identity":
+		switch c {
 		case "gzip", "x-gzip":
 			r, err = gzip.NewReader(r)
 		case "deflate":
@@ -72,8 +87,23 @@ func decodeBody(raw io.Reader, contentEncoding string) (io.Reader, error) {
 		if err != nil {
 			return nil, err
 		}
+		r = &layerLimit{r: r, n: limit}
 	}
 	return r, nil
+}
+
+// layerLimit fails with errTooLarge once more than n bytes came out of r.
+type layerLimit struct {
+	r io.Reader
+	n int64
+}
+
+func (l *layerLimit) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	if l.n -= int64(n); l.n < 0 {
+		return n, errTooLarge
+	}
+	return n, err
 }
 
 // newDeflateReader reads zlib or raw deflate data, looking at the first two
@@ -110,7 +140,7 @@ const maxPooled = 1 << 20
 // with their kind.
 func readBody(r io.Reader, contentEncoding string, limit int64, cut bool) ([]byte, error) {
 	src := &sourceReader{r: r}
-	dec, err := decodeBody(src, contentEncoding)
+	dec, err := decodeBody(src, contentEncoding, limit)
 	if err != nil {
 		return nil, bodyFailure(src, err)
 	}
@@ -124,7 +154,9 @@ func readBody(r io.Reader, contentEncoding string, limit int64, cut bool) ([]byt
 	}()
 	buf, err = readLimited(dec, buf, limit)
 	if cut && errors.Is(err, errTooLarge) {
-		buf, err = buf[:limit], nil
+		// An inner coding's layer may have hit the limit first, with less
+		// than limit bytes of output so far.
+		buf, err = buf[:min(int64(len(buf)), limit)], nil
 	}
 	if err != nil {
 		return nil, bodyFailure(src, err)
@@ -165,4 +197,36 @@ func bodyFailure(src *sourceReader, err error) error {
 	default:
 		return &bodyError{kind: KindDecode, err: err}
 	}
+}
+
+// tooLarge is the detail of a [KindTooLarge] error for a body over limit:
+// it names --max-body when limit is the fetcher's MaxBody, the limit a
+// user set.
+func (f *Fetcher) tooLarge(limit int64) error {
+	if limit == f.cfg.MaxBody {
+		return tooLargeError("body larger than --max-body (" + sizeText(limit) + ")")
+	}
+	return tooLargeError("body larger than " + sizeText(limit))
+}
+
+// tooLargeError is errTooLarge with the limit in its text.
+type tooLargeError string
+
+func (e tooLargeError) Error() string { return string(e) }
+
+// Is matches errTooLarge.
+func (e tooLargeError) Is(target error) bool { return target == errTooLarge }
+
+// sizeText writes n bytes as a user writes a size: "100 B", "16 KiB",
+// "10 MiB" when exact, bytes otherwise.
+func sizeText(n int64) string {
+	for _, u := range []struct {
+		size int64
+		name string
+	}{{1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
+		if n >= u.size && n%u.size == 0 {
+			return fmt.Sprintf("%d %s", n/u.size, u.name)
+		}
+	}
+	return fmt.Sprintf("%d B", n)
 }

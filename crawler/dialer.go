@@ -1,10 +1,14 @@
 package crawler
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
+	"net/url"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -28,12 +32,72 @@ func (e *deniedAddrError) Unwrap() error { return errDeniedPrivate }
 // count as private.
 var cgnat = netip.MustParsePrefix("100.64.0.0/10")
 
+// IPv6 ranges whose addresses carry an IPv4 address, which a translator,
+// relay or tunnel on the way may turn into a connection to that IPv4
+// address.
+var (
+	nat64WellKnown = netip.MustParsePrefix("64:ff9b::/96")    // RFC 6052
+	nat64Local     = netip.MustParsePrefix("64:ff9b:1::/48")  // RFC 8215
+	sixToFour      = netip.MustParsePrefix("2002::/16")       // RFC 3056
+	teredo         = netip.MustParsePrefix("2001::/32")       // RFC 4380
+	v4Compatible   = netip.MustParsePrefix("::/96")           // RFC 4291, deprecated
+	v4Translated   = netip.MustParsePrefix("::ffff:0:0:0/96") // RFC 2765 (SIIT)
+)
+
+// embeddedIPv4 returns the IPv4 addresses that the IPv6 address a carries
+// by one of the translation or tunnelling schemes above, and whether a
+// belongs to such a scheme. An address of 64:ff9b:1::/48 whose bits
+// between the prefix and the last 32 are not zero is not in the /96 layout
+// every deployment uses; its IPv4 cannot be told, and it comes back as
+// 0.0.0.0, which the guard refuses.
+func embeddedIPv4(a netip.Addr) ([]netip.Addr, bool) {
+	if !a.Is6() {
+		return nil, false
+	}
+	b := a.As16()
+	last := netip.AddrFrom4([4]byte(b[12:16]))
+	switch {
+	case nat64WellKnown.Contains(a), v4Compatible.Contains(a), v4Translated.Contains(a):
+		return []netip.Addr{last}, true
+	case nat64Local.Contains(a):
+		for _, x := range b[6:12] {
+			if x != 0 {
+				return []netip.Addr{netip.IPv4Unspecified()}, true
+			}
+		}
+		return []netip.Addr{last}, true
+	case sixToFour.Contains(a):
+		return []netip.Addr{netip.AddrFrom4([4]byte(b[2:6]))}, true
+	case teredo.Contains(a):
+		client := [4]byte{^b[12], ^b[13], ^b[14], ^b[15]}
+		return []netip.Addr{netip.AddrFrom4([4]byte(b[4:8])), netip.AddrFrom4(client)}, true
+	}
+	return nil, false
+}
+
 // isPublicAddr reports whether a is an address the private-network guard
 // lets through: not loopback, private (RFC 1918, fc00::/7), link-local,
-// carrier-grade NAT, unspecified or multicast. IPv4-mapped IPv6 addresses
-// are judged as the IPv4 address they carry.
+// carrier-grade NAT, unspecified or multicast. IPv6 addresses that embed
+// an IPv4 address (IPv4-mapped, -compatible and -translated, NAT64, 6to4,
+// Teredo's server and client) are judged by the IPv4 addresses they carry
+// as well.
 func isPublicAddr(a netip.Addr) bool {
 	a = a.Unmap()
+	if !isPublicAddrOnly(a) {
+		return false
+	}
+	if v4s, ok := embeddedIPv4(a); ok {
+		for _, v4 := range v4s {
+			if !isPublicAddrOnly(v4) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isPublicAddrOnly is isPublicAddr for a itself, ignoring what it embeds.
+func isPublicAddrOnly(a netip.Addr) bool {
 	switch {
 	case !a.IsValid(),
 		a.IsLoopback(),
@@ -68,13 +132,98 @@ func guardControl(network, address string, _ syscall.RawConn) error {
 }
 
 // newDialer returns the dialer for the fetcher's transport. With
-// denyPrivate it refuses non-public addresses at dial time. When a proxy is
-// in use the only address dialed is the proxy's, so the guard applies to
-// the proxy address, and the proxy alone decides where the target is.
+// denyPrivate it refuses non-public addresses at dial time. A request sent
+// through a proxy dials only the proxy: [proxyGuard] checks its target.
 func newDialer(denyPrivate bool) *net.Dialer {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	if denyPrivate {
 		d.Control = guardControl
 	}
 	return d
+}
+
+// proxyGuard is the private-network guard for requests that go through a
+// proxy, where the dialer only ever sees the proxy's address. Before a
+// request is handed to the proxy, its target host is checked: a literal
+// IP as is, a name by resolving it here and refusing it if any answer is
+// not public. This runs for every request, so for every redirect hop too.
+//
+// What it cannot do: the proxy resolves the name again on its own, and a
+// name whose answers change between the two lookups (DNS rebinding) can
+// still lead the proxy to a private address. The proxy's own address is
+// the user's choice and is not checked: a proxy on the local network
+// works with --deny-private.
+type proxyGuard struct {
+	next     func(*http.Request) (*url.URL, error)
+	resolver *net.Resolver
+	guarded  *net.Dialer // for everything but the proxies
+	direct   *net.Dialer // for the proxies
+
+	mu      sync.Mutex
+	proxies map[string]bool // "host:port" of the proxies handed out
+}
+
+func newProxyGuard(next func(*http.Request) (*url.URL, error), guarded *net.Dialer) *proxyGuard {
+	direct := *guarded
+	direct.Control = nil
+	return &proxyGuard{next: next, resolver: net.DefaultResolver, guarded: guarded, direct: &direct, proxies: map[string]bool{}}
+}
+
+// proxy is the transport's Proxy func: next's choice, once the target is
+// known to be public.
+func (g *proxyGuard) proxy(req *http.Request) (*url.URL, error) {
+	pu, err := g.next(req)
+	if err != nil || pu == nil {
+		return pu, err // direct: the dialer guards it
+	}
+	if err := g.checkTarget(req.Context(), req.URL.Hostname()); err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	g.proxies[proxyAddr(pu)] = true
+	g.mu.Unlock()
+	return pu, nil
+}
+
+// checkTarget refuses host unless it is, or resolves only to, public
+// addresses.
+func (g *proxyGuard) checkTarget(ctx context.Context, host string) error {
+	if a, err := netip.ParseAddr(host); err == nil {
+		if !isPublicAddr(a) {
+			return &deniedAddrError{addr: host}
+		}
+		return nil
+	}
+	addrs, err := g.resolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return fmt.Errorf("resolve %s before handing it to the proxy: %w", host, err)
+	}
+	for _, a := range addrs {
+		if !isPublicAddr(a) {
+			return &deniedAddrError{addr: fmt.Sprintf("%s (%s)", host, a)}
+		}
+	}
+	return nil
+}
+
+// dialContext dials a proxy handed out by proxy as is, and anything else
+// through the guard.
+func (g *proxyGuard) dialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	g.mu.Lock()
+	isProxy := g.proxies[addr]
+	g.mu.Unlock()
+	if isProxy {
+		return g.direct.DialContext(ctx, network, addr)
+	}
+	return g.guarded.DialContext(ctx, network, addr)
+}
+
+// proxyAddr is the "host:port" the transport dials for the proxy pu, the
+// port defaulting by scheme as net/http does.
+func proxyAddr(pu *url.URL) string {
+	port := pu.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443", "socks5": "1080", "socks5h": "1080"}[pu.Scheme]
+	}
+	return net.JoinHostPort(pu.Hostname(), port)
 }

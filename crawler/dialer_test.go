@@ -40,6 +40,24 @@ func TestIsPublicAddr(t *testing.T) {
 		{"::ffff:10.1.2.3", false},
 		{"::ffff:192.168.0.1", false},
 		{"::ffff:8.8.8.8", true},
+		// IPv6 addresses that carry an IPv4 one are judged by it too.
+		{"64:ff9b::7f00:1", false},           // NAT64 of 127.0.0.1
+		{"64:ff9b::a9fe:a9fe", false},        // NAT64 of 169.254.169.254
+		{"64:ff9b::808:808", true},           // NAT64 of 8.8.8.8
+		{"64:ff9b:1::a00:1", false},          // local-use NAT64 of 10.0.0.1
+		{"64:ff9b:1::808:808", true},         // local-use NAT64 of 8.8.8.8
+		{"64:ff9b:1:a00:1::808:808", false},  // not the /96 layout: IPv4 unknown
+		{"2002:7f00:1::1", false},            // 6to4 of 127.0.0.1
+		{"2002:c0a8:101::1", false},          // 6to4 of 192.168.1.1
+		{"2002:808:808::1", true},            // 6to4 of 8.8.8.8
+		{"2001:0:808:808::80ff:fefe", false}, // Teredo, client 127.0.1.1
+		{"2001:0:808:808::f5ff:fffe", false}, // Teredo, client 10.0.0.1
+		{"2001:0:a00:1::f7f7:f7f7", false},   // Teredo, server 10.0.0.1
+		{"2001:0:808:808::f7f7:f7f7", true},  // Teredo, client 8.8.8.8
+		{"::7f00:1", false},                  // IPv4-compatible 127.0.0.1
+		{"::a9fe:a9fe", false},               // IPv4-compatible 169.254.169.254
+		{"::ffff:0:a00:1", false},            // IPv4-translated 10.0.0.1
+		{"2001:4860::8888", true},            // not Teredo (2001:4860::/32)
 	}
 	for _, tt := range tests {
 		if got := isPublicAddr(netip.MustParseAddr(tt.addr)); got != tt.public {

@@ -23,7 +23,8 @@ type Page struct {
 	// whitespace collapsed.
 	Description string
 	// Canonical is the href of the first <link rel="canonical">, resolved
-	// and normalised; empty when it is not an http(s) URL.
+	// and normalised; empty when it is not an http(s) URL or is longer
+	// than [MaxURLLength].
 	Canonical string
 	// H1 is the text of the first <h1>, whitespace collapsed.
 	H1 string
@@ -31,14 +32,26 @@ type Page struct {
 	Lang string
 	// Links are the hrefs of <a> and <area> elements as [ResolveLink]
 	// returns them: absolute, normalised, http(s) only, without
-	// duplicates, in document order.
+	// duplicates, in document order; at most [Limits] allow.
 	Links []string
+	// LinksTruncated is true when links were left out because the page
+	// has more than Limits.MaxLinks, or more bytes of them than
+	// Limits.MaxLinkBytes: Links holds the first ones.
+	LinksTruncated bool
+	// LinksDropped counts the links left out because they are longer
+	// than [MaxURLLength].
+	LinksDropped int
 	// Fields holds, for each selector's Name, one value per element that
 	// the selector matches, in document order: its text, or the value of
 	// its attribute Attr (elements without the attribute are skipped).
 	// Every name has an entry, empty when nothing matched; selectors that
 	// share a name add to one array. Nil when there are no selectors.
+	// At most Limits.MaxMatches values a name, Limits.MaxFieldBytes bytes
+	// in all.
 	Fields map[string][]string
+	// FieldsTruncated is true when selector values were left out or cut
+	// for Limits.MaxMatches or Limits.MaxFieldBytes.
+	FieldsTruncated bool
 }
 
 // Selector picks values out of pages for the output's "fields". Make one
@@ -109,23 +122,37 @@ func NewSelector(name, css, attr string) (Selector, error) {
 // call. The only errors are from reading r, returned as they are when
 // they are an *Error already, as an *Error of kind [KindDecode] otherwise,
 // and a Selector whose CSS does not compile.
+//
+// Extract keeps what the default [Limits] allow; [ExtractWithLimits]
+// takes others.
 func Extract(r io.Reader, base *url.URL, selectors []Selector) (Page, error) {
+	return ExtractWithLimits(r, base, selectors, Limits{})
+}
+
+// ExtractWithLimits is [Extract] within lim.
+func ExtractWithLimits(r io.Reader, base *url.URL, selectors []Selector, lim Limits) (Page, error) {
 	if len(selectors) > 0 {
-		return extractTree(r, base, selectors)
+		return extractTree(r, base, selectors, lim)
 	}
 	// The token pass is cheaper; at SVG or MathML the tree walk takes
 	// over, reading again what the token pass consumed.
 	var consumed bytes.Buffer
-	p, err := extractTokens(io.TeeReader(r, &consumed), base)
+	p, err := extractTokens(io.TeeReader(r, &consumed), base, lim)
 	if errors.Is(err, errForeignContent) {
-		return extractTree(io.MultiReader(&consumed, r), base, nil)
+		return extractTree(io.MultiReader(&consumed, r), base, nil, lim)
 	}
 	return p, err
 }
 
-// extractTree parses r into a tree, which CSS selectors need.
-func extractTree(r io.Reader, base *url.URL, selectors []Selector) (Page, error) {
-	doc, err := html.Parse(r)
+// extractTree parses r into a tree, which CSS selectors need. A document
+// nested too deeply for the parser is cut at [cutDepth] levels; one that
+// even then is too deep gets its standard fields from the token pass, and
+// its selectors match nothing.
+func extractTree(r io.Reader, base *url.URL, selectors []Selector, lim Limits) (Page, error) {
+	doc, src, err := parseTree(r)
+	if src != nil {
+		return tooDeepPage(src, base, selectors, lim)
+	}
 	if err != nil {
 		if KindOf(err) != "" {
 			return Page{}, err
@@ -136,15 +163,16 @@ func extractTree(r io.Reader, base *url.URL, selectors []Selector) (Page, error)
 	x.walk(doc)
 	p := Page{Title: x.title, Description: x.description, H1: x.h1, Lang: x.lang}
 	docBase := documentBase(base, x.baseHref)
-	p.Links = resolveLinks(docBase, x.hrefs)
+	p.Links, p.LinksTruncated, p.LinksDropped = resolveLinks(docBase, x.hrefs, lim)
 	if x.hasCanonical {
-		p.Canonical, _ = ResolveLink(docBase, x.canonical)
+		p.Canonical = canonicalLink(docBase, x.canonical)
 	}
 	if len(selectors) > 0 {
-		if p.Fields, err = selectFields(doc, selectors); err != nil {
+		if p.Fields, p.FieldsTruncated, err = selectFields(doc, docBase, selectors, lim); err != nil {
 			return Page{}, err
 		}
 	}
+	p.clean()
 	return p, nil
 }
 
@@ -225,33 +253,18 @@ func documentBase(base *url.URL, baseHref string) *url.URL {
 	return u
 }
 
-// resolveLinks resolves hrefs against base, dropping the links trawl does
-// not follow and duplicates.
-func resolveLinks(base *url.URL, hrefs []string) []string {
-	links := make([]string, 0, len(hrefs))
-	seen := make(map[string]struct{}, len(hrefs))
-	for _, h := range hrefs {
-		l, ok := ResolveLink(base, h)
-		if !ok {
-			continue
-		}
-		if _, dup := seen[l]; dup {
-			continue
-		}
-		seen[l] = struct{}{}
-		links = append(links, l)
-	}
-	return links
-}
-
-// selectFields returns the values of selectors in doc by name.
-func selectFields(doc *html.Node, selectors []Selector) (map[string][]string, error) {
+// selectFields returns the values of selectors in doc by name, within
+// lim, and whether some were left out or cut. URL attributes resolve
+// against base (see [selectorValue]).
+func selectFields(doc *html.Node, base *url.URL, selectors []Selector, lim Limits) (map[string][]string, bool, error) {
+	lim = lim.withDefaults()
+	budget := fieldBudget{left: lim.MaxFieldBytes}
 	fields := make(map[string][]string, len(selectors))
 	for _, s := range selectors {
 		if s.m == nil {
 			c, err := NewSelector(s.Name, s.CSS, s.Attr)
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			s = c
 		}
@@ -260,15 +273,22 @@ func selectFields(doc *html.Node, selectors []Selector) (map[string][]string, er
 			values = []string{}
 		}
 		for _, n := range cascadia.QueryAll(doc, s.m) {
-			if s.Attr == "" {
-				values = append(values, textOf(n))
-			} else if v, ok := attrFold(n, s.Attr); ok {
-				values = append(values, v)
+			v, ok := attrValue(n, base, s.Attr)
+			if !ok {
+				continue
 			}
+			if len(values) == lim.MaxMatches || budget.left <= 0 {
+				budget.truncated = true
+				break
+			}
+			if s.Attr == "" {
+				v = textOfAtMost(n, budget.left)
+			}
+			values = append(values, budget.take(v))
 		}
 		fields[s.Name] = values
 	}
-	return fields, nil
+	return fields, budget.truncated, nil
 }
 
 // attr returns the value of n's attribute key (in no namespace, or xlink
@@ -335,8 +355,13 @@ func attrFold(n *html.Node, key string) (string, bool) {
 // (the text of n itself when it is one of them, so that a selector can
 // pick a JSON-LD <script>), with runs of ASCII whitespace collapsed to one
 // space, a space between blocks and at <br>, and no space at the ends.
-func textOf(n *html.Node) string {
-	var t textBuilder
+func textOf(n *html.Node) string { return textOfAtMost(n, -1) }
+
+// textOfAtMost is textOf that stops once the text is longer than limit
+// bytes (no limit when negative): the text of a large element costs no
+// more than the budget it may take.
+func textOfAtMost(n *html.Node, limit int) string {
+	t := textBuilder{limit: limit}
 	if n.Type == html.TextNode {
 		t.add(n.Data)
 	}
@@ -355,10 +380,14 @@ func collapse(s string) string {
 type textBuilder struct {
 	b     []byte
 	space bool // a space is due before the next non-space byte
+	limit int  // stop once len(b) passes it; no limit when zero or negative
 }
 
+// full reports whether the text passed its limit.
+func (t *textBuilder) full() bool { return t.limit > 0 && len(t.b) > t.limit }
+
 func (t *textBuilder) children(n *html.Node) {
-	for c := n.FirstChild; c != nil; c = c.NextSibling {
+	for c := n.FirstChild; c != nil && !t.full(); c = c.NextSibling {
 		switch c.Type {
 		case html.TextNode:
 			t.add(c.Data)
@@ -383,7 +412,7 @@ func (t *textBuilder) children(n *html.Node) {
 }
 
 func (t *textBuilder) add(s string) {
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s) && !t.full(); i++ {
 		switch c := s[i]; c {
 		case ' ', '\t', '\n', '\f', '\r':
 			t.space = len(t.b) > 0

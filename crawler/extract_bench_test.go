@@ -3,6 +3,7 @@ package crawler
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
 	"testing"
@@ -63,19 +64,25 @@ func BenchmarkExtract(b *testing.B) {
 		sels = append(sels, s)
 	}
 	for _, bc := range []struct {
-		name string
-		sels []Selector
-	}{{"plain", nil}, {"selectors", sels}} {
+		name        string
+		sels        []Selector
+		contentType string
+	}{
+		{"plain", nil, "text/html; charset=utf-8"},
+		{"selectors", sels, "text/html; charset=utf-8"},
+		// No charset in the header: the encoding is tentative and the
+		// whole body is looked at for a later <meta charset>.
+		{"nocharset", nil, "text/html"},
+	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(page)))
 			b.ReportAllocs()
 			var p Page
 			for b.Loop() {
-				body, err := DecodeBody(bytes.NewReader(page), "text/html; charset=utf-8")
-				if err != nil {
-					b.Fatal(err)
-				}
-				if p, err = Extract(body, base, bc.sels); err != nil {
+				// DecodeBytes, as the pipeline does: the body is in memory.
+				body := DecodeBytes(page, bc.contentType)
+				var err error
+				if p, err = Extract(body.Reader, base, bc.sels); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -101,5 +108,71 @@ func BenchmarkNormalize(b *testing.B) {
 		if _, err := Normalize("HTTPS://Example.COM:443/a/./b/../c%7e?q=1#frag"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkDecodeBody measures choosing the encoding and reading the
+// decoded page, with the charset certain from the header and tentative
+// without it (where the whole page is looked at for a late <meta>).
+func BenchmarkDecodeBody(b *testing.B) {
+	page := benchPage()
+	for _, ct := range []string{"text/html; charset=utf-8", "text/html"} {
+		b.Run(ct, func(b *testing.B) {
+			b.SetBytes(int64(len(page)))
+			b.ReportAllocs()
+			for b.Loop() {
+				body, err := DecodeBody(bytes.NewReader(page), ct)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.Copy(io.Discard, body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDecodeBytes is BenchmarkDecodeBody for the pipeline's path,
+// which holds the body in memory.
+func BenchmarkDecodeBytes(b *testing.B) {
+	page := benchPage()
+	for _, ct := range []string{"text/html; charset=utf-8", "text/html"} {
+		b.Run(ct, func(b *testing.B) {
+			b.SetBytes(int64(len(page)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := io.Copy(io.Discard, DecodeBytes(page, ct)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkParseURL parses URLs as the crawl does for every discovered
+// link (scope check) and fetch: already normalised, on a few hosts.
+func BenchmarkParseURL(b *testing.B) {
+	urls := []string{
+		"http://127.0.0.1:39459/page/1234.html",
+		"https://www.example.com/news/2026/story-12.html?ref=p12",
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := ParseURL(urls[i%len(urls)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkCleanText cleans a title and a link that need no change.
+func BenchmarkCleanText(b *testing.B) {
+	s := []string{"Benchmark page — Example News, all the stories of the day", "https://www.example.com/news/2026/story-12.html?ref=p12"}
+	b.ReportAllocs()
+	for b.Loop() {
+		CleanText(s[0])
+		CleanText(s[1])
 	}
 }

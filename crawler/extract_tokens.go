@@ -23,11 +23,19 @@ var errForeignContent = errors.New("foreign content")
 // would restructure badly nested markup (foster parenting out of tables, a
 // heading opened inside an unclosed inline element), the order of links
 // and the text of the first <h1> may differ slightly from what the tree
-// holds. It returns errForeignContent at the first <svg> or <math>.
-func extractTokens(r io.Reader, base *url.URL) (Page, error) {
+// holds. It returns errForeignContent at the first <svg> or <math>. Links
+// are kept within lim.
+func extractTokens(r io.Reader, base *url.URL, lim Limits) (Page, error) {
+	return tokenPass(r, base, false, lim)
+}
+
+// tokenPass is extractTokens; with readForeign it reads on through <svg>
+// and <math> instead, taking only the links inside them: the way out for
+// a document the tree cannot hold (see [parseTree]).
+func tokenPass(r io.Reader, base *url.URL, readForeign bool, lim Limits) (Page, error) {
 	z := html.NewTokenizer(r)
 	var x extraction
-	var s tokenState
+	s := tokenState{readForeign: readForeign}
 	for {
 		tt := z.Next()
 		switch tt {
@@ -41,10 +49,11 @@ func extractTokens(r io.Reader, base *url.URL) (Page, error) {
 			s.endH1(&x)
 			p := Page{Title: x.title, Description: x.description, H1: x.h1, Lang: x.lang}
 			docBase := documentBase(base, x.baseHref)
-			p.Links = resolveLinks(docBase, x.hrefs)
+			p.Links, p.LinksTruncated, p.LinksDropped = resolveLinks(docBase, x.hrefs, lim)
 			if x.hasCanonical {
-				p.Canonical, _ = ResolveLink(docBase, x.canonical)
+				p.Canonical = canonicalLink(docBase, x.canonical)
 			}
+			p.clean()
 			return p, nil
 		case html.TextToken:
 			if s.inTitle {
@@ -71,6 +80,9 @@ type tokenState struct {
 	h1Table int // tables open when the <h1> started: closing one ends it
 	skip    int // depth of script, style, template, noscript inside the <h1>
 	h1      textBuilder
+
+	readForeign bool // read through <svg> and <math>
+	foreign     int  // depth of open <svg> and <math> elements
 }
 
 func isHeading(a atom.Atom) bool {
@@ -126,7 +138,16 @@ func (s *tokenState) start(z *html.Tokenizer, x *extraction, selfClosing bool) b
 		}
 		return true
 	case atom.Svg, atom.Math:
-		return false
+		if !s.readForeign {
+			return false
+		}
+		if !selfClosing {
+			s.foreign++
+		}
+		return true
+	}
+	if s.foreign > 0 {
+		return true // SVG and MathML have their own <title>
 	}
 	if s.inH1 {
 		s.inH1Start(a, selfClosing, x)
@@ -183,6 +204,12 @@ func (s *tokenState) inH1Start(a atom.Atom, selfClosing bool, x *extraction) {
 
 func (s *tokenState) end(z *html.Tokenizer, x *extraction) {
 	a := tagAtom(z)
+	if s.foreign > 0 {
+		if a == atom.Svg || a == atom.Math {
+			s.foreign--
+		}
+		return
+	}
 	switch {
 	case a == atom.Table:
 		if s.tables > 0 {

@@ -48,7 +48,7 @@ func TestExtractTokensMatchesTree(t *testing.T) {
 		docs[strings.Repeat("x", i+1)] = []byte(s)
 	}
 	for name, doc := range docs {
-		tree, err := extractTree(bytes.NewReader(doc), base, nil)
+		tree, err := extractTree(bytes.NewReader(doc), base, nil, Limits{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +73,7 @@ func FuzzExtractTokens(f *testing.F) {
 	f.Add([]byte(`<svg><title>s</title></svg><math><p><title>m`))
 	base, _ := ParseURL("http://example.com/dir/page")
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		tree, err1 := extractTree(bytes.NewReader(doc), base, nil)
+		tree, err1 := extractTree(bytes.NewReader(doc), base, nil, Limits{})
 		tok, err2 := Extract(bytes.NewReader(doc), base, nil)
 		if err1 != nil || err2 != nil {
 			return

@@ -44,26 +44,50 @@ type Config struct {
 	// Backoff spaces out retries; the zero value is documented on
 	// [ratelimit.Backoff].
 	Backoff ratelimit.Backoff
-	// MaxRetryAfter is the longest Retry-After the fetcher waits for
-	// before retrying. The host is paused for the full time either way;
-	// a longer wait fails the URL with kind http. Zero means 2 minutes.
+	// MaxRetryAfter is the longest Retry-After honoured: a 429 or 503
+	// asking for at most that long pauses its host that long and is
+	// retried. One asking for longer is not honoured: the host is not
+	// paused, the URL fails at once with kind rate_limited (its response
+	// kept), and the run goes on. Zero means 10 minutes.
 	MaxRetryAfter time.Duration
 	// UserAgent is sent with every request. Empty means
-	// [DefaultUserAgent].
+	// [DefaultUserAgent]. A User-Agent in Headers replaces it.
 	UserAgent string
-	// Headers are added to every request.
+	// Headers are added to every request, except the sensitive ones
+	// (Authorization, Cookie, Proxy-Authorization and SensitiveHeaders),
+	// which carry credentials and go only to trusted origins (see
+	// TrustedOrigins), and Host, which sets the Host of requests to those
+	// origins only. A name or value with a line break is an error of
+	// [NewFetcher].
 	Headers http.Header
+	// SensitiveHeaders names more headers of Headers to treat as
+	// credentials, as Authorization is.
+	SensitiveHeaders []string
+	// TrustedOrigins, when not nil, are URLs whose origins (scheme, host
+	// and port) the sensitive headers are sent to: the seeds of a crawl.
+	// When nil, each fetch sends them to the origin of the URL it was
+	// given (list mode: every input). Either way a redirect to another
+	// origin, and the robots.txt of such an origin, get none of them.
+	TrustedOrigins []string
+	// LocationTrusted sends the sensitive headers on redirects to other
+	// origins too, like curl's --location-trusted. The Host header stays
+	// with the trusted origins.
+	LocationTrusted bool
 	// Proxy is the proxy for every request. Nil means the environment's
 	// (HTTPS_PROXY, HTTP_PROXY, NO_PROXY).
 	Proxy *url.URL
-	// Cookies keeps cookies for the run in a jar shared by all requests.
+	// Cookies keeps cookies for the run in a jar shared by all requests,
+	// with limits: 50 cookies set by one host, 3,000 in all, a Cookie
+	// header of at most 8 KiB.
 	Cookies bool
 	// DenyPrivate refuses connections to loopback, private, link-local,
-	// CGNAT, unspecified and multicast addresses, checked on the resolved
-	// address when dialing, for every redirect too (kind denied_private).
-	// With a proxy the address dialed is the proxy's, so that is the one
-	// checked: a proxy on a private address is refused, and where the
-	// proxy connects is up to it.
+	// CGNAT, unspecified and multicast addresses (and IPv6 addresses
+	// embedding such an IPv4 one), checked on the resolved address when
+	// dialing, for every redirect too (kind denied_private). With a proxy
+	// the target is checked before the request is handed to the proxy:
+	// a literal IP as is, a name by resolving it here; the proxy then
+	// resolves it again on its own, which DNS rebinding can exploit. The
+	// proxy's own address is not checked.
 	DenyPrivate bool
 	// PerHost is the most requests in flight to one host. Zero means 2;
 	// negative means unlimited.
@@ -111,7 +135,7 @@ func (cfg Config) withDefaults() Config {
 	}
 	cfg.Retries = max(cfg.Retries, 0)
 	if cfg.MaxRetryAfter <= 0 {
-		cfg.MaxRetryAfter = 2 * time.Minute
+		cfg.MaxRetryAfter = 10 * time.Minute
 	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = DefaultUserAgent()
@@ -135,19 +159,25 @@ type Fetcher struct {
 	transport *http.Transport // nil when Config.Transport replaced it
 	limiter   *ratelimit.HostLimiter
 	robots    *robotsCache // nil when robots.txt is ignored
+	headers   requestHeaders
+	trusted   map[string]bool // origins given credentials; nil: each fetch's own
 }
 
 // NewFetcher returns a Fetcher for cfg.
 func NewFetcher(cfg Config) (*Fetcher, error) {
 	cfg = cfg.withDefaults()
-	f := &Fetcher{cfg: cfg, limiter: cfg.Limiter}
+	headers, err := splitHeaders(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	f := &Fetcher{cfg: cfg, limiter: cfg.Limiter, headers: headers, trusted: trustedOrigins(cfg.TrustedOrigins)}
 	rt := cfg.Transport
 	if rt == nil {
 		f.transport = newTransport(&cfg)
 		rt = f.transport
 	}
 	f.client = &http.Client{
-		Transport: rt,
+		Transport: locationHider{rt},
 		// Redirects are followed by Fetch, one checked hop at a time.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
@@ -156,7 +186,7 @@ func NewFetcher(cfg Config) (*Fetcher, error) {
 		if err != nil {
 			return nil, fmt.Errorf("create cookie jar: %w", err)
 		}
-		f.client.Jar = jar
+		f.client.Jar = newBoundedJar(jar)
 	}
 	if f.limiter == nil {
 		f.limiter = ratelimit.New(ratelimit.Config{Rate: cfg.Rate, Burst: cfg.Burst, PerHost: max(cfg.PerHost, 0), Shared: cfg.SharedLimiter})
@@ -225,6 +255,8 @@ type fetchOptions struct {
 	cutBody      bool // a longer body is cut at maxBody instead of failing
 	maxRedirects int
 	retries      int
+	secrets      bool // this hop may carry the sensitive headers
+	trusted      bool // this hop is on a trusted origin: configured Host, robots.txt with credentials
 	// budget, when positive, bounds the time the whole fetch spends on
 	// the network and in backoff, attempts and redirects together;
 	// waiting for the host's turn in the limiter is not counted. left is
@@ -304,8 +336,9 @@ func (f *Fetcher) fetch(ctx context.Context, rawURL string, o fetchOptions) (*Re
 	}
 	seen := map[string]bool{u.String(): true}
 	var redirects []string
+	first, startTrusted := u, f.trustsStart(ctx, u)
 	for {
-		resp, err := f.fetchHop(ctx, u, o)
+		resp, err := f.fetchHop(ctx, u, f.hopTrust(o, startTrusted, first, u))
 		if resp != nil {
 			resp.URL, resp.Redirects, resp.Elapsed = rawURL, redirects, time.Since(start)
 		}
@@ -334,11 +367,7 @@ func (f *Fetcher) nextHop(u *url.URL, resp *Response, o fetchOptions, seen map[s
 	if loc == "" || o.maxRedirects < 0 {
 		return nil, nil
 	}
-	ref, err := u.Parse(loc)
-	if err != nil {
-		return nil, newError(KindInvalidURL, u.String(), fmt.Errorf("bad redirect location %q: %w", loc, err))
-	}
-	next, err := ParseURL(ref.String())
+	next, err := resolveReference(u, loc)
 	if err != nil {
 		return nil, newError(KindInvalidURL, u.String(), fmt.Errorf("bad redirect location %q: %w", loc, err))
 	}
@@ -364,7 +393,11 @@ func (f *Fetcher) nextHop(u *url.URL, resp *Response, o fetchOptions, seen map[s
 // attempts until one succeeds, fails for good or the retries run out.
 func (f *Fetcher) fetchHop(ctx context.Context, u *url.URL, o fetchOptions) (*Response, error) {
 	if o.robots && f.robots != nil {
-		if err := f.checkRobots(ctx, u, o.turn); err != nil {
+		rctx := ctx
+		if !o.trusted {
+			rctx = withoutSecrets(ctx) // even with LocationTrusted
+		}
+		if err := f.checkRobots(rctx, u, o.turn); err != nil {
 			return nil, err
 		}
 	}
@@ -372,8 +405,13 @@ func (f *Fetcher) fetchHop(ctx context.Context, u *url.URL, o fetchOptions) (*Re
 		resp, release, err := f.attempt(ctx, u, o)
 		// The host's slot is held until the outcome is judged, so that a
 		// Retry-After pauses the host before its next request may start.
-		wait, retry := f.retryWait(u, resp, err, attempt)
+		wait, retry, refused := f.retryWait(u, resp, err, attempt)
 		release()
+		if refused > 0 {
+			resp.Attempts = attempt + 1
+			return resp, newError(KindRateLimited, u.String(), fmt.Errorf("status %d with Retry-After %v, more than the %v honoured",
+				resp.Status, refused, f.cfg.MaxRetryAfter))
+		}
 		if !retry || attempt >= o.retries || !o.affords(wait) {
 			return finish(u, resp, err, attempt+1)
 		}
@@ -400,22 +438,27 @@ func finish(u *url.URL, resp *Response, err error, attempts int) (*Response, err
 // retryWait decides whether the outcome of attempt is worth another try
 // and how long to wait first. A Retry-After on a 429 or 503 pauses the
 // whole host, so the wait happens in the limiter for every URL of that
-// host, not here.
-func (f *Fetcher) retryWait(u *url.URL, resp *Response, err error, attempt int) (time.Duration, bool) {
+// host, not here, and the wait returned is 0. A Retry-After longer than
+// MaxRetryAfter is not honoured: the host is not paused, and refused is
+// that Retry-After, for the caller to fail the URL with.
+func (f *Fetcher) retryWait(u *url.URL, resp *Response, err error, attempt int) (wait time.Duration, retry bool, refused time.Duration) {
 	if err != nil {
-		return f.cfg.Backoff.Delay(attempt), retryableKind(KindOf(err))
+		return f.cfg.Backoff.Delay(attempt), retryableKind(KindOf(err)), 0
 	}
 	if !retryableStatus(resp.Status) {
-		return 0, false
+		return 0, false, 0
 	}
 	if resp.Status == http.StatusTooManyRequests || resp.Status == http.StatusServiceUnavailable {
 		now := time.Now()
-		if wait, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
-			f.limiter.PauseUntil(hostKey(u), now.Add(wait))
-			return 0, wait <= f.cfg.MaxRetryAfter
+		if after, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
+			if after > f.cfg.MaxRetryAfter {
+				return 0, false, after
+			}
+			f.limiter.PauseUntil(hostKey(u), now.Add(after))
+			return 0, true, 0
 		}
 	}
-	return f.cfg.Backoff.Delay(attempt), true
+	return f.cfg.Backoff.Delay(attempt), true, 0
 }
 
 // attempt makes one request for u within the host's limits and the
@@ -437,13 +480,15 @@ func (f *Fetcher) attempt(ctx context.Context, u *url.URL, o fetchOptions) (*Res
 	start := time.Now()
 	err = structured.FailAfter(ctx, timeout, func(ctx context.Context) error {
 		var err error
-		resp, err = f.roundTrip(ctx, u, o.maxBody, o.cutBody)
+		resp, err = f.roundTrip(ctx, u, o)
 		return err
 	})
 	o.spend(time.Since(start))
 	switch {
 	case err == nil:
 		return resp, release, nil
+	case resp != nil && KindOf(err) == KindTooLarge:
+		return resp, release, err // the status and headers came: the record keeps them
 	case ctx.Err() != nil:
 		return nil, release, cancelled(ctx, u)
 	case errors.Is(err, structured.ErrTimeout):
@@ -477,16 +522,14 @@ func (c *connFacts) gotConn(info httptrace.GotConnInfo) {
 // roundTrip sends one GET for u and reads the body. When ctx ends, it
 // returns ctx's error as is, so that the caller's FailAfter can tell its
 // own deadline from an outer cancellation.
-func (f *Fetcher) roundTrip(ctx context.Context, u *url.URL, maxBody int64, cutBody bool) (*Response, error) {
+func (f *Fetcher) roundTrip(ctx context.Context, u *url.URL, o fetchOptions) (*Response, error) {
 	facts := &connFacts{}
 	tctx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: facts.gotConn})
 	req, err := http.NewRequestWithContext(tctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, newError(KindInvalidURL, u.String(), err)
 	}
-	for k, vs := range f.cfg.Headers {
-		req.Header[k] = append([]string(nil), vs...)
-	}
+	f.headers.apply(req, o)
 	req.Header.Set("User-Agent", f.cfg.UserAgent)
 	req.Header.Set("Accept-Encoding", acceptEncoding)
 	if req.Header.Get("Accept") == "" {
@@ -500,17 +543,49 @@ func (f *Fetcher) roundTrip(ctx context.Context, u *url.URL, maxBody int64, cutB
 		facts.mu.Lock()
 		got := facts.got
 		facts.mu.Unlock()
-		return nil, newError(transportKind(err, got), u.String(), err)
+		return nil, newError(transportKind(err, got), u.String(), plainNetError(err))
 	}
 	defer structured.Shielded(ctx, time.Second, func(context.Context) error { return hr.Body.Close() })
-	body, err := readBody(hr.Body, hr.Header.Get("Content-Encoding"), maxBody, cutBody)
+	if loc, ok := hr.Header[hiddenLocation]; ok {
+		hr.Header["Location"] = loc
+		delete(hr.Header, hiddenLocation)
+	}
+	body, err := readBody(hr.Body, hr.Header.Get("Content-Encoding"), o.maxBody, o.cutBody)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		if bodyKind(err) == KindTooLarge {
+			// The response came: its status and headers are kept, its
+			// body is not.
+			return newResponse(u, hr, nil, facts), newError(KindTooLarge, u.String(), f.tooLarge(o.maxBody))
+		}
 		return nil, newError(bodyKind(err), u.String(), err)
 	}
 	return newResponse(u, hr, body, facts), nil
+}
+
+// hiddenLocation is where locationHider keeps a response's Location
+// header; no header received can have this name.
+const hiddenLocation = ":location"
+
+// locationHider keeps a response's Location header from http.Client,
+// which parses it with net/url before CheckRedirect can stop it and fails
+// on locations browsers follow (":a", "http://f:b/"): Fetch resolves it
+// itself, the WHATWG way (resolveReference), after roundTrip puts it
+// back.
+type locationHider struct{ rt http.RoundTripper }
+
+// RoundTrip implements [http.RoundTripper].
+func (l locationHider) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := l.rt.RoundTrip(r)
+	if resp != nil && resp.Header != nil {
+		if loc, ok := resp.Header["Location"]; ok {
+			resp.Header[hiddenLocation] = loc
+			delete(resp.Header, "Location")
+		}
+	}
+	return resp, err
 }
 
 // bodyKind is the kind of a readBody error.

@@ -150,7 +150,7 @@ func TestFetchRetryAfterTooLongFails(t *testing.T) {
 		})
 		f := fakeFetcher(t, rt, Config{IgnoreRobots: true})
 		resp, err := f.Fetch(t.Context(), "http://a.test/")
-		wantKind(t, err, KindHTTP)
+		wantKind(t, err, KindRateLimited)
 		if resp.Status != 503 || rt.count("a.test/") != 1 {
 			t.Fatalf("status %d after %d calls; want the 503 at once", resp.Status, rt.count("a.test/"))
 		}
@@ -254,10 +254,13 @@ func TestFetchRobotsUnavailableThenRetried(t *testing.T) {
 		})
 		f := fakeFetcher(t, rt, Config{Retries: -1})
 		_, err := f.Fetch(t.Context(), "http://a.test/page")
-		wantKind(t, err, KindRobotsDisallowed)
+		wantKind(t, err, KindRobotsUnavailable)
+		if !strings.Contains(err.Error(), "503") || !strings.Contains(err.Error(), "--no-robots") {
+			t.Errorf("error %q does not name the status and --no-robots", err)
+		}
 		time.Sleep(robotsFailTTL / 2)
 		_, err = f.Fetch(t.Context(), "http://a.test/page")
-		wantKind(t, err, KindRobotsDisallowed)
+		wantKind(t, err, KindRobotsUnavailable)
 		if n := rt.count("a.test/robots.txt"); n != 1 {
 			t.Fatalf("robots.txt fetched %d times within the failure TTL, want 1", n)
 		}

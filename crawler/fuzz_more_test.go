@@ -61,7 +61,8 @@ func FuzzReadInputs(f *testing.F) {
 // FuzzDecodeBody checks that DecodeBody never panics on any body and
 // Content-Type, fails only with an *Error, and that an HTML body decoded
 // from another encoding reads as valid UTF-8, while a UTF-8 one is passed
-// through as documented (less its byte order mark).
+// through as documented (less its byte order mark). DecodeBytes must
+// decode the same.
 func FuzzDecodeBody(f *testing.F) {
 	for _, s := range []struct{ body, ct string }{
 		{"<html><title>x</title>", "text/html"},
@@ -71,6 +72,9 @@ func FuzzDecodeBody(f *testing.F) {
 		{"<p>\x82\xa0\x82", "text/html; charset=shift_jis"},
 		{"%PDF-1.4", "application/pdf"},
 		{"<meta http-equiv=Content-Type content='text/html; charset=utf-16be'>", "text/html;;charset=\"x"},
+		{"<script>" + strings.Repeat("x", 1100) + "</script><meta charset=koi8-r>\xe9", "text/html"},
+		{"<!-- x --><meta a=b charset = 'iso-8859-2' content=\"charset='x'\"><?xml encoding='utf-8'?>", "text/html"},
+		{"<?xml version='1.0' encoding='shift_jis'?>\x82\xa0", "text/html"},
 	} {
 		f.Add([]byte(s.body), s.ct)
 	}
@@ -88,6 +92,10 @@ func FuzzDecodeBody(f *testing.F) {
 		out, err := io.ReadAll(b)
 		if err != nil {
 			t.Fatalf("read decoded body: %v", err)
+		}
+		mem := DecodeBytes(data, contentType)
+		if memOut, _ := io.ReadAll(mem); mem.Charset != b.Charset || mem.MediaType != b.MediaType || !bytes.Equal(memOut, out) {
+			t.Fatalf("DecodeBytes %q %q %q, DecodeBody %q %q %q", mem.MediaType, mem.Charset, memOut, b.MediaType, b.Charset, out)
 		}
 		switch {
 		case !b.HTML:
@@ -157,9 +165,9 @@ func fuzzResult(u, title, msg string, status int) *Result {
 	}
 }
 
-// wantJSONString is s as it reads back from JSON: each invalid UTF-8 byte
-// becomes U+FFFD.
-func wantJSONString(s string) string { return string([]rune(s)) }
+// wantJSONString is s as it reads back from JSON: cleaned by CleanText
+// (each invalid UTF-8 byte becomes U+FFFD, control characters go).
+func wantJSONString(s string) string { return CleanText(s) }
 
 // FuzzJSONOutput checks that a result with any strings is encoded as
 // exactly one line of valid JSON whose url, title and error read back the
@@ -198,7 +206,8 @@ func FuzzJSONOutput(f *testing.F) {
 }
 
 // FuzzCSVOutput checks that a result with any strings, written through
-// the CSV sink, parses back to the same header and fields.
+// the CSV sink, parses back to the same header and fields, cleaned and
+// with formulas neutralised.
 func FuzzCSVOutput(f *testing.F) {
 	f.Add("http://example.com/", "Title", "message", 200)
 	f.Add("http://e.com/a,b", "say \"hi\"\r\nline two", "\n", 0)
@@ -230,9 +239,17 @@ func FuzzCSVOutput(f *testing.F) {
 		want := make([]string, len(cols))
 		for i, c := range cols {
 			want[i] = csvValue(r, c)
+			if want[i] != "" && strings.ContainsRune("=+-@\t\r", rune(want[i][0])) {
+				want[i] = "'" + want[i] // the sink's formula guard
+			}
 		}
 		if len(rows) != 2 || !equalCSV(rows[0], cols) || !equalCSV(rows[1], want) {
 			t.Fatalf("wrote %q, read back %q", want, rows)
+		}
+		for _, v := range rows[1] {
+			if !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 && r != '\t' && r != '\n' }) {
+				t.Fatalf("field %q holds a control character or invalid UTF-8", v)
+			}
 		}
 	})
 }

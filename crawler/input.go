@@ -26,8 +26,20 @@ type Input struct {
 	IsURL bool
 }
 
+// IsURLArgument reports whether the command-line argument a is a URL
+// rather than a file of URLs: it contains "://" or starts with "http:" or
+// "https:" in any case, as "http:/example.com/" does, which browsers (and
+// [ParseURL]) read as http://example.com/.
+func IsURLArgument(a string) bool {
+	if strings.Contains(a, "://") {
+		return true
+	}
+	scheme, _, ok := strings.Cut(a, ":")
+	return ok && (strings.EqualFold(scheme, "http") || strings.EqualFold(scheme, "https"))
+}
+
 // ParseInputs sorts command-line arguments into inputs: "-" is standard
-// input, an argument containing "://" is a URL, anything else must be a
+// input, a URL (see [IsURLArgument]) is fetched, anything else must be a
 // readable regular file. A file that cannot be opened is an error naming it,
 // returned before anything is fetched. Standard input may appear once.
 func ParseInputs(args []string) ([]Input, error) {
@@ -41,12 +53,16 @@ func ParseInputs(args []string) ([]Input, error) {
 			}
 			stdin = true
 			inputs = append(inputs, Input{Name: a})
-		case strings.Contains(a, "://"):
+		case IsURLArgument(a):
 			inputs = append(inputs, Input{Name: a, IsURL: true})
 		default:
 			fi, err := os.Stat(a)
+			if err != nil && isBareHostArgument(a) {
+				inputs = append(inputs, Input{Name: a, IsURL: true})
+				continue
+			}
 			if err != nil {
-				return nil, fmt.Errorf("input %q is neither a URL (scheme://...) nor a readable file: %w", a, err)
+				return nil, fmt.Errorf("input %q is neither a URL (scheme://..., or a host such as example.com/path) nor a readable file: %w", a, err)
 			}
 			if fi.IsDir() {
 				return nil, fmt.Errorf("input %q is a directory, not a file of URLs", a)
@@ -67,7 +83,10 @@ type InputLine struct {
 
 // ReadInputs streams the entries of inputs, in order, to yield: blank lines
 // and lines starting with "#" are skipped, and nothing is held in memory
-// beyond one line. stdin is read for "-". Reading goes through
+// beyond one line. A line is cleaned as spreadsheets and editors leave
+// it: a UTF-8 byte order mark at the start of the input, quotes around
+// the line (a column pasted from CSV) and a trailing " # comment" are
+// dropped. stdin is read for "-". Reading goes through
 // [structured.File], so blocking reads are offloaded and a cancelled ctx
 // stops the reading. A yield error stops reading and is returned.
 func ReadInputs(ctx context.Context, inputs []Input, stdin *structured.File, yield func(context.Context, InputLine) error) error {
@@ -110,8 +129,11 @@ func readInput(ctx context.Context, name string, stdin *structured.File, yield f
 			}
 			continue
 		}
-		text := strings.TrimSpace(line)
-		if text == "" || strings.HasPrefix(text, "#") {
+		if n == 1 {
+			line = strings.TrimPrefix(line, bom)
+		}
+		text := cleanInputLine(line)
+		if text == "" {
 			continue
 		}
 		if err := yield(ctx, InputLine{Source: name, Line: n, Text: text}); err != nil {
@@ -152,9 +174,12 @@ func countFile(ctx context.Context, name string) (int, error) {
 	}
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 256<<10)
-	n := 0
+	n, first := 0, true
 	for {
 		line, err := r.ReadSlice('\n')
+		if first {
+			line, first = bytes.TrimPrefix(line, []byte(bom)), false
+		}
 		if len(bytes.TrimSpace(line)) > 0 && bytes.TrimSpace(line)[0] != '#' {
 			n++
 		}
@@ -172,4 +197,55 @@ func countFile(ctx context.Context, name string) (int, error) {
 			return n, ctx.Err()
 		}
 	}
+}
+
+// bom is the UTF-8 byte order mark that some editors put first in a file.
+const bom = "\ufeff"
+
+// cleanInputLine trims line and drops what is not part of a URL: a
+// comment, a trailing " # comment" (a '#' after white space: a fragment
+// has none before it), and one pair of quotes around the rest. It returns
+// "" for a line with nothing left.
+func cleanInputLine(line string) string {
+	text := strings.TrimSpace(line)
+	if strings.HasPrefix(text, "#") {
+		return ""
+	}
+	for k := 1; k < len(text); k++ {
+		if text[k] == '#' && (text[k-1] == ' ' || text[k-1] == '\t') {
+			text = strings.TrimSpace(text[:k])
+			break
+		}
+	}
+	for _, q := range []string{`"`, `'`} {
+		if len(text) >= 2 && strings.HasPrefix(text, q) && strings.HasSuffix(text, q) {
+			text = strings.TrimSpace(text[1 : len(text)-1])
+			break
+		}
+	}
+	return text
+}
+
+// HasEntries reports whether the file name holds at least one entry that
+// [ReadInputs] would yield; it reads no further than the first one.
+func HasEntries(ctx context.Context, name string) (bool, error) {
+	f, err := structured.OpenFile(ctx, name, os.O_RDONLY, 0)
+	if err != nil {
+		return false, fmt.Errorf("open input: %w", err)
+	}
+	defer structured.Shielded(ctx, closeTimeout, f.Close)
+	first := true
+	for line, err := range f.Lines(ctx) {
+		if err != nil {
+			var long *structured.LineTooLongError
+			return errors.As(err, &long), nil
+		}
+		if first {
+			line, first = strings.TrimPrefix(line, bom), false
+		}
+		if cleanInputLine(line) != "" {
+			return true, nil
+		}
+	}
+	return false, ctx.Err()
 }

@@ -1,8 +1,10 @@
 package crawler
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
-	"hash/fnv"
 	"math/rand/v2"
 	"net/url"
 	"strings"
@@ -82,14 +84,14 @@ func TestNormalizeInvalid(t *testing.T) {
 		{"empty", "", "empty url"},
 		{"blank", " \t\n", "empty url"},
 		{"no scheme", "example.com/a", "missing scheme"},
+		{"no host", "http:///", "missing host"},
+		{"empty host after user", "http://user@/a", "missing host"},
+		{"port not a number", "http://f:b/c", "invalid port"},
 		{"scheme-relative", "//example.com/a", "missing scheme"},
 		{"ftp", "ftp://example.com/", "unsupported scheme"},
 		{"mailto", "mailto:a@example.com", "unsupported scheme"},
 		{"javascript", "javascript:alert(1)", "unsupported scheme"},
-		{"opaque http", "http:example.com", "missing host"},
-		{"no host", "http:///a", "missing host"},
 		{"port too large", "http://example.com:65536/", "invalid port"},
-		{"port zero", "http://example.com:0/", "invalid port"},
 		{"port not numeric", "http://example.com:ab/", "invalid port"},
 		{"space in host", "http://exa mple.com/", "invalid"},
 		{"bang in host", "http://exa!mple.com/", "invalid host"},
@@ -98,6 +100,7 @@ func TestNormalizeInvalid(t *testing.T) {
 		{"IPv6 zone", "http://[fe80::1%25eth0]/", "invalid IPv6 host"},
 		{"bad IPv6", "http://[zz::1]/", "invalid"},
 		{"unclosed bracket", "http://[::1/", "missing ']'"},
+		{"text after bracket", "http://[::1]x/", "text after ']'"},
 		{"bidi rule", "http://\u05d0a.com/", "invalid host"},
 	}
 	for _, tt := range tests {
@@ -172,16 +175,15 @@ func TestResolveLinkNilBase(t *testing.T) {
 
 func TestFingerprint(t *testing.T) {
 	for _, s := range []string{"", "http://example.com/", "https://example.com/a?b=c"} {
-		h := fnv.New64a()
-		h.Write([]byte(s))
-		if got, want := Fingerprint(s), h.Sum64(); got != want {
-			t.Errorf("Fingerprint(%q) = %#x, want FNV-1a %#x", s, got, want)
+		sum := sha256.Sum256([]byte(s))
+		if got := Fingerprint(s); !bytes.Equal(got[:], sum[:16]) {
+			t.Errorf("Fingerprint(%q) = %x, want the first 128 bits of SHA-256 %x", s, got, sum[:16])
 		}
 	}
-	// Pinned values: the fingerprint keys persisted state and must never
-	// change between releases.
-	if got := Fingerprint("http://example.com/"); got != 0x32522fc5fdfe06f1 {
-		t.Errorf("Fingerprint changed: %#x", got)
+	// Pinned value: the fingerprint keys the shared seen set of a Redis
+	// run and must not change between releases.
+	if got := Fingerprint("http://example.com/"); hex.EncodeToString(got[:]) != "2a1b402420ef46577471cdc7409b0fa2" {
+		t.Errorf("Fingerprint changed: %x", got)
 	}
 }
 
@@ -211,5 +213,122 @@ func TestResolvePlainPathMatchesGeneralPath(t *testing.T) {
 				t.Fatalf("base %s href %q: fast %q, general %q (%v)", b, h, fast, slow, sok)
 			}
 		}
+	}
+}
+
+// Issue 12, item 9: URLs are parsed as the WHATWG URL standard (and so
+// browsers) parse them.
+func TestParseURLWHATWG(t *testing.T) {
+	tests := []struct {
+		name, in, want string // want "" means invalid
+	}{
+		{"IPv4 as one hex number", "http://0xffffffff", "http://255.255.255.255/"},
+		{"IPv4 with three parts", "http://192.168.257", "http://192.168.1.1/"},
+		{"IPv4 octal and hex parts", "http://0300.0xa8.0.01/", "http://192.168.0.1/"},
+		{"IPv4 in full-width digits", "http://\uff10\uff38\uff43\uff10\uff0e\uff10\uff12\uff15\uff10\uff0e\uff10\uff11", "http://192.168.0.1/"},
+		{"IPv4 percent-encoded", "http://%31%32%37.0.0.1/", "http://127.0.0.1/"},
+		{"IPv4 trailing dot", "http://1.2.3.4./", "http://1.2.3.4/"},
+		{"IPv4 part above 255", "http://256.256.256.256", ""},
+		{"IPv4 with five parts", "http://1.2.3.4.5", ""},
+		{"ends in a number but not IPv4", "http://foo.09", ""},
+		{"bad octal", "http://09.1.1.1/", ""},
+		{"last part out of range", "http://1.2.3.256/", ""},
+		{"IPv6 with embedded IPv4", "http://[::127.0.0.1]/", "http://[::7f00:1]/"},
+		{"IPv4-mapped IPv6", "http://[::ffff:1.2.3.4]/", "http://[::ffff:102:304]/"},
+		{"missing slashes", "http:/example.com/", "http://example.com/"},
+		{"no slashes", "http:example.com/a", "http://example.com/a"},
+		{"three slashes", "http:///example.com/a", "http://example.com/a"},
+		{"backslashes", `http:\\example.com\a`, "http://example.com/a"},
+		{"mixed slashes", `https:/\/\example.com/a`, "https://example.com/a"},
+		{"port 0", "http://example.com:0/", "http://example.com:0/"},
+		{"port with leading zeros", "http://f:00000000000000000000080/c", "http://f/c"},
+		{"empty password", "http://a:@example.com/", "http://a@example.com/"},
+		{"empty user and password", "http://:@example.com/", "http://example.com/"},
+		{"at signs in user information", "http://a@b:c@d/", "http://a%40b:c@d/"},
+		{"encoded dot segments", "http://example.com/a/.%2E/%2e/b", "http://example.com/b"},
+		{"pipe escaped in path", "http://example.com/a|b", "http://example.com/a%7Cb"},
+		{"apostrophe escaped in query", "http://example.com/?q=it's", "http://example.com/?q=it%27s"},
+		{"path characters Go would escape stay", "http://example.com/a!b(c)*[d]", "http://example.com/a!b(c)*[d]"},
+		{"punycode label kept", "http://a.b.c.XN--pokxncvks/", "http://a.b.c.xn--pokxncvks/"},
+		{"bad punycode", "http://xn--abc-/", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Normalize(tt.in)
+			if tt.want == "" {
+				if err == nil || KindOf(err) != KindInvalidURL {
+					t.Fatalf("Normalize(%q) = %q, %v; want an invalid_url error", tt.in, got, err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("Normalize(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			}
+			u, err := ParseURL(tt.in)
+			if err != nil || u.String() != tt.want {
+				t.Fatalf("ParseURL(%q) = %v, %v; want %q", tt.in, u, err, tt.want)
+			}
+			// Go's HTTP client builds the request from the string: it must
+			// read the same URL back.
+			back, err := url.Parse(got)
+			if err != nil || back.String() != got {
+				t.Fatalf("url.Parse(%q) = %v, %v", got, back, err)
+			}
+		})
+	}
+}
+
+// Issue 12, items 8 and 9: links, redirects, canonical and <base href>
+// resolve with one resolver, the WHATWG one.
+func TestResolveWHATWG(t *testing.T) {
+	base, err := ParseURL("http://example.org/foo/bar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, ref, want string // want "" means invalid
+	}{
+		{"backslash is a slash", `\x`, "http://example.org/x"},
+		{"same scheme without slashes", "http:foo.com", "http://example.org/foo/foo.com"},
+		{"other scheme without slashes", "https:foo.com", "https://foo.com/"},
+		{"three slashes", "///host/path", "http://host/path"},
+		{"backslashes for the authority", `\\host\path`, "http://host/path"},
+		{"slash and backslash", `/\host/path`, "http://host/path"},
+		{"same scheme with backslashes", `http:\\host\path`, "http://host/path"},
+		{"colon first", ":foo.com/", "http://example.org/foo/:foo.com/"},
+		{"colon only", ":", "http://example.org/foo/:"},
+		{"colon and port-like", "::23", "http://example.org/foo/::23"},
+		{"bracketed path", "[61:24:74]:98", "http://example.org/foo/[61:24:74]:98"},
+		{"query only", "?a=b", "http://example.org/foo/bar?a=b"},
+		{"dot-dot above root", "../../../x", "http://example.org/x"},
+		{"IPv4 number", "//0xffffffff/", "http://255.255.255.255/"},
+		{"bad port", "http://f:b/c", ""},
+		{"bad IPv4", "//1.2.3.4.5/", ""},
+		{"IPv6 without brackets", "http://2001::1", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			link, ok := ResolveLink(base, tt.ref)
+			next, err := resolveReference(base, tt.ref)
+			if tt.want == "" {
+				if ok || err == nil {
+					t.Fatalf("ref %q: link %q, %v; redirect %v, %v; want both refused", tt.ref, link, ok, next, err)
+				}
+				return
+			}
+			if !ok || link != tt.want {
+				t.Errorf("ResolveLink(%q) = %q, %v; want %q", tt.ref, link, ok, tt.want)
+			}
+			if err != nil || next.String() != tt.want {
+				t.Errorf("redirect to %q = %v, %v; want %q", tt.ref, next, err, tt.want)
+			}
+			p, err := Extract(strings.NewReader(`<link rel=canonical href="`+tt.ref+`">`), base, nil)
+			if err != nil || p.Canonical != tt.want {
+				t.Errorf("canonical %q = %q, %v; want %q", tt.ref, p.Canonical, err, tt.want)
+			}
+			if got := documentBase(base, tt.ref).String(); got != tt.want {
+				t.Errorf("<base href=%q> = %q; want %q", tt.ref, got, tt.want)
+			}
+		})
 	}
 }

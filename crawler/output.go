@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -17,16 +18,16 @@ import (
 // --select selectors. For CSV, "error" becomes two columns, error_kind and
 // error_message, and a selector's values become one column named after it.
 var OutputFields = []string{
-	"url", "final_url", "status", "content_type", "title", "description",
-	"canonical", "h1", "lang", "links", "bytes", "elapsed_ms", "fetched_at",
-	"depth", "redirects", "remote_addr", "proto", "tls_version", "fields",
-	"error", "line",
+	"url", "input", "host", "final_url", "status", "content_type", "title", "description",
+	"canonical", "h1", "lang", "links", "links_truncated", "links_dropped",
+	"bytes", "elapsed_ms", "fetched_at", "depth", "redirects", "remote_addr",
+	"proto", "tls_version", "fields", "fields_truncated", "error", "line",
 }
 
 // DefaultCSVFields are the CSV columns without --fields: everything but
 // the link lists, which make rows unwieldy. Selector columns follow them.
 var DefaultCSVFields = []string{
-	"url", "final_url", "status", "content_type", "title", "description",
+	"url", "input", "host", "final_url", "status", "content_type", "title", "description",
 	"canonical", "h1", "lang", "bytes", "elapsed_ms", "fetched_at", "depth",
 	"remote_addr", "proto", "error_kind", "error_message", "line",
 }
@@ -36,8 +37,12 @@ var DefaultCSVFields = []string{
 const CSVSeparator = store.ListSeparator
 
 // CheckFields validates names given to --fields: each must be an output
-// field, a CSV error column, or the name of a selector.
+// field, a CSV error column, or the name of a selector. An empty list
+// that is not nil (--fields ”) picks nothing and is an error too.
 func CheckFields(names []string, selectors []Selector) error {
+	if names != nil && len(names) == 0 {
+		return fmt.Errorf("no field named: want one or more of %s, or a --select name", strings.Join(OutputFields, ","))
+	}
 	for _, n := range names {
 		if slices.Contains(OutputFields, n) || n == "error_kind" || n == "error_message" {
 			continue
@@ -46,6 +51,24 @@ func CheckFields(names []string, selectors []Selector) error {
 			continue
 		}
 		return fmt.Errorf("unknown field %q: want one of %s, or a --select name", n, strings.Join(OutputFields, ","))
+	}
+	return nil
+}
+
+// isBuiltinField reports whether name is an output field or a CSV error
+// column.
+func isBuiltinField(name string) bool {
+	return slices.Contains(OutputFields, name) || name == "error_kind" || name == "error_message"
+}
+
+// CheckSelectorNames refuses a selector whose name is that of a built-in
+// field: its CSV column would clash with the built-in one, and --fields
+// could not tell them apart.
+func CheckSelectorNames(selectors []Selector) error {
+	for _, s := range selectors {
+		if isBuiltinField(s.Name) {
+			return fmt.Errorf("name %q is a built-in field: pick another name (built-in fields: %s)", s.Name, strings.Join(OutputFields, ","))
+		}
 	}
 	return nil
 }
@@ -70,24 +93,61 @@ type JSONOutput struct {
 }
 
 // NewJSONOutput returns a [ResultWriter] that writes each result as one
-// JSON object to sink, with only fields when given (in that order).
+// JSON object to sink, with only fields when given (in that order). Every
+// text is written as [CleanText] returns it.
 func NewJSONOutput(sink LineSink, fields []string) *JSONOutput {
 	return &JSONOutput{sink: sink, fields: fields}
 }
 
-// Write implements [ResultWriter].
+// Write implements [ResultWriter]. A record that the sink refuses as
+// larger than [store.MaxRecordBytes] is replaced by a smaller one: see
+// [TooLargeRecord].
 func (o *JSONOutput) Write(ctx context.Context, r *Result) error {
-	rec, err := o.encode(r)
-	if err != nil {
-		return fmt.Errorf("encode result for %s: %w", r.URL, err)
+	return writeBounded(ctx, r, func(ctx context.Context, r *Result) error {
+		rec, err := o.encode(r)
+		if err != nil {
+			return fmt.Errorf("encode result for %s: %w", r.URL, err)
+		}
+		return o.sink.Write(ctx, rec)
+	})
+}
+
+// writeBounded writes r with write; when the sink refuses its record as
+// too large, it turns r into its [TooLargeRecord] and writes that, so
+// that the URL still has exactly one record, and the counters of the run
+// see an error.
+func writeBounded(ctx context.Context, r *Result, write func(context.Context, *Result) error) error {
+	err := write(ctx, r)
+	if !errors.Is(err, store.ErrRecordTooLarge) {
+		return err
 	}
-	return o.sink.Write(ctx, rec)
+	*r = *TooLargeRecord(r, err)
+	return write(ctx, r)
+}
+
+// TooLargeRecord returns the record written in place of r when r's record
+// is larger than [store.MaxRecordBytes] (err says by how much): what
+// identifies the fetch (url, final_url, status, content_type, bytes,
+// elapsed_ms, fetched_at, depth, line and the connection) and an error of
+// kind [KindTooLarge] naming the limit; the page's content (title,
+// links, custom fields, ...) is left out.
+func TooLargeRecord(r *Result, err error) *Result {
+	return &Result{
+		URL: r.URL, Input: r.Input, Host: r.Host, FinalURL: r.FinalURL, Status: r.Status, ContentType: r.ContentType,
+		Bytes: r.Bytes, ElapsedMS: r.ElapsedMS, FetchedAt: r.FetchedAt, Depth: r.Depth,
+		RemoteAddr: r.RemoteAddr, Proto: r.Proto, TLSVersion: r.TLSVersion, Line: r.Line,
+		Error: &ResultError{Kind: KindTooLarge, Message: fmt.Sprintf(
+			"record not written: larger than the limit of %d bytes (%d MiB) a record (%v); the page's content is left out",
+			store.MaxRecordBytes, store.MaxRecordBytes>>20, err)},
+	}
 }
 
 // Flush implements [ResultWriter].
 func (o *JSONOutput) Flush(ctx context.Context) error { return o.sink.Flush(ctx) }
 
 func (o *JSONOutput) encode(r *Result) ([]byte, error) {
+	c := r.cleaned()
+	r = &c
 	o.buf.Reset()
 	enc := json.NewEncoder(&o.buf)
 	enc.SetEscapeHTML(false)
@@ -98,24 +158,50 @@ func (o *JSONOutput) encode(r *Result) ([]byte, error) {
 	if o.fields == nil {
 		return full, nil
 	}
+	return project(full, o.fields)
+}
+
+// project returns the record full with only the given fields, in that
+// order, each as the full record has it: a field the full record leaves
+// out (see [Result]) is left out here too, so that a record has one shape
+// with and without --fields. The values of selectors named in fields go
+// into "fields", as in the full record, at the place of the first one;
+// error_kind and error_message pick "error".
+func project(full []byte, fields []string) ([]byte, error) {
 	var all map[string]json.RawMessage
 	if err := json.Unmarshal(full, &all); err != nil {
 		return nil, err
 	}
 	var sel map[string]json.RawMessage
 	if raw, ok := all["fields"]; ok {
-		json.Unmarshal(raw, &sel)
+		if err := json.Unmarshal(raw, &sel); err != nil {
+			return nil, err
+		}
+	}
+	names := make([]string, 0, len(fields))
+	var picked []string // selector names, in --fields order
+	for _, name := range fields {
+		switch {
+		case name == "error_kind" || name == "error_message":
+			name = "error"
+		case !isBuiltinField(name):
+			picked = append(picked, name)
+			name = "fields"
+		}
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
 	}
 	out := []byte{'{'}
-	for i, name := range o.fields {
+	for _, name := range names {
 		v, ok := all[name]
-		if !ok {
-			v, ok = sel[name]
+		if name == "fields" && !slices.Contains(fields, "fields") {
+			v, ok = pickFields(sel, picked)
 		}
 		if !ok {
-			v = json.RawMessage("null")
+			continue
 		}
-		if i > 0 {
+		if len(out) > 1 {
 			out = append(out, ',')
 		}
 		out = strconv.AppendQuote(out, name)
@@ -123,6 +209,28 @@ func (o *JSONOutput) encode(r *Result) ([]byte, error) {
 		out = append(out, v...)
 	}
 	return append(out, '}'), nil
+}
+
+// pickFields returns the "fields" object with only the selectors named,
+// in that order; false when the record has none of them.
+func pickFields(sel map[string]json.RawMessage, names []string) (json.RawMessage, bool) {
+	out := []byte{'{'}
+	for _, name := range names {
+		v, ok := sel[name]
+		if !ok {
+			continue
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = strconv.AppendQuote(out, name)
+		out = append(out, ':')
+		out = append(out, v...)
+	}
+	if len(out) == 1 {
+		return nil, false
+	}
+	return append(out, '}'), true
 }
 
 // CSVOutput writes results as CSV rows.
@@ -153,29 +261,47 @@ func CSVColumns(fields []string, selectors []Selector) []string {
 }
 
 // NewCSVOutput returns a [ResultWriter] that writes each result as one row
-// of columns (see [CSVColumns]) to sink; the sink writes the header.
+// of columns (see [CSVColumns]) to sink; the sink writes the header. Every
+// text is written as [CleanText] returns it.
 func NewCSVOutput(sink RowSink, columns []string) *CSVOutput {
 	return &CSVOutput{sink: sink, columns: columns}
 }
 
-// Write implements [ResultWriter].
+// Write implements [ResultWriter]. A row that the sink refuses as larger
+// than [store.MaxRecordBytes] is replaced by a smaller one: see
+// [TooLargeRecord].
 func (o *CSVOutput) Write(ctx context.Context, r *Result) error {
-	row := make([]string, len(o.columns))
-	for i, c := range o.columns {
-		row[i] = csvValue(r, c)
-	}
-	return o.sink.Write(ctx, row)
+	return writeBounded(ctx, r, func(ctx context.Context, r *Result) error {
+		row := make([]string, len(o.columns))
+		for i, c := range o.columns {
+			row[i] = csvValue(r, c)
+		}
+		return o.sink.Write(ctx, row)
+	})
 }
 
 // Flush implements [ResultWriter].
 func (o *CSVOutput) Flush(ctx context.Context) error { return o.sink.Flush(ctx) }
 
-// csvValue is the text of column c for r.
+// csvValue is the text of column c for r, cleaned by [CleanText].
 func csvValue(r *Result, c string) string {
+	if c == "fields" {
+		b, _ := json.Marshal(cleanFields(r.Fields))
+		return string(b)
+	}
+	return CleanText(csvText(r, c))
+}
+
+// csvText is the text of column c for r as it is.
+func csvText(r *Result, c string) string {
 	itoa := func(n int64) string { return strconv.FormatInt(n, 10) }
 	switch c {
 	case "url":
 		return r.URL
+	case "input":
+		return r.Input
+	case "host":
+		return r.Host
 	case "final_url":
 		return r.FinalURL
 	case "status":
@@ -194,6 +320,12 @@ func csvValue(r *Result, c string) string {
 		return r.Lang
 	case "links":
 		return strings.Join(r.Links, CSVSeparator)
+	case "links_truncated":
+		return strconv.FormatBool(r.LinksTruncated)
+	case "links_dropped":
+		return itoa(int64(r.LinksDropped))
+	case "fields_truncated":
+		return strconv.FormatBool(r.FieldsTruncated)
 	case "bytes":
 		return itoa(r.Bytes)
 	case "elapsed_ms":

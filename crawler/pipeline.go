@@ -32,12 +32,27 @@ type RunConfig struct {
 	Scope *Scope
 	// Sitemaps, in crawl mode, also seeds the crawl with the pages listed
 	// in the sitemaps of the seeds' sites (see [Fetcher.SitemapURLs]).
+	// Only sitemap files that Scope allows as sitemaps
+	// ([Scope.AllowsSitemap]) are fetched, and only the listed pages that
+	// Scope allows are queued.
 	Sitemaps bool
 	// Warn, when set, is told about problems that do not stop the run
-	// (a sitemap that could not be read).
+	// (a sitemap that could not be read, a host with a huge queue).
 	Warn func(msg string)
+	// HostQueueWarn, in crawl mode, is the number of URLs of one host
+	// queued and not yet fetched past which Warn is told, once per run,
+	// of a likely crawler trap. Zero means [DefaultHostQueueWarn];
+	// negative, never.
+	HostQueueWarn int
 	// Selectors are the custom fields extracted from every page.
 	Selectors []Selector
+	// MaxLinks is the most links kept from one page (--max-links). Zero
+	// means [DefaultMaxLinks]. The other limits of a page ([Limits]) come
+	// from the fetcher's body limit ([PageBudget]).
+	MaxLinks int
+	// NoFallbackHTTP keeps a bare host input ([NormalizeInput]) on
+	// https: no second try over http when https cannot connect.
+	NoFallbackHTTP bool
 	// Frontier holds the queue and the seen set. Nil means a new
 	// in-memory frontier scheduled by the Fetcher's per-host limits (see
 	// [Fetcher.Schedule]).
@@ -52,7 +67,7 @@ type RunConfig struct {
 	// requests in flight within Grace (the first SIGINT, or --max-time).
 	Stop *structured.Event
 	// Grace bounds how long requests in flight may run after Stop. Zero
-	// means 10s.
+	// means no grace: requests in flight are cancelled at once.
 	Grace time.Duration
 	// MaxTime, when positive, sets Stop after that long.
 	MaxTime time.Duration
@@ -87,6 +102,8 @@ type Stats struct {
 	byKind  map[Kind]int
 	start   time.Time
 	stopped bool
+	lines   int // input entries read
+	dups    int // input entries skipped as duplicates
 }
 
 // Summary is a snapshot of a run's counters.
@@ -104,6 +121,13 @@ type Summary struct {
 	// Complete is true when every input URL and every discovered link in
 	// scope was done.
 	Complete bool
+	// InputLines counts the entries read from the inputs: URL arguments
+	// and the lines of files that are not blank or comments.
+	InputLines int
+	// Duplicates counts the input entries skipped because the same URL
+	// (after normalisation) was seen before in the run, or, with
+	// --resume, is already done.
+	Duplicates int
 }
 
 // PagesPerSecond is Done over Elapsed.
@@ -134,6 +158,16 @@ func (s *Stats) record(r *Result) {
 	}
 }
 
+// input counts one input entry read, and whether it was a duplicate.
+func (s *Stats) input(dup bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lines++
+	if dup {
+		s.dups++
+	}
+}
+
 func statusClass(status int) string {
 	if status < 100 || status > 599 {
 		return "none"
@@ -147,9 +181,10 @@ func (s *Stats) Snapshot(now time.Time) Summary {
 	defer s.mu.Unlock()
 	sum := Summary{
 		Done: s.done, Failed: s.failed, Bytes: s.bytes,
-		ByStatus: make(map[string]int, len(s.byClass)),
-		ByKind:   make(map[Kind]int, len(s.byKind)),
-		Stopped:  s.stopped,
+		ByStatus:   make(map[string]int, len(s.byClass)),
+		ByKind:     make(map[Kind]int, len(s.byKind)),
+		Stopped:    s.stopped,
+		InputLines: s.lines, Duplicates: s.dups,
 	}
 	if !s.start.IsZero() {
 		sum.Elapsed = now.Sub(s.start)
@@ -208,6 +243,9 @@ func Run(ctx context.Context, cfg RunConfig) (Summary, error) {
 		defer mf.Close()
 		frontier = mf
 	}
+	if cfg.Crawl && cfg.HostQueueWarn >= 0 {
+		frontier = newHostWatch(frontier, cfg.HostQueueWarn, cfg.Warn)
+	}
 	r := &run{cfg: cfg, frontier: frontier, stats: stats}
 	err := r.run(ctx)
 	sum := stats.Snapshot(cfg.Now())
@@ -220,11 +258,11 @@ func (cfg RunConfig) withDefaults() RunConfig {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 16
 	}
-	if cfg.Grace <= 0 {
-		cfg.Grace = 10 * time.Second
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.HostQueueWarn == 0 {
+		cfg.HostQueueWarn = DefaultHostQueueWarn
 	}
 	if cfg.Stats == nil {
 		cfg.Stats = &Stats{}
@@ -290,6 +328,10 @@ func (r *run) stopper(ctx context.Context, soft, hard *structured.CancelScope) e
 	r.stats.stopped = true
 	r.stats.mu.Unlock()
 	soft.Cancel()
+	if r.cfg.Grace <= 0 {
+		hard.Cancel()
+		return nil
+	}
 	if timedOut, _ := structured.MoveOnAfter(ctx, r.cfg.Grace, func(ctx context.Context) error {
 		<-ctx.Done()
 		return ctx.Err()
@@ -348,20 +390,25 @@ func (r *run) produce(ctx context.Context, out *structured.SendStream[finishedRe
 }
 
 func (r *run) addInput(ctx context.Context, line InputLine, out *structured.SendStream[finishedRequest]) error {
-	u, err := Normalize(line.Text)
+	u, bare, err := NormalizeInput(line.Text)
 	if line.Err != nil {
 		err = newError(KindInvalidURL, line.Source, line.Err)
 	}
 	if err != nil {
-		// Reported once per run, and not again by a resumed run.
-		key := line.Text
+		// Reported once per run, and not again by a resumed run, which
+		// finds the line redacted and cleaned in the output.
+		key := CleanText(RedactURL(line.Text))
 		if line.Err != nil {
 			key = fmt.Sprintf("%s:%d", line.Source, line.Line) // a line too long has no text
 		}
-		if isNew, ferr := r.frontier.MarkIfNew(ctx, key); ferr != nil || !isNew {
+		isNew, ferr := r.frontier.MarkIfNew(ctx, key)
+		if ferr == nil {
+			r.stats.input(!isNew)
+		}
+		if ferr != nil || !isNew {
 			return ferr
 		}
-		res := &Result{URL: line.Text, Line: line.Line, Error: ErrorFromErr(err)}
+		res := &Result{URL: RedactURL(line.Text), Input: RedactURL(line.Text), Line: line.Line, Error: ErrorFromErr(err)}
 		if line.Line > 0 {
 			res.Error.Message = fmt.Sprintf("%s line %d: %s", line.Source, line.Line, res.Error.Message)
 		}
@@ -374,7 +421,20 @@ func (r *run) addInput(ctx context.Context, line InputLine, out *structured.Send
 	if r.cfg.Sitemaps {
 		r.noteOrigin(u)
 	}
-	_, err = r.frontier.Add(ctx, Request{URL: u, Source: line.Source, Line: line.Line})
+	fallback := bare && !r.cfg.NoFallbackHTTP
+	if fallback {
+		// Done over http by an earlier run (--resume) or line: skipped.
+		if isNew, err := r.frontier.MarkIfNew(ctx, HTTPForm(u)); err != nil || !isNew {
+			if err == nil {
+				r.stats.input(true)
+			}
+			return err
+		}
+	}
+	added, err := AddRequest(ctx, r.frontier, Request{URL: u, Source: line.Source, Line: line.Line, Input: line.Text, FallbackHTTP: fallback})
+	if err == nil {
+		r.stats.input(!added)
+	}
 	return err
 }
 
@@ -395,15 +455,19 @@ func (r *run) noteOrigin(seed string) {
 func (r *run) addSitemaps(ctx context.Context) error {
 	skipped := func(sitemap string, err error) {
 		if r.cfg.Warn != nil {
-			r.cfg.Warn(fmt.Sprintf("sitemap %s skipped: %v", sitemap, err))
+			r.cfg.Warn(fmt.Sprintf("sitemap %s skipped: %v", RedactURL(sitemap), err))
 		}
 	}
 	for _, origin := range r.origins {
-		err := r.cfg.Fetcher.SitemapURLs(ctx, origin, func(ctx context.Context, loc string) error {
+		var allow func(string) bool
+		if r.cfg.Scope != nil {
+			allow = r.cfg.Scope.AllowsSitemap
+		}
+		err := r.cfg.Fetcher.SitemapURLs(ctx, origin, allow, func(ctx context.Context, loc string) error {
 			if r.cfg.Scope != nil && r.cfg.Scope.Check(loc, 0) != nil {
 				return nil
 			}
-			_, err := r.frontier.Add(ctx, Request{URL: loc, Source: "sitemap"})
+			_, err := AddRequest(ctx, r.frontier, Request{URL: loc, Source: "sitemap"})
 			return err
 		}, skipped)
 		if err != nil {
@@ -461,7 +525,7 @@ func (r *run) worker(hctx, sctx context.Context, c Consumer, out *structured.Sen
 			return nil // the writer failed; its error tells why
 		}
 		if err != nil {
-			return fmt.Errorf("hand result of %s to the writer: %w", req.URL, err)
+			return fmt.Errorf("hand result of %s to the writer: %w", RedactURL(req.URL), err)
 		}
 	}
 }
@@ -478,6 +542,11 @@ func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 	if turn != nil {
 		turn.Release() // when no request of the fetch used it
 	}
+	if req.FallbackHTTP && resp == nil && ctx.Err() == nil && (KindOf(err) == KindConnect || KindOf(err) == KindTLS) {
+		// The record names the URL fetched. Another host key: no turn.
+		req.URL = HTTPForm(req.URL)
+		resp, err = r.cfg.Fetcher.Fetch(ctx, req.URL)
+	}
 	if ctx.Err() != nil && (err != nil || resp == nil) {
 		return nil, nil
 	}
@@ -486,7 +555,7 @@ func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 		res.ElapsedMS = r.cfg.Now().Sub(start).Milliseconds()
 	}
 	if resp != nil && (err == nil || KindOf(err) == KindHTTP) {
-		links := extractInto(res, resp, r.cfg.Selectors)
+		links := extractInto(res, resp, r.cfg.Selectors, r.limits())
 		if r.cfg.Crawl && err == nil {
 			if err := r.addLinks(ctx, req, links); err != nil {
 				return nil, err
@@ -494,6 +563,12 @@ func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// limits are what one page may produce.
+func (r *run) limits() Limits {
+	budget := PageBudget(r.cfg.Fetcher.cfg.MaxBody)
+	return Limits{MaxLinks: r.cfg.MaxLinks, MaxLinkBytes: budget, MaxFieldBytes: budget}
 }
 
 // addLinks queues the links of req that are in scope. They are queued even
@@ -507,8 +582,8 @@ func (r *run) addLinks(ctx context.Context, req Request, links []string) error {
 		if r.cfg.Scope != nil && r.cfg.Scope.Check(link, req.Depth+1) != nil {
 			continue
 		}
-		if _, err := r.frontier.Add(ctx, Request{URL: link, Depth: req.Depth + 1, Source: req.URL}); err != nil {
-			return fmt.Errorf("queue links of %s: %w", req.URL, err)
+		if _, err := AddRequest(ctx, r.frontier, Request{URL: link, Depth: req.Depth + 1, Source: req.URL}); err != nil {
+			return fmt.Errorf("queue links of %s: %w", RedactURL(req.URL), err)
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package crawler
 import (
 	"bytes"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -12,7 +13,9 @@ import (
 // Page fields are filled by extraction afterwards.
 func NewResult(req Request, resp *Response, err error, fetchedAt time.Time) *Result {
 	res := &Result{
-		URL:       req.URL,
+		URL:       RedactURL(req.URL),
+		Input:     RedactURL(req.Input),
+		Host:      recordHost(req.URL),
 		Depth:     req.Depth,
 		FetchedAt: Timestamp{fetchedAt},
 		Error:     ErrorFromErr(err),
@@ -20,34 +23,61 @@ func NewResult(req Request, resp *Response, err error, fetchedAt time.Time) *Res
 	if resp == nil {
 		return res
 	}
-	res.FinalURL = resp.FinalURL
+	res.FinalURL = RedactURL(resp.FinalURL)
 	res.Status = resp.Status
 	res.ContentType = resp.ContentType()
 	res.Bytes = int64(len(resp.Body))
 	res.ElapsedMS = resp.Elapsed.Milliseconds()
-	res.Redirects = resp.Redirects
+	res.Redirects = redactAll(resp.Redirects)
 	res.RemoteAddr = resp.RemoteAddr
 	res.Proto = resp.Proto
 	res.TLSVersion = resp.TLSVersion
 	return res
 }
 
+// recordHost returns the host (and port) of the normalised URL u, without
+// its user name and password.
+func recordHost(u string) string {
+	h := hostOf(u)
+	if i := strings.LastIndexByte(h, '@'); i >= 0 {
+		h = h[i+1:]
+	}
+	return h
+}
+
+// redactAll returns urls with their passwords redacted; urls itself when
+// none has one.
+func redactAll(urls []string) []string {
+	for i, u := range urls {
+		if r := RedactURL(u); r != u {
+			out := append([]string(nil), urls...)
+			out[i] = r
+			for j := i + 1; j < len(out); j++ {
+				out[j] = RedactURL(out[j])
+			}
+			return out
+		}
+	}
+	return urls
+}
+
 // extractInto decodes and parses the body of resp when it is HTML, copies
 // the page's fields into res, and returns the page's links. A body that is
 // not HTML is recorded (status, content type, bytes) but not parsed. A
-// decoding failure sets res.Error unless it already has one.
-func extractInto(res *Result, resp *Response, selectors []Selector) []string {
-	body, err := DecodeBody(bytes.NewReader(resp.Body), resp.ContentType())
-	if err == nil && !body.HTML {
+// decoding failure sets res.Error unless it already has one. What is kept
+// of the page is bounded by lim.
+func extractInto(res *Result, resp *Response, selectors []Selector, lim Limits) []string {
+	body := DecodeBytes(resp.Body, resp.ContentType())
+	if !body.HTML {
 		return nil
 	}
 	var page Page
+	var err error
 	switch {
-	case err != nil:
 	case len(selectors) == 0 && !mayHaveForeignContent(resp.Body):
-		page, err = extractTokens(body, finalURL(resp)) // no copy kept for a fallback
+		page, err = extractTokens(body, finalURL(resp), lim) // no copy kept for a fallback
 	default:
-		page, err = Extract(body, finalURL(resp), selectors)
+		page, err = ExtractWithLimits(body.Reader, finalURL(resp), selectors, lim) // a bytes.Reader for UTF-8: seekable
 	}
 	if err != nil {
 		if res.Error == nil {
@@ -56,6 +86,9 @@ func extractInto(res *Result, resp *Response, selectors []Selector) []string {
 		return nil
 	}
 	res.SetPage(page)
+	// Relative links of a page fetched with a password carry it: the
+	// record shows them redacted, the crawl follows them as they are.
+	res.Links, res.Canonical = redactAll(res.Links), RedactURL(res.Canonical)
 	return page.Links
 }
 

@@ -23,12 +23,24 @@ const KindOther Kind = "other"
 // other fields are left out when empty: final_url, content_type,
 // remote_addr and proto when no response came; title, description,
 // canonical, h1 and lang when the page has none or is not HTML;
-// tls_version over plain HTTP; fields without --select; error when the
+// tls_version over plain HTTP; input for discovered links; host for an
+// input that is not a URL; fields without --select; links_truncated,
+// links_dropped and fields_truncated unless a limit cut the page; error when the
 // URL succeeded; line except for records of input lines that are not
 // URLs; fetched_at for those records too.
 type Result struct {
-	// URL is the URL as read from the input (normalised when valid).
+	// URL is the URL as read from the input (normalised when valid). In
+	// this and the other URL fields, a password is redacted
+	// ("user:***@", see [RedactURL]).
 	URL string `json:"url"`
+	// Input is the input entry the URL was read from, as written (a line
+	// of a file, trimmed, or an argument; a password redacted), so that
+	// results join back to the source table. Empty for discovered links
+	// and sitemap pages.
+	Input string `json:"input,omitempty"`
+	// Host is the host of URL (with its port when not the default), empty
+	// for an input that is not a URL.
+	Host string `json:"host,omitempty"`
 	// FinalURL is the normalised URL of the last response, after
 	// redirects.
 	FinalURL string `json:"final_url,omitempty"`
@@ -49,6 +61,13 @@ type Result struct {
 	// Links are the page's <a href> and <area href> links to http(s) URLs:
 	// absolute, normalised, without duplicates, in document order.
 	Links []string `json:"links"`
+	// LinksTruncated is true when the page had more links than
+	// --max-links, or more bytes of them than its budget ([Limits]):
+	// Links holds the first ones, and a crawl follows only those.
+	LinksTruncated bool `json:"links_truncated,omitempty"`
+	// LinksDropped counts the links left out of Links because they are
+	// longer than [MaxURLLength].
+	LinksDropped int `json:"links_dropped,omitempty"`
 	// Bytes is the size of the body as received, after decompression.
 	Bytes int64 `json:"bytes"`
 	// ElapsedMS is the time the fetch took, in milliseconds.
@@ -71,6 +90,9 @@ type Result struct {
 	// Fields holds the values of the --select selectors by name: one
 	// value per match, an empty array when nothing matched.
 	Fields map[string][]string `json:"fields,omitempty"`
+	// FieldsTruncated is true when --select values were left out or cut
+	// for the limits on matches and bytes ([Limits]).
+	FieldsTruncated bool `json:"fields_truncated,omitempty"`
 	// Error says what went wrong, when something did.
 	Error *ResultError `json:"error,omitempty"`
 	// Line is the input line number of a line that is not a valid URL.
@@ -115,7 +137,19 @@ func (r *Result) SetPage(p Page) {
 	r.H1 = p.H1
 	r.Lang = p.Lang
 	r.Links = p.Links
+	r.LinksTruncated = p.LinksTruncated
+	r.LinksDropped = p.LinksDropped
 	r.Fields = p.Fields
+	r.FieldsTruncated = p.FieldsTruncated
+}
+
+// page returns the page fields of r, the inverse of SetPage.
+func (r *Result) page() Page {
+	return Page{
+		Title: r.Title, Description: r.Description, Canonical: r.Canonical, H1: r.H1, Lang: r.Lang,
+		Links: r.Links, LinksTruncated: r.LinksTruncated, LinksDropped: r.LinksDropped,
+		Fields: r.Fields, FieldsTruncated: r.FieldsTruncated,
+	}
 }
 
 // ResultError is the error of a Result: {"kind": ..., "message": ...}.
@@ -133,7 +167,7 @@ type ResultError struct {
 // [KindCancelled], a deadline or a net.Error timeout is [KindTimeout], and
 // anything else is [KindOther]. When err is an *Error, the message is its
 // detail (the record already has the URL and the kind); otherwise it is
-// err.Error().
+// err.Error(). Passwords in URLs are redacted from it (see [RedactURL]).
 func ErrorFromErr(err error) *ResultError {
 	if err == nil {
 		return nil
@@ -142,7 +176,7 @@ func ErrorFromErr(err error) *ResultError {
 	if e, ok := err.(*Error); ok && e.Err != nil {
 		msg = e.Err.Error()
 	}
-	return &ResultError{Kind: classify(err), Message: msg}
+	return &ResultError{Kind: classify(err), Message: redactURLsIn(msg)}
 }
 
 // classify returns the kind of err, guessing one for unclassified errors.

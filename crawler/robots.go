@@ -45,6 +45,7 @@ type robotsRules struct {
 	crawlDelay            time.Duration
 	sitemaps              []string
 	reason                string // why disallowAll, for the error message
+	unavailable           bool   // disallowAll because robots.txt answered 429 or 5xx
 	err                   error  // robots.txt was unreachable: pages fail with its kind
 }
 
@@ -113,7 +114,11 @@ func (f *Fetcher) checkRobots(ctx context.Context, u *url.URL, turn *ratelimit.T
 		if kind == "" {
 			kind = KindRobotsDisallowed
 		}
-		return newError(kind, u.String(), fmt.Errorf("robots.txt unreachable: %w", rules.err))
+		detail := rules.err
+		if e, ok := detail.(*Error); ok && e.Err != nil {
+			detail = e.Err // the robots.txt URL is no news: the host is the page's
+		}
+		return newError(kind, u.String(), fmt.Errorf("%w (getting robots.txt)", detail))
 	}
 	if rules.crawlDelay > 0 {
 		f.limiter.SetCrawlDelay(hostKey(u), rules.crawlDelay)
@@ -123,7 +128,11 @@ func (f *Fetcher) checkRobots(ctx context.Context, u *url.URL, turn *ratelimit.T
 		if rules.reason != "" {
 			msg = rules.reason
 		}
-		return newError(KindRobotsDisallowed, u.String(), errors.New(msg))
+		kind := KindRobotsDisallowed
+		if rules.unavailable {
+			kind = KindRobotsUnavailable
+		}
+		return newError(kind, u.String(), errors.New(msg))
 	}
 	return nil
 }
@@ -200,7 +209,9 @@ func robotsFor(resp *Response, err error, agent string) (*robotsRules, time.Dura
 	case resp.Status == http.StatusTooManyRequests || resp.Status >= 500:
 		return &robotsRules{
 			disallowAll: true,
-			reason:      fmt.Sprintf("robots.txt unavailable (status %d): holding off the host", resp.Status),
+			unavailable: true,
+			reason: fmt.Sprintf("robots.txt answered status %d: holding off the host for %v (RFC 9309); --no-robots ignores robots.txt",
+				resp.Status, robotsFailTTL),
 		}, robotsFailTTL
 	case resp.Status >= 400, err != nil:
 		// 4xx, or a redirect chain that went nowhere: no robots.txt.

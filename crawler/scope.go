@@ -19,10 +19,14 @@ type ScopeMode int
 
 // The scope modes, named as --scope takes them.
 const (
-	// ScopeHost follows links to the host of a seed. A host and its
-	// "www." form count as one host (example.com and www.example.com),
+	// ScopeHost follows links to the host and port of a seed. A host and
+	// its "www." form count as one host (example.com and www.example.com),
 	// because sites redirect between the two; other subdomains do not.
-	// Scheme and port are not compared.
+	// The port must be the seed's, so that a page cannot send the crawl
+	// to another service of its host (a local Redis, an admin port); the
+	// scheme must be the seed's too, except that http on port 80 and
+	// https on port 443 count as one site, as sites redirect from the one
+	// to the other.
 	ScopeHost ScopeMode = iota
 	// ScopeDomain follows links to the registrable domain of a seed (its
 	// public suffix plus one label, e.g. example.co.uk) and all its
@@ -36,19 +40,27 @@ const (
 	ScopePrefix
 	// ScopeAny follows every http and https link.
 	ScopeAny
+	// ScopeHostAnyPort is ScopeHost without comparing schemes and ports:
+	// any port of a seed's host is followed.
+	ScopeHostAnyPort
 )
 
-var scopeModeNames = [...]string{"host", "domain", "prefix", "any"}
+var scopeModeNames = [...]string{"host", "domain", "prefix", "any", "host-any-port"}
 
-// ParseScopeMode returns the mode named s: "host", "domain", "prefix" or
-// "any" (case-insensitive). An unknown name is an error naming it.
+// ScopeModeNames returns the names of the modes, as ParseScopeMode takes
+// them (for shell completion).
+func ScopeModeNames() []string { return append([]string(nil), scopeModeNames[:]...) }
+
+// ParseScopeMode returns the mode named s: "host", "domain", "prefix",
+// "any" or "host-any-port" (case-insensitive). An unknown name is an
+// error naming it.
 func ParseScopeMode(s string) (ScopeMode, error) {
 	for i, name := range scopeModeNames {
 		if strings.EqualFold(strings.TrimSpace(s), name) {
 			return ScopeMode(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown scope %q (want host, domain, prefix or any)", s)
+	return 0, fmt.Errorf("unknown scope %q (want host, domain, prefix, any or host-any-port)", s)
 }
 
 // String returns the mode's name as ParseScopeMode accepts it.
@@ -101,7 +113,8 @@ type ScopeOptions struct {
 // follows.
 type Scope struct {
 	opts     ScopeOptions
-	hosts    map[string]bool     // ScopeHost, and fallback of ScopeDomain
+	sites    map[string]bool     // ScopeHost, ScopePrefix: siteKey of the seeds
+	hosts    map[string]bool     // ScopeHostAnyPort, and fallback of ScopeDomain
 	domains  map[string]bool     // ScopeDomain: registrable domains
 	prefixes map[string][]string // ScopePrefix: by host
 	admitted atomic.Int64
@@ -112,6 +125,7 @@ type Scope struct {
 func NewScope(seeds []*url.URL, opts ScopeOptions) *Scope {
 	s := &Scope{
 		opts:     opts,
+		sites:    make(map[string]bool),
 		hosts:    make(map[string]bool),
 		domains:  make(map[string]bool),
 		prefixes: make(map[string][]string),
@@ -120,6 +134,8 @@ func NewScope(seeds []*url.URL, opts ScopeOptions) *Scope {
 		host := u.Hostname()
 		switch opts.Mode {
 		case ScopeHost:
+			s.sites[siteKey(u)] = true
+		case ScopeHostAnyPort:
 			s.hosts[sameSiteHost(host)] = true
 		case ScopeDomain:
 			if d, ok := registrableDomain(host); ok {
@@ -129,6 +145,7 @@ func NewScope(seeds []*url.URL, opts ScopeOptions) *Scope {
 			}
 		case ScopePrefix:
 			s.prefixes[host] = append(s.prefixes[host], directoryPrefix(u))
+			s.sites[siteKey(u)] = true // for AllowsSitemap
 		}
 	}
 	return s
@@ -167,8 +184,33 @@ func (s *Scope) Check(raw string, depth int) error {
 	return newError(KindOutOfScope, raw, errors.New("matches no --include expression"))
 }
 
+// AllowsSitemap reports whether the sitemap file at raw may be read for
+// the crawl: it must be in the scope by its mode alone (--include,
+// --exclude and --depth are about pages), except that in ScopePrefix it
+// need only be on the host and port of a seed, since sitemaps live at a
+// site's root.
+func (s *Scope) AllowsSitemap(raw string) bool {
+	u, err := ParseURL(raw)
+	if err != nil {
+		return false
+	}
+	if s.opts.Mode == ScopePrefix {
+		return s.sites[siteKey(u)]
+	}
+	return s.inMode(u)
+}
+
 // Allows reports whether Check(raw, depth) returns nil.
 func (s *Scope) Allows(raw string, depth int) bool { return s.Check(raw, depth) == nil }
+
+// Readmit counts n pages admitted by an earlier, interrupted run of the
+// same crawl against MaxPages, so that a resumed crawl admits only what
+// is left: MaxPages minus those. Call it before the crawl starts.
+func (s *Scope) Readmit(n int) {
+	if n > 0 {
+		s.admitted.Add(int64(n))
+	}
+}
 
 // Admit takes one of the MaxPages page slots and reports whether it got
 // one. Once it has returned false it always does. Call it once per page
@@ -193,6 +235,8 @@ func (s *Scope) inMode(u *url.URL) bool {
 	host := u.Hostname()
 	switch s.opts.Mode {
 	case ScopeHost:
+		return s.sites[siteKey(u)]
+	case ScopeHostAnyPort:
 		return s.hosts[sameSiteHost(host)]
 	case ScopeDomain:
 		if s.hosts[sameSiteHost(host)] {
@@ -212,6 +256,22 @@ func (s *Scope) inMode(u *url.URL) bool {
 		return true
 	}
 	return false
+}
+
+// siteKey is what ScopeHost compares: the host with its "www." folded,
+// the scheme and the port, where http on port 80 and https on port 443
+// are one site.
+func siteKey(u *url.URL) string {
+	host, port := sameSiteHost(u.Hostname()), u.Port()
+	switch {
+	case port == "" && (u.Scheme == "http" || u.Scheme == "https"),
+		u.Scheme == "http" && port == "80", u.Scheme == "https" && port == "443":
+		return host + " default"
+	}
+	if port == "" {
+		port = "?"
+	}
+	return u.Scheme + "://" + host + ":" + port
 }
 
 // sameSiteHost folds a leading "www." so that a host and its www form

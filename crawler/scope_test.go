@@ -31,6 +31,7 @@ func TestParseScopeMode(t *testing.T) {
 		{"domain", ScopeDomain, false},
 		{"prefix", ScopePrefix, false},
 		{"any", ScopeAny, false},
+		{"host-any-port", ScopeHostAnyPort, false},
 		{" Domain ", ScopeDomain, false},
 		{"", 0, true},
 		{"site", 0, true},
@@ -63,12 +64,22 @@ func TestScopeCheck(t *testing.T) {
 		want  bool
 	}{
 		{"host: same host", ScopeHost, "https://example.com/other", 1, true},
-		{"host: other scheme and port", ScopeHost, "http://example.com:8443/", 1, true},
+		{"host: http for an https seed, default ports", ScopeHost, "http://example.com/", 1, true},
+		{"host: other port", ScopeHost, "https://example.com:8443/", 1, false},
+		{"host: other scheme and port", ScopeHost, "http://example.com:8443/", 1, false},
+		{"host: https for an http seed, default ports", ScopeHost, "https://shop.example.co.uk/", 1, true},
 		{"host: www form", ScopeHost, "https://www.example.com/", 1, true},
 		{"host: other subdomain", ScopeHost, "https://blog.example.com/", 1, false},
 		{"host: other host", ScopeHost, "https://example.org/", 1, false},
 		{"host: not normalised input", ScopeHost, "HTTPS://EXAMPLE.com:443/x#y", 1, true},
-		{"host: IP seed", ScopeHost, "http://127.0.0.1/z", 1, true},
+		{"host: IP seed", ScopeHost, "http://127.0.0.1:8080/z", 1, true},
+		{"host: IP seed, default port", ScopeHost, "http://127.0.0.1/z", 1, false},
+		{"host: IP seed, another port", ScopeHost, "http://127.0.0.1:6379/", 1, false},
+		{"host: IP seed, other scheme same port", ScopeHost, "https://127.0.0.1:8080/z", 1, false},
+		{"host-any-port: other scheme and port", ScopeHostAnyPort, "http://example.com:8443/", 1, true},
+		{"host-any-port: IP seed, another port", ScopeHostAnyPort, "http://127.0.0.1:6379/", 1, true},
+		{"host-any-port: www form", ScopeHostAnyPort, "https://www.example.com/", 1, true},
+		{"host-any-port: other host", ScopeHostAnyPort, "https://example.org/", 1, false},
 		{"domain: subdomain", ScopeDomain, "https://blog.example.com/", 1, true},
 		{"domain: public suffix with two labels", ScopeDomain, "http://other.example.co.uk/", 1, true},
 		{"domain: sibling under public suffix", ScopeDomain, "http://evil.co.uk/", 1, false},
@@ -170,5 +181,61 @@ func TestScopeAdmit(t *testing.T) {
 		if !unlimited.Admit() {
 			t.Fatal("MaxPages 0 refused a page")
 		}
+	}
+}
+
+// TestScopeReadmit: pages admitted by an interrupted run count against
+// MaxPages in the resumed one.
+func TestScopeReadmit(t *testing.T) {
+	s := NewScope(nil, ScopeOptions{MaxPages: 5})
+	s.Readmit(3)
+	got := 0
+	for range 10 {
+		if s.Admit() {
+			got++
+		}
+	}
+	if got != 2 {
+		t.Fatalf("after Readmit(3), %d pages admitted of --max-pages 5, want 2", got)
+	}
+}
+
+func TestScopeAllowsSitemap(t *testing.T) {
+	seeds := mustParseURLs(t, "https://example.com/docs/intro.html", "http://127.0.0.1:8080/a/")
+	tests := []struct {
+		mode ScopeMode
+		url  string
+		want bool
+	}{
+		{ScopeHost, "https://example.com/sitemap.xml", true},
+		{ScopeHost, "https://www.example.com/sitemap.xml", true},
+		{ScopeHost, "https://cdn.example.net/sitemap.xml", false},
+		{ScopeHost, "http://127.0.0.2:8080/sitemap.xml", false},
+		{ScopeHost, "http://127.0.0.1:6379/sitemap.xml", false},
+		{ScopePrefix, "https://example.com/sitemap.xml", true}, // the site's root, outside /docs/
+		{ScopePrefix, "http://127.0.0.1:8080/sitemap.xml", true},
+		{ScopePrefix, "https://example.com:8443/sitemap.xml", false},
+		{ScopePrefix, "https://other.example.com/sitemap.xml", false},
+		{ScopeDomain, "https://cdn.example.com/sitemap.xml", true},
+		{ScopeDomain, "https://example.org/sitemap.xml", false},
+		{ScopeAny, "https://example.org/sitemap.xml", true},
+	}
+	for _, tt := range tests {
+		// --include and --exclude judge pages, not sitemap files.
+		s := NewScope(seeds, ScopeOptions{Mode: tt.mode, Include: []*regexp.Regexp{regexp.MustCompile(`/docs/`)}})
+		if got := s.AllowsSitemap(tt.url); got != tt.want {
+			t.Errorf("%v: AllowsSitemap(%s) = %v, want %v", tt.mode, tt.url, got, tt.want)
+		}
+	}
+}
+
+func TestScopeModeNames(t *testing.T) {
+	for _, name := range ScopeModeNames() {
+		if m, err := ParseScopeMode(name); err != nil || m.String() != name {
+			t.Errorf("ScopeModeNames has %q, which parses to %v, %v", name, m, err)
+		}
+	}
+	if n := len(ScopeModeNames()); n != 5 {
+		t.Errorf("%d scope modes, want 5", n)
 	}
 }

@@ -24,10 +24,14 @@ const (
 // the Sitemap: lines of the site's robots.txt, or /sitemap.xml when it
 // names none (or robots.txt is ignored). Sitemap indexes are followed up
 // to three levels and a thousand files; gzip-compressed sitemaps (.xml.gz)
-// are decompressed within the fetcher's body limit. A sitemap that cannot
+// are decompressed within the fetcher's body limit. allow, when not nil,
+// says which sitemap files may be fetched (a crawl allows those in its
+// scope): one it refuses, named by robots.txt or an index, is skipped
+// unfetched, with an error of kind [KindOutOfScope]. The page URLs the
+// sitemaps list are not judged: that is yield's job. A sitemap that cannot
 // be fetched or parsed is skipped and reported through skipped, which may
 // be nil; a yield error stops the reading and is returned.
-func (f *Fetcher) SitemapURLs(ctx context.Context, seed string, yield func(ctx context.Context, loc string) error, skipped func(sitemap string, err error)) error {
+func (f *Fetcher) SitemapURLs(ctx context.Context, seed string, allow func(sitemap string) bool, yield func(ctx context.Context, loc string) error, skipped func(sitemap string, err error)) error {
 	u, err := ParseURL(seed)
 	if err != nil {
 		return err
@@ -41,7 +45,7 @@ func (f *Fetcher) SitemapURLs(ctx context.Context, seed string, yield func(ctx c
 	if len(roots) == 0 {
 		roots = []string{u.Scheme + "://" + u.Host + "/sitemap.xml"}
 	}
-	sm := &sitemapReader{f: f, yield: yield, skipped: skipped, seen: map[string]bool{}}
+	sm := &sitemapReader{f: f, allow: allow, yield: yield, skipped: skipped, seen: map[string]bool{}}
 	for _, root := range roots {
 		if err := sm.read(ctx, root, 0); err != nil {
 			return err
@@ -52,6 +56,7 @@ func (f *Fetcher) SitemapURLs(ctx context.Context, seed string, yield func(ctx c
 
 type sitemapReader struct {
 	f       *Fetcher
+	allow   func(sitemap string) bool
 	yield   func(ctx context.Context, loc string) error
 	skipped func(sitemap string, err error)
 	seen    map[string]bool
@@ -71,6 +76,10 @@ func (sm *sitemapReader) read(ctx context.Context, loc string, depth int) error 
 		return nil
 	}
 	sm.seen[norm] = true
+	if sm.allow != nil && !sm.allow(norm) {
+		sm.skip(norm, newError(KindOutOfScope, norm, errors.New("sitemap outside the crawl scope, not fetched")))
+		return nil
+	}
 	resp, err := sm.f.Fetch(ctx, norm)
 	if ctx.Err() != nil {
 		return ctx.Err()

@@ -44,10 +44,16 @@ func newTransport(cfg *Config) *http.Transport {
 	if cfg.Proxy != nil {
 		proxy = http.ProxyURL(cfg.Proxy)
 	}
+	dialer := newDialer(cfg.DenyPrivate)
+	dial := dialer.DialContext
+	if cfg.DenyPrivate {
+		g := newProxyGuard(proxy, dialer)
+		proxy, dial = g.proxy, g.dialContext
+	}
 	perHost := max(cfg.PerHost, 0)
 	return &http.Transport{
 		Proxy:                  proxy,
-		DialContext:            newDialer(cfg.DenyPrivate).DialContext,
+		DialContext:            dial,
 		ForceAttemptHTTP2:      true,
 		TLSHandshakeTimeout:    min(10*time.Second, cfg.Timeout),
 		ResponseHeaderTimeout:  cfg.Timeout,

@@ -24,7 +24,6 @@ func TestUsageErrors(t *testing.T) {
 		{"select", []string{"fetch", "--select", "bad[", "http://127.0.0.1/"}, []string{"--select", "bad["}},
 		{"select css", []string{"fetch", "--select", "x=p[", "http://127.0.0.1/"}, []string{"--select", "x=p["}},
 		{"missing file", []string{"fetch", missing}, []string{missing}},
-		{"no input", []string{"fetch"}, []string{"input"}},
 		{"unknown flag", []string{"fetch", "--frobnicate", "http://127.0.0.1/"}, []string{"--frobnicate"}},
 		{"bad duration", []string{"fetch", "--timeout", "soon", "http://127.0.0.1/"}, []string{"--timeout", "soon"}},
 		{"resume without -o", []string{"fetch", "--resume", "http://127.0.0.1/"}, []string{"--resume", "-o"}},

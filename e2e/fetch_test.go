@@ -59,14 +59,28 @@ func TestFetchJSONLToPipe(t *testing.T) {
 	}
 }
 
-func TestFetchHTTPErrorExits1(t *testing.T) {
+// TestFetchHTTPErrorCompletes: a 404 is a result, not a failure of the
+// run: the run completes and exits 0 (so that `trawl ... && load` works
+// on real sites), and says so; --strict makes it exit 4.
+func TestFetchHTTPErrorCompletes(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
 	s := newSite(t, numberedPages(3), -1)
 	in := s.urls("/p/0", "/missing", "/p/1", "/p/2")
 	res := runTrawl(t, ctx, nil, args("fetch", urlFile(t, in))...)
-	if res.code != 1 {
-		t.Fatalf("exit code %d, want 1; stderr:\n%s", res.code, res.stderr)
+	if res.code != 0 {
+		t.Fatalf("exit code %d, want 0 (the run completed); stderr:\n%s", res.code, res.stderr)
+	}
+	if !strings.Contains(res.stderr, "trawl: completed") {
+		t.Errorf("the summary does not say the run completed:\n%s", res.stderr)
+	}
+	strict := runTrawl(t, ctx, nil, args("fetch", "--strict", urlFile(t, in))...)
+	if strict.code != 4 {
+		t.Errorf("--strict: exit code %d, want 4 (completed, a URL failed); stderr:\n%s", strict.code, strict.stderr)
+	}
+	clean := runTrawl(t, ctx, nil, args("fetch", "--strict", s.URL+"/p/0")...)
+	if clean.code != 0 {
+		t.Errorf("--strict without failures: exit code %d, want 0; stderr:\n%s", clean.code, clean.stderr)
 	}
 	got := byURL(t, parseJSONL(t, res.stdout))
 	if len(got) != 4 {
@@ -87,8 +101,8 @@ func TestFetchMalformedLine(t *testing.T) {
 	s := newSite(t, numberedPages(3), -1)
 	content := fmt.Sprintf("# a comment\n%s/p/0\n\nnot a url at all\n%s/p/1\n%s/p/2\n", s.URL, s.URL, s.URL)
 	res := runTrawl(t, ctx, nil, args("fetch", writeFile(t, "urls.txt", content))...)
-	if res.code != 1 {
-		t.Fatalf("exit code %d, want 1; stderr:\n%s", res.code, res.stderr)
+	if res.code != 0 {
+		t.Fatalf("exit code %d, want 0 (the run completed); stderr:\n%s", res.code, res.stderr)
 	}
 	recs := parseJSONL(t, res.stdout)
 	if len(recs) != 4 {
@@ -182,7 +196,7 @@ func TestFetchSelect(t *testing.T) {
 	if want := []string{"1.50", "2"}; !slices.Equal(shop["price"], want) {
 		t.Errorf("fields.price = %q, want %q", shop["price"], want)
 	}
-	if want := []string{"/a.png", "https://cdn.example/b.png"}; !slices.Equal(shop["img"], want) {
+	if want := []string{s.URL + "/a.png", "https://cdn.example/b.png"}; !slices.Equal(shop["img"], want) { // URL attributes come out absolute, like links
 		t.Errorf("fields.img = %q, want %q", shop["img"], want)
 	}
 	empty := got[s.URL+"/empty"].Fields
@@ -262,5 +276,43 @@ func readLine(f *os.File) (string, error) {
 			return string(b), nil
 		}
 		b = append(b, one[0])
+	}
+}
+
+// TestFetchCSVFormulas: a cell a spreadsheet would run as a formula gets
+// a "'" before it, unless --csv-raw.
+func TestFetchCSVFormulas(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	s := newSite(t, map[string]page{
+		"/f": htmlPage(`=HYPERLINK("http://evil.example/","click")`,
+			`<h1>+1+cmd|' /C calc'!A0</h1><p class="v" data-v="&#9;tab">-2+3</p><p class="v" data-v="@SUM(1)">safe = text</p>`),
+	}, -1)
+	fields := []string{"--format", "csv", "--fields", "title,h1,v,a", "--select", "v=p.v", "--select", "a=p.v@data-v"}
+	for _, tc := range []struct {
+		name  string
+		extra []string
+		want  []string
+	}{
+		{"default", nil, []string{`'=HYPERLINK("http://evil.example/","click")`, "'+1+cmd|' /C calc'!A0", "'-2+3 | safe = text", "'\ttab | @SUM(1)"}},
+		{"csv-raw", []string{"--csv-raw"}, []string{`=HYPERLINK("http://evil.example/","click")`, "+1+cmd|' /C calc'!A0", "-2+3 | safe = text", "\ttab | @SUM(1)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := append(append(slices.Clone(fields), tc.extra...), urlFile(t, s.urls("/f")))
+			res := runTrawl(t, ctx, nil, args("fetch", a...)...)
+			if res.code != 0 {
+				t.Fatalf("exit code %d, want 0; stderr:\n%s", res.code, res.stderr)
+			}
+			rows, err := csv.NewReader(strings.NewReader(res.stdout)).ReadAll()
+			if err != nil {
+				t.Fatalf("output is not CSV: %v\n%s", err, res.stdout)
+			}
+			if len(rows) != 2 || !slices.Equal(rows[0], []string{"title", "h1", "v", "a"}) {
+				t.Fatalf("want a header title,h1,v,a and one row, got %q", rows)
+			}
+			if !slices.Equal(rows[1], tc.want) {
+				t.Errorf("row %q, want %q", rows[1], tc.want)
+			}
+		})
 	}
 }

@@ -57,8 +57,8 @@ func TestFetchFailureKinds(t *testing.T) {
 	u := func(p string) string { return srv.URL + p }
 	res := runTrawl(t, ctx, nil, "fetch", "--no-robots", "--timeout", "1s", "--retries", "1", "--max-body", "16KiB",
 		u("/hang"), u("/stall"), u("/redirect"), u("/flaky"))
-	if res.code != 1 {
-		t.Errorf("exit code %d, want 1; stderr:\n%s", res.code, res.stderr)
+	if res.code != 0 {
+		t.Errorf("exit code %d, want 0 (the run completed); stderr:\n%s", res.code, res.stderr)
 	}
 	got := byURL(t, parseJSONL(t, res.stdout))
 	kind := func(p string) string {
@@ -110,8 +110,8 @@ func TestFetchTooLarge(t *testing.T) {
 	pages["/fits"] = htmlPage("fits", strings.Repeat("x", 15<<10))
 	s := newSite(t, pages, -1)
 	res := runTrawl(t, ctx, nil, args("fetch", "--max-body", "16KiB", s.URL+"/big", s.URL+"/fits", s.URL+"/p/0")...)
-	if res.code != 1 {
-		t.Errorf("exit code %d, want 1; stderr:\n%s", res.code, res.stderr)
+	if res.code != 0 {
+		t.Errorf("exit code %d, want 0 (the run completed); stderr:\n%s", res.code, res.stderr)
 	}
 	got := byURL(t, parseJSONL(t, res.stdout))
 	if r := got[s.URL+"/big"]; r.Error == nil || r.Error.Kind != "too_large" {

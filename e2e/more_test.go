@@ -78,8 +78,8 @@ func TestResumeCompleteRun(t *testing.T) {
 	in := writeFile(t, "urls.txt", fmt.Sprintf("%s/p/0\nnot a url\n%s/missing\n%s/p/1\n", s.URL, s.URL, s.URL))
 	out := filepath.Join(t.TempDir(), "out.jsonl")
 	first := runTrawl(t, ctx, nil, args("fetch", "-o", out, in)...)
-	if first.code != 1 {
-		t.Fatalf("first run: exit code %d, want 1; stderr:\n%s", first.code, first.stderr)
+	if first.code != 0 {
+		t.Fatalf("first run: exit code %d, want 0 (the run completed); stderr:\n%s", first.code, first.stderr)
 	}
 	before, _ := os.ReadFile(out)
 	_, servedBefore := s.counts()
@@ -91,7 +91,7 @@ func TestResumeCompleteRun(t *testing.T) {
 	if _, served := s.counts(); served != servedBefore {
 		t.Errorf("--resume of a finished run fetched %d pages again", served-servedBefore)
 	}
-	if second.code != 0 && second.code != 1 {
+	if second.code != 0 {
 		t.Errorf("--resume of a finished run: exit code %d; stderr:\n%s", second.code, second.stderr)
 	}
 }
@@ -131,5 +131,53 @@ func TestCrawlSIGINT(t *testing.T) {
 	recs := parseJSONL(t, p.stdout.String())
 	if _, served := home.counts(); len(recs) != served || served != 10 {
 		t.Errorf("%d records for %d pages served, want 10", len(recs), served)
+	}
+}
+
+// TestCrawlMaxPagesAcrossResume: --max-pages caps the crawl, not each
+// run of it: a crawl killed with SIGKILL and resumed ends with exactly
+// --max-pages records (the resumed run used to admit --max-pages more).
+func TestCrawlMaxPagesAcrossResume(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	const free, workers, maxPages = 12, 3, 25
+	home, _, _ := crawlSites(t, free)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "site.jsonl")
+	w := fmt.Sprint(workers)
+	a := args("crawl", "-c", w, "--per-host", w, "--max-pages", fmt.Sprint(maxPages), "-o", out, home.URL+"/p/0")
+
+	first := startTrawl(t, ctx, nil, a...)
+	if err := home.waitHeld(ctx, workers); err != nil {
+		t.Fatal(err, "\nstderr:\n", first.stderr)
+	}
+	if err := waitFile(ctx, dir, out, lines(free)); err != nil {
+		t.Fatal(err, "\nstderr:\n", first.stderr)
+	}
+	first.signal(syscall.SIGKILL)
+	if code := first.wait(); code != -1 {
+		t.Fatalf("killed run: exit code %d, want death by signal", code)
+	}
+	if err := home.waitGone(ctx, workers); err != nil {
+		t.Fatal(err)
+	}
+	home.release()
+	res := runTrawl(t, ctx, nil, append(a, "--resume")...)
+	if res.code != 0 {
+		t.Fatalf("resumed crawl: exit code %d, want 0; stderr:\n%s", res.code, res.stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := parseJSONL(t, string(b))
+	byURL(t, recs)
+	if len(recs) != maxPages {
+		t.Errorf("%d records after the resumed crawl, want --max-pages %d; stderr:\n%s", len(recs), maxPages, res.stderr)
+	}
+	for _, r := range recs {
+		if r.Status != 200 {
+			t.Errorf("record for %s: status %d, want 200", r.URL, r.Status)
+		}
 	}
 }

@@ -186,3 +186,39 @@ func TestKillThenResumeCSV(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeHostileInvalidLines: an input line that is not a URL, written
+// cleaned (no control characters) and, in CSV, with a "'" before a
+// leading '=', is still known to a resumed run, which does not report it
+// again.
+func TestResumeHostileInvalidLines(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	s := newSite(t, numberedPages(1), -1)
+	in := filepath.Join(t.TempDir(), "urls.txt")
+	lines := s.URL + "/p/0\n=cmd|' /C calc'!A0\nbad\x1b[2Jline\n"
+	if err := os.WriteFile(in, []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"jsonl", "csv"} {
+		t.Run(format, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out."+format)
+			for _, extra := range [][]string{nil, {"--resume"}} {
+				a := append([]string{"--format", format, "--fields", "url,status", "-o", out}, extra...)
+				res := runTrawl(t, ctx, nil, args("fetch", append(a, in)...)...)
+				if res.code != 0 {
+					t.Fatalf("%q: exit code %d; stderr:\n%s", extra, res.code, res.stderr)
+				}
+			}
+			b, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"calc", "bad[2Jline", "/p/0"} {
+				if n := strings.Count(string(b), want); n != 1 {
+					t.Errorf("%q appears %d times, want once, in:\n%s", want, n, b)
+				}
+			}
+		})
+	}
+}

@@ -2,7 +2,7 @@
 # Peak memory of `trawl fetch` over list inputs of 20k and 200k URLs (the
 # same 20k pages with ?v=N queries), against the generated site on
 # loopback. Memory must stay flat as the input grows: the input is
-# streamed, and only 8-byte fingerprints of seen URLs are kept.
+# streamed, and only 16-byte fingerprints of seen URLs are kept.
 #
 #   scripts/rss.sh [concurrency]
 set -euo pipefail

@@ -26,11 +26,60 @@ var ErrHeaderMismatch = errors.New("store: csv header differs from the existing 
 
 // CSVSink writes CSV (RFC 4180 quoting by encoding/csv, "\n" line
 // endings): a header row, then one record per result.
+//
+// A field that a spreadsheet would take for a formula, one starting with
+// '=', '+', '-', '@', a tab or a carriage return, is written with a "'"
+// before it, as OWASP advises against CSV injection: Excel and
+// LibreOffice show it as text instead of running it. [WithCSVRaw] turns
+// this off. The header row is written as it is.
 type CSVSink struct {
 	w      *recordWriter
 	fields int
+	raw    bool
 	row    bytes.Buffer
 	enc    *csv.Writer
+	cells  []string // scratch for the neutralised row
+}
+
+// WithCSVRaw makes a CSV sink write fields as they are when raw is true,
+// without the "'" that keeps a spreadsheet from reading a field as a
+// formula.
+func WithCSVRaw(raw bool) SinkOption { return func(c *sinkConfig) { c.csvRaw = raw } }
+
+// isFormulaStart reports whether a spreadsheet may take a field starting
+// with c for a formula (OWASP's list).
+func isFormulaStart(c byte) bool {
+	switch c {
+	case '=', '+', '-', '@', '\t', '\r':
+		return true
+	}
+	return false
+}
+
+// csvValue returns the value written as the CSV field f: f without the
+// "'" that [CSVSink] puts before a value starting like a formula.
+func csvValue(f string) string {
+	if len(f) > 1 && f[0] == '\'' && isFormulaStart(f[1]) {
+		return f[1:]
+	}
+	return f
+}
+
+// neutralise returns row with "'" put before each field that starts like
+// a formula, row itself when there is none.
+func (s *CSVSink) neutralise(row []string) []string {
+	out := row
+	for i, f := range row {
+		if f == "" || !isFormulaStart(f[0]) {
+			continue
+		}
+		if &out[0] == &row[0] {
+			s.cells = append(s.cells[:0], row...)
+			out = s.cells
+		}
+		out[i] = "'" + f
+	}
+	return out
 }
 
 // OpenCSV opens path for appending, creating it if needed, and returns a
@@ -51,8 +100,11 @@ func OpenCSV(ctx context.Context, path string, header []string, opts ...SinkOpti
 		return nil, err
 	}
 	s := newCSVSink(f, len(header), opts)
+	if err := s.w.trackEnd(ctx, path); err != nil {
+		return nil, errors.Join(err, f.Close(ctx))
+	}
 	if existing == nil {
-		if err := s.Write(ctx, header); err != nil {
+		if err := s.write(ctx, header, false); err != nil {
 			return nil, errors.Join(err, f.Close(ctx))
 		}
 	}
@@ -63,14 +115,15 @@ func OpenCSV(ctx context.Context, path string, header []string, opts ...SinkOpti
 // and buffers header as its first row. The sink owns f: Close closes it.
 func NewCSV(ctx context.Context, f *structured.File, header []string, opts ...SinkOption) (*CSVSink, error) {
 	s := newCSVSink(f, len(header), opts)
-	if err := s.Write(ctx, header); err != nil {
+	if err := s.write(ctx, header, false); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-func newCSVSink(f *structured.File, fields int, opts []SinkOption) *CSVSink {
-	s := &CSVSink{w: newRecordWriter(f, newSinkConfig(opts)), fields: fields}
+func newCSVSink(f recordFile, fields int, opts []SinkOption) *CSVSink {
+	cfg := newSinkConfig(opts)
+	s := &CSVSink{w: newRecordWriter(f, cfg), fields: fields, raw: cfg.csvRaw}
 	s.enc = csv.NewWriter(&s.row)
 	return s
 }
@@ -80,14 +133,23 @@ func newCSVSink(f *structured.File, fields int, opts []SinkOption) *CSVSink {
 var ErrFieldCount = errors.New("store: csv row has a different number of fields than the header")
 
 // Write buffers one row, quoted as RFC 4180 requires (a field holding a
-// comma, a quote or a line break is quoted), and writes the buffer out
-// past the buffer size. The row must have as many fields as the header.
-// Join list values with [ListSeparator] first.
+// comma, a quote or a line break is quoted) and with formulas neutralised
+// (see [CSVSink]), and writes the buffer out past the buffer size. The row
+// must have as many fields as the header. Join list values with
+// [ListSeparator] first.
 func (s *CSVSink) Write(ctx context.Context, row []string) error {
 	if len(row) != s.fields {
 		return fmt.Errorf("write %s: %w: %d fields, header has %d", s.w.f.Name(), ErrFieldCount, len(row), s.fields)
 	}
+	return s.write(ctx, row, !s.raw)
+}
+
+// write buffers row, neutralised when neutral is true.
+func (s *CSVSink) write(ctx context.Context, row []string, neutral bool) error {
 	return s.w.append(ctx, func(b []byte) []byte {
+		if neutral {
+			row = s.neutralise(row)
+		}
 		s.row.Reset()
 		s.enc.Write(row) // errors only from the bytes.Buffer, which has none
 		s.enc.Flush()

@@ -42,6 +42,58 @@ func TestCSVSinkQuotes(t *testing.T) {
 	}
 }
 
+func TestCSVSinkNeutralisesFormulas(t *testing.T) {
+	ctx := t.Context()
+	for _, tc := range []struct {
+		name string
+		opts []SinkOption
+		want string
+	}{
+		{"default", nil, "-h,title\n" +
+			"https://a/,'=1+2\n" +
+			"'+x,'-y\n" +
+			"'@SUM(A1),'\tcmd\n" +
+			"\"'\rx\",a=b\n" +
+			",'=\n"},
+		{"raw", []SinkOption{WithCSVRaw(true)}, "-h,title\n" +
+			"https://a/,=1+2\n" +
+			"+x,-y\n" +
+			"@SUM(A1),\"\tcmd\"\n" +
+			"\"\rx\",a=b\n" +
+			",=\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "out.csv")
+			// The header is trawl's column names: written as it is.
+			s, err := OpenCSV(ctx, path, []string{"-h", "title"}, tc.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			row := []string{"https://a/", "=1+2"}
+			for _, r := range [][]string{row, {"+x", "-y"}, {"@SUM(A1)", "\tcmd"}, {"\rx", "a=b"}, {"", "="}} {
+				if err := s.Write(ctx, r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got := readString(t, path); got != tc.want {
+				t.Errorf("csv file:\n%q\nwant\n%q", got, tc.want)
+			}
+			if row[1] != "=1+2" {
+				t.Errorf("the caller's row changed: %q", row)
+			}
+			// A resumed run finds its header.
+			if s, err := OpenCSV(ctx, path, []string{"-h", "title"}, tc.opts...); err != nil {
+				t.Errorf("reopen: %v", err)
+			} else {
+				s.Close(ctx)
+			}
+		})
+	}
+}
+
 func TestCSVSinkHeaderOnce(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "out.csv")

@@ -7,13 +7,14 @@
 // A sink ([JSONLSink], [CSVSink]) buffers encoded records and writes the
 // buffer out in one write, only at record boundaries: when it passes the
 // buffer size ([WithBufferSize], 64 KiB by default), on Flush, and on
-// Close. The file therefore only ever holds whole records, except when the
-// write itself is cut short (the process is killed during it, the disk
-// fills up): then the file ends with a torn record, which [ScanJSONL] and
-// [ScanCSV] remove. After a failed write a sink is broken and keeps
-// returning the error, since appending after a torn record would corrupt
-// the next one. One writer task owns a sink; [FlushEvery], run as a task
-// beside it, flushes at least every 200 ms so that `| jq` sees results as
+// Close. The file therefore only ever holds whole records. A write out
+// that fails part way (the disk fills up) is cut back to the end of the
+// last whole record, and the error is returned; only a process killed in
+// the middle of a write can leave a torn record at the end, which
+// [ScanJSONL] and [ScanCSV] remove. After a failed write a sink is broken
+// and keeps returning the error: the records it held are lost, and the
+// caller must say so. One writer task owns a sink; [FlushEvery], run as a
+// task beside it, flushes at least every 200 ms so that `| jq` sees results as
 // they come. A write to a pipe whose reader has gone fails with an error
 // for which [IsBrokenPipe] is true.
 //
@@ -35,14 +36,17 @@
 //
 // The output file is the truth about what is done: a URL is done exactly
 // when its record is in the output. To resume, the caller scans the output
-// ([ScanJSONL] or [ScanCSV]), which cuts a torn last record off the file,
-// with any unreadable records right before it (those URLs will be fetched
-// again), and reports every URL it holds. The caller skips those, opens
-// the sink for appending, and fetches the rest: every URL ends up in the
-// output exactly once, as long as one run at a time appends (see Lock). A
-// record that cannot be read before a good one is left in place, skipped
-// and reported with its line number; its URL is fetched again and
-// appended. Scans are idempotent: a second scan cuts nothing.
+// ([ScanJSONL] or [ScanCSV]), which cuts a torn last record off the file
+// (its URL will be fetched again), and reports every URL it holds. The
+// caller skips those, opens the sink for appending, and fetches the rest:
+// every URL ends up in the output exactly once, as long as one run at a
+// time appends (see Lock). Cutting one torn last record is the only change
+// a scan ever makes: a complete record that cannot be read (a CSV file
+// scanned as JSON Lines, a list of URLs, a corrupt line) fails the scan
+// with a [*CorruptRecordError] naming the file and the line, and leaves
+// the file byte for byte as it was. Records are at most [MaxRecordBytes]
+// long, for the sinks that write them and the scans that read them.
+// Scans are idempotent: a second scan cuts nothing.
 //
 // # The crawl journal
 //
@@ -73,7 +77,9 @@
 // [RedisFrontier] keeps a run's frontier in Redis so that any number of
 // trawl processes, on any machines, share it. Its keys, for a run named
 // R: "trawl:R:queue", a stream read through the consumer group "trawl",
-// one consumer per process; "trawl:R:seen", the set of URL fingerprints;
+// one consumer per process; "trawl:R:seen", the set of URL fingerprints ([Fingerprint], 16 raw
+// bytes each); "trawl:R:fingerprint", the name of that hash ("sha256-128":
+// a run started by a trawl with another hash is refused);
 // "trawl:R:seeders", the processes still reading their input;
 // "trawl:R:alive:<consumer>", a key each process refreshes with a TTL
 // ([RedisFrontier.Heartbeat]); "trawl:R:stats", the run's counters; and
@@ -104,5 +110,8 @@
 // run on the same output (from cron, say) fails at once with a
 // [*LockedError] naming the holder's process id. The kernel releases the
 // lock when the process ends, even after kill -9: a stale lock file never
-// blocks a later run.
+// blocks a later run. The lock file is opened without truncation and never
+// written, so any file can serve, the output included; the holder's
+// process id is written to a separate file ([PIDPath], FILE.pid), removed
+// on release.
 package store

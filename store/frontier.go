@@ -1,22 +1,23 @@
 package store
 
-import "context"
+import (
+	"context"
+	"crypto/sha256"
+)
 
-// Fingerprint returns the 64-bit FNV-1a hash of a normalised URL, the key
-// of the seen sets. It is the same in every process and release of trawl
-// (it keys resume journals and the shared seen set), so the algorithm
-// never changes.
-func Fingerprint(normalized string) uint64 {
-	const (
-		offset64 = 14695981039346656037
-		prime64  = 1099511628211
-	)
-	h := uint64(offset64)
-	for i := 0; i < len(normalized); i++ {
-		h ^= uint64(normalized[i])
-		h *= prime64
-	}
-	return h
+// FingerprintSize is the size of a [Fingerprint] in bytes.
+const FingerprintSize = 16
+
+// Fingerprint returns the key of a normalised URL in the seen sets: the
+// first 128 bits of its SHA-256. A seen set drops every URL whose
+// fingerprint it holds, so the hash must be collision-resistant: a page
+// that could make two URLs collide could hide one of them from a crawl
+// (64-bit FNV-1a, used before, gave up collisions in about a minute).
+// The hash is unkeyed, so it is the same in every process and release of
+// trawl; the shared seen set of a Redis run depends on that.
+func Fingerprint(normalized string) [FingerprintSize]byte {
+	sum := sha256.Sum256([]byte(normalized))
+	return [FingerprintSize]byte(sum[:FingerprintSize])
 }
 
 // A Request is one URL waiting to be fetched.
@@ -30,6 +31,15 @@ type Request struct {
 	Source string
 	// Line is the line number in Source, 0 when not read from a file.
 	Line int
+	// FallbackHTTP is set for an input written without a scheme (a bare
+	// host, fetched over https): when https cannot connect or its TLS
+	// handshake fails, the URL is fetched again over http. A shared
+	// (Redis) frontier and a crawl journal do not keep it.
+	FallbackHTTP bool
+	// Input is the entry as read from an input file or argument (the
+	// line, trimmed), written out as the record's input so that results
+	// join back to the source; "" for discovered links and sitemaps.
+	Input string
 	// Turn, when not nil, is the host's turn the frontier took for this
 	// request when it handed it out (see [Gate]): the request may start at
 	// once and must not wait for the host's limits again. Whoever takes

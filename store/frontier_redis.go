@@ -107,12 +107,12 @@ var _ Frontier = (*RedisFrontier)(nil)
 const redisGroup = "trawl"
 
 type redisKeys struct {
-	prefix, queue, seen, seeders, admitted, stats string
+	prefix, queue, seen, seeders, admitted, stats, hash string
 }
 
 func newRedisKeys(run string) redisKeys {
 	p := "trawl:" + run + ":"
-	return redisKeys{prefix: p, queue: p + "queue", seen: p + "seen", seeders: p + "seeders", admitted: p + "admitted", stats: p + "stats"}
+	return redisKeys{prefix: p, queue: p + "queue", seen: p + "seen", seeders: p + "seeders", admitted: p + "admitted", stats: p + "stats", hash: p + "fingerprint"}
 }
 
 func (k redisKeys) alive(consumer string) string { return k.prefix + "alive:" + consumer }
@@ -172,11 +172,48 @@ func (f *RedisFrontier) join(ctx context.Context) error {
 	if err != nil && !isBusyGroup(err) {
 		return fmt.Errorf("create consumer group for run %s: %w", f.run, err)
 	}
+	if err := f.checkFingerprint(ctx); err != nil {
+		return err
+	}
 	if err := f.beat(ctx); err != nil {
 		return fmt.Errorf("join run %s: %w", f.run, err)
 	}
 	if err := f.client.SAdd(ctx, f.keys.seeders, f.opts.Consumer).Err(); err != nil {
 		return fmt.Errorf("join run %s: %w", f.run, err)
+	}
+	return nil
+}
+
+// fingerprintName names the hash of the seen set's members, as the key
+// "trawl:R:fingerprint" records it.
+const fingerprintName = "sha256-128"
+
+// ErrFingerprintMismatch is returned (wrapped) by [OpenRedisFrontier] for
+// a run whose seen set holds fingerprints of another hash: one started by
+// an older trawl (64-bit FNV-1a, which left no record of its hash). Its
+// seen set cannot be shared: the run must be finished by the trawl that
+// started it, or a new run named with --run.
+var ErrFingerprintMismatch = errors.New("run uses another URL fingerprint")
+
+// fingerprintScript records the run's fingerprint hash when the run is
+// new and returns the hash recorded, or "fnv1a-64" for a run of an older
+// trawl: a seen set and no record.
+var fingerprintScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 'fnv1a-64' end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
+`)
+
+func (f *RedisFrontier) checkFingerprint(ctx context.Context) error {
+	got, err := fingerprintScript.Run(ctx, f.client, []string{f.keys.hash, f.keys.seen}, fingerprintName).Text()
+	if err != nil {
+		return fmt.Errorf("join run %s: %w", f.run, err)
+	}
+	if got != fingerprintName {
+		return fmt.Errorf("join run %s: %w: its seen set %s holds %s fingerprints, this trawl uses %s; finish it with the trawl that started it, or name a new run with --run",
+			f.run, ErrFingerprintMismatch, f.keys.seen, got, fingerprintName)
 	}
 	return nil
 }
@@ -217,11 +254,16 @@ if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 0 end
 local max = tonumber(ARGV[6])
 if max > 0 and redis.call('INCR', KEYS[3]) > max then return 0 end
 redis.call('SADD', KEYS[1], ARGV[1])
-redis.call('XADD', KEYS[2], '*', 'url', ARGV[2], 'depth', ARGV[3], 'source', ARGV[4], 'line', ARGV[5])
+redis.call('XADD', KEYS[2], '*', 'url', ARGV[2], 'depth', ARGV[3], 'source', ARGV[4], 'line', ARGV[5], 'input', ARGV[7])
 return 1
 `)
 
-func fingerprintKey(s string) string { return strconv.FormatUint(Fingerprint(s), 16) }
+// fingerprintKey is the member of the seen set for s: its [Fingerprint]
+// as 16 raw bytes (Redis strings are binary-safe).
+func fingerprintKey(s string) string {
+	fp := Fingerprint(s)
+	return string(fp[:])
+}
 
 // Add implements [Frontier]: one atomic check-and-enqueue in Redis.
 func (f *RedisFrontier) Add(ctx context.Context, req Request) (bool, error) {
@@ -229,7 +271,7 @@ func (f *RedisFrontier) Add(ctx context.Context, req Request) (bool, error) {
 	err := f.retry(ctx, "queue "+req.URL, func(ctx context.Context) error {
 		n, err := enqueueScript.Run(ctx, f.client,
 			[]string{f.keys.seen, f.keys.queue, f.keys.admitted},
-			fingerprintKey(req.URL), req.URL, req.Depth, req.Source, req.Line, f.opts.MaxPages).Int()
+			fingerprintKey(req.URL), req.URL, req.Depth, req.Source, req.Line, f.opts.MaxPages, req.Input).Int()
 		added = n == 1
 		return err
 	})
@@ -602,7 +644,7 @@ func (f *RedisFrontier) take(id string, values map[string]any) Request {
 	str := func(k string) string { s, _ := values[k].(string); return s }
 	depth, _ := strconv.Atoi(str("depth"))
 	line, _ := strconv.Atoi(str("line"))
-	req := Request{URL: str("url"), Depth: depth, Source: str("source"), Line: line}
+	req := Request{URL: str("url"), Depth: depth, Source: str("source"), Line: line, Input: str("input")}
 	f.mu.Lock()
 	f.inFlight[req.URL] = id
 	f.mu.Unlock()

@@ -33,8 +33,15 @@ func FuzzScanJSONL(f *testing.F) {
 	f.Add("\x00\n{\"url\":\"a\"}\n{\"url\":1}\n")
 	f.Fuzz(func(t *testing.T, content string) {
 		path := writeFile(t, content)
-		urls, _ := scanJSONL(t, path)
+		urls, _, err := scanJSONLErr(t, path)
 		after := readString(t, path)
+		if err != nil {
+			// Not JSON Lines: the file is left alone.
+			if after != content {
+				t.Fatalf("a refused scan changed %q to %q", content, after)
+			}
+			return
+		}
 
 		// Every URL comes from a complete line that is still in the file.
 		complete := map[string]int{}
@@ -62,10 +69,15 @@ func FuzzScanCSV(f *testing.F) {
 	f.Fuzz(func(t *testing.T, content string) {
 		path := writeFile(t, content)
 		urls, _, err := scanCSV(t, path)
-		if err != nil {
-			return // a bad header or no url column: the file is left alone
-		}
 		after := readString(t, path)
+		if err != nil {
+			// A bad header, no url column, a bad record: the file is
+			// left alone.
+			if after != content {
+				t.Fatalf("a refused scan changed %q to %q", content, after)
+			}
+			return
+		}
 		for _, u := range urls {
 			if !strings.Contains(after, strings.ReplaceAll(u, `"`, `""`)) {
 				t.Fatalf("URL %q reported but not in %q", u, after)

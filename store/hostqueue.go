@@ -52,12 +52,12 @@ type Turn interface {
 // end. A consumer is thus never held up by one host while another could
 // start.
 //
-// The seen set holds 64-bit URL fingerprints (8 bytes a URL plus map
-// overhead). A host's queue is dropped as soon as it is empty, so a run
+// The seen set holds 128-bit URL fingerprints ([Fingerprint]), about 38
+// bytes a URL with the map's overhead at a million URLs. A host's queue is dropped as soon as it is empty, so a run
 // over millions of hosts holds queues for the hosts with queued work only.
 type MemoryFrontier struct {
 	mu        sync.Mutex
-	seen      map[uint64]struct{}
+	seen      map[[FingerprintSize]byte]struct{}
 	pending   int
 	inputDone bool
 	closed    bool
@@ -99,7 +99,7 @@ const (
 // URL it refuses is not queued.
 func NewMemoryFrontier(buffer int, admit func() bool) *MemoryFrontier {
 	return &MemoryFrontier{
-		seen:   make(map[uint64]struct{}),
+		seen:   make(map[[FingerprintSize]byte]struct{}),
 		admit:  admit,
 		buffer: max(buffer, 1),
 		hosts:  make(map[string]*hostQueue),
@@ -189,7 +189,7 @@ func (f *MemoryFrontier) Add(ctx context.Context, req Request) (bool, error) {
 }
 
 // failAddLocked undoes an Add that could not queue req and unlocks.
-func (f *MemoryFrontier) failAddLocked(req Request, fp uint64, err error) error {
+func (f *MemoryFrontier) failAddLocked(req Request, fp [FingerprintSize]byte, err error) error {
 	delete(f.seen, fp) // not queued: a later discovery may queue it
 	f.pending--
 	f.endIfIdleLocked()

@@ -19,9 +19,11 @@ var ErrBadURL = errors.New("store: url cannot be journaled")
 
 // A Journal is the append-only record of a crawl's frontier, kept next to
 // the output so that `trawl crawl --resume` can rebuild what was queued:
-// one line "enqueue <depth> <url>" per URL the crawl queued. What is done
-// is not journaled: the output file is the truth for that (see the package
-// documentation). A Journal is safe for concurrent use.
+// one line "enqueue <depth> <url>" per URL the crawl queued, each one a
+// page admitted under --max-pages (a resumed crawl counts them: the
+// events it replays are not journaled again, so a URL has one event).
+// What is done is not journaled: the output file is the truth for that
+// (see the package documentation). A Journal is safe for concurrent use.
 type Journal struct {
 	w *recordWriter
 }
@@ -40,7 +42,11 @@ func OpenJournal(ctx context.Context, path string, opts ...SinkOption) (*Journal
 	}
 	cfg := newSinkConfig(opts)
 	cfg.journal = nil
-	return &Journal{w: newRecordWriter(f, cfg)}, nil
+	j := &Journal{w: newRecordWriter(f, cfg)}
+	if err := j.w.trackEnd(ctx, path); err != nil {
+		return nil, errors.Join(err, f.Close(ctx))
+	}
+	return j, nil
 }
 
 // Enqueue buffers the event "url was queued at depth". Record it before
@@ -68,25 +74,30 @@ func (j *Journal) Flush(ctx context.Context) error { return j.w.FlushSync(ctx) }
 func (j *Journal) Close(ctx context.Context) error { return j.w.Close(ctx) }
 
 // ReplayJournal reads the journal at path and calls enqueued for each
-// event, in order. A last line torn by a crash is cut off the file first;
-// a line that cannot be read elsewhere is skipped and listed in the
-// result. A missing journal holds nothing: the result is zero and the
-// error nil. The frontier to resume is the URLs enqueued minus those that
-// the output file holds ([ScanJSONL], [ScanCSV]).
+// event, in order. A last line without a line break that starts like an
+// event was torn by a crash and is cut off the file, the only change
+// ReplayJournal ever makes; any other line that is not an event fails the
+// replay with a [*CorruptRecordError] naming the file and the line, and
+// the journal is left as it was. A missing journal holds nothing: the
+// result is zero and the error nil. The frontier to resume is the URLs
+// enqueued minus those that the output file holds ([ScanJSONL],
+// [ScanCSV]).
 func ReplayJournal(ctx context.Context, path string, enqueued func(depth int, url string)) (ScanResult, error) {
 	var res ScanResult
-	_, err := scanLines(ctx, path, &res, func(line int, text string, err error) {
-		var depth int
-		var url string
-		if err == nil {
-			depth, url, err = parseJournalLine(text)
+	torn := func(l scannedLine) bool {
+		return l.tooLong || strings.HasPrefix(l.text, "enqueue ") || strings.HasPrefix("enqueue ", l.text)
+	}
+	err := scanLines(ctx, path, &res, torn, func(l scannedLine) error {
+		if l.tooLong {
+			return &CorruptRecordError{Path: path, Line: l.num, Err: errRecordTooLong}
 		}
+		depth, url, err := parseJournalLine(l.text)
 		if err != nil {
-			res.addCorrupt(&CorruptRecordError{Path: path, Line: line, Err: err})
-			return
+			return &CorruptRecordError{Path: path, Line: l.num, Err: err}
 		}
 		res.Records++
 		enqueued(depth, url)
+		return nil
 	})
 	return res, err
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -54,16 +55,16 @@ func TestJournalRoundTrip(t *testing.T) {
 	}
 }
 
-func TestReplayJournalTornAndCorrupt(t *testing.T) {
+func TestReplayJournalTorn(t *testing.T) {
 	ctx := t.Context()
-	path := writeFile(t, "enqueue 0 https://a/\nenqueue x https://b/\nfrobnicate 1 https://c/\nenqueue 1 https://d/\nenqueue 2 https://e")
+	path := writeFile(t, "enqueue 0 https://a/\nenqueue 1 https://d/\nenqueue 2 https://e")
 	got, res := replay(t, path)
 	want := []event{{0, "https://a/"}, {1, "https://d/"}}
 	if !slices.Equal(got, want) {
 		t.Fatalf("replay %v, want %v", got, want)
 	}
-	if res.Records != 2 || res.CorruptCount != 2 || res.Corrupt[0].Line != 2 || res.Corrupt[1].Line != 3 {
-		t.Fatalf("result %+v, want 2 records and corrupt lines 2, 3", res)
+	if res.Records != 2 {
+		t.Fatalf("result %+v, want 2 records", res)
 	}
 	if res.Truncated != int64(len("enqueue 2 https://e")) {
 		t.Fatalf("Truncated %d", res.Truncated)
@@ -82,6 +83,27 @@ func TestReplayJournalTornAndCorrupt(t *testing.T) {
 	got, _ = replay(t, path)
 	if want := append(want, event{2, "https://e/"}); !slices.Equal(got, want) {
 		t.Fatalf("after append, replay %v, want %v", got, want)
+	}
+}
+
+// TestReplayJournalRefusesCorrupt: a complete line that is not an event
+// fails the replay with an error naming the file and the line; the
+// journal is left as it was, torn last line included.
+func TestReplayJournalRefusesCorrupt(t *testing.T) {
+	for _, content := range []string{
+		"enqueue 0 https://a/\nenqueue x https://b/\nenqueue 1 https://d/\nenqueue 2 https://e",
+		"enqueue 0 https://a/\nfrobnicate 1 https://c/\n",
+		"enqueue 0 https://a/\nhttps://b/",
+	} {
+		path := writeFile(t, content)
+		_, err := ReplayJournal(t.Context(), path, func(int, string) {})
+		var ce *CorruptRecordError
+		if !errors.As(err, &ce) || ce.Line != 2 || !strings.Contains(err.Error(), path) {
+			t.Errorf("ReplayJournal of %q: %v, want a corrupt record error naming line 2", content, err)
+		}
+		if got := readString(t, path); got != content {
+			t.Errorf("the refused replay changed the journal to %q", got)
+		}
 	}
 }
 

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -32,72 +34,130 @@ func (e *LockedError) Error() string {
 // Is reports whether target is [ErrLocked].
 func (e *LockedError) Is(target error) bool { return target == ErrLocked }
 
+// ErrNotPIDFile is returned by [AcquireLock] when the holder's pid file
+// ([PIDPath]) exists with content that is not a process id: it is not
+// trawl's, and trawl does not overwrite it.
+var ErrNotPIDFile = errors.New("store: exists and is not a pid file")
+
+// PIDPath returns the path of the file that holds the process id of the
+// holder of the lock file at path.
+func PIDPath(path string) string { return path + ".pid" }
+
 // A Lock is an exclusive advisory lock (flock) on a file, held until
 // [Lock.Release] or until the process ends, however it ends: the kernel
 // releases it with the last descriptor. A Lock conflicts with every other
 // open of the file, in this process or another.
+//
+// The lock file itself is never written: it may be any file, even one
+// with content (the output, say), and it stays byte for byte as it was.
+// The holder's process id goes to a separate file, [PIDPath], created by
+// the holder and removed by its Release.
 type Lock struct {
-	f    *os.File
-	path string
+	f       *os.File
+	path    string
+	pidPath string // the pid file this holder wrote, removed on Release
 }
 
-// AcquireLock creates the lock file at path if needed and takes its lock
-// without waiting. It then writes the process id into the file, for the
-// message of a later run that finds it held. If the lock is held,
-// AcquireLock returns a [*LockedError] with the holder's process id.
-// The file is not removed on release: removing it would let two runs
-// lock two different files of the same name.
+// AcquireLock opens the lock file at path, creating it empty if it is
+// missing and never truncating it, and takes its lock without waiting. It
+// then writes the process id into [PIDPath](path), for the message of a
+// later run that finds the lock held. If the lock is held, AcquireLock
+// returns a [*LockedError] with the holder's process id. A pid file that
+// exists with other content than a process id fails with
+// [ErrNotPIDFile], and the lock is not taken. The lock file is not
+// removed on release: removing it would let two runs lock two different
+// files of the same name.
 func AcquireLock(ctx context.Context, path string) (*Lock, error) {
 	return structured.RunSync(ctx, func(context.Context) (*Lock, error) {
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		// Read-only: flock needs no write access, and nothing is written.
+		f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o644)
 		if err != nil {
 			return nil, err
 		}
 		if err := tryFlock(f); err != nil {
 			f.Close()
 			if errors.Is(err, errWouldBlock) {
-				return nil, &LockedError{Path: path, PID: readPID(path)}
+				return nil, &LockedError{Path: path, PID: holderPID(path)}
 			}
 			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
-		if err := writePID(f); err != nil {
+		pidPath := PIDPath(path)
+		if err := writePID(pidPath); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
-		return &Lock{f: f, path: path}, nil
+		return &Lock{f: f, path: path, pidPath: pidPath}, nil
 	})
 }
 
-// Release empties the lock file and releases the lock. Releasing twice
-// returns an error matching os.ErrClosed.
+// Release removes the pid file, if it still holds this process's id, and
+// releases the lock. Releasing twice returns an error matching
+// os.ErrClosed.
 func (l *Lock) Release() error {
-	if err := l.f.Truncate(0); err != nil {
-		return err
+	var err error
+	if l.pidPath != "" {
+		if pid, perr := readPID(l.pidPath); perr == nil && pid == os.Getpid() {
+			if rerr := os.Remove(l.pidPath); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+				err = fmt.Errorf("unlock %s: %w", l.path, rerr)
+			}
+		}
+		l.pidPath = ""
 	}
-	return l.f.Close()
+	return errors.Join(err, l.f.Close())
 }
 
 // Path returns the lock file's path.
 func (l *Lock) Path() string { return l.path }
 
-func writePID(f *os.File) error {
-	if err := f.Truncate(0); err != nil {
+// writePID writes the process id into the pid file at path, unless it
+// exists with content that is not a process id (not trawl's).
+func writePID(path string) error {
+	b, err := os.ReadFile(path)
+	if err == nil && len(bytes.TrimSpace(b)) > 0 {
+		if _, perr := parsePID(b); perr != nil {
+			return fmt.Errorf("%s %w", path, ErrNotPIDFile)
+		}
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	_, err := f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	return err
+	return os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
 }
 
-// readPID returns the process id in the lock file, or 0: the holder may
-// not have written it yet.
-func readPID(path string) int {
-	b, err := os.ReadFile(path)
-	if err != nil || len(b) > 64 {
-		return 0
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid < 0 {
+// holderPID returns the process id of the holder of the lock file at
+// path from its pid file, or 0: the holder may not have written it yet.
+func holderPID(path string) int {
+	pid, err := readPID(PIDPath(path))
+	if err != nil {
 		return 0
 	}
 	return pid
+}
+
+// readPID returns the process id in the pid file at path.
+func readPID(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 64))
+	if err != nil {
+		return 0, err
+	}
+	return parsePID(b)
+}
+
+// errBadPID is the cause of a pid file that holds something else.
+var errBadPID = errors.New("not a process id")
+
+func parsePID(b []byte) (int, error) {
+	if len(b) >= 64 {
+		return 0, errBadPID
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0, errBadPID
+	}
+	return pid, nil
 }

@@ -147,3 +147,75 @@ func TestLockReleasedByHolder(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLockNeverWritesLockFile: the lock file may be any file with content
+// (the output, the input): taking and releasing the lock leave it byte
+// for byte as it was; the pid goes to PIDPath and is removed on Release.
+func TestLockNeverWritesLockFile(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	const content = "{\"url\":\"https://example.com/\"}\n"
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := AcquireLock(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != content {
+		t.Errorf("lock file after AcquireLock holds %q, want it untouched %q", b, content)
+	}
+	if b, err := os.ReadFile(PIDPath(path)); err != nil || string(b) != fmt.Sprintf("%d\n", os.Getpid()) {
+		t.Errorf("pid file holds %q, %v; want this process's id", b, err)
+	}
+	if err := l.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != content {
+		t.Errorf("lock file after Release holds %q, want it untouched %q", b, content)
+	}
+	if _, err := os.Stat(PIDPath(path)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("pid file after Release: %v, want it removed", err)
+	}
+}
+
+// TestLockCreatesMissingFileEmpty: a missing lock file is created, empty.
+func TestLockCreatesMissingFileEmpty(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "run.lock")
+	l, err := AcquireLock(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	if st, err := os.Stat(path); err != nil || st.Size() != 0 {
+		t.Fatalf("lock file: %v, want an empty file", err)
+	}
+}
+
+// TestLockRefusesForeignPIDFile: a FILE.pid with other content than a
+// process id is not trawl's: it is not overwritten, and the lock is not
+// taken.
+func TestLockRefusesForeignPIDFile(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "run.lock")
+	const content = "not a pid\n"
+	if err := os.WriteFile(PIDPath(path), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := AcquireLock(ctx, path)
+	if !errors.Is(err, ErrNotPIDFile) || !strings.Contains(err.Error(), PIDPath(path)) {
+		t.Fatalf("AcquireLock with a foreign pid file: %v, want ErrNotPIDFile naming it", err)
+	}
+	if b, _ := os.ReadFile(PIDPath(path)); string(b) != content {
+		t.Errorf("pid file holds %q, want it untouched", b)
+	}
+	// The lock was not kept.
+	if err := os.Remove(PIDPath(path)); err != nil {
+		t.Fatal(err)
+	}
+	l, err := AcquireLock(ctx, path)
+	if err != nil {
+		t.Fatalf("AcquireLock after the foreign pid file went: %v", err)
+	}
+	l.Release()
+}

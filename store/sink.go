@@ -22,6 +22,17 @@ const (
 	DefaultCloseTimeout = 10 * time.Second
 )
 
+// MaxRecordBytes is the largest record, in bytes without its line
+// break, that a sink writes ([ErrRecordTooLarge]) and that a resume scan
+// ([ScanJSONL], [ReplayJournal]) reads back: one limit for the writer and
+// the reader, so that whatever a run wrote, a resumed run can read.
+const MaxRecordBytes = 16 << 20
+
+// ErrRecordTooLarge is returned by the Write methods of the sinks and
+// [Journal.Enqueue] for a record longer than [MaxRecordBytes]. Nothing is
+// written: the caller should write a smaller record in its place.
+var ErrRecordTooLarge = fmt.Errorf("store: record larger than %d bytes", MaxRecordBytes)
+
 // ErrBadRecord is returned by [JSONLSink.Write] for a record that would
 // not make exactly one line: empty, or containing a line break.
 var ErrBadRecord = errors.New("store: record is not one line of output")
@@ -75,6 +86,7 @@ type sinkConfig struct {
 	bufSize      int
 	closeTimeout time.Duration
 	journal      *Journal
+	csvRaw       bool
 }
 
 func newSinkConfig(opts []SinkOption) sinkConfig {
@@ -108,11 +120,22 @@ func WithCloseTimeout(d time.Duration) SinkOption {
 // documentation for why crawl resume depends on that order.
 func WithJournal(j *Journal) SinkOption { return func(c *sinkConfig) { c.journal = j } }
 
+// recordFile is the file under a recordWriter: a *structured.File (or a
+// test double that fails as a full disk does).
+type recordFile interface {
+	Name() string
+	Write(ctx context.Context, p []byte) (int, error)
+	Sync(ctx context.Context) error
+	Close(ctx context.Context) error
+}
+
 // recordWriter is the buffer shared by the sinks and the journal: bytes
 // are appended a whole record at a time and written out in one Write.
 type recordWriter struct {
 	mu      sync.Mutex
-	f       *structured.File
+	f       recordFile
+	end     int64                                       // offset past the last whole record written, with truncate
+	cut     func(ctx context.Context, size int64) error // truncates the file; nil when it cannot be
 	cfg     sinkConfig
 	buf     []byte
 	err     error // sticky: the first write error
@@ -122,7 +145,7 @@ type recordWriter struct {
 	dirty   bool                            // written since the last sync
 }
 
-func newRecordWriter(f *structured.File, cfg sinkConfig) *recordWriter {
+func newRecordWriter(f recordFile, cfg sinkConfig) *recordWriter {
 	w := &recordWriter{f: f, cfg: cfg, canSync: true}
 	if j := cfg.journal; j != nil {
 		w.before = func(ctx context.Context) error {
@@ -136,15 +159,44 @@ func newRecordWriter(f *structured.File, cfg sinkConfig) *recordWriter {
 	return w
 }
 
+// trackEnd makes the writer cut the regular file at path, opened for
+// appending, back to its last whole record when a write out fails part
+// way (a full disk): the file then never ends with a torn record. Other
+// files (pipes, terminals, devices) cannot be cut.
+func (w *recordWriter) trackEnd(ctx context.Context, path string) error {
+	st, err := structured.RunSync(ctx, func(context.Context) (os.FileInfo, error) { return os.Stat(path) })
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return nil
+	}
+	w.end = st.Size()
+	w.cut = func(ctx context.Context, size int64) error {
+		_, err := structured.RunSync(ctx, func(context.Context) (struct{}, error) {
+			return struct{}{}, os.Truncate(path, size)
+		})
+		return err
+	}
+	return nil
+}
+
 // append adds one whole record to the buffer, calling add with the buffer
-// locked, and writes the buffer out past the threshold.
+// locked, and writes the buffer out past the threshold. A record of more
+// than MaxRecordBytes, its line break aside, is taken back and refused
+// with ErrRecordTooLarge.
 func (w *recordWriter) append(ctx context.Context, add func([]byte) []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.usable(); err != nil {
 		return err
 	}
+	n := len(w.buf)
 	w.buf = add(w.buf)
+	if size := len(w.buf) - n - 1; size > MaxRecordBytes {
+		w.buf = w.buf[:n]
+		return fmt.Errorf("write %s: %w: %d bytes", w.f.Name(), ErrRecordTooLarge, size)
+	}
 	if len(w.buf) < w.cfg.bufSize {
 		return nil
 	}
@@ -182,11 +234,21 @@ func (w *recordWriter) flushLocked(ctx context.Context) error {
 		if n == 0 && ctx.Err() != nil {
 			return err // nothing written: the buffer is kept for a retry
 		}
-		// Part of the buffer may be in the file: what follows can no
-		// longer be appended safely.
+		// Part of the buffer may be in the file, ending in a torn
+		// record: cut it back to the last whole one. The writer stays
+		// broken: the records in the buffer are lost, and the caller
+		// must know.
+		if n > 0 && w.cut != nil {
+			// Shielded: a torn record must not stay for a cancellation.
+			cerr := structured.Shielded(ctx, w.cfg.closeTimeout, func(ctx context.Context) error { return w.cut(ctx, w.end) })
+			if cerr != nil {
+				err = errors.Join(err, fmt.Errorf("cut %s back to its last whole record: %w", w.f.Name(), cerr))
+			}
+		}
 		w.err = err
 		return err
 	}
+	w.end += int64(n)
 	w.buf = w.buf[:0]
 	w.dirty = true
 	return nil
@@ -262,7 +324,11 @@ func OpenJSONL(ctx context.Context, path string, opts ...SinkOption) (*JSONLSink
 	if err != nil {
 		return nil, err
 	}
-	return NewJSONL(f, opts...), nil
+	s := NewJSONL(f, opts...)
+	if err := s.w.trackEnd(ctx, path); err != nil {
+		return nil, errors.Join(err, f.Close(ctx))
+	}
+	return s, nil
 }
 
 // NewJSONL returns a sink writing to f, such as

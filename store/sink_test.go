@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -292,4 +294,143 @@ func TestFlushEveryReturnsFlushError(t *testing.T) {
 			t.Fatalf("FlushEvery: %v, want the flush error", err)
 		}
 	})
+}
+
+// TestSinksRefuseRecordsOverTheLimit: a record longer than MaxRecordBytes
+// is refused with ErrRecordTooLarge and nothing of it is written; one of
+// exactly MaxRecordBytes is written, and a resume scan reads it back.
+func TestSinksRefuseRecordsOverTheLimit(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	jsonRec := func(n int) []byte {
+		pre, post := `{"url":"https://big/","x":"`, `"}`
+		return []byte(pre + strings.Repeat("x", n-len(pre)-len(post)) + post)
+	}
+	path := filepath.Join(dir, "out.jsonl")
+	s, err := OpenJSONL(ctx, path, WithBufferSize(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, jsonRec(MaxRecordBytes+1)); !errors.Is(err, ErrRecordTooLarge) {
+		t.Fatalf("JSONL Write of %d bytes: %v, want ErrRecordTooLarge", MaxRecordBytes+1, err)
+	}
+	if err := s.Write(ctx, jsonRec(MaxRecordBytes)); err != nil {
+		t.Fatalf("JSONL Write of MaxRecordBytes: %v", err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var urls []string
+	if _, err := ScanJSONL(ctx, path, func(u string) { urls = append(urls, u) }); err != nil || !slices.Equal(urls, []string{"https://big/"}) {
+		t.Fatalf("scan after the writes: %q, %v; want the one record of MaxRecordBytes", urls, err)
+	}
+
+	cpath := filepath.Join(dir, "out.csv")
+	c, err := OpenCSV(ctx, cpath, []string{"url", "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(ctx, []string{"https://big/", strings.Repeat("x", MaxRecordBytes)}); !errors.Is(err, ErrRecordTooLarge) {
+		t.Fatalf("CSV Write over the limit: %v, want ErrRecordTooLarge", err)
+	}
+	if err := c.Write(ctx, []string{"https://small/", "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := readString(t, cpath), "url,x\nhttps://small/,x\n"; got != want {
+		t.Fatalf("CSV file %q, want %q", got, want)
+	}
+}
+
+// fullDisk is a file whose writes fail with ENOSPC once room bytes are
+// written, after writing what still fits, as on a full disk.
+type fullDisk struct {
+	*structured.File
+	room int
+}
+
+func (d *fullDisk) Write(ctx context.Context, p []byte) (int, error) {
+	if len(p) <= d.room {
+		n, err := d.File.Write(ctx, p)
+		d.room -= n
+		return n, err
+	}
+	n, err := d.File.Write(ctx, p[:d.room])
+	d.room -= n
+	if err == nil {
+		err = &fs.PathError{Op: "write", Path: d.Name(), Err: syscall.ENOSPC}
+	}
+	return n, err
+}
+
+// TestSinkCutsBackOnFullDisk: a write out that fails part way (a full
+// disk) leaves no torn record: the file is cut back to the end of the
+// last whole record written, the error is returned, and the sink stays
+// broken. The same holds for the CSV sink and the journal.
+func TestSinkCutsBackOnFullDisk(t *testing.T) {
+	ctx := t.Context()
+	const before = "{\"url\":\"old\"}\n"
+	for _, kind := range []string{"jsonl", "csv", "journal"} {
+		t.Run(kind, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "out")
+			if err := os.WriteFile(path, []byte(before), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := openAppend(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			disk := &fullDisk{File: f, room: 40}
+			opts := []SinkOption{WithBufferSize(1 << 20)}
+			var w *recordWriter
+			var write func(u string) error
+			switch kind {
+			case "csv":
+				c := newCSVSink(disk, 1, opts)
+				w, write = c.w, func(u string) error { return c.Write(ctx, []string{u}) }
+			case "journal":
+				j := &Journal{w: newRecordWriter(disk, newSinkConfig(opts))}
+				w, write = j.w, func(u string) error { return j.Enqueue(ctx, 1, u) }
+			default:
+				j := &JSONLSink{w: newRecordWriter(disk, newSinkConfig(opts))}
+				w, write = j.w, func(u string) error { return j.Write(ctx, []byte(`{"url":"`+u+`"}`)) }
+			}
+			if err := w.trackEnd(ctx, path); err != nil {
+				t.Fatal(err)
+			}
+			if err := write("a"); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Flush(ctx); err != nil {
+				t.Fatalf("first flush, with room: %v", err)
+			}
+			good := readString(t, path)
+			if !strings.HasPrefix(good, before) || !strings.HasSuffix(good, "\n") || len(good) == len(before) {
+				t.Fatalf("after the first flush the file holds %q", good)
+			}
+			for _, u := range []string{"https://b.example/long", "https://c.example/longer"} {
+				if err := write(u); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err = w.Flush(ctx)
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("flush past the room: %v, want ENOSPC", err)
+			}
+			if disk.room != 0 {
+				t.Fatalf("the test disk still has %d bytes of room: the write was not torn", disk.room)
+			}
+			if got := readString(t, path); got != good {
+				t.Errorf("after the failed flush the file holds %q, want it cut back to %q", got, good)
+			}
+			if err := write("d"); !errors.Is(err, syscall.ENOSPC) {
+				t.Errorf("write after the failure: %v, want the same error", err)
+			}
+			if err := w.Close(ctx); !errors.Is(err, syscall.ENOSPC) {
+				t.Errorf("Close: %v, want the write error again", err)
+			}
+		})
+	}
 }
