@@ -67,19 +67,23 @@ func TestTryAcquireNotAheadOfWaiter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := New(Config{PerHost: 1})
 		held, _ := l.TryAcquire("a")
+		done := make(chan struct{})
 		structured.WithTaskGroup(t.Context(), func(ctx context.Context, tg *structured.TaskGroup) error {
 			tg.StartSoon(func(ctx context.Context) error {
 				release, err := l.Acquire(ctx, "a")
-				if err == nil {
-					release()
+				if err != nil {
+					return err
 				}
-				return err
+				<-done // holds the slot until the check is made
+				release()
+				return nil
 			})
 			synctest.Wait() // the task waits for the slot
 			held.Release()  // hands it to the waiter
 			if turn, at := l.TryAcquire("a"); turn != nil || !at.IsZero() {
 				t.Errorf("TryAcquire = %v, %v with a waiter served first; want nil", turn, at)
 			}
+			close(done)
 			return nil
 		})
 	})
