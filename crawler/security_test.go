@@ -295,6 +295,12 @@ func TestRedactURL(t *testing.T) {
 		"ftp://u:p@a.test/ not a url":       "ftp://u:***@a.test/ not a url",
 		"no scheme u:p@a.test":              "no scheme u:p@a.test",
 		"http://user:***@a.test/":           "http://user:***@a.test/",
+		// Forms the WHATWG parser reads with an authority, written as
+		// they are when the line does not parse.
+		"http:/u:pw@bad host/":  "http:/u:***@bad host/",
+		`http:\\u:pw@bad host/`: `http:\\u:***@bad host/`,
+		"HTTPS:u:pw@bad host/":  "HTTPS:u:***@bad host/",
+		" http:/\\u:pw@[::1":    " http:/\\u:***@[::1",
 	} {
 		if got := RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)

@@ -381,3 +381,26 @@ func TestProxyPasswordNotEchoed(t *testing.T) {
 		t.Errorf("exit code %d, stderr:\n%s\nwant a usage error naming --proxy without the password", res.code, res.stderr)
 	}
 }
+
+// TestPasswordOfUnparsedURLRedacted: a line or flag value that does not
+// parse but has a password where the WHATWG parser reads one ("http:/",
+// "http:\\" or "http:" followed by user:pass@) is written with the
+// password redacted, in the record and in usage errors.
+func TestPasswordOfUnparsedURLRedacted(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	in := writeFile(t, "urls.txt", "http:/user:s3cretpw@bad host/\nhttp:\\\\user:s3cretpw@bad host/\nhttps:user:s3cretpw@[::1\n")
+	res := runTrawl(t, ctx, nil, "fetch", "--no-robots", in)
+	if res.code != 1 {
+		t.Fatalf("exit code %d, want 1; stderr:\n%s", res.code, res.stderr)
+	}
+	if n := strings.Count(res.stdout, "user:***@"); n != 3 || strings.Contains(res.stdout+res.stderr, "s3cretpw") {
+		t.Errorf("want 3 records with the password redacted:\n%s\nstderr:\n%s", res.stdout, res.stderr)
+	}
+	for _, flag := range [][]string{{"--proxy", "http:/user:s3cretpw@bad host"}, {"--frontier", "redis:/user:s3cretpw@bad host/0"}} {
+		res := runTrawl(t, ctx, nil, "fetch", flag[0], flag[1], "http://127.0.0.1:1/")
+		if res.code != 2 || strings.Contains(res.stderr, "s3cretpw") || !strings.Contains(res.stderr, "user:***@") {
+			t.Errorf("%s: exit code %d, want 2 and the password redacted; stderr:\n%s", flag[0], res.code, res.stderr)
+		}
+	}
+}
