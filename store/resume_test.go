@@ -48,8 +48,14 @@ func TestScanJSONL(t *testing.T) {
 			urls: []string{"a", "b"}, after: "{\"url\":\"a\"}\n{\"url\":\"b\"}\n"},
 		{name: "torn last line", content: "{\"url\":\"a\"}\n{\"url\":\"b\"}\n{\"url\":\"c",
 			urls: []string{"a", "b"}, after: "{\"url\":\"a\"}\n{\"url\":\"b\"}\n", truncated: 9},
-		{name: "torn valid-looking last line", content: "{\"url\":\"a\"}\n{\"url\":\"b\"}",
-			urls: []string{"a"}, after: "{\"url\":\"a\"}\n", truncated: 11},
+		// A whole record whose line break was lost is kept, and gets it.
+		{name: "whole last line without a line break", content: "{\"url\":\"a\"}\n{\"url\":\"b\"}",
+			urls: []string{"a", "b"}, after: "{\"url\":\"a\"}\n{\"url\":\"b\"}\n"},
+		// So is a file of minified JSON: it must not be cut away.
+		{name: "minified JSON", content: "{\"name\":\"data\",\"items\":[1,2]}",
+			after: "{\"name\":\"data\",\"items\":[1,2]}\n"},
+		{name: "torn after the closing brace of a field", content: "{\"url\":\"a\"}\n{\"url\":\"b\",\"fields\":{}",
+			urls: []string{"a"}, after: "{\"url\":\"a\"}\n", truncated: 22},
 		{name: "only a torn line", content: "{\"url\"", after: "", truncated: 6},
 		{name: "crlf", content: "{\"url\":\"a\"}\r\n{\"url\":\"b\"}\r\n",
 			urls: []string{"a", "b"}, after: "{\"url\":\"a\"}\r\n{\"url\":\"b\"}\r\n"},
