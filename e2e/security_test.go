@@ -372,6 +372,43 @@ func TestDenyPrivateThroughProxy(t *testing.T) {
 	}
 }
 
+// TestDenyPrivateDirectToProxyAddress: a target at the proxy's own
+// (private) address that goes direct, as loopback hosts and NO_PROXY
+// ones do with a proxy from the environment, is refused by
+// --deny-private too; the dialer, which lets the proxy's address through
+// for proxied requests, used to connect it unguarded.
+func TestDenyPrivateDirectToProxyAddress(t *testing.T) {
+	t.Parallel()
+	proxy, asked := fakeProxy(t)
+	admin := proxy.URL + "/admin"
+	for _, viaEnv := range []bool{false, true} {
+		// One at a time, the public target first: the proxy has been
+		// used when the direct request comes.
+		args := []string{"fetch", "--no-robots", "--retries", "0", "--deny-private", "-c", "1"}
+		targets := []string{"http://93.184.216.34/pub", admin}
+		cmd := trawlCmd(testContext(t), append(append(args, "--proxy", proxy.URL), targets...)...)
+		if viaEnv {
+			cmd = trawlCmd(testContext(t), append(args, targets...)...)
+			cmd.Env = append(cmd.Env, "HTTP_PROXY="+proxy.URL)
+		}
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		cmd.Run()
+		recs := byURL(t, parseJSONL(t, stdout.String()))
+		if r := recs[admin]; r.Error == nil || r.Error.Kind != "denied_private" {
+			t.Errorf("proxy from env %v: %s: status %d, error %+v; want denied_private\nstderr:\n%s", viaEnv, admin, r.Status, r.Error, stderr.String())
+		}
+		if r := recs["http://93.184.216.34/pub"]; r.Status != 200 {
+			t.Errorf("proxy from env %v: the public target: status %d, error %+v; want 200", viaEnv, r.Status, r.Error)
+		}
+	}
+	for _, a := range asked() {
+		if !strings.HasPrefix(a, "http://93.184.216.34/") {
+			t.Errorf("the proxy's address was asked for %s", a)
+		}
+	}
+}
+
 // TestProxyPasswordNotEchoed: a bad --proxy is named in the usage error
 // without its password.
 func TestProxyPasswordNotEchoed(t *testing.T) {
