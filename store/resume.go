@@ -59,8 +59,8 @@ type ScanResult struct {
 // field of every complete record, in file order (records without one are
 // counted but not reported).
 //
-// A last line without a line break that starts like a record ("{") but
-// is not a whole JSON object was torn by a crash: ScanJSONL cuts it off,
+// A last line without a line break that starts like a record ("{") and
+// is JSON cut short was torn by a crash: ScanJSONL cuts it off,
 // so that appending continues on a line boundary, and its URL is fetched
 // again. A last line without a line break that is a whole JSON object is
 // read as a record, and the line break is added: it is a record whose
@@ -74,9 +74,7 @@ type ScanResult struct {
 // is zero and the error nil.
 func ScanJSONL(ctx context.Context, path string, done func(url string)) (ScanResult, error) {
 	var res ScanResult
-	// A torn record is a prefix of one, so no longer than one, and not
-	// valid JSON.
-	torn := func(l scannedLine) bool { return l.first == '{' && !l.tooLong && !json.Valid([]byte(l.text)) }
+	torn := func(l scannedLine) bool { return l.first == '{' && !l.tooLong && isJSONPrefix(l.text) }
 	err := scanLines(ctx, path, &res, torn, func(l scannedLine) error {
 		if l.tooLong {
 			return &CorruptRecordError{Path: path, Line: l.num, Err: errRecordTooLong}
@@ -92,6 +90,15 @@ func ScanJSONL(ctx context.Context, path string, done func(url string)) (ScanRes
 		return nil
 	})
 	return res, err
+}
+
+// isJSONPrefix reports whether text is the start of a JSON value cut
+// short, as a record torn by a crash is: no longer than a record, it
+// reads well up to its end, where more was due. A whole value is not,
+// nor is text with a syntax error (a file that is not JSON Lines).
+func isJSONPrefix(text string) bool {
+	var v json.RawMessage
+	return errors.Is(json.NewDecoder(strings.NewReader(text)).Decode(&v), io.ErrUnexpectedEOF)
 }
 
 // errRecordTooLong is the cause of a line longer than any record.

@@ -52,6 +52,8 @@ func TestScanJSONL(t *testing.T) {
 		{name: "whole last line without a line break", content: "{\"url\":\"a\"}\n{\"url\":\"b\"}",
 			urls: []string{"a", "b"}, after: "{\"url\":\"a\"}\n{\"url\":\"b\"}\n"},
 		// So is a file of minified JSON: it must not be cut away.
+		// (Lines that are not JSON at all are refused: see
+		// TestScanJSONLRefusesForeignLines.)
 		{name: "minified JSON", content: "{\"name\":\"data\",\"items\":[1,2]}",
 			after: "{\"name\":\"data\",\"items\":[1,2]}\n"},
 		{name: "torn after the closing brace of a field", content: "{\"url\":\"a\"}\n{\"url\":\"b\",\"fields\":{}",
@@ -109,6 +111,11 @@ func TestScanJSONLRefusesForeignLines(t *testing.T) {
 		{"garbage before a torn line", "{\"url\":\"a\"}\nbad\n{\"url\":\"b", 2},
 		{"too long", "{\"url\":\"a\"}\n{\"url\":\"" + strings.Repeat("x", MaxRecordBytes) + "\"}\n", 2},
 		{"one byte too long", "{\"url\":\"a\"}\n{\"url\":\"" + strings.Repeat("x", MaxRecordBytes-len(`{"url":""}`)+1) + "\"}\r\n", 2},
+		// A last line without a line break that starts with "{" but is
+		// not JSON cut short is no torn record: it is not cut away.
+		{"a template without a final line break", "{{ range .Items }}{{ .Name }}{{ end }}", 1},
+		{"a JavaScript object without a final line break", "{\"url\":\"a\"}\n{url: 'b'}", 2},
+		{"a line longer than a record without a final line break", "{\"url\":\"" + strings.Repeat("x", MaxRecordBytes), 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
