@@ -167,7 +167,7 @@ func (o *RunOptions) Validate() error {
 	case o.Progress != "auto" && o.Progress != "always" && o.Progress != "never":
 		return usageError("--progress must be auto, always or never, got %q", o.Progress)
 	case o.Frontier != "memory" && !isRedisURL(o.Frontier):
-		return usageError("--frontier %q: want memory or redis://[user:pass@]host:port/db", o.Frontier)
+		return usageError("--frontier %q: want memory or redis://[user:pass@]host:port/db", crawler.RedactURL(o.Frontier))
 	case o.Run != "" && !isRedisURL(o.Frontier):
 		return usageError("--run needs --frontier redis://...: only a shared frontier has named runs")
 	case o.Run == "" && isRedisURL(o.Frontier) && slices.Contains(o.Args, "-"):

@@ -70,6 +70,30 @@ func cutDeep(src []byte, limit int) []byte {
 		kept bool
 	}
 	var stack []open
+	// Where each name is open on the stack, and where the special
+	// elements are, so that an end tag finds the element it closes, or
+	// the special element that stops it, without scanning the stack: a
+	// page of many open elements and many stray end tags would cost the
+	// product of the two.
+	at := map[string][]int{}
+	var specials []int
+	push := func(e open) {
+		at[e.name] = append(at[e.name], len(stack))
+		if isSpecialName(e.name) {
+			specials = append(specials, len(stack))
+		}
+		stack = append(stack, e)
+	}
+	popTo := func(i int) {
+		for j := len(stack) - 1; j >= i; j-- {
+			name := stack[j].name
+			at[name] = at[name][:len(at[name])-1]
+			if n := len(specials); n > 0 && specials[n-1] == j {
+				specials = specials[:n-1]
+			}
+		}
+		stack = stack[:i]
+	}
 	reopenable := map[string]int{} // formatting elements closed by another's end tag
 	nReopenable := 0
 	out := make([]byte, 0, len(src))
@@ -87,11 +111,13 @@ func cutDeep(src []byte, limit int) []byte {
 		name := rawTagName(raw)
 		a := atom.Lookup([]byte(name))
 		if tt == html.EndTagToken {
-			i := len(stack) - 1
-			for ; i >= 0 && stack[i].name != name; i-- {
-				if isSpecial(atom.Lookup([]byte(stack[i].name))) || stack[i].name == "foreignobject" {
+			// The topmost element of this name closes, unless a special
+			// element stands above it.
+			i := -1
+			if pos := at[name]; len(pos) > 0 {
+				i = pos[len(pos)-1]
+				if n := len(specials); n > 0 && specials[n-1] > i {
 					i = -1
-					break
 				}
 			}
 			if i < 0 {
@@ -111,7 +137,7 @@ func cutDeep(src []byte, limit int) []byte {
 			if stack[i].kept {
 				out = append(out, raw...)
 			}
-			stack = stack[:i]
+			popTo(i)
 			continue
 		}
 		switch {
@@ -120,12 +146,19 @@ func cutDeep(src []byte, limit int) []byte {
 			// is closed by its end tag or the next <a>.
 			out = append(out, raw...)
 		case len(stack)+nReopenable >= limit:
-			stack = append(stack, open{name, false})
+			push(open{name, false})
 		default:
-			stack = append(stack, open{name, true})
+			push(open{name, true})
 			out = append(out, raw...)
 		}
 	}
+}
+
+// isSpecialName reports whether the element named name (lower case) stops
+// the parser's generic end tag handling: [isSpecial], and foreignObject,
+// whose lower-case name is no atom.
+func isSpecialName(name string) bool {
+	return isSpecial(atom.Lookup([]byte(name))) || name == "foreignobject"
 }
 
 // rawTagName returns the lower-case name of the tag whose raw text is raw.

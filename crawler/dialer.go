@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/net/http/httpproxy"
 )
 
 // errDeniedPrivate is the detail of a [KindDeniedPrivate] error: the
@@ -163,18 +165,39 @@ type proxyGuard struct {
 	proxies map[string]bool // "host:port" of the proxies handed out
 }
 
-func newProxyGuard(next func(*http.Request) (*url.URL, error), guarded *net.Dialer) *proxyGuard {
+// newProxyGuard returns the guard for the proxy func next and the
+// guarded dialer. known are the proxies next may return, known before
+// any request: a request that goes direct (NO_PROXY, a loopback host) to
+// one of their addresses is checked here too, since the dialer lets the
+// proxies' addresses through unguarded.
+func newProxyGuard(next func(*http.Request) (*url.URL, error), guarded *net.Dialer, known ...*url.URL) *proxyGuard {
 	direct := *guarded
 	direct.Control = nil
-	return &proxyGuard{next: next, resolver: net.DefaultResolver, guarded: guarded, direct: &direct, proxies: map[string]bool{}}
+	g := &proxyGuard{next: next, resolver: net.DefaultResolver, guarded: guarded, direct: &direct, proxies: map[string]bool{}}
+	for _, pu := range known {
+		if pu != nil {
+			g.proxies[proxyAddr(pu)] = true
+		}
+	}
+	return g
 }
 
 // proxy is the transport's Proxy func: next's choice, once the target is
 // known to be public.
 func (g *proxyGuard) proxy(req *http.Request) (*url.URL, error) {
 	pu, err := g.next(req)
-	if err != nil || pu == nil {
-		return pu, err // direct: the dialer guards it
+	if err != nil {
+		return pu, err
+	}
+	if pu == nil {
+		// Direct: the dialer guards it, except at a proxy's address.
+		g.mu.Lock()
+		atProxy := g.proxies[proxyAddr(req.URL)]
+		g.mu.Unlock()
+		if atProxy {
+			return nil, g.checkTarget(req.Context(), req.URL.Hostname())
+		}
+		return nil, nil
 	}
 	if err := g.checkTarget(req.Context(), req.URL.Hostname()); err != nil {
 		return nil, err
@@ -218,8 +241,29 @@ func (g *proxyGuard) dialContext(ctx context.Context, network, addr string) (net
 	return g.guarded.DialContext(ctx, network, addr)
 }
 
+// envProxies returns the proxies the environment names (HTTP_PROXY,
+// HTTPS_PROXY and their lower-case forms), read as net/http reads them.
+func envProxies() []*url.URL {
+	cfg := httpproxy.FromEnvironment()
+	var out []*url.URL
+	for _, s := range []string{cfg.HTTPProxy, cfg.HTTPSProxy} {
+		if s == "" {
+			continue
+		}
+		pu, err := url.Parse(s)
+		if err != nil || pu.Scheme == "" || pu.Host == "" {
+			if pu, err = url.Parse("http://" + s); err != nil {
+				continue
+			}
+		}
+		out = append(out, pu)
+	}
+	return out
+}
+
 // proxyAddr is the "host:port" the transport dials for the proxy pu, the
-// port defaulting by scheme as net/http does.
+// port defaulting by scheme as net/http does; for a request's URL, the
+// "host:port" a direct request dials.
 func proxyAddr(pu *url.URL) string {
 	port := pu.Port()
 	if port == "" {

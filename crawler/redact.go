@@ -11,7 +11,22 @@ import (
 // place of a URL: records, error messages, warnings. It works on text, so
 // it also redacts input lines that are not valid URLs. A user name alone
 // is kept (Go's URL.Redacted does the same).
+//
+// A text that starts with a scheme has its authority after the scheme's
+// ':' and any run of '/' and '\' that follows, as the WHATWG parser
+// reads "http:/u:p@host/", "http:\\u:p@host/" and "http:u:p@host/"
+// (input lines that do not parse are written as they are); other text
+// has it after its first "://".
 func RedactURL(s string) string {
+	t := strings.TrimLeft(s, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\v\f\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f ")
+	if scheme, ok := schemeOf(t); ok {
+		start := len(s) - len(t) + len(scheme) + 1
+		for start < len(s) && (s[start] == '/' || s[start] == '\\') {
+			start++
+		}
+		r, _ := redactAt(s, start)
+		return r
+	}
 	i := strings.Index(s, "://")
 	if i < 0 {
 		return s

@@ -160,6 +160,13 @@ func TestRobotsRFC9309(t *testing.T) {
 		{"groups for trawl merged, neither", "User-agent: trawl\nDisallow: /a\n\nUser-agent: *\nDisallow: /\n\nUser-agent: trawl\nDisallow: /b\n", "/c", true},
 		{"robots.txt itself", "User-agent: *\nDisallow: /\n", "/robots.txt", true},
 		{"agents sharing a group", "User-agent: other\nUser-agent: trawl\nDisallow: /\n", "/x", false},
+		// Special characters matched verbatim are written
+		// percent-encoded in the pattern (§2.2.3's table).
+		{"encoded * matches a literal *", "User-agent: *\nDisallow: /path/file-with-a-%2A.html\n", "/path/file-with-a-*.html", false},
+		{"encoded $ matches a literal $", "User-agent: *\nDisallow: /path/foo-%24\n", "/path/foo-$", false},
+		{"encoded * is no wildcard", "User-agent: *\nDisallow: /a%2Ab\n", "/axxb", true},
+		{"$ before the end is an octet", "User-agent: *\nDisallow: /a$b\n", "/a$b/c", false},
+		{"$ before the end is an octet, encoded in the URL", "User-agent: *\nDisallow: /a$b$\n", "/a%24b", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

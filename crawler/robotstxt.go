@@ -152,7 +152,7 @@ func parseRobots(body []byte) *robotsFile {
 			}
 			inRules = true
 			if value != "" { // an empty pattern matches nothing
-				cur.rules = append(cur.rules, robotsRule{allow: key == keyAllow, pattern: robotsCanon(value)})
+				cur.rules = append(cur.rules, robotsRule{allow: key == keyAllow, pattern: robotsCanonPattern(value)})
 			}
 		case keyCrawlDelay:
 			if d, ok := parseCrawlDelay(value); ok && cur != nil {
@@ -243,7 +243,7 @@ func (f *robotsFile) merge(token string) *robotsGroup {
 // the longest pattern decides; Allow wins between patterns of the same
 // length; no matching rule means allowed.
 func (g *robotsGroup) allows(target string) bool {
-	target = robotsCanon(target)
+	target = robotsCanonTarget(target)
 	best, allowed := -1, true
 	for _, r := range g.rules {
 		n := len(r.pattern)
@@ -325,6 +325,39 @@ func robotsCanon(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// robotsTargetSpecials writes the octets that are special in a pattern
+// percent-encoded.
+var robotsTargetSpecials = strings.NewReplacer("*", "%2A", "$", "%24")
+
+// robotsCanonTarget is [robotsCanon] for a request target, in which "*"
+// and "$" are octets like any other: they are percent-encoded, as a
+// pattern writes them to match them verbatim (RFC 9309 §2.2.3: the
+// pattern "/path/file-with-a-%2A.html" matches the path
+// "/path/file-with-a-*.html").
+func robotsCanonTarget(s string) string {
+	s = robotsCanon(s)
+	if !strings.ContainsAny(s, "*$") {
+		return s
+	}
+	return robotsTargetSpecials.Replace(s)
+}
+
+// robotsCanonPattern is [robotsCanon] for a pattern: a "$" before its
+// end is no end anchor but an octet, percent-encoded as in the target
+// (see [robotsCanonTarget]).
+func robotsCanonPattern(s string) string {
+	s = robotsCanon(s)
+	if i := strings.IndexByte(s, '$'); i < 0 || i == len(s)-1 {
+		return s
+	}
+	body, anchor := strings.CutSuffix(s, "$")
+	body = strings.ReplaceAll(body, "$", "%24")
+	if anchor {
+		body += "$"
+	}
+	return body
 }
 
 // robotsNeedsCanon reports whether s has anything robotsCanon would change.

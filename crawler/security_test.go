@@ -295,6 +295,12 @@ func TestRedactURL(t *testing.T) {
 		"ftp://u:p@a.test/ not a url":       "ftp://u:***@a.test/ not a url",
 		"no scheme u:p@a.test":              "no scheme u:p@a.test",
 		"http://user:***@a.test/":           "http://user:***@a.test/",
+		// Forms the WHATWG parser reads with an authority, written as
+		// they are when the line does not parse.
+		"http:/u:pw@bad host/":  "http:/u:***@bad host/",
+		`http:\\u:pw@bad host/`: `http:\\u:***@bad host/`,
+		"HTTPS:u:pw@bad host/":  "HTTPS:u:***@bad host/",
+		" http:/\\u:pw@[::1":    " http:/\\u:***@[::1",
 	} {
 		if got := RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
@@ -328,6 +334,17 @@ func TestProxyGuard(t *testing.T) {
 	}
 	if got := proxyAddr(&url.URL{Scheme: "socks5", Host: "p.example"}); got != "p.example:1080" {
 		t.Errorf("proxyAddr = %q", got)
+	}
+	// A request that goes direct to a known proxy's address, which the
+	// dialer lets through, is checked here; others are the dialer's.
+	direct := newProxyGuard(func(*http.Request) (*url.URL, error) { return nil, nil }, newDialer(true), proxyURL)
+	req, _ = http.NewRequestWithContext(t.Context(), "GET", "http://127.0.0.1:3128/admin", nil)
+	if pu, err := direct.proxy(req); pu != nil || transportKind(err, false) != KindDeniedPrivate {
+		t.Errorf("direct to the proxy's address: proxy %v, error %v; want it refused", pu, err)
+	}
+	req, _ = http.NewRequestWithContext(t.Context(), "GET", "http://127.0.0.1:8080/", nil)
+	if pu, err := direct.proxy(req); pu != nil || err != nil {
+		t.Errorf("direct elsewhere: proxy %v, error %v; want it left to the dialer", pu, err)
 	}
 }
 

@@ -47,7 +47,11 @@ func newTransport(cfg *Config) *http.Transport {
 	dialer := newDialer(cfg.DenyPrivate)
 	dial := dialer.DialContext
 	if cfg.DenyPrivate {
-		g := newProxyGuard(proxy, dialer)
+		known := []*url.URL{cfg.Proxy}
+		if cfg.Proxy == nil {
+			known = envProxies()
+		}
+		g := newProxyGuard(proxy, dialer, known...)
 		proxy, dial = g.proxy, g.dialContext
 	}
 	perHost := max(cfg.PerHost, 0)

@@ -130,6 +130,34 @@ func TestResumeRefusesForeignFiles(t *testing.T) {
 	}
 }
 
+// TestResumeKeepsJSONWithoutLineBreak: a file whose last line is a whole
+// JSON object without a line break (minified JSON, or a record whose line
+// break was lost) is not cut away by --resume as if torn: it is kept, and
+// the line break added before the new records. It used to be emptied,
+// with exit 0.
+func TestResumeKeepsJSONWithoutLineBreak(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	s := newSite(t, numberedPages(1), -1)
+	content := `{"name":"my data","items":[1,2,3]}`
+	out := writeFile(t, "data.json", content)
+	res := runTrawl(t, ctx, nil, "fetch", "--resume", "-o", out, s.URL+"/p/0")
+	if res.code != 0 {
+		t.Errorf("exit code %d; stderr:\n%s", res.code, res.stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, rest, _ := strings.Cut(string(b), "\n")
+	if first != content {
+		t.Fatalf("%s after --resume: %q; want it to start with its line %q", out, b, content)
+	}
+	if recs := parseJSONL(t, rest); len(recs) != 1 || recs[0].URL != s.URL+"/p/0" {
+		t.Errorf("want the record of /p/0 on a line of its own after it:\n%s", b)
+	}
+}
+
 // TestRecordOverTheLimit: a page whose record would pass the 16 MiB
 // limit of a record (here by a huge title, which only the body limit
 // bounds) gets a small error

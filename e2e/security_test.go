@@ -372,6 +372,43 @@ func TestDenyPrivateThroughProxy(t *testing.T) {
 	}
 }
 
+// TestDenyPrivateDirectToProxyAddress: a target at the proxy's own
+// (private) address that goes direct, as loopback hosts and NO_PROXY
+// ones do with a proxy from the environment, is refused by
+// --deny-private too; the dialer, which lets the proxy's address through
+// for proxied requests, used to connect it unguarded.
+func TestDenyPrivateDirectToProxyAddress(t *testing.T) {
+	t.Parallel()
+	proxy, asked := fakeProxy(t)
+	admin := proxy.URL + "/admin"
+	for _, viaEnv := range []bool{false, true} {
+		// One at a time, the public target first: the proxy has been
+		// used when the direct request comes.
+		args := []string{"fetch", "--no-robots", "--retries", "0", "--deny-private", "-c", "1"}
+		targets := []string{"http://93.184.216.34/pub", admin}
+		cmd := trawlCmd(testContext(t), append(append(args, "--proxy", proxy.URL), targets...)...)
+		if viaEnv {
+			cmd = trawlCmd(testContext(t), append(args, targets...)...)
+			cmd.Env = append(cmd.Env, "HTTP_PROXY="+proxy.URL)
+		}
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		cmd.Run()
+		recs := byURL(t, parseJSONL(t, stdout.String()))
+		if r := recs[admin]; r.Error == nil || r.Error.Kind != "denied_private" {
+			t.Errorf("proxy from env %v: %s: status %d, error %+v; want denied_private\nstderr:\n%s", viaEnv, admin, r.Status, r.Error, stderr.String())
+		}
+		if r := recs["http://93.184.216.34/pub"]; r.Status != 200 {
+			t.Errorf("proxy from env %v: the public target: status %d, error %+v; want 200", viaEnv, r.Status, r.Error)
+		}
+	}
+	for _, a := range asked() {
+		if !strings.HasPrefix(a, "http://93.184.216.34/") {
+			t.Errorf("the proxy's address was asked for %s", a)
+		}
+	}
+}
+
 // TestProxyPasswordNotEchoed: a bad --proxy is named in the usage error
 // without its password.
 func TestProxyPasswordNotEchoed(t *testing.T) {
@@ -379,5 +416,28 @@ func TestProxyPasswordNotEchoed(t *testing.T) {
 	res := runTrawl(t, testContext(t), nil, "fetch", "--proxy", "ftp://user:s3cretpw@proxy.test:21", "http://127.0.0.1:1/")
 	if res.code != 2 || !strings.Contains(res.stderr, "--proxy") || strings.Contains(res.stderr, "s3cretpw") {
 		t.Errorf("exit code %d, stderr:\n%s\nwant a usage error naming --proxy without the password", res.code, res.stderr)
+	}
+}
+
+// TestPasswordOfUnparsedURLRedacted: a line or flag value that does not
+// parse but has a password where the WHATWG parser reads one ("http:/",
+// "http:\\" or "http:" followed by user:pass@) is written with the
+// password redacted, in the record and in usage errors.
+func TestPasswordOfUnparsedURLRedacted(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	in := writeFile(t, "urls.txt", "http:/user:s3cretpw@bad host/\nhttp:\\\\user:s3cretpw@bad host/\nhttps:user:s3cretpw@[::1\n")
+	res := runTrawl(t, ctx, nil, "fetch", "--no-robots", in)
+	if res.code != 1 {
+		t.Fatalf("exit code %d, want 1; stderr:\n%s", res.code, res.stderr)
+	}
+	if n := strings.Count(res.stdout, "user:***@"); n != 3 || strings.Contains(res.stdout+res.stderr, "s3cretpw") {
+		t.Errorf("want 3 records with the password redacted:\n%s\nstderr:\n%s", res.stdout, res.stderr)
+	}
+	for _, flag := range [][]string{{"--proxy", "http:/user:s3cretpw@bad host"}, {"--frontier", "redis:/user:s3cretpw@bad host/0"}} {
+		res := runTrawl(t, ctx, nil, "fetch", flag[0], flag[1], "http://127.0.0.1:1/")
+		if res.code != 2 || strings.Contains(res.stderr, "s3cretpw") || !strings.Contains(res.stderr, "user:***@") {
+			t.Errorf("%s: exit code %d, want 2 and the password redacted; stderr:\n%s", flag[0], res.code, res.stderr)
+		}
 	}
 }

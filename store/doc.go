@@ -40,8 +40,9 @@
 // (its URL will be fetched again), and reports every URL it holds. The
 // caller skips those, opens the sink for appending, and fetches the rest:
 // every URL ends up in the output exactly once, as long as one run at a
-// time appends (see Lock). Cutting one torn last record is the only change
-// a scan ever makes: a complete record that cannot be read (a CSV file
+// time appends (see Lock). Cutting one torn last record, or adding the
+// line break a whole last record lacks, is the only change a scan ever
+// makes: a complete record that cannot be read (a CSV file
 // scanned as JSON Lines, a list of URLs, a corrupt line) fails the scan
 // with a [*CorruptRecordError] naming the file and the line, and leaves
 // the file byte for byte as it was. Records are at most [MaxRecordBytes]

@@ -69,8 +69,7 @@ type Lock struct {
 // files of the same name.
 func AcquireLock(ctx context.Context, path string) (*Lock, error) {
 	return structured.RunSync(ctx, func(context.Context) (*Lock, error) {
-		// Read-only: flock needs no write access, and nothing is written.
-		f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o644)
+		f, err := openLockFile(path)
 		if err != nil {
 			return nil, err
 		}
@@ -109,19 +108,51 @@ func (l *Lock) Release() error {
 // Path returns the lock file's path.
 func (l *Lock) Path() string { return l.path }
 
+// openLockFile opens the lock file at path read-only (flock needs no
+// write access, and nothing is written), creating it empty if it is
+// missing. It is created with O_EXCL, which follows no symbolic link: a
+// link planted where a lock file in a shared directory (/tmp) goes must
+// not make trawl create the file it points to. An existing file, or a
+// link to one, is opened as it is.
+func openLockFile(path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if !errors.Is(err, os.ErrNotExist) {
+		return f, err
+	}
+	f, err = os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		// Created meanwhile by another run; or a link to a missing
+		// file, which stays missing.
+		return os.Open(path)
+	}
+	return f, err
+}
+
 // writePID writes the process id into the pid file at path, unless it
-// exists with content that is not a process id (not trawl's).
+// exists with content that is not a process id (not trawl's). A symbolic
+// link there is not followed (where the system can tell: oNoFollow), so
+// that a link planted in a shared directory cannot make trawl write into
+// the file it points to.
 func writePID(path string) error {
-	b, err := os.ReadFile(path)
-	if err == nil && len(bytes.TrimSpace(b)) > 0 {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|oNoFollow, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 64))
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(b)) > 0 {
 		if _, perr := parsePID(b); perr != nil {
 			return fmt.Errorf("%s %w", path, ErrNotPIDFile)
 		}
 	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := f.Truncate(0); err != nil {
 		return err
 	}
-	return os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
+	_, err = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return err
 }
 
 // holderPID returns the process id of the holder of the lock file at

@@ -10,6 +10,9 @@ import (
 
 var errWouldBlock = syscall.EWOULDBLOCK
 
+// oNoFollow makes an open fail on a symbolic link.
+const oNoFollow = syscall.O_NOFOLLOW
+
 // tryFlock takes f's exclusive lock without waiting, or fails with an
 // error matching errWouldBlock.
 func tryFlock(f *os.File) error {

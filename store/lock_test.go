@@ -219,3 +219,40 @@ func TestLockRefusesForeignPIDFile(t *testing.T) {
 	}
 	l.Release()
 }
+
+// TestLockFollowsNoPlantedLink: symbolic links planted where the lock
+// file and its pid file go (another user, in a shared /tmp) make trawl
+// create or write no file they point to.
+func TestLockFollowsNoPlantedLink(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "run.lock")
+	victim := filepath.Join(dir, "victim")
+	if err := os.Symlink(victim, path); err != nil {
+		t.Skipf("no symbolic links here: %v", err)
+	}
+	if l, err := AcquireLock(t.Context(), path); err == nil {
+		l.Release()
+	}
+	if _, err := os.Lstat(victim); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a link as the lock file made trawl create its target: %v", err)
+	}
+
+	path = filepath.Join(dir, "other.lock")
+	for _, content := range []string{"", "-"} { // missing, then empty
+		if content == "-" {
+			if err := os.WriteFile(victim, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		os.Remove(PIDPath(path))
+		if err := os.Symlink(victim, PIDPath(path)); err != nil {
+			t.Fatal(err)
+		}
+		if l, err := AcquireLock(t.Context(), path); err == nil {
+			l.Release()
+		}
+		if b, err := os.ReadFile(victim); content == "" && !errors.Is(err, os.ErrNotExist) || content == "-" && len(b) != 0 {
+			t.Errorf("a link as the pid file made trawl write through it: %q, %v", b, err)
+		}
+	}
+}

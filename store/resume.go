@@ -59,9 +59,13 @@ type ScanResult struct {
 // field of every complete record, in file order (records without one are
 // counted but not reported).
 //
-// A last line without a line break that starts like a record ("{") was
-// torn by a crash: ScanJSONL cuts it off, so that appending continues on
-// a line boundary, and its URL is fetched again. That is the only change
+// A last line without a line break that starts like a record ("{") and
+// is JSON cut short was torn by a crash: ScanJSONL cuts it off,
+// so that appending continues on a line boundary, and its URL is fetched
+// again. A last line without a line break that is a whole JSON object is
+// read as a record, and the line break is added: it is a record whose
+// line break was lost, or a file of JSON written without one, such as
+// minified JSON, which must not be cut away. Those are the only changes
 // it ever makes. Any other line that is not a JSON object, or is longer
 // than [MaxRecordBytes], fails the scan with a [*CorruptRecordError]
 // naming the file and the line, and the file is left byte for byte as it
@@ -70,7 +74,7 @@ type ScanResult struct {
 // is zero and the error nil.
 func ScanJSONL(ctx context.Context, path string, done func(url string)) (ScanResult, error) {
 	var res ScanResult
-	torn := func(l scannedLine) bool { return l.first == '{' }
+	torn := func(l scannedLine) bool { return l.first == '{' && !l.tooLong && isJSONPrefix(l.text) }
 	err := scanLines(ctx, path, &res, torn, func(l scannedLine) error {
 		if l.tooLong {
 			return &CorruptRecordError{Path: path, Line: l.num, Err: errRecordTooLong}
@@ -86,6 +90,15 @@ func ScanJSONL(ctx context.Context, path string, done func(url string)) (ScanRes
 		return nil
 	})
 	return res, err
+}
+
+// isJSONPrefix reports whether text is the start of a JSON value cut
+// short, as a record torn by a crash is: no longer than a record, it
+// reads well up to its end, where more was due. A whole value is not,
+// nor is text with a syntax error (a file that is not JSON Lines).
+func isJSONPrefix(text string) bool {
+	var v json.RawMessage
+	return errors.Is(json.NewDecoder(strings.NewReader(text)).Decode(&v), io.ErrUnexpectedEOF)
 }
 
 // errRecordTooLong is the cause of a line longer than any record.
@@ -107,8 +120,10 @@ type scannedLine struct {
 // the scan and is returned; the file is then left as it was. A last line
 // without a line break is not given to fn if it is blank or isTorn says
 // it is a record torn by a crash: once every other line was read well,
-// it is cut off the file and res.Truncated counts its bytes. A missing
-// file makes no calls and no error.
+// it is cut off the file and res.Truncated counts its bytes. A last line
+// without a line break that fn accepts gets its line break added, so
+// that appending continues on a line boundary. A missing file makes no
+// calls and no error.
 func scanLines(ctx context.Context, path string, res *ScanResult, isTorn func(scannedLine) bool, fn func(scannedLine) error) error {
 	f, err := structured.OpenFile(ctx, path, os.O_RDONLY, 0)
 	if errors.Is(err, os.ErrNotExist) {
@@ -142,6 +157,12 @@ func scanLines(ctx context.Context, path string, res *ScanResult, isTorn func(sc
 		}
 		if err := fn(l); err != nil {
 			return err
+		}
+		if !l.ended {
+			if err := appendLineBreak(ctx, path); err != nil {
+				return fmt.Errorf("resume %s: %w", path, err)
+			}
+			return nil
 		}
 	}
 }

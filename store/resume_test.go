@@ -48,8 +48,16 @@ func TestScanJSONL(t *testing.T) {
 			urls: []string{"a", "b"}, after: "{\"url\":\"a\"}\n{\"url\":\"b\"}\n"},
 		{name: "torn last line", content: "{\"url\":\"a\"}\n{\"url\":\"b\"}\n{\"url\":\"c",
 			urls: []string{"a", "b"}, after: "{\"url\":\"a\"}\n{\"url\":\"b\"}\n", truncated: 9},
-		{name: "torn valid-looking last line", content: "{\"url\":\"a\"}\n{\"url\":\"b\"}",
-			urls: []string{"a"}, after: "{\"url\":\"a\"}\n", truncated: 11},
+		// A whole record whose line break was lost is kept, and gets it.
+		{name: "whole last line without a line break", content: "{\"url\":\"a\"}\n{\"url\":\"b\"}",
+			urls: []string{"a", "b"}, after: "{\"url\":\"a\"}\n{\"url\":\"b\"}\n"},
+		// So is a file of minified JSON: it must not be cut away.
+		// (Lines that are not JSON at all are refused: see
+		// TestScanJSONLRefusesForeignLines.)
+		{name: "minified JSON", content: "{\"name\":\"data\",\"items\":[1,2]}",
+			after: "{\"name\":\"data\",\"items\":[1,2]}\n"},
+		{name: "torn after the closing brace of a field", content: "{\"url\":\"a\"}\n{\"url\":\"b\",\"fields\":{}",
+			urls: []string{"a"}, after: "{\"url\":\"a\"}\n", truncated: 22},
 		{name: "only a torn line", content: "{\"url\"", after: "", truncated: 6},
 		{name: "crlf", content: "{\"url\":\"a\"}\r\n{\"url\":\"b\"}\r\n",
 			urls: []string{"a", "b"}, after: "{\"url\":\"a\"}\r\n{\"url\":\"b\"}\r\n"},
@@ -103,6 +111,11 @@ func TestScanJSONLRefusesForeignLines(t *testing.T) {
 		{"garbage before a torn line", "{\"url\":\"a\"}\nbad\n{\"url\":\"b", 2},
 		{"too long", "{\"url\":\"a\"}\n{\"url\":\"" + strings.Repeat("x", MaxRecordBytes) + "\"}\n", 2},
 		{"one byte too long", "{\"url\":\"a\"}\n{\"url\":\"" + strings.Repeat("x", MaxRecordBytes-len(`{"url":""}`)+1) + "\"}\r\n", 2},
+		// A last line without a line break that starts with "{" but is
+		// not JSON cut short is no torn record: it is not cut away.
+		{"a template without a final line break", "{{ range .Items }}{{ .Name }}{{ end }}", 1},
+		{"a JavaScript object without a final line break", "{\"url\":\"a\"}\n{url: 'b'}", 2},
+		{"a line longer than a record without a final line break", "{\"url\":\"" + strings.Repeat("x", MaxRecordBytes), 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

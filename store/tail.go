@@ -45,6 +45,23 @@ func cutTail(ctx context.Context, path string, dropLines int) (int64, error) {
 	})
 }
 
+// appendLineBreak adds a line break at the end of the file at path, and
+// syncs it.
+func appendLineBreak(ctx context.Context, path string) error {
+	_, err := structured.RunSync(ctx, func(context.Context) (struct{}, error) {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return struct{}{}, err
+		}
+		defer f.Close()
+		if _, err := f.Write([]byte("\n")); err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, f.Sync()
+	})
+	return err
+}
+
 // truncateAt cuts the file at path to size bytes, and syncs it. It returns
 // the number of bytes removed.
 func truncateAt(ctx context.Context, path string, size int64) (int64, error) {
