@@ -128,7 +128,9 @@ func (x *dataExtraction) jsonLD(doc *goquery.Document) ([]any, []JSONLDError) {
 				items = append(items, cleanJSON(item))
 			}
 		case map[string]any:
-			items = append(items, cleanJSON(v))
+			if len(v) > 0 { // an empty object says nothing: extruct drops it too
+				items = append(items, cleanJSON(v))
+			}
 		default:
 			fail(fmt.Errorf("not a JSON object or array: %s", strings.TrimSpace(shortText(text, 40))))
 		}
@@ -252,9 +254,14 @@ func shortText(s string, n int) string {
 }
 
 // metas collects, from the page's <meta> elements with a content, the
-// OpenGraph properties (og:*, article:*, twitter:*, from property or
-// else name), every meta by name (lower-cased), property and http-equiv
-// (lower-cased), and the directives of <meta name=robots>.
+// OpenGraph properties, every meta by name (lower-cased), property and
+// http-equiv (lower-cased), and the directives of <meta name=robots>.
+//
+// OpenGraph properties are read as the protocol (ogp.me) and extruct
+// read them: the property attribute of a <meta> in <head> (where the
+// HTML parser put it), og:* and article:*, and twitter:* from name or
+// property, as Twitter cards write them. A <meta name="og:title">, or
+// one in <body>, is under meta only.
 func (x *dataExtraction) metas(doc *goquery.Document, extras Extras) (og, meta map[string]any, robots []string) {
 	og, meta = map[string]any{}, map[string]any{}
 	entries := 0
@@ -280,11 +287,11 @@ func (x *dataExtraction) metas(doc *goquery.Document, extras Extras) (og, meta m
 		name, hasName := s.Attr("name")
 		equiv, hasEquiv := s.Attr("http-equiv")
 		property, name, equiv = strings.TrimSpace(property), strings.ToLower(strings.TrimSpace(name)), strings.ToLower(strings.TrimSpace(equiv))
-		if extras.OpenGraph {
+		if extras.OpenGraph && goquery.NodeName(s.Parent()) == "head" {
 			switch {
 			case hasProperty && isOpenGraphKey(property):
 				add(og, property, content)
-			case hasName && isOpenGraphKey(name):
+			case hasName && strings.HasPrefix(name, "twitter:"):
 				add(og, name, content)
 			}
 		}
@@ -315,10 +322,10 @@ func (x *dataExtraction) metas(doc *goquery.Document, extras Extras) (og, meta m
 }
 
 // isOpenGraphKey reports whether key is an og:, article: or twitter:
-// property.
+// property; prefixes are case-sensitive, as in RDFa.
 func isOpenGraphKey(key string) bool {
 	for _, p := range []string{"og:", "article:", "twitter:"} {
-		if len(key) > len(p) && strings.EqualFold(key[:len(p)], p) {
+		if len(key) > len(p) && strings.HasPrefix(key, p) {
 			return true
 		}
 	}
