@@ -96,6 +96,15 @@ func TestJSONLDBudget(t *testing.T) {
 	}
 }
 
+func TestJSONLDCap(t *testing.T) {
+	block := "[" + strings.Repeat("0,", MaxJSONLDBytes/2) + "0]"
+	page := `<script type="application/ld+json">{"a":1}</script><script type="application/ld+json">` + block + `</script>`
+	d := dataOf(t, page, "https://example.com/", Limits{}, Extras{JSONLD: true})
+	if asJSON(t, d.JSONLD) != `[{"a":1}]` || len(d.JSONLDErrors) != 1 || !d.DataTruncated {
+		t.Errorf("a block of %d bytes: jsonld %.100s, errors %+v; want it reported, not parsed", len(block), asJSON(t, d.JSONLD), d.JSONLDErrors)
+	}
+}
+
 func TestOpenGraph(t *testing.T) {
 	page := `<html prefix="og: https://ogp.me/ns#"><head>
 <meta property="og:title" content="Title">
