@@ -293,3 +293,18 @@ func TestDefaultFieldsComputeNoExtras(t *testing.T) {
 		t.Errorf("opt-in fields computed without being asked for: %+v", res.PageData)
 	}
 }
+
+// TestStructuredDataDeepPage: a page nested deeper than the HTML parser
+// allows still gives its structured data, from the tree cut at cutDepth
+// levels, as --select does.
+func TestStructuredDataDeepPage(t *testing.T) {
+	body := `<html><head><meta property="og:title" content="Deep"><script type="application/ld+json">{"@type":"Thing"}</script></head><body>` +
+		strings.Repeat("<div>", 700) + `<img src="/deep.png">` + strings.Repeat("</div>", 700) + `</body></html>`
+	resp := &Response{URL: "https://example.com/", FinalURL: "https://example.com/", Status: 200, Body: []byte(body),
+		Header: http.Header{"Content-Type": {"text/html"}}}
+	res := &Result{}
+	extractInto(res, resp, nil, Limits{}, Extras{JSONLD: true, OpenGraph: true, Images: true})
+	if asJSON(t, res.JSONLD) != `[{"@type":"Thing"}]` || res.OpenGraph["og:title"] != "Deep" || !reflect.DeepEqual(res.Images, []string{"https://example.com/deep.png"}) {
+		t.Errorf("deep page: jsonld %s, opengraph %v, images %v", asJSON(t, res.JSONLD), res.OpenGraph, res.Images)
+	}
+}
