@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"reflect"
 	"slices"
@@ -43,9 +44,6 @@ type Extras struct {
 func (e Extras) tree() bool {
 	return e.JSONLD || e.OpenGraph || e.Meta || e.Images || e.RobotsMeta
 }
-
-// any reports whether e asks for anything.
-func (e Extras) any() bool { return e != Extras{} }
 
 // PageData are the fields of a record beyond the standard ones: the
 // fingerprint of the response, always there when the response has it,
@@ -124,13 +122,7 @@ func headerData(h http.Header, budget *fieldBudget) map[string]any {
 		return nil
 	}
 	out := make(map[string]any, len(h))
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for k := range h {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(h)) {
 		vs := h[name]
 		key := strings.ToLower(name)
 		cost := len(key)

@@ -69,10 +69,7 @@ func redactAll(urls []string) []string {
 // of the page is bounded by lim. The opt-in fields are computed as extras
 // says.
 func extractInto(res *Result, resp *Response, selectors []Selector, lim Limits, extras Extras) []string {
-	if extras.Headers {
-		budget := fieldBudget{left: lim.withDefaults().MaxFieldBytes}
-		res.Headers, res.DataTruncated = headerData(resp.Header, &budget), budget.truncated
-	}
+	setHeaderData(res, resp, lim, extras)
 	body := DecodeBytes(resp.Body, resp.ContentType())
 	if !body.HTML {
 		return nil

@@ -14,9 +14,9 @@ import (
 )
 
 // setPageData computes the opt-in fields of res that extras asks for
-// from resp, whose body is HTML, within lim: the decoded page, and what
-// a tree of it holds. A page the parser cannot hold even cut to
-// [cutDepth] levels gets no tree fields.
+// from resp, whose body is HTML, within lim: the decoded page and what
+// a tree of it holds (after [setHeaderData]). A page the parser
+// cannot hold even cut to [cutDepth] levels gets no tree fields.
 func setPageData(res *Result, resp *Response, lim Limits, extras Extras) {
 	if !extras.HTML && !extras.tree() {
 		return
@@ -28,25 +28,35 @@ func setPageData(res *Result, resp *Response, lim Limits, extras Extras) {
 	if extras.HTML {
 		res.HTML = CleanText(string(decoded))
 	}
-	if !extras.tree() {
-		return
-	}
-	root, src, err := parseTree(bytes.NewReader(decoded))
-	if err != nil || src != nil {
-		return
-	}
-	d := ExtractData(goquery.NewDocumentFromNode(root), finalURL(resp), lim, extras)
-	d.ContentHash, d.ETag, d.LastModified, d.HTML, d.Headers = res.ContentHash, res.ETag, res.LastModified, res.HTML, res.Headers
-	d.DataTruncated = d.DataTruncated || res.DataTruncated
-	if extras.RobotsMeta {
-		if h := robotsHeader(resp.Header.Values("X-Robots-Tag")); len(h) > 0 {
-			if d.RobotsMeta == nil {
-				d.RobotsMeta = &RobotsMeta{}
+	if extras.tree() {
+		if root, src, err := parseTree(bytes.NewReader(decoded)); err == nil && src == nil {
+			d := ExtractData(goquery.NewDocumentFromNode(root), finalURL(resp), lim, extras)
+			res.JSONLD, res.JSONLDErrors, res.OpenGraph, res.Meta, res.Images = d.JSONLD, d.JSONLDErrors, d.OpenGraph, d.Meta, d.Images
+			res.DataTruncated = res.DataTruncated || d.DataTruncated
+			if d.RobotsMeta != nil {
+				if res.RobotsMeta != nil {
+					d.RobotsMeta.Header = res.RobotsMeta.Header
+				}
+				res.RobotsMeta = d.RobotsMeta
 			}
-			d.RobotsMeta.Header = h
 		}
 	}
-	res.PageData = d
+}
+
+// setHeaderData sets the opt-in fields of res that come from the
+// headers of resp, HTML or not: headers, and the X-Robots-Tag
+// directives of robots_meta.
+func setHeaderData(res *Result, resp *Response, lim Limits, extras Extras) {
+	if extras.Headers {
+		budget := fieldBudget{left: lim.withDefaults().MaxFieldBytes}
+		res.Headers = headerData(resp.Header, &budget)
+		res.DataTruncated = res.DataTruncated || budget.truncated
+	}
+	if extras.RobotsMeta {
+		if h := robotsHeader(resp.Header.Values("X-Robots-Tag")); len(h) > 0 {
+			res.RobotsMeta = &RobotsMeta{Header: h}
+		}
+	}
 }
 
 // ExtractData returns the structured data of the page doc, whose URL is

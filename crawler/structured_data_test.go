@@ -224,6 +224,12 @@ func TestHeadersField(t *testing.T) {
 	if res.JSONLD != nil {
 		t.Errorf("jsonld of a PDF: %v", res.JSONLD)
 	}
+	pdf := &Result{}
+	resp.Header.Set("X-Robots-Tag", "noindex")
+	extractInto(pdf, resp, nil, Limits{}, Extras{RobotsMeta: true})
+	if asJSON(t, pdf.RobotsMeta) != `{"header":["noindex"]}` {
+		t.Errorf("robots_meta of a PDF with X-Robots-Tag: %s", asJSON(t, pdf.RobotsMeta))
+	}
 }
 
 func TestResponseData(t *testing.T) {
