@@ -105,14 +105,26 @@ func groupedFlagUsages(c *cobra.Command) string {
 }
 
 // completeFields completes --fields, a comma-separated list: the names
-// not yet given after the last comma.
+// not yet given after the last comma, in the form of the names before it
+// (name, or +name to add to the default fields); both forms first.
 func completeFields(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 	i := strings.LastIndexByte(toComplete, ',')
 	given := strings.Split(toComplete[:i+1], ",")
+	var forms []string
+	switch {
+	case i < 0:
+		forms = []string{"", "+"}
+	case isAddForm(given):
+		forms = []string{"+"}
+	default:
+		forms = []string{""}
+	}
 	var out []string
-	for _, n := range append(slices.Clone(crawler.OutputFields), "error_kind", "error_message") {
-		if !slices.Contains(given, n) && strings.HasPrefix(toComplete[:i+1]+n, toComplete) {
-			out = append(out, toComplete[:i+1]+n)
+	for _, form := range forms {
+		for _, n := range append(slices.Clone(crawler.OutputFields), "error_kind", "error_message") {
+			if n := form + n; !slices.Contains(given, n) && strings.HasPrefix(toComplete[:i+1]+n, toComplete) {
+				out = append(out, toComplete[:i+1]+n)
+			}
 		}
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace

@@ -82,10 +82,13 @@ type RunOptions struct {
 	header    http.Header
 	proxyURL  *url.URL
 	selectors []crawler.Selector
-	scopeMode crawler.ScopeMode
-	include   []*regexp.Regexp
-	exclude   []*regexp.Regexp
-	formatSet bool // --format was given
+	extras    crawler.Extras // the opt-in fields computed (expandFields)
+	// addedFields are the fields of --fields +a,+b, without '+'.
+	addedFields []string
+	scopeMode   crawler.ScopeMode
+	include     []*regexp.Regexp
+	exclude     []*regexp.Regexp
+	formatSet   bool // --format was given
 
 	queueMemory int64
 }
@@ -113,7 +116,7 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.IntVar(&o.MaxLinks, "max-links", crawler.DefaultMaxLinks, "most links kept from one page; past it the record has links_truncated: true")
 	fs.StringVarP(&o.Output, "output", "o", "", "write results to FILE instead of stdout")
 	fs.StringVar(&o.Format, "format", "jsonl", "output format: jsonl or csv (-o FILE.csv means csv); without either, a terminal gets one readable line per URL, anything else JSON Lines")
-	fs.StringSliceVar(&o.Fields, "fields", nil, "output only these fields, in this order (CSV columns / JSON subset): "+strings.Join(crawler.OutputFields, ", ")+", error_kind, error_message, or a --select name")
+	fs.StringSliceVar(&o.Fields, "fields", nil, "output only these fields, in this order (CSV columns / JSON subset), or +a,+b to add fields to the default ones: "+strings.Join(crawler.OutputFields, ", ")+", error_kind, error_message, or a --select name")
 	fs.BoolVar(&o.CSVRaw, "csv-raw", false, "CSV: write cells starting with = + - @ tab or CR as they are, without the ' that stops spreadsheets running them as formulas")
 	fs.StringVar(&o.Progress, "progress", "auto", "progress bar on stderr: auto (on a terminal, when the records go to -o FILE or a file), always or never")
 	fs.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress bar, no summary, no warnings on stderr")
@@ -211,8 +214,8 @@ func (o *RunOptions) Validate() error {
 	if err := crawler.CheckSelectorNames(o.selectors); err != nil {
 		return usageError("--select: %v", err)
 	}
-	if err := crawler.CheckFields(o.Fields, o.selectors); err != nil {
-		return usageError("--fields: %v", err)
+	if err := o.expandFields(); err != nil {
+		return err
 	}
 	if o.Crawl {
 		if err := o.validateCrawl(); err != nil {

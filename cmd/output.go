@@ -41,7 +41,7 @@ func (o *RunOptions) validateOutput() error {
 			return usageError("-o %s names a %s file but --format is %s: drop --format, or give the file a .%s name", o.Output, formatName(f), o.Format, o.Format)
 		}
 	}
-	if o.Resume && o.Fields != nil && !slices.Contains(o.Fields, "url") {
+	if o.Resume && o.Fields != nil && !isAddForm(o.Fields) && !slices.Contains(o.Fields, "url") {
 		return usageError("--resume needs url among --fields: it finds the URLs already done by it")
 	}
 	return nil

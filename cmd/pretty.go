@@ -110,7 +110,7 @@ func shorten(s string, n int) string {
 // [prettyOutput]: stdout is a terminal, no -o, and neither --format nor
 // --fields asks for a machine format.
 func (o *RunOptions) wantPretty() bool {
-	return o.Output == "" && o.IO.StdoutTTY && !o.formatSet && len(o.Fields) == 0
+	return o.Output == "" && o.IO.StdoutTTY && !o.formatSet && len(o.Fields) == 0 && len(o.addedFields) == 0
 }
 
 // prettyHint is what `trawl demo` prints last on a terminal: how to get

@@ -191,7 +191,7 @@ func TestExtractLateMetaCharset(t *testing.T) {
 	for name, sels := range map[string][]Selector{"token pass": nil, "tree with --select": {sel}} {
 		t.Run(name, func(t *testing.T) {
 			res := NewResult(Request{URL: srv.URL}, resp, nil, time.Now())
-			extractInto(res, resp, sels, Limits{})
+			extractInto(res, resp, sels, Limits{}, Extras{})
 			if res.Error != nil {
 				t.Fatal(res.Error)
 			}

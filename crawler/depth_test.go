@@ -50,7 +50,7 @@ func TestExtractDeepNesting(t *testing.T) {
 		for name, sels := range map[string][]Selector{"default fields": nil, "--select": {sel}} {
 			t.Run(tag+" "+name, func(t *testing.T) {
 				res := NewResult(Request{URL: srv.URL + "/"}, resp, nil, time.Now())
-				extractInto(res, resp, sels, Limits{})
+				extractInto(res, resp, sels, Limits{}, Extras{})
 				if res.Error != nil {
 					t.Fatalf("error %+v", res.Error)
 				}

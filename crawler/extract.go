@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/andybalholm/cascadia"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -65,7 +66,7 @@ type Selector struct {
 	// text.
 	Attr string
 
-	m cascadia.Matcher
+	m goquery.Matcher
 }
 
 // ParseSelector parses the --select syntax "name=css" (the text of each
@@ -109,7 +110,7 @@ func NewSelector(name, css, attr string) (Selector, error) {
 	if err != nil {
 		return Selector{}, fmt.Errorf("invalid css selector %q: %w", css, err)
 	}
-	return Selector{Name: name, CSS: css, Attr: attr, m: g}, nil
+	return Selector{Name: name, CSS: css, Attr: attr, m: cascadia.Selector(g.Match)}, nil
 }
 
 // Extract parses the HTML document r, whose URL is base, once and returns
@@ -144,12 +145,14 @@ func ExtractWithLimits(r io.Reader, base *url.URL, selectors []Selector, lim Lim
 	return p, err
 }
 
-// extractTree parses r into a tree, which CSS selectors need. A document
+// extractTree parses r into a tree, a goquery Document, which CSS
+// selectors need; the standard fields come from one walk of its nodes,
+// which reads them exactly as the token pass does. A document
 // nested too deeply for the parser is cut at [cutDepth] levels; one that
 // even then is too deep gets its standard fields from the token pass, and
 // its selectors match nothing.
 func extractTree(r io.Reader, base *url.URL, selectors []Selector, lim Limits) (Page, error) {
-	doc, src, err := parseTree(r)
+	root, src, err := parseTree(r)
 	if src != nil {
 		return tooDeepPage(src, base, selectors, lim)
 	}
@@ -159,8 +162,9 @@ func extractTree(r io.Reader, base *url.URL, selectors []Selector, lim Limits) (
 		}
 		return Page{}, newError(KindDecode, urlString(base), fmt.Errorf("parse html: %w", err))
 	}
+	doc := goquery.NewDocumentFromNode(root)
 	var x extraction
-	x.walk(doc)
+	x.walk(doc.Nodes[0])
 	p := Page{Title: x.title, Description: x.description, H1: x.h1, Lang: x.lang}
 	docBase := documentBase(base, x.baseHref)
 	p.Links, p.LinksTruncated, p.LinksDropped = resolveLinks(docBase, x.hrefs, lim)
@@ -256,7 +260,7 @@ func documentBase(base *url.URL, baseHref string) *url.URL {
 // selectFields returns the values of selectors in doc by name, within
 // lim, and whether some were left out or cut. URL attributes resolve
 // against base (see [selectorValue]).
-func selectFields(doc *html.Node, base *url.URL, selectors []Selector, lim Limits) (map[string][]string, bool, error) {
+func selectFields(doc *goquery.Document, base *url.URL, selectors []Selector, lim Limits) (map[string][]string, bool, error) {
 	lim = lim.withDefaults()
 	budget := fieldBudget{left: lim.MaxFieldBytes}
 	fields := make(map[string][]string, len(selectors))
@@ -272,20 +276,22 @@ func selectFields(doc *html.Node, base *url.URL, selectors []Selector, lim Limit
 		if values == nil {
 			values = []string{}
 		}
-		for _, n := range cascadia.QueryAll(doc, s.m) {
+		doc.FindMatcher(s.m).EachWithBreak(func(_ int, match *goquery.Selection) bool {
+			n := match.Get(0)
 			v, ok := attrValue(n, base, s.Attr)
 			if !ok {
-				continue
+				return true
 			}
 			if len(values) == lim.MaxMatches || budget.left <= 0 {
 				budget.truncated = true
-				break
+				return false
 			}
 			if s.Attr == "" {
 				v = textOfAtMost(n, budget.left)
 			}
 			values = append(values, budget.take(v))
-		}
+			return true
+		})
 		fields[s.Name] = values
 	}
 	return fields, budget.truncated, nil

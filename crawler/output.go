@@ -21,7 +21,11 @@ var OutputFields = []string{
 	"url", "input", "host", "final_url", "status", "content_type", "title", "description",
 	"canonical", "h1", "lang", "links", "links_truncated", "links_dropped",
 	"bytes", "elapsed_ms", "fetched_at", "depth", "redirects", "remote_addr",
-	"proto", "tls_version", "fields", "fields_truncated", "error", "line",
+	"proto", "tls_version", "fields", "fields_truncated",
+	"content_hash", "etag", "last_modified",
+	"html", "headers", "jsonld", "jsonld_errors", "opengraph", "meta", "images", "robots_meta", "data_truncated",
+	// Main-content fields (markdown, text, ...) go here.
+	"error", "line",
 }
 
 // DefaultCSVFields are the CSV columns without --fields: everything but
@@ -30,6 +34,7 @@ var DefaultCSVFields = []string{
 	"url", "input", "host", "final_url", "status", "content_type", "title", "description",
 	"canonical", "h1", "lang", "bytes", "elapsed_ms", "fetched_at", "depth",
 	"remote_addr", "proto", "error_kind", "error_message", "line",
+	"content_hash", "etag", "last_modified",
 }
 
 // CSVSeparator joins the values of an array field (links, redirects, a
@@ -136,6 +141,7 @@ func TooLargeRecord(r *Result, err error) *Result {
 		URL: r.URL, Input: r.Input, Host: r.Host, FinalURL: r.FinalURL, Status: r.Status, ContentType: r.ContentType,
 		Bytes: r.Bytes, ElapsedMS: r.ElapsedMS, FetchedAt: r.FetchedAt, Depth: r.Depth,
 		RemoteAddr: r.RemoteAddr, Proto: r.Proto, TLSVersion: r.TLSVersion, Line: r.Line,
+		PageData: PageData{ContentHash: r.ContentHash, ETag: r.ETag, LastModified: r.LastModified},
 		Error: &ResultError{Kind: KindTooLarge, Message: fmt.Sprintf(
 			"record not written: larger than the limit of %d bytes (%d MiB) a record (%v); the page's content is left out",
 			store.MaxRecordBytes, store.MaxRecordBytes>>20, err)},
@@ -364,6 +370,9 @@ func csvText(r *Result, c string) string {
 	case "fields":
 		b, _ := json.Marshal(r.Fields)
 		return string(b)
+	}
+	if v, ok := pageDataText(r, c); ok {
+		return v
 	}
 	return strings.Join(r.Fields[c], CSVSeparator)
 }

@@ -46,6 +46,8 @@ type RunConfig struct {
 	HostQueueWarn int
 	// Selectors are the custom fields extracted from every page.
 	Selectors []Selector
+	// Extras are the opt-in fields computed for every page.
+	Extras Extras
 	// MaxLinks is the most links kept from one page (--max-links). Zero
 	// means [DefaultMaxLinks]. The other limits of a page ([Limits]) come
 	// from the fetcher's body limit ([PageBudget]).
@@ -555,7 +557,7 @@ func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 		res.ElapsedMS = r.cfg.Now().Sub(start).Milliseconds()
 	}
 	if resp != nil && (err == nil || KindOf(err) == KindHTTP) {
-		links := extractInto(res, resp, r.cfg.Selectors, r.limits())
+		links := extractInto(res, resp, r.cfg.Selectors, r.limits(), r.cfg.Extras)
 		if r.cfg.Crawl && err == nil {
 			if err := r.addLinks(ctx, req, links); err != nil {
 				return nil, err

@@ -32,6 +32,7 @@ func NewResult(req Request, resp *Response, err error, fetchedAt time.Time) *Res
 	res.RemoteAddr = resp.RemoteAddr
 	res.Proto = resp.Proto
 	res.TLSVersion = resp.TLSVersion
+	setResponseData(res, resp, err == nil || KindOf(err) == KindHTTP)
 	return res
 }
 
@@ -65,8 +66,10 @@ func redactAll(urls []string) []string {
 // the page's fields into res, and returns the page's links. A body that is
 // not HTML is recorded (status, content type, bytes) but not parsed. A
 // decoding failure sets res.Error unless it already has one. What is kept
-// of the page is bounded by lim.
-func extractInto(res *Result, resp *Response, selectors []Selector, lim Limits) []string {
+// of the page is bounded by lim. The opt-in fields are computed as extras
+// says.
+func extractInto(res *Result, resp *Response, selectors []Selector, lim Limits, extras Extras) []string {
+	setHeaderData(res, resp, lim, extras)
 	body := DecodeBytes(resp.Body, resp.ContentType())
 	if !body.HTML {
 		return nil
@@ -89,6 +92,7 @@ func extractInto(res *Result, resp *Response, selectors []Selector, lim Limits) 
 	// Relative links of a page fetched with a password carry it: the
 	// record shows them redacted, the crawl follows them as they are.
 	res.Links, res.Canonical = redactAll(res.Links), RedactURL(res.Canonical)
+	setPageData(res, resp, lim, extras)
 	return page.Links
 }
 

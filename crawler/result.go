@@ -93,6 +93,9 @@ type Result struct {
 	// FieldsTruncated is true when --select values were left out or cut
 	// for the limits on matches and bytes ([Limits]).
 	FieldsTruncated bool `json:"fields_truncated,omitempty"`
+	// PageData holds content_hash, etag and last_modified, and the
+	// opt-in fields (html, headers, jsonld, ...) when asked for.
+	PageData
 	// Error says what went wrong, when something did.
 	Error *ResultError `json:"error,omitempty"`
 	// Line is the input line number of a line that is not a valid URL.
