@@ -431,7 +431,8 @@ func TestPasswordOfUnparsedURLRedacted(t *testing.T) {
 	if res.code != 0 { // every line has its (failed) record: completed
 		t.Fatalf("exit code %d, want 0; stderr:\n%s", res.code, res.stderr)
 	}
-	if n := strings.Count(res.stdout, "user:***@"); n != 3 || strings.Contains(res.stdout+res.stderr, "s3cretpw") {
+	// Each record shows the line twice, as url and as input.
+	if n := strings.Count(res.stdout, "user:***@"); n != 6 || strings.Contains(res.stdout+res.stderr, "s3cretpw") {
 		t.Errorf("want 3 records with the password redacted:\n%s\nstderr:\n%s", res.stdout, res.stderr)
 	}
 	for _, flag := range [][]string{{"--proxy", "http:/user:s3cretpw@bad host"}, {"--frontier", "redis:/user:s3cretpw@bad host/0"}} {
