@@ -8,7 +8,8 @@ import (
 
 // terminalSafe returns s fit to be printed on a terminal: every control
 // character (C0 with tab, newline and carriage return among them, DEL,
-// C1) is written as a visible escape (\n, \t, \r, \x1b, \u009b) and each
+// C1, and the bidirectional formatting characters) is written as a
+// visible escape (\n, \t, \r, \x1b, \u009b, \u202e) and each
 // byte that is not valid UTF-8 as \xNN, so that nothing from a page, a
 // server, a certificate or an input file can move the cursor, retitle
 // the window, forge a line or reach the terminal as an 8-bit CSI.
@@ -40,7 +41,7 @@ func terminalSafe(s string) string {
 			b.WriteString(`\r`)
 		case r < 0x20 || r == 0x7f:
 			fmt.Fprintf(&b, `\x%02x`, r)
-		case r >= 0x80 && r <= 0x9f:
+		case r >= 0x80 && r <= 0x9f, isBidiControl(r):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteString(s[i : i+size])
@@ -48,6 +49,19 @@ func terminalSafe(s string) string {
 		i += size
 	}
 	return b.String()
+}
+
+// isBidiControl reports whether r is a bidirectional formatting
+// character (U+061C, U+200E-U+200F, U+202A-U+202E, U+2066-U+2069): a
+// hostile title could use one to show a warning's words in another order.
+func isBidiControl(r rune) bool {
+	switch {
+	case r == 0x061c, r == 0x200e, r == 0x200f:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
 }
 
 // terminalSafeLines is [terminalSafe] for text of several lines: each line

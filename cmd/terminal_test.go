@@ -22,6 +22,7 @@ func TestTerminalSafe(t *testing.T) {
 		{"nul\x00 del\x7f", `nul\x00 del\x7f`},
 		{"c1 \u009b31m \u0085", `c1 \u009b31m \u0085`},
 		{"8-bit csi \x9b31m \xff", `8-bit csi \x9b31m \xff`},
+		{"bidi \u202eesrever\u202c \u2066x\u2069 \u200f", `bidi \u202eesrever\u202c \u2066x\u2069 \u200f`},
 		{"", ""},
 	}
 	for _, tt := range tests {

@@ -39,6 +39,11 @@ func (e *LockedError) Is(target error) bool { return target == ErrLocked }
 // trawl's, and trawl does not overwrite it.
 var ErrNotPIDFile = errors.New("store: exists and is not a pid file")
 
+// ErrNotRegularFile is returned by [AcquireLock] when the lock file exists
+// and is not a regular file: opening a FIFO would block until a writer
+// comes, and a device is no file to lock.
+var ErrNotRegularFile = errors.New("store: not a regular file")
+
 // PIDPath returns the path of the file that holds the process id of the
 // holder of the lock file at path.
 func PIDPath(path string) string { return path + ".pid" }
@@ -115,6 +120,9 @@ func (l *Lock) Path() string { return l.path }
 // not make trawl create the file it points to. An existing file, or a
 // link to one, is opened as it is.
 func openLockFile(path string) (*os.File, error) {
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("lock %s: %w", path, ErrNotRegularFile)
+	}
 	f, err := os.Open(path)
 	if !errors.Is(err, os.ErrNotExist) {
 		return f, err
