@@ -1,6 +1,7 @@
 package crawler
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -34,12 +35,17 @@ func parseRetryAfter(v string, now time.Time) (wait time.Duration, ok bool) {
 	if v == "" {
 		return 0, false
 	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		const maxSecs = int64(1<<63-1) / int64(time.Second)
+	const maxSecs = int64(1<<63-1) / int64(time.Second)
+	secs, err := strconv.ParseInt(v, 10, 64)
+	switch {
+	case err == nil && secs >= 0:
 		return time.Duration(min(secs, maxSecs)) * time.Second, true
+	case errors.Is(err, strconv.ErrRange) && v[0] != '-':
+		// More seconds than an int64 holds: as long as can be, which
+		// --max-retry-after refuses, rather than no Retry-After at all.
+		return time.Duration(maxSecs) * time.Second, true
+	case err == nil:
+		return 0, false // negative
 	}
 	t, err := http.ParseTime(v)
 	if err != nil {

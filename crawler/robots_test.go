@@ -94,7 +94,10 @@ func TestParseRetryAfter(t *testing.T) {
 		{"-3", 0, false},
 		{"soon", 0, false},
 		{"", 0, false},
-		{"99999999999999999999", 0, false},
+		// Too many seconds for an int64: the longest wait, which
+		// --max-retry-after refuses, not a missing Retry-After.
+		{"99999999999999999999", time.Duration(int64(1<<63-1)/int64(time.Second)) * time.Second, true},
+		{"-99999999999999999999", 0, false},
 	}
 	for _, tt := range tests {
 		got, ok := parseRetryAfter(tt.in, now)
