@@ -18,7 +18,13 @@ import (
 // (input lines that do not parse are written as they are); other text
 // has it after its first "://".
 func RedactURL(s string) string {
-	t := strings.TrimLeft(s, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\v\f\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f ")
+	if strings.IndexByte(s, '@') < 0 {
+		return s // no userinfo, so no password: every link of every page
+	}
+	t := s
+	for len(t) > 0 && t[0] <= ' ' {
+		t = t[1:] // C0 controls and space, as the URL parser skips them
+	}
 	if scheme, ok := schemeOf(t); ok {
 		start := len(s) - len(t) + len(scheme) + 1
 		for start < len(s) && (s[start] == '/' || s[start] == '\\') {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"testing"
@@ -302,4 +303,50 @@ func TestScheduleRobotsWithinTurn(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestPlainHostKey: the string fast path gives the key hostKey gives for
+// the parsed URL, or leaves the URL to the parser.
+func TestPlainHostKey(t *testing.T) {
+	for _, raw := range []string{
+		"http://example.com/", "https://example.com/a?b#c", "http://example.com:8080/x",
+		"https://127.0.0.1:443/", "http://127.0.0.1", "http://a-b_c.example:1?q",
+		"http://Example.com/", "http://u:p@example.com/", "http://[::1]:80/", "ftp://example.com/",
+		"http://example.com:/", "http://:80/", "http://example.com:8x/", "https://xn--caf-dma.example/",
+	} {
+		u, err := url.Parse(raw)
+		k, ok := plainHostKey(raw)
+		if !ok {
+			continue
+		}
+		if err != nil || k != hostKey(u) {
+			t.Errorf("plainHostKey(%q) = %q, hostKey = %q (%v)", raw, k, hostKey(u), err)
+		}
+	}
+	if _, ok := plainHostKey("http://example.com/"); !ok {
+		t.Error("a plain URL took the slow path")
+	}
+}
+
+// FuzzPlainHostKey compares the fast path with hostKey on every link a
+// page can produce.
+func FuzzPlainHostKey(f *testing.F) {
+	for _, s := range []string{"/a", "//h.example:81/x", "http://1.2.3.4/", "https://H.example/"} {
+		f.Add(s)
+	}
+	base, _ := url.Parse("http://example.com/dir/")
+	f.Fuzz(func(t *testing.T, href string) {
+		l, ok := ResolveLink(base, href)
+		if !ok {
+			return
+		}
+		k, ok := plainHostKey(l)
+		if !ok {
+			return
+		}
+		u, err := url.Parse(l)
+		if err != nil || k != hostKey(u) {
+			t.Fatalf("plainHostKey(%q) = %q, hostKey = %q (%v)", l, k, hostKey(u), err)
+		}
+	})
 }
