@@ -405,6 +405,7 @@ func (r *pipelineRun) run(ctx context.Context, stop *structured.Event) (crawler.
 		Crawl:       r.o.Crawl,
 		Scope:       r.scope,
 		Selectors:   r.o.selectors,
+		Content:     r.o.contentOptions(),
 		MaxLinks:    r.o.MaxLinks,
 		Sitemaps:    r.o.Sitemap,
 		Warn:        func(msg string) { r.o.warnf("trawl: %s", msg) },

@@ -21,7 +21,9 @@ var OutputFields = []string{
 	"url", "input", "host", "final_url", "status", "content_type", "title", "description",
 	"canonical", "h1", "lang", "links", "links_truncated", "links_dropped",
 	"bytes", "elapsed_ms", "fetched_at", "depth", "redirects", "remote_addr",
-	"proto", "tls_version", "fields", "fields_truncated", "error", "line",
+	"proto", "tls_version", "fields", "fields_truncated",
+	"markdown", "text", "extract", "byline", "published_time", "site_name", "word_count",
+	"error", "line",
 }
 
 // DefaultCSVFields are the CSV columns without --fields: everything but
@@ -364,6 +366,27 @@ func csvText(r *Result, c string) string {
 	case "fields":
 		b, _ := json.Marshal(r.Fields)
 		return string(b)
+	case "markdown":
+		return r.Markdown
+	case "text":
+		return r.Text
+	case "extract":
+		if r.Extract == nil {
+			return ""
+		}
+		b, _ := json.Marshal(r.Extract)
+		return string(b)
+	case "byline":
+		return r.Byline
+	case "published_time":
+		return r.PublishedTime
+	case "site_name":
+		return r.SiteName
+	case "word_count":
+		if r.WordCount == 0 {
+			return ""
+		}
+		return itoa(int64(r.WordCount))
 	}
 	return strings.Join(r.Fields[c], CSVSeparator)
 }
