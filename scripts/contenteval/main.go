@@ -148,6 +148,11 @@ func run(meta, dir string, verbose bool) error {
 			for _, w := range p.With {
 				var s score
 				s.add(c.Markdown, page{With: []string{w}}, true)
+				var st score
+				st.add(c.Text, page{With: []string{w}}, false)
+				if s.fn > 0 && st.tp > 0 {
+					fmt.Printf("MDONLY\t%s\t%q\n", p.File, w)
+				}
 				if s.fn > 0 {
 					fmt.Printf("FN\t%s\t%s\t%.2f\t%q\n", p.File, c.Method, c.Coverage, w)
 				}
