@@ -10,7 +10,7 @@ import (
 
 // boilerName matches a class or id word of an element that holds no main
 // content: comments, sharing buttons, related articles, advertising.
-var boilerName = regexp.MustCompile(`(?:^|[-_ ])(?:comments|commentlist|comment-list|respond|share|sharing|sharedaddy|social|related|relatedposts|newsletter|cookie|consent|advert|advertisement|adsbygoogle|sponsored|author-bio|authorbox|jp-relatedposts|yarpp|post-navigation|wp-caption-text|caption|post-meta|entry-meta|postmetadata|byline|entry-footer|post-footer|cat-links|tags-links|author-info|share-buttons|print)(?:[-_ ]|$)`)
+var boilerName = regexp.MustCompile(`(?:^|[-_ ])(?:comments|commentlist|comment-list|respond|share|sharing|sharedaddy|social|related|relatedposts|newsletter|cookie|consent|advert|advertisement|adsbygoogle|sponsored|author-bio|authorbox|jp-relatedposts|yarpp|post-navigation|wp-caption-text|caption|post-meta|entry-meta|postmetadata|byline|entry-footer|post-footer|cat-links|tags-links|author-info|share-buttons|print|colophon|copyright|robots-nocontent|jp-post-flair|site-info|teaser)(?:[-_ ]|$)`)
 
 // pruneBoilerplate removes the elements under body whose class or id
 // names boilerplate, unless they hold at least half of the text of the
