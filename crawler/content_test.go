@@ -171,25 +171,48 @@ func TestContentSelectors(t *testing.T) {
 	}
 }
 
-// TestContentBounded checks that a hostile page costs bounded output:
-// huge spans, tens of thousands of cells, a huge text.
+// TestContentBounded checks that a hostile page costs bounded work and
+// output: a table of 30,000 rows with huge spans is looked at in its first
+// [content.MaxElements] elements and its spans cut to the table's width;
+// megabytes of text are cut at [content.MaxOutputBytes].
 func TestContentBounded(t *testing.T) {
+	base, _ := url.Parse(contentBase)
 	var b bytes.Buffer
 	b.WriteString("<table>")
 	for i := 0; i < 30000; i++ {
 		b.WriteString(`<tr><td colspan="1000" rowspan="65000">x</td><td>y_z</td></tr>`)
 	}
-	b.WriteString("</table><p>")
-	b.WriteString(strings.Repeat("word ", 1<<20))
-	base, _ := url.Parse(contentBase)
+	b.WriteString("</table>")
 	r, err := ExtractContent(&b, base, ContentOptions{Enabled: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Markdown) > content.MaxOutputBytes || len(r.Text) > content.MaxOutputBytes {
-		t.Errorf("output of %d and %d bytes, more than %d", len(r.Markdown), len(r.Text), content.MaxOutputBytes)
+	rows := strings.Count(r.Markdown, "\n") + 1
+	if rows > content.MaxElements/3 || rows < 100 {
+		t.Errorf("table of %d lines, want between 100 and %d (elements looked at)", rows, content.MaxElements/3)
 	}
-	if r.Markdown == "" {
-		t.Error("no markdown")
+	// Colspans are cut to the width (2), rowspans to MaxSpan: cells
+	// pushed right by the rows above make at most 2×(MaxSpan+1) columns.
+	if first, _, _ := strings.Cut(r.Markdown, "\n"); strings.Count(first, "|") > 2*(content.MaxSpan+1)+1 {
+		t.Errorf("spans not cut: first row %q", first)
+	}
+	if len(r.Markdown) > content.MaxOutputBytes {
+		t.Errorf("markdown of %d bytes", len(r.Markdown))
+	}
+
+	b.Reset()
+	b.WriteString("<article><p>")
+	b.WriteString(strings.Repeat("word ", 1<<20))
+	b.WriteString("</p><p>")
+	b.WriteString(strings.Repeat("more ", 1<<20))
+	b.WriteString("</p></article>")
+	r, err = ExtractContent(&b, base, ContentOptions{Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"markdown": r.Markdown, "text": r.Text} {
+		if len(out) > content.MaxOutputBytes || len(out) < content.MaxOutputBytes/2 {
+			t.Errorf("%s of %d bytes, want at most %d and at least half of it", name, len(out), content.MaxOutputBytes)
+		}
 	}
 }
