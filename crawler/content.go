@@ -26,6 +26,25 @@ type ContentOptions struct {
 	ExcludeSelector string
 }
 
+// PageContent is the main content of a page in a record: its fields are
+// the record's ([ContentFields]).
+type PageContent struct {
+	// Markdown is the main content as GitHub-flavoured Markdown.
+	Markdown string `json:"markdown,omitempty"`
+	// Text is the main content as plain text.
+	Text string `json:"text,omitempty"`
+	// Extract says how the main content was chosen.
+	Extract *ExtractInfo `json:"extract,omitempty"`
+	// Byline is the author named by the page.
+	Byline string `json:"byline,omitempty"`
+	// PublishedTime is when the page says it was published, RFC 3339.
+	PublishedTime string `json:"published_time,omitempty"`
+	// SiteName is the name of the site, from its metadata.
+	SiteName string `json:"site_name,omitempty"`
+	// WordCount is the number of words of Text.
+	WordCount int `json:"word_count,omitempty"`
+}
+
 // ExtractInfo is the "extract" field of a record: how the main content
 // was chosen.
 type ExtractInfo struct {
@@ -74,8 +93,10 @@ func extractContentInto(res *Result, resp *Response, opts ContentOptions) {
 		}
 		return
 	}
-	res.Markdown, res.Text = c.Markdown, c.Text
-	res.Extract = &ExtractInfo{Method: c.Method, Coverage: c.Coverage}
-	res.Byline, res.PublishedTime, res.SiteName = c.Byline, c.PublishedTime, c.SiteName
-	res.WordCount = c.WordCount
+	res.PageContent = &PageContent{
+		Markdown: c.Markdown, Text: c.Text,
+		Extract: &ExtractInfo{Method: c.Method, Coverage: c.Coverage},
+		Byline:  c.Byline, PublishedTime: c.PublishedTime, SiteName: c.SiteName,
+		WordCount: c.WordCount,
+	}
 }

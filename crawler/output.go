@@ -366,27 +366,39 @@ func csvText(r *Result, c string) string {
 	case "fields":
 		b, _ := json.Marshal(r.Fields)
 		return string(b)
-	case "markdown":
-		return r.Markdown
-	case "text":
-		return r.Text
-	case "extract":
-		if r.Extract == nil {
-			return ""
-		}
-		b, _ := json.Marshal(r.Extract)
-		return string(b)
-	case "byline":
-		return r.Byline
-	case "published_time":
-		return r.PublishedTime
-	case "site_name":
-		return r.SiteName
-	case "word_count":
-		if r.WordCount == 0 {
-			return ""
-		}
-		return itoa(int64(r.WordCount))
+	case "markdown", "text", "extract", "byline", "published_time", "site_name", "word_count":
+		return contentText(r.PageContent, c)
 	}
 	return strings.Join(r.Fields[c], CSVSeparator)
+}
+
+// contentText is the text of the main-content column c ([ContentFields]).
+func contentText(p *PageContent, c string) string {
+	if p == nil {
+		return ""
+	}
+	switch c {
+	case "markdown":
+		return p.Markdown
+	case "text":
+		return p.Text
+	case "extract":
+		if p.Extract == nil {
+			return ""
+		}
+		b, _ := json.Marshal(p.Extract)
+		return string(b)
+	case "byline":
+		return p.Byline
+	case "published_time":
+		return p.PublishedTime
+	case "site_name":
+		return p.SiteName
+	case "word_count":
+		if p.WordCount == 0 {
+			return ""
+		}
+		return strconv.Itoa(p.WordCount)
+	}
+	return ""
 }

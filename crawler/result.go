@@ -93,16 +93,10 @@ type Result struct {
 	// FieldsTruncated is true when --select values were left out or cut
 	// for the limits on matches and bytes ([Limits]).
 	FieldsTruncated bool `json:"fields_truncated,omitempty"`
-	// Markdown, Text, Extract, Byline, PublishedTime, SiteName and
-	// WordCount are the page's main content and its metadata
-	// ([ContentFields]), set only when asked for ([ContentOptions]).
-	Markdown      string       `json:"markdown,omitempty"`
-	Text          string       `json:"text,omitempty"`
-	Extract       *ExtractInfo `json:"extract,omitempty"`
-	Byline        string       `json:"byline,omitempty"`
-	PublishedTime string       `json:"published_time,omitempty"`
-	SiteName      string       `json:"site_name,omitempty"`
-	WordCount     int          `json:"word_count,omitempty"`
+	// PageContent is the page's main content and its metadata
+	// ([ContentFields]), set only when asked for ([ContentOptions]); nil
+	// otherwise, which keeps the record small and its encoding cheap.
+	*PageContent
 	// Error says what went wrong, when something did.
 	Error *ResultError `json:"error,omitempty"`
 	// Line is the input line number of a line that is not a valid URL.
