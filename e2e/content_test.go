@@ -57,6 +57,12 @@ func TestContentFields(t *testing.T) {
 		t.Errorf("record has %d fields, want the 5 asked for: %v", len(r), r)
 	}
 
+	// CSV: the content columns, the markdown in one cell.
+	res = runTrawl(t, ctx, nil, args("fetch", "--format", "csv", "--fields", "url,extract,markdown", s.URL+"/trains/night")...)
+	if res.code != 0 || !strings.HasPrefix(res.stdout, "url,extract,markdown\n") || !strings.Contains(res.stdout, `{""method"":""readability""`) || !strings.Contains(res.stdout, "midnight.\n\nTickets") {
+		t.Errorf("csv: exit %d:\n%s", res.code, res.stdout)
+	}
+
 	// Without the content fields, the record has none of them.
 	res = runTrawl(t, ctx, nil, args("fetch", s.URL+"/trains/night")...)
 	for _, f := range []string{`"markdown"`, `"text"`, `"extract"`} {
