@@ -65,3 +65,33 @@ func TestText(t *testing.T) {
 		t.Errorf("text:\n%q\nwant\n%q", r.Text, want)
 	}
 }
+
+// FuzzExtract checks that no page makes extraction panic or exceed its
+// output bounds.
+func FuzzExtract(f *testing.F) {
+	for _, s := range []string{
+		"<p>x",
+		`<table><tr><td colspan=9999999999>a<table><tr><td rowspan=-3>b</table></table>`,
+		`<base href="javascript:x"><a href="../a_b">l_m</a><img src="//x/y">`,
+		`<html><frameset><frame></frameset></html>`,
+		`<svg><foreignObject><p>t</p></foreignObject></svg><math><mi>x</mi></math>`,
+		"<details hidden><summary>q</summary>a</details><pre>\n\n```\n</pre>",
+	} {
+		f.Add(s, "p", "")
+		f.Add(s, "", "td")
+	}
+	f.Fuzz(func(t *testing.T, page, sel, excl string) {
+		doc, err := Parse(page)
+		if err != nil {
+			return
+		}
+		base, _ := url.Parse("https://example.com/a/b")
+		r, err := Extract(doc, base, Options{ContentSelector: sel, ExcludeSelector: excl})
+		if err != nil {
+			return
+		}
+		if len(r.Markdown) > MaxOutputBytes || len(r.Text) > MaxOutputBytes || r.Coverage < 0 || r.Coverage > 1 {
+			t.Errorf("out of bounds: %d, %d bytes, coverage %v", len(r.Markdown), len(r.Text), r.Coverage)
+		}
+	})
+}
