@@ -49,8 +49,11 @@ const (
 	// to it, so that a few cells cannot make a table of millions.
 	MaxSpan = 20
 	// MaxOutputBytes bounds the Markdown and the text, each; past it
-	// they are cut at a line boundary.
-	MaxOutputBytes = 2 << 20
+	// they are cut at a line boundary. Even escaped in JSON (at most
+	// twice as long: quotes and backslashes), both fit with a page's
+	// links and selector values (6 MiB each at most) in the largest
+	// record trawl writes, 16 MiB.
+	MaxOutputBytes = 1 << 20
 )
 
 // MinCoverage is the share of the page's visible text below which
