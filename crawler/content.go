@@ -93,10 +93,17 @@ func extractContentInto(res *Result, resp *Response, opts ContentOptions) {
 		}
 		return
 	}
-	res.PageContent = &PageContent{
-		Markdown: c.Markdown, Text: c.Text,
+	res.PageContent = newPageContent(c)
+}
+
+// newPageContent returns the record fields of c, their text cleaned by
+// [CleanText] as every text of a record is (control characters would
+// also grow six times in JSON: "\u0001").
+func newPageContent(c content.Result) *PageContent {
+	return &PageContent{
+		Markdown: CleanText(c.Markdown), Text: CleanText(c.Text),
 		Extract: &ExtractInfo{Method: c.Method, Coverage: c.Coverage},
-		Byline:  c.Byline, PublishedTime: c.PublishedTime, SiteName: c.SiteName,
+		Byline:  CleanText(c.Byline), PublishedTime: CleanText(c.PublishedTime), SiteName: CleanText(c.SiteName),
 		WordCount: c.WordCount,
 	}
 }

@@ -216,3 +216,22 @@ func TestContentBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestContentCleaned: control characters and invalid UTF-8 in a page do
+// not reach the content fields of its record.
+func TestContentCleaned(t *testing.T) {
+	base, _ := url.Parse(contentBase)
+	c, err := ExtractContent(strings.NewReader("<meta name=author content='A\x1bB'><article><p>bell\x07 and esc\x1b[31m red\x7f, bad \xff byte</p></article>"), base, ContentOptions{Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPageContent(c)
+	for name, v := range map[string]string{"markdown": p.Markdown, "text": p.Text, "byline": p.Byline} {
+		if v != CleanText(v) || strings.ContainsAny(v, "\x07\x1b\x7f") {
+			t.Errorf("%s not cleaned: %q", name, v)
+		}
+	}
+	if !strings.Contains(p.Text, "bell and esc[31m red, bad \uFFFD byte") {
+		t.Errorf("text = %q", p.Text)
+	}
+}
