@@ -48,20 +48,21 @@ type RunOptions struct {
 	Output      string
 	Format      string
 	Fields      []string
-	// ContentSelector and ExcludeSelector choose the main content.
+	CSVRaw      bool
+	Progress    string
+	Quiet       bool
+	MaxTime     time.Duration
+	Grace       time.Duration
+	Resume      bool
+	Lock        string
+	Frontier    string
+	Run         string
+	Strict      bool
+	SummaryJSON string
+
+	// How the main content (--fields markdown, text, ...) is chosen.
 	ContentSelector string
 	ExcludeSelector string
-	CSVRaw          bool
-	Progress        string
-	Quiet           bool
-	MaxTime         time.Duration
-	Grace           time.Duration
-	Resume          bool
-	Lock            string
-	Frontier        string
-	Run             string
-	Strict          bool
-	SummaryJSON     string
 
 	// Where credentials go, and how long a server may hold a host.
 	MaxRetryAfter    time.Duration
