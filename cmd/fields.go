@@ -62,8 +62,7 @@ func (o *RunOptions) expandFields() error {
 // neededExtras is which expensive parts of a record a run computes for
 // the output fields named: only those asked for, so that the default
 // fields cost per page what they always did. The main-content fields
-// (markdown, text, extract, byline, published_time, site_name,
-// word_count) are to be added here.
+// (markdown, text, ...) are turned on by [RunOptions.contentOptions].
 func neededExtras(fields []string) crawler.Extras {
 	var e crawler.Extras
 	for _, f := range fields {

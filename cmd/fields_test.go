@@ -50,3 +50,27 @@ func TestExpandFields(t *testing.T) {
 		t.Errorf("JSON +opengraph: fields %v, added %v, extras %+v", o.Fields, o.addedFields, o.extras)
 	}
 }
+
+// TestContentOptionsWithAddedFields: --fields +markdown turns the main
+// content on in both formats, as --fields url,markdown does.
+func TestContentOptionsWithAddedFields(t *testing.T) {
+	for _, tt := range []struct {
+		format string
+		fields []string
+		want   bool
+	}{
+		{"jsonl", []string{"+markdown"}, true},
+		{"csv", []string{"+text"}, true},
+		{"jsonl", []string{"url", "word_count"}, true},
+		{"jsonl", []string{"+jsonld"}, false},
+		{"jsonl", nil, false},
+	} {
+		o := &RunOptions{Format: tt.format, Fields: tt.fields}
+		if err := o.expandFields(); err != nil {
+			t.Fatal(err)
+		}
+		if got := o.contentOptions().Enabled; got != tt.want {
+			t.Errorf("--format %s --fields %v: content enabled %v, want %v", tt.format, tt.fields, got, tt.want)
+		}
+	}
+}

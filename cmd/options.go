@@ -61,6 +61,10 @@ type RunOptions struct {
 	Strict      bool
 	SummaryJSON string
 
+	// How the main content (--fields markdown, text, ...) is chosen.
+	ContentSelector string
+	ExcludeSelector string
+
 	// Where credentials go, and how long a server may hold a host.
 	MaxRetryAfter    time.Duration
 	SensitiveHeaders []string
@@ -117,6 +121,8 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.StringVarP(&o.Output, "output", "o", "", "write results to FILE instead of stdout")
 	fs.StringVar(&o.Format, "format", "jsonl", "output format: jsonl or csv (-o FILE.csv means csv); without either, a terminal gets one readable line per URL, anything else JSON Lines")
 	fs.StringSliceVar(&o.Fields, "fields", nil, "output only these fields, in this order (CSV columns / JSON subset), or +a,+b to add fields to the default ones: "+strings.Join(crawler.OutputFields, ", ")+", error_kind, error_message, or a --select name")
+	fs.StringVar(&o.ContentSelector, "content-selector", "", "CSS selector of the main content (markdown, text): its matches, instead of readability's choice")
+	fs.StringVar(&o.ExcludeSelector, "exclude-selector", "", "CSS selector of elements removed before the main content (markdown, text) is chosen")
 	fs.BoolVar(&o.CSVRaw, "csv-raw", false, "CSV: write cells starting with = + - @ tab or CR as they are, without the ' that stops spreadsheets running them as formulas")
 	fs.StringVar(&o.Progress, "progress", "auto", "progress bar on stderr: auto (on a terminal, when the records go to -o FILE or a file), always or never")
 	fs.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress bar, no summary, no warnings on stderr")
@@ -215,6 +221,9 @@ func (o *RunOptions) Validate() error {
 		return usageError("--select: %v", err)
 	}
 	if err := o.expandFields(); err != nil {
+		return err
+	}
+	if err := o.validateContent(); err != nil {
 		return err
 	}
 	if o.Crawl {
@@ -406,4 +415,42 @@ func runCmdE(o *RunOptions, runF func(*cobra.Command, *RunOptions) error) func(*
 		}
 		return runF(c, o)
 	}
+}
+
+// contentRequested reports whether the output fields asked for include
+// one of the main-content fields ([crawler.ContentFields]), which are
+// computed only then.
+func contentRequested(fields []string) bool {
+	return slices.ContainsFunc(fields, func(f string) bool { return slices.Contains(crawler.ContentFields, f) })
+}
+
+// requestedFields are the fields named by --fields, in either form: the
+// exact set, or the fields added to the default ones (+a,+b).
+func (o *RunOptions) requestedFields() []string {
+	return append(slices.Clip(o.Fields), o.addedFields...)
+}
+
+// contentOptions are the main-content options of the run.
+func (o *RunOptions) contentOptions() crawler.ContentOptions {
+	return crawler.ContentOptions{
+		Enabled:         contentRequested(o.requestedFields()),
+		ContentSelector: o.ContentSelector,
+		ExcludeSelector: o.ExcludeSelector,
+	}
+}
+
+// validateContent checks --content-selector and --exclude-selector.
+func (o *RunOptions) validateContent() error {
+	for _, f := range []struct{ flag, sel string }{{"content-selector", o.ContentSelector}, {"exclude-selector", o.ExcludeSelector}} {
+		if f.sel == "" {
+			continue
+		}
+		if err := crawler.CheckContentSelector(f.sel); err != nil {
+			return usageError("--%s: %v", f.flag, err)
+		}
+		if !contentRequested(o.requestedFields()) {
+			return usageError("--%s chooses the main content, which only the fields %s hold: ask for one with --fields (e.g. --fields +markdown)", f.flag, strings.Join(crawler.ContentFields, ", "))
+		}
+	}
+	return nil
 }

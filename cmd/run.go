@@ -410,6 +410,7 @@ func (r *pipelineRun) run(ctx context.Context, stop *structured.Event) (crawler.
 		Scope:       r.scope,
 		Selectors:   r.o.selectors,
 		Extras:      r.o.extras,
+		Content:     r.o.contentOptions(),
 		MaxLinks:    r.o.MaxLinks,
 		Sitemaps:    r.o.Sitemap,
 		Warn:        func(msg string) { r.o.warnf("trawl: %s", msg) },

@@ -24,7 +24,7 @@ var OutputFields = []string{
 	"proto", "tls_version", "fields", "fields_truncated",
 	"content_hash", "etag", "last_modified",
 	"html", "headers", "jsonld", "jsonld_errors", "opengraph", "meta", "images", "robots_meta", "data_truncated",
-	// Main-content fields (markdown, text, ...) go here.
+	"markdown", "text", "extract", "byline", "published_time", "site_name", "word_count",
 	"error", "line",
 }
 
@@ -370,9 +370,42 @@ func csvText(r *Result, c string) string {
 	case "fields":
 		b, _ := json.Marshal(r.Fields)
 		return string(b)
+	case "markdown", "text", "extract", "byline", "published_time", "site_name", "word_count":
+		return contentText(r.PageContent, c)
 	}
 	if v, ok := pageDataText(r, c); ok {
 		return v
 	}
 	return strings.Join(r.Fields[c], CSVSeparator)
+}
+
+// contentText is the text of the main-content column c ([ContentFields]).
+func contentText(p *PageContent, c string) string {
+	if p == nil {
+		return ""
+	}
+	switch c {
+	case "markdown":
+		return p.Markdown
+	case "text":
+		return p.Text
+	case "extract":
+		if p.Extract == nil {
+			return ""
+		}
+		b, _ := json.Marshal(p.Extract)
+		return string(b)
+	case "byline":
+		return p.Byline
+	case "published_time":
+		return p.PublishedTime
+	case "site_name":
+		return p.SiteName
+	case "word_count":
+		if p.WordCount == 0 {
+			return ""
+		}
+		return strconv.Itoa(p.WordCount)
+	}
+	return ""
 }

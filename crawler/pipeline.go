@@ -48,6 +48,9 @@ type RunConfig struct {
 	Selectors []Selector
 	// Extras are the opt-in fields computed for every page.
 	Extras Extras
+	// Content says whether the main content of pages goes into the
+	// records (the fields [ContentFields]), and how it is chosen.
+	Content ContentOptions
 	// MaxLinks is the most links kept from one page (--max-links). Zero
 	// means [DefaultMaxLinks]. The other limits of a page ([Limits]) come
 	// from the fetcher's body limit ([PageBudget]).
@@ -558,6 +561,7 @@ func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 	}
 	if resp != nil && (err == nil || KindOf(err) == KindHTTP) {
 		links := extractInto(res, resp, r.cfg.Selectors, r.limits(), r.cfg.Extras)
+		extractContentInto(res, resp, r.cfg.Content)
 		if r.cfg.Crawl && err == nil {
 			if err := r.addLinks(ctx, req, links); err != nil {
 				return nil, err

@@ -96,6 +96,10 @@ type Result struct {
 	// PageData holds content_hash, etag and last_modified, and the
 	// opt-in fields (html, headers, jsonld, ...) when asked for.
 	PageData
+	// PageContent is the page's main content and its metadata
+	// ([ContentFields]), set only when asked for ([ContentOptions]); nil
+	// otherwise, which keeps the record small and its encoding cheap.
+	*PageContent
 	// Error says what went wrong, when something did.
 	Error *ResultError `json:"error,omitempty"`
 	// Line is the input line number of a line that is not a valid URL.
