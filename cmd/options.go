@@ -60,6 +60,7 @@ type RunOptions struct {
 	Run         string
 	Strict      bool
 	SummaryJSON string
+	Store       string
 
 	// How the main content (--fields markdown, text, ...) is chosen.
 	ContentSelector string
@@ -121,6 +122,7 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.StringVarP(&o.Output, "output", "o", "", "write results to FILE instead of stdout")
 	fs.StringVar(&o.Format, "format", "jsonl", "output format: jsonl or csv (-o FILE.csv means csv); without either, a terminal gets one readable line per URL, anything else JSON Lines")
 	fs.StringSliceVar(&o.Fields, "fields", nil, "output only these fields, in this order (CSV columns / JSON subset), or +a,+b to add fields to the default ones: "+strings.Join(crawler.OutputFields, ", ")+", error_kind, error_message, or a --select name")
+	fs.StringVar(&o.Store, "store", "", "save each body under `DIR`/<host>/<sha256>.<ext> (one file per distinct body); the record's stored_path is its absolute path, for trawl extract --from")
 	fs.StringVar(&o.ContentSelector, "content-selector", "", "CSS selector of the main content (markdown, text): its matches, instead of readability's choice")
 	fs.StringVar(&o.ExcludeSelector, "exclude-selector", "", "CSS selector of elements removed before the main content (markdown, text) is chosen")
 	fs.BoolVar(&o.CSVRaw, "csv-raw", false, "CSV: write cells starting with = + - @ tab or CR as they are, without the ' that stops spreadsheets running them as formulas")

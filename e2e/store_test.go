@@ -1,0 +1,154 @@
+//go:build unix
+
+package e2e
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// storePages are the pages of the --store tests: two with the same body,
+// one whose content type tries to name a path outside the store, JSON,
+// and a 404.
+func storePages() map[string]page {
+	article := htmlPage("Night trains", contentArticle)
+	return map[string]page{
+		"/a":    article,
+		"/b":    article, // same body as /a: one file
+		"/evil": {ctype: "text/html/../../../../escaped/x", body: "<p>evil</p>"},
+		"/data": {ctype: "application/json", body: `{"a":1}`},
+		"/gone": {status: 404, ctype: "text/plain", body: "gone"},
+	}
+}
+
+// TestStoreBodies: --store DIR saves each body under DIR/<host>/<sha256>.<ext>,
+// the extension by content type from a fixed table (a hostile content
+// type gets .bin and cannot leave DIR), the same body once, and each
+// record's stored_path is the absolute path of its body's file.
+func TestStoreBodies(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	s := newSite(t, storePages(), -1)
+	root := t.TempDir()
+	dir := filepath.Join(root, "bodies")
+	var urls []string
+	for _, p := range []string{"/a", "/b", "/evil", "/data", "/gone"} {
+		urls = append(urls, s.URL+p)
+	}
+	res := runTrawl(t, ctx, nil, args("fetch", append([]string{"--store", dir}, urls...)...)...)
+	if res.code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", res.code, res.stderr)
+	}
+	u, _ := url.Parse(s.URL)
+	hostDir := filepath.Join(dir, strings.ReplaceAll(u.Host, ":", "_"))
+	byPath := map[string]string{}
+	for _, r := range rawRecords(t, res.stdout) {
+		p, _ := url.Parse(r["url"].(string))
+		sp, _ := r["stored_path"].(string)
+		byPath[p.Path] = sp
+		if sp == "" {
+			t.Errorf("%s: no stored_path: %v", p.Path, r)
+			continue
+		}
+		body, err := os.ReadFile(sp)
+		if err != nil {
+			t.Errorf("%s: %v", p.Path, err)
+			continue
+		}
+		sum := sha256.Sum256(body)
+		if hex.EncodeToString(sum[:]) != r["content_hash"] || filepath.Base(sp) != r["content_hash"].(string)+filepath.Ext(sp) {
+			t.Errorf("%s: stored body %q does not match content_hash %v", p.Path, body, r["content_hash"])
+		}
+		if want := storePages()[p.Path].body; string(body) != want {
+			t.Errorf("%s: stored %q, served %q", p.Path, body, want)
+		}
+		if filepath.Dir(sp) != hostDir {
+			t.Errorf("%s: stored_path %s is not in %s", p.Path, sp, hostDir)
+		}
+	}
+	for path, ext := range map[string]string{"/a": ".html", "/evil": ".bin", "/data": ".json", "/gone": ".txt"} {
+		if filepath.Ext(byPath[path]) != ext {
+			t.Errorf("%s: stored_path %s, want extension %s", path, byPath[path], ext)
+		}
+	}
+	if byPath["/a"] != byPath["/b"] {
+		t.Errorf("same body, two files: %s and %s", byPath["/a"], byPath["/b"])
+	}
+	var files []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(files)
+	want := []string{byPath["/a"], byPath["/evil"], byPath["/data"], byPath["/gone"]}
+	slices.Sort(want)
+	if !slices.Equal(files, want) {
+		t.Errorf("files under %s:\n%s\nwant:\n%s", root, strings.Join(files, "\n"), strings.Join(want, "\n"))
+	}
+
+	// Again into the same store: the files are there, none is rewritten.
+	before, err := os.Stat(byPath["/a"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(byPath["/a"], 0o400); err != nil { // a rewrite would change the mode back
+		t.Fatal(err)
+	}
+	res = runTrawl(t, ctx, nil, args("fetch", "--store", dir, s.URL+"/a")...)
+	after, err := os.Stat(byPath["/a"])
+	if err != nil || res.code != 0 || !strings.Contains(res.stdout, `"stored_path":"`+byPath["/a"]+`"`) || after.Mode() != 0o400 || !os.SameFile(before, after) {
+		t.Errorf("second run: exit %d, mode %v, stdout:\n%s", res.code, after.Mode(), res.stdout)
+	}
+}
+
+// TestStoreWriteFails: a body that cannot be saved still gets its record,
+// with an error of kind store and no stored_path; the run goes on.
+func TestStoreWriteFails(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	s := newSite(t, storePages(), -1)
+	dir := t.TempDir()
+	u, _ := url.Parse(s.URL)
+	// The host's directory is a file: nothing can be written under it.
+	if err := os.WriteFile(filepath.Join(dir, strings.ReplaceAll(u.Host, ":", "_")), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := runTrawl(t, ctx, nil, args("fetch", "--store", dir, s.URL+"/a", s.URL+"/data")...)
+	recs := rawRecords(t, res.stdout)
+	if len(recs) != 2 {
+		t.Fatalf("exit %d, %d records:\n%s\nstderr:\n%s", res.code, len(recs), res.stdout, res.stderr)
+	}
+	for _, r := range recs {
+		e, _ := r["error"].(map[string]any)
+		if r["status"] != 200.0 || e["kind"] != "store" || r["stored_path"] != nil || r["title"] == nil && strings.HasSuffix(r["url"].(string), "/a") {
+			t.Errorf("record: %v", r)
+		}
+	}
+}
+
+// TestStoreClash: --store naming an input file is refused before
+// anything is fetched.
+func TestStoreClash(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	in := filepath.Join(t.TempDir(), "urls.txt")
+	if err := os.WriteFile(in, []byte("http://127.0.0.1:1/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := runTrawl(t, ctx, nil, args("fetch", "--store", in, in)...)
+	if res.code != 2 || !strings.Contains(res.stderr, "--store") {
+		t.Errorf("exit %d, stderr:\n%s", res.code, res.stderr)
+	}
+}
