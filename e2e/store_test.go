@@ -5,6 +5,7 @@ package e2e
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io/fs"
 	"net/url"
 	"os"
@@ -150,5 +151,109 @@ func TestStoreClash(t *testing.T) {
 	res := runTrawl(t, ctx, nil, args("fetch", "--store", in, in)...)
 	if res.code != 2 || !strings.Contains(res.stderr, "--store") {
 		t.Errorf("exit %d, stderr:\n%s", res.code, res.stderr)
+	}
+}
+
+// TestExtractFrom: trawl extract --from re-extracts the bodies a fetch
+// saved with --store: the same markdown and facts of the fetch as the
+// fetch's own records, new --select fields, CSV into -o; a stored body
+// gone gives a record with an error of kind store.
+func TestExtractFrom(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	pages := storePages()
+	pages["/p"] = htmlPage("Prices", `<p class="price">1.50</p><p class="price">2.75</p>`+contentArticle)
+	s := newSite(t, pages, -1)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.jsonl")
+	var urls []string
+	for _, p := range []string{"/a", "/p", "/data", "/gone"} {
+		urls = append(urls, s.URL+p)
+	}
+	res := runTrawl(t, ctx, nil, args("fetch", append([]string{"--store", filepath.Join(dir, "bodies"), "--fields", "+markdown", "-o", out}, urls...)...)...)
+	if res.code != 0 {
+		t.Fatalf("fetch: exit %d:\n%s", res.code, res.stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetched := map[string]map[string]any{}
+	for _, r := range rawRecords(t, string(data)) {
+		fetched[r["url"].(string)] = r
+	}
+	hits := s.hitsOf("/a")
+
+	res = runTrawl(t, ctx, nil, "extract", "--from", out, "--fields", "+markdown", "--select", "price=.price")
+	if res.code != 0 {
+		t.Fatalf("extract: exit %d:\n%s", res.code, res.stderr)
+	}
+	recs := rawRecords(t, res.stdout)
+	if len(recs) != len(urls) {
+		t.Fatalf("%d records, want %d:\n%s", len(recs), len(urls), res.stdout)
+	}
+	byURL := map[string]map[string]any{}
+	for _, r := range recs {
+		byURL[r["url"].(string)] = r
+		f := fetched[r["url"].(string)]
+		for _, k := range []string{"url", "final_url", "status", "content_type", "fetched_at", "title", "content_hash", "stored_path", "markdown", "bytes"} {
+			if fmt.Sprint(r[k]) != fmt.Sprint(f[k]) {
+				t.Errorf("%s: %s = %v, the fetch had %v", r["url"], k, r[k], f[k])
+			}
+		}
+	}
+	if md, _ := fetched[s.URL+"/a"]["markdown"].(string); !strings.Contains(md, "twenty-fourth of December") {
+		t.Errorf("fetch markdown: %q", md)
+	}
+	if p := byURL[s.URL+"/p"]; fmt.Sprint(p["fields"]) != "map[price:[1.50 2.75]]" {
+		t.Errorf("extract --select: fields = %v", p["fields"])
+	}
+	if s.hitsOf("/a") != hits {
+		t.Errorf("extract fetched /a")
+	}
+
+	// CSV into -o, and a stored body gone.
+	if err := os.Remove(fetched[s.URL+"/data"]["stored_path"].(string)); err != nil {
+		t.Fatal(err)
+	}
+	csvOut := filepath.Join(dir, "x.csv")
+	res = runTrawl(t, ctx, nil, "extract", "--from", out, "--fields", "url,error_kind,markdown", "-o", csvOut)
+	got, _ := os.ReadFile(csvOut)
+	if res.code != 0 || !strings.HasPrefix(string(got), "url,error_kind,markdown\n") || !strings.Contains(string(got), s.URL+"/data,store,\n") || !strings.Contains(string(got), "twenty-fourth of December") {
+		t.Errorf("csv: exit %d, stderr %s:\n%s", res.code, res.stderr, got)
+	}
+}
+
+// TestExtractFiles: trawl extract FILE --base URL extracts a stored body
+// as fetched from URL; bad arguments are usage errors.
+func TestExtractFiles(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	dir := t.TempDir()
+	body := filepath.Join(dir, "abc.html")
+	if err := os.WriteFile(body, []byte(htmlPage("Night trains", contentArticle).body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := runTrawl(t, ctx, nil, "extract", body, "--base", "https://example.com/trains/night", "--fields", "url,title,links,markdown,stored_path")
+	recs := rawRecords(t, res.stdout)
+	if res.code != 0 || len(recs) != 1 {
+		t.Fatalf("exit %d:\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	r := recs[0]
+	if r["url"] != "https://example.com/trains/night" || r["title"] != "Night trains" || r["stored_path"] != body ||
+		!strings.Contains(fmt.Sprint(r["links"]), "https://example.com/trains/fares/2026") ||
+		!strings.Contains(r["markdown"].(string), "[fare_table](https://example.com/trains/fares/2026)") {
+		t.Errorf("record: %v", r)
+	}
+	for _, bad := range [][]string{
+		{"extract"},
+		{"extract", filepath.Join(dir, "missing.html")},
+		{"extract", body, "--base", "ftp://x/"},
+		{"extract", "--from", filepath.Join(dir, "o.jsonl"), "-o", filepath.Join(dir, "o.jsonl")},
+		{"extract", body, "--content-selector", "main"},
+	} {
+		if res := runTrawl(t, ctx, nil, bad...); res.code != 2 || res.stderr == "" {
+			t.Errorf("%v: exit %d, stderr %q", bad, res.code, res.stderr)
+		}
 	}
 }
