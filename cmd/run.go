@@ -269,6 +269,9 @@ func (r *pipelineRun) prepareCrawl(ctx context.Context) error {
 // journal of its frontier next to it, so that it can be resumed.
 func (r *pipelineRun) openOutput(ctx context.Context) error {
 	o := r.o
+	if o.Format == "md" {
+		return r.openMarkdownDir(ctx)
+	}
 	csv := o.Format == "csv"
 	var columns []string
 	if csv {

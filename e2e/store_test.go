@@ -257,3 +257,58 @@ func TestExtractFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestMarkdownDir: --format md --output-dir DIR writes one Markdown file
+// per page at DIR/<host>/<path>.md, with the front matter and the same
+// markdown as the record's field; failed pages get none; the flags
+// check each other.
+func TestMarkdownDir(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	pages := storePages()
+	pages["/docs/"] = htmlPage(`Docs "index"`, contentArticle)
+	s := newSite(t, pages, -1)
+	dir := filepath.Join(t.TempDir(), "md")
+	urls := []string{s.URL + "/a", s.URL + "/docs/", s.URL + "/a?page=2", s.URL + "/gone", s.URL + "/data"}
+	res := runTrawl(t, ctx, nil, args("fetch", append([]string{"--format", "md", "--output-dir", dir}, urls...)...)...)
+	if res.code != 0 || res.stdout != "" {
+		t.Fatalf("exit %d, stdout %q, stderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	rec := rawRecords(t, runTrawl(t, ctx, nil, args("fetch", "--fields", "url,markdown,content_hash", s.URL+"/a")...).stdout)[0]
+	u, _ := url.Parse(s.URL)
+	host := filepath.Join(dir, strings.ReplaceAll(u.Host, ":", "_"))
+	a, err := os.ReadFile(filepath.Join(host, "a.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	front, body, ok := strings.Cut(strings.TrimPrefix(string(a), "---\n"), "\n---\n\n")
+	if !ok || body != rec["markdown"].(string)+"\n" ||
+		!strings.Contains(front, `url: "`+s.URL+`/a"`) || !strings.Contains(front, `title: "Night trains"`) ||
+		!strings.Contains(front, `content_hash: "`+rec["content_hash"].(string)+`"`) || !strings.Contains(front, `fetched_at: "20`) {
+		t.Errorf("a.md:\n%s", a)
+	}
+	if d, err := os.ReadFile(filepath.Join(host, "docs", "index.md")); err != nil || !strings.Contains(string(d), `title: "Docs \"index\""`) {
+		t.Errorf("docs/index.md: %v\n%s", err, d)
+	}
+	var files []string
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, strings.TrimPrefix(p, host+"/"))
+		}
+		return err
+	})
+	slices.Sort(files)
+	if len(files) != 3 || !strings.HasPrefix(files[0], "a-") || !strings.HasSuffix(files[0], ".md") || files[1] != "a.md" || files[2] != "docs/index.md" {
+		t.Errorf("files: %v; want a-<hash>.md (the query), a.md, docs/index.md and none for /gone or /data", files)
+	}
+
+	for _, bad := range [][]string{
+		{"--format", "md"},
+		{"--output-dir", dir},
+		{"--format", "md", "--output-dir", dir, "-o", filepath.Join(dir, "x.jsonl")},
+	} {
+		if res := runTrawl(t, ctx, nil, args("fetch", append(bad, s.URL+"/a")...)...); res.code != 2 || res.stderr == "" {
+			t.Errorf("%v: exit %d, stderr %q", bad, res.code, res.stderr)
+		}
+	}
+}
