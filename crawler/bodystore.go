@@ -119,7 +119,9 @@ func (s *BodyStore) storeInto(ctx context.Context, res *Result, resp *Response, 
 	if host == "" {
 		host = res.Host
 	}
-	path, err := s.Save(ctx, host, resp.ContentType(), res.ContentHash, resp.Body)
+	// Not cancelled with the run: the record is about to be written, and
+	// its body is written with it (a write of at most --max-body).
+	path, err := s.Save(context.WithoutCancel(ctx), host, resp.ContentType(), res.ContentHash, resp.Body)
 	if err == nil {
 		res.StoredPath = path
 		return

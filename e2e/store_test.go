@@ -302,6 +302,15 @@ func TestMarkdownDir(t *testing.T) {
 		t.Errorf("files: %v; want a-<hash>.md (the query), a.md, docs/index.md and none for /gone or /data", files)
 	}
 
+	// A file that cannot be written stops the run: exit 1.
+	blocked := t.TempDir()
+	if err := os.WriteFile(filepath.Join(blocked, strings.ReplaceAll(u.Host, ":", "_")), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res := runTrawl(t, ctx, nil, args("fetch", "--format", "md", "--output-dir", blocked, s.URL+"/a")...); res.code != 1 || !strings.Contains(res.stderr, "write markdown") {
+		t.Errorf("unwritable --output-dir: exit %d, stderr:\n%s", res.code, res.stderr)
+	}
+
 	for _, bad := range [][]string{
 		{"--format", "md"},
 		{"--output-dir", dir},
