@@ -60,6 +60,8 @@ type RunOptions struct {
 	Run         string
 	Strict      bool
 	SummaryJSON string
+	Store       string
+	OutputDir   string
 
 	// How the main content (--fields markdown, text, ...) is chosen.
 	ContentSelector string
@@ -119,8 +121,10 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.StringArrayVar(&o.Selects, "select", nil, "custom field name=css or name=css@attr, all matches as an array (repeatable); URL attributes (href, src, ...) come out absolute, @html gives the inner HTML")
 	fs.IntVar(&o.MaxLinks, "max-links", crawler.DefaultMaxLinks, "most links kept from one page; past it the record has links_truncated: true")
 	fs.StringVarP(&o.Output, "output", "o", "", "write results to FILE instead of stdout")
-	fs.StringVar(&o.Format, "format", "jsonl", "output format: jsonl or csv (-o FILE.csv means csv); without either, a terminal gets one readable line per URL, anything else JSON Lines")
+	fs.StringVar(&o.Format, "format", "jsonl", "output format: jsonl, csv (-o FILE.csv means csv) or md (one Markdown file per page, with --output-dir); without either, a terminal gets one readable line per URL, anything else JSON Lines")
 	fs.StringSliceVar(&o.Fields, "fields", nil, "output only these fields, in this order (CSV columns / JSON subset), or +a,+b to add fields to the default ones: "+strings.Join(crawler.OutputFields, ", ")+", error_kind, error_message, or a --select name")
+	fs.StringVar(&o.Store, "store", "", "save each body under `DIR`/<host>/<sha256>.<ext> (one file per distinct body); the record's stored_path is its absolute path, for trawl extract --from")
+	fs.StringVar(&o.OutputDir, "output-dir", "", "with --format md: write each page's main content to `DIR`/<host>/<path>.md, with a YAML front matter")
 	fs.StringVar(&o.ContentSelector, "content-selector", "", "CSS selector of the main content (markdown, text): its matches, instead of readability's choice")
 	fs.StringVar(&o.ExcludeSelector, "exclude-selector", "", "CSS selector of elements removed before the main content (markdown, text) is chosen")
 	fs.BoolVar(&o.CSVRaw, "csv-raw", false, "CSV: write cells starting with = + - @ tab or CR as they are, without the ' that stops spreadsheets running them as formulas")
@@ -171,8 +175,8 @@ func (o *RunOptions) Validate() error {
 		return usageError("--max-time must not be negative, got %v", o.MaxTime)
 	case o.Grace < 0:
 		return usageError("--grace must not be negative, got %v", o.Grace)
-	case o.Format != "jsonl" && o.Format != "csv":
-		return usageError("--format must be jsonl or csv, got %q", o.Format)
+	case o.Format != "jsonl" && o.Format != "csv" && o.Format != "md":
+		return usageError("--format must be jsonl, csv or md, got %q", o.Format)
 	case o.Progress != "auto" && o.Progress != "always" && o.Progress != "never":
 		return usageError("--progress must be auto, always or never, got %q", o.Progress)
 	case o.Frontier != "memory" && !isRedisURL(o.Frontier):
@@ -185,6 +189,9 @@ func (o *RunOptions) Validate() error {
 		return usageError("--resume needs -o FILE: it continues the run written there")
 	}
 	if err := o.validateOutput(); err != nil {
+		return err
+	}
+	if err := o.validateMarkdownDir(); err != nil {
 		return err
 	}
 	if o.maxBody, err = ParseSize(o.MaxBody); err != nil || o.maxBody <= 0 {
@@ -433,7 +440,7 @@ func (o *RunOptions) requestedFields() []string {
 // contentOptions are the main-content options of the run.
 func (o *RunOptions) contentOptions() crawler.ContentOptions {
 	return crawler.ContentOptions{
-		Enabled:         contentRequested(o.requestedFields()),
+		Enabled:         contentRequested(o.requestedFields()) || o.Format == "md",
 		ContentSelector: o.ContentSelector,
 		ExcludeSelector: o.ExcludeSelector,
 	}
@@ -448,7 +455,7 @@ func (o *RunOptions) validateContent() error {
 		if err := crawler.CheckContentSelector(f.sel); err != nil {
 			return usageError("--%s: %v", f.flag, err)
 		}
-		if !contentRequested(o.requestedFields()) {
+		if !contentRequested(o.requestedFields()) && o.Format != "md" {
 			return usageError("--%s chooses the main content, which only the fields %s hold: ask for one with --fields (e.g. --fields +markdown)", f.flag, strings.Join(crawler.ContentFields, ", "))
 		}
 	}

@@ -46,6 +46,12 @@ func (o *RunOptions) outputFiles() []runFile {
 	if o.outputLocked() {
 		fs = append(fs, runFile{what: "the pid file of -o", path: store.PIDPath(o.Output), writes: true})
 	}
+	if o.Store != "" {
+		fs = append(fs, runFile{what: "--store", path: o.Store, writes: true})
+	}
+	if o.OutputDir != "" {
+		fs = append(fs, runFile{what: "--output-dir", path: o.OutputDir, writes: true})
+	}
 	if o.Lock != "" {
 		// The lock file is never written, but it must not be an input
 		// either; its pid file is written.

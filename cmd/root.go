@@ -38,6 +38,7 @@ retries with backoff, and never loses a result it already fetched.
 	addProfileFlag(root)
 	root.AddCommand(NewCmdFetch(io, nil))
 	root.AddCommand(NewCmdCrawl(io, nil))
+	root.AddCommand(NewCmdExtract(io, nil))
 	root.AddCommand(NewCmdVersion(io))
 	root.AddCommand(NewCmdDemo(io, nil))
 	root.AddCommand(NewCmdStats(io, nil))

@@ -154,6 +154,8 @@ type pipelineRun struct {
 	stats    *crawler.Stats
 	total    int      // -1 when unknown
 	seeds    []string // crawl: the seeds, never nil
+
+	bodies *crawler.BodyStore // --store
 }
 
 func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
@@ -165,6 +167,12 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 		r.stdin = structured.NewFile(f)
 	}
 	o.warnEmptyFiles(ctx)
+	if o.Store != "" {
+		var err error
+		if r.bodies, err = crawler.OpenBodyStore(ctx, o.Store); err != nil {
+			return nil, usageError("--store: %v", err)
+		}
+	}
 	if o.Crawl {
 		if err := r.prepareCrawl(ctx); err != nil {
 			return nil, err
@@ -261,6 +269,9 @@ func (r *pipelineRun) prepareCrawl(ctx context.Context) error {
 // journal of its frontier next to it, so that it can be resumed.
 func (r *pipelineRun) openOutput(ctx context.Context) error {
 	o := r.o
+	if o.Format == "md" {
+		return r.openMarkdownDir(ctx)
+	}
 	csv := o.Format == "csv"
 	var columns []string
 	if csv {
@@ -411,6 +422,7 @@ func (r *pipelineRun) run(ctx context.Context, stop *structured.Event) (crawler.
 		Selectors:   r.o.selectors,
 		Extras:      r.o.extras,
 		Content:     r.o.contentOptions(),
+		Store:       r.bodies,
 		MaxLinks:    r.o.MaxLinks,
 		Sitemaps:    r.o.Sitemap,
 		Warn:        func(msg string) { r.o.warnf("trawl: %s", msg) },

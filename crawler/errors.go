@@ -30,6 +30,7 @@ const (
 	KindHTTP              Kind = "http"               // the final status was 400 or above after retries
 	KindRateLimited       Kind = "rate_limited"       // a 429 or 503 asked to wait longer than the max Retry-After
 	KindCancelled         Kind = "cancelled"          // the run stopped before the URL was done
+	KindStore             Kind = "store"              // --store could not save the body (the record is written all the same)
 )
 
 // Error is what happened to one URL. Match it with [errors.As]; Kind is

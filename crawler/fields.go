@@ -57,6 +57,9 @@ type PageData struct {
 	ETag string `json:"etag,omitempty"`
 	// LastModified is the Last-Modified header of the last response.
 	LastModified string `json:"last_modified,omitempty"`
+	// StoredPath is the absolute path of the file the body was saved to
+	// with --store ([BodyStore]).
+	StoredPath string `json:"stored_path,omitempty"`
 	// HTML is the page decoded to UTF-8.
 	HTML string `json:"html,omitempty"`
 	// Headers are the last response's headers by lower-case name: a
@@ -165,6 +168,8 @@ func pageDataText(r *Result, c string) (string, bool) {
 		return r.ETag, true
 	case "last_modified":
 		return r.LastModified, true
+	case "stored_path":
+		return r.StoredPath, true
 	case "html":
 		return r.HTML, true
 	case "images":

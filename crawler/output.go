@@ -22,7 +22,7 @@ var OutputFields = []string{
 	"canonical", "h1", "lang", "links", "links_truncated", "links_dropped",
 	"bytes", "elapsed_ms", "fetched_at", "depth", "redirects", "remote_addr",
 	"proto", "tls_version", "fields", "fields_truncated",
-	"content_hash", "etag", "last_modified",
+	"content_hash", "etag", "last_modified", "stored_path",
 	"html", "headers", "jsonld", "jsonld_errors", "opengraph", "meta", "images", "robots_meta", "data_truncated",
 	"markdown", "text", "extract", "byline", "published_time", "site_name", "word_count",
 	"error", "line",
@@ -141,7 +141,7 @@ func TooLargeRecord(r *Result, err error) *Result {
 		URL: r.URL, Input: r.Input, Host: r.Host, FinalURL: r.FinalURL, Status: r.Status, ContentType: r.ContentType,
 		Bytes: r.Bytes, ElapsedMS: r.ElapsedMS, FetchedAt: r.FetchedAt, Depth: r.Depth,
 		RemoteAddr: r.RemoteAddr, Proto: r.Proto, TLSVersion: r.TLSVersion, Line: r.Line,
-		PageData: PageData{ContentHash: r.ContentHash, ETag: r.ETag, LastModified: r.LastModified},
+		PageData: PageData{ContentHash: r.ContentHash, ETag: r.ETag, LastModified: r.LastModified, StoredPath: r.StoredPath},
 		Error: &ResultError{Kind: KindTooLarge, Message: fmt.Sprintf(
 			"record not written: larger than the limit of %d bytes (%d MiB) a record (%v); the page's content is left out",
 			store.MaxRecordBytes, store.MaxRecordBytes>>20, err)},

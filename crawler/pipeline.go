@@ -51,6 +51,9 @@ type RunConfig struct {
 	// Content says whether the main content of pages goes into the
 	// records (the fields [ContentFields]), and how it is chosen.
 	Content ContentOptions
+	// Store, when set, saves every whole body (--store) and gives the
+	// record its stored_path.
+	Store *BodyStore
 	// MaxLinks is the most links kept from one page (--max-links). Zero
 	// means [DefaultMaxLinks]. The other limits of a page ([Limits]) come
 	// from the fetcher's body limit ([PageBudget]).
@@ -562,6 +565,9 @@ func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 	if resp != nil && (err == nil || KindOf(err) == KindHTTP) {
 		links := extractInto(res, resp, r.cfg.Selectors, r.limits(), r.cfg.Extras)
 		extractContentInto(res, resp, r.cfg.Content)
+		if r.cfg.Store != nil {
+			r.cfg.Store.storeInto(ctx, res, resp, r.cfg.Warn)
+		}
 		if r.cfg.Crawl && err == nil {
 			if err := r.addLinks(ctx, req, links); err != nil {
 				return nil, err
