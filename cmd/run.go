@@ -154,6 +154,7 @@ type pipelineRun struct {
 	stats    *crawler.Stats
 	total    int      // -1 when unknown
 	seeds    []string // crawl: the seeds, never nil
+	since    *store.SinceIndex
 }
 
 func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
@@ -165,6 +166,9 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 		r.stdin = structured.NewFile(f)
 	}
 	o.warnEmptyFiles(ctx)
+	if err := r.openSince(ctx); err != nil {
+		return nil, err
+	}
 	if o.Crawl {
 		if err := r.prepareCrawl(ctx); err != nil {
 			return nil, err
@@ -423,6 +427,7 @@ func (r *pipelineRun) run(ctx context.Context, stop *structured.Event) (crawler.
 		FlushGap:    r.flushGap(),
 	}
 	cfg.NoFallbackHTTP = r.o.NoFallback
+	cfg.Since, cfg.ChangedOnly = r.since, r.o.ChangedOnly
 	return crawler.Run(ctx, cfg)
 }
 
@@ -448,6 +453,9 @@ func (r *pipelineRun) close(ctx context.Context) error {
 	}
 	if r.redis != nil {
 		err = errors.Join(err, r.redis.Close(ctx))
+	}
+	if r.since != nil {
+		r.since.Close()
 	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -66,6 +67,13 @@ type RunConfig struct {
 	// ahead into a new in-memory frontier (Frontier nil). Zero means
 	// [DefaultQueueMemory].
 	QueueMemory int64
+	// Since, when set, is the index of the previous runs' records
+	// (--since): every URL it holds is revalidated with its validators,
+	// and every record gets a change ([Result.Change]).
+	Since *store.SinceIndex
+	// ChangedOnly, with Since, leaves unchanged pages out of Output; they
+	// are still counted and marked done.
+	ChangedOnly bool
 	// Output receives every result, from a single writer task.
 	Output ResultWriter
 	// Stop, when set, makes the run stop taking new URLs and finish the
@@ -543,7 +551,8 @@ func (r *run) worker(hctx, sctx context.Context, c Consumer, out *structured.Sen
 func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 	start := r.cfg.Now()
 	turn := requestTurn(req)
-	resp, err := r.cfg.Fetcher.FetchTurn(ctx, req.URL, turn)
+	fctx, prev, found := r.lookupSince(ctx, req)
+	resp, err := r.cfg.Fetcher.FetchTurn(fctx, req.URL, turn)
 	if turn != nil {
 		turn.Release() // when no request of the fetch used it
 	}
@@ -559,13 +568,22 @@ func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 	if resp == nil {
 		res.ElapsedMS = r.cfg.Now().Sub(start).Milliseconds()
 	}
+	var links []string
 	if resp != nil && (err == nil || KindOf(err) == KindHTTP) {
-		links := extractInto(res, resp, r.cfg.Selectors, r.limits(), r.cfg.Extras)
+		links = extractInto(res, resp, r.cfg.Selectors, r.limits(), r.cfg.Extras)
 		extractContentInto(res, resp, r.cfg.Content)
-		if r.cfg.Crawl && err == nil {
-			if err := r.addLinks(ctx, req, links); err != nil {
-				return nil, err
-			}
+	}
+	if r.cfg.Since != nil {
+		if err := applyChange(ctx, r.cfg.Since, res, prev, found); err != nil {
+			return nil, err
+		}
+		if res.Status == http.StatusNotModified {
+			links = res.Links // an unchanged page's links keep the crawl going
+		}
+	}
+	if r.cfg.Crawl && resp != nil && err == nil {
+		if err := r.addLinks(ctx, req, links); err != nil {
+			return nil, err
 		}
 	}
 	return res, nil
@@ -692,8 +710,10 @@ func (r *run) flush(ctx context.Context) error {
 // ctx is the writer's shutdown context: results fetched before still go
 // out, all of them within one bound.
 func (r *run) write(wctx context.Context, fr finishedRequest) error {
-	if err := r.cfg.Output.Write(wctx, fr.result); err != nil {
-		return fmt.Errorf("write result for %s: %w", fr.result.URL, err)
+	if r.written(fr.result) {
+		if err := r.cfg.Output.Write(wctx, fr.result); err != nil {
+			return fmt.Errorf("write result for %s: %w", fr.result.URL, err)
+		}
 	}
 	r.stats.record(fr.result)
 	if fr.fromQ {

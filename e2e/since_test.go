@@ -1,0 +1,272 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// sincePage is one page of a sinceSite: its body and validators, and how
+// the server treats a conditional request for it.
+type sincePage struct {
+	body         string
+	etag         string
+	lastModified string
+	ignoreCond   bool // answers 200 whatever the validators say
+	status       int  // 0: 200
+}
+
+// sinceSite is a site whose pages change between runs. It records the
+// conditional headers of every request.
+type sinceSite struct {
+	*httptest.Server
+	mu    sync.Mutex
+	pages map[string]sincePage
+	inm   map[string][]string // If-None-Match received, by path
+	ims   map[string][]string // If-Modified-Since received, by path
+	hits  map[string]int      // 200s with a body, by path
+}
+
+func newSinceSite(t *testing.T, pages map[string]sincePage) *sinceSite {
+	s := &sinceSite{pages: pages, inm: map[string][]string{}, ims: map[string][]string{}, hits: map[string]int{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *sinceSite) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.pages[r.URL.Path]
+	inm, ims := r.Header.Get("If-None-Match"), r.Header.Get("If-Modified-Since")
+	s.inm[r.URL.Path] = append(s.inm[r.URL.Path], inm)
+	s.ims[r.URL.Path] = append(s.ims[r.URL.Path], ims)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if p.etag != "" {
+		w.Header().Set("ETag", p.etag)
+	}
+	if p.lastModified != "" {
+		w.Header().Set("Last-Modified", p.lastModified)
+	}
+	if p.status != 0 {
+		w.WriteHeader(p.status)
+		return
+	}
+	if !p.ignoreCond {
+		// Weak comparison for If-None-Match, exact match for
+		// If-Modified-Since (nginx's default).
+		weak := func(e string) string { return strings.TrimPrefix(e, "W/") }
+		if (inm != "" && p.etag != "" && weak(inm) == weak(p.etag)) ||
+			(inm == "" && ims != "" && ims == p.lastModified) {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
+	s.hits[r.URL.Path]++
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprint(w, p.body)
+}
+
+// set replaces the pages (nil deletes one).
+func (s *sinceSite) set(path string, p *sincePage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p == nil {
+		delete(s.pages, path)
+		return
+	}
+	s.pages[path] = *p
+}
+
+// lastHeaders returns the last If-None-Match and If-Modified-Since sent
+// for path.
+func (s *sinceSite) lastHeaders(path string) (inm, ims string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.inm[path])
+	if n == 0 {
+		return "", ""
+	}
+	return s.inm[path][n-1], s.ims[path][n-1]
+}
+
+// sinceRecord is a record with the fields of --since.
+type sinceRecord struct {
+	URL               string   `json:"url"`
+	Status            int      `json:"status"`
+	Title             string   `json:"title"`
+	Links             []string `json:"links"`
+	ContentHash       string   `json:"content_hash"`
+	ETag              string   `json:"etag"`
+	FetchedAt         string   `json:"fetched_at"`
+	Change            string   `json:"change"`
+	PreviousFetchedAt string   `json:"previous_fetched_at"`
+	Error             *struct {
+		Kind string `json:"kind"`
+	} `json:"error"`
+}
+
+func readSinceRecords(t *testing.T, path string) map[string]sinceRecord {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]sinceRecord{}
+	for i, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		var r sinceRecord
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("%s line %d: %v", path, i+1, err)
+		}
+		if _, dup := m[r.URL]; dup {
+			t.Errorf("%s: %s twice", path, r.URL)
+		}
+		m[r.URL] = r
+	}
+	return m
+}
+
+const lmDate = "Mon, 02 Jan 2026 15:04:05 GMT"
+
+func sincePages() map[string]sincePage {
+	html := func(title string) string {
+		return "<html><head><title>" + title + "</title></head><body><a href=\"/etag\">e</a></body></html>"
+	}
+	return map[string]sincePage{
+		"/etag":      {body: html("etag"), etag: `"e1"`},
+		"/etag-edit": {body: html("edit 1"), etag: `"x1"`},
+		"/lm":        {body: html("lm"), lastModified: lmDate},
+		"/none":      {body: html("none")},
+		"/none-edit": {body: html("none 1")},
+		"/ignore":    {body: html("ignore"), etag: `"i1"`, ignoreCond: true},
+		"/weak":      {body: html("weak"), etag: `W/"w1"`},
+		"/back":      {body: html("back 1"), lastModified: lmDate},
+		"/deleted":   {body: html("deleted"), etag: `"d1"`},
+		"/flaky":     {status: http.StatusServiceUnavailable},
+	}
+}
+
+// TestSinceChanges: a run, changes on the server, a run with --since:
+// every page gets the right change, 304s carry the previous fields, the
+// validators are sent, and a page that failed with a 503 is fetched
+// whole.
+func TestSinceChanges(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	s := newSinceSite(t, sincePages())
+	dir := t.TempDir()
+	paths := []string{"/etag", "/etag-edit", "/lm", "/none", "/none-edit", "/ignore", "/weak", "/back", "/deleted", "/flaky"}
+	urls := s.urlsOf(paths...)
+	first := filepath.Join(dir, "first.jsonl")
+	res := runTrawl(t, ctx, nil, args("fetch", "-q", "-o", first, urlFile(t, urls))...)
+	if res.code != 0 {
+		t.Fatalf("run 1: exit %d: %s", res.code, res.stderr)
+	}
+	before := readSinceRecords(t, first)
+	for _, r := range before {
+		if r.Change != "" {
+			t.Errorf("run 1 without --since: %s has change %q", r.URL, r.Change)
+		}
+	}
+
+	html := func(title string) string { return "<html><head><title>" + title + "</title></head></html>" }
+	s.set("/etag-edit", &sincePage{body: html("edit 2"), etag: `"x2"`})
+	s.set("/none-edit", &sincePage{body: html("none 2")})
+	s.set("/back", &sincePage{body: html("back 2"), lastModified: "Sun, 01 Jan 2026 00:00:00 GMT"})
+	s.set("/deleted", nil)
+	s.set("/flaky", &sincePage{body: html("flaky")})
+	s.set("/added", &sincePage{body: html("added"), etag: `"a1"`})
+
+	second := filepath.Join(dir, "second.jsonl")
+	res = runTrawl(t, ctx, nil, args("fetch", "-q", "--since", first, "-o", second, urlFile(t, append(urls, s.URL+"/added")))...)
+	if res.code != 0 {
+		t.Fatalf("run 2: exit %d: %s", res.code, res.stderr)
+	}
+	after := readSinceRecords(t, second)
+	want := map[string]struct {
+		change string
+		status int
+	}{
+		"/etag": {"unchanged", 304}, "/etag-edit": {"changed", 200}, "/lm": {"unchanged", 304},
+		"/none": {"unchanged", 200}, "/none-edit": {"changed", 200}, "/ignore": {"unchanged", 200},
+		"/weak": {"unchanged", 304}, "/back": {"changed", 200}, "/deleted": {"gone", 404},
+		"/flaky": {"new", 200}, "/added": {"new", 200},
+	}
+	if len(after) != len(want) {
+		t.Errorf("run 2: %d records, want %d", len(after), len(want))
+	}
+	for path, w := range want {
+		r, ok := after[s.URL+path]
+		if !ok {
+			t.Errorf("run 2: no record of %s", path)
+			continue
+		}
+		if r.Change != w.change || r.Status != w.status {
+			t.Errorf("%s: change %q status %d, want %q %d", path, r.Change, r.Status, w.change, w.status)
+		}
+	}
+	// A 304 carries the previous record's fields, fetched now.
+	for _, path := range []string{"/etag", "/lm", "/weak"} {
+		prev, now := before[s.URL+path], after[s.URL+path]
+		if now.Title != prev.Title || now.ContentHash != prev.ContentHash || now.ContentHash == "" ||
+			strings.Join(now.Links, " ") != strings.Join(prev.Links, " ") || len(now.Links) != 1 {
+			t.Errorf("%s: 304 record %+v does not carry the previous %+v", path, now, prev)
+		}
+		if now.PreviousFetchedAt != prev.FetchedAt || now.FetchedAt == prev.FetchedAt {
+			t.Errorf("%s: fetched_at %s previous_fetched_at %s, want now and %s", path, now.FetchedAt, now.PreviousFetchedAt, prev.FetchedAt)
+		}
+	}
+	// The validators went out; none for the page that failed.
+	for path, want := range map[string][2]string{
+		"/etag": {`"e1"`, ""}, "/lm": {"", lmDate}, "/weak": {`W/"w1"`, ""}, "/ignore": {`"i1"`, ""},
+		"/none": {"", ""}, "/flaky": {"", ""}, "/back": {"", lmDate},
+	} {
+		if inm, ims := s.lastHeaders(path); inm != want[0] || ims != want[1] {
+			t.Errorf("%s: If-None-Match %q If-Modified-Since %q, want %q %q", path, inm, ims, want[0], want[1])
+		}
+	}
+
+	// --changed-only against the second run: only what changed since.
+	s.set("/etag-edit", &sincePage{body: html("edit 3"), etag: `"x3"`})
+	third := filepath.Join(dir, "third.jsonl")
+	sum := filepath.Join(dir, "sum.json")
+	res = runTrawl(t, ctx, nil, args("fetch", "-q", "--since", second, "--changed-only", "--summary-json", sum, "-o", third, urlFile(t, append(urls, s.URL+"/added")))...)
+	if res.code != 0 {
+		t.Fatalf("run 3: exit %d: %s", res.code, res.stderr)
+	}
+	got := readSinceRecords(t, third)
+	if len(got) != 1 || got[s.URL+"/etag-edit"].Change != "changed" {
+		t.Errorf("--changed-only wrote %v, want only /etag-edit changed", got)
+	}
+	b, err := os.ReadFile(sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var summary struct {
+		URLs int `json:"urls"`
+	}
+	if err := json.Unmarshal(b, &summary); err != nil || summary.URLs != len(want) {
+		t.Errorf("--changed-only summary counts %d URLs (%v), want %d: %s", summary.URLs, err, len(want), b)
+	}
+}
+
+// urlsOf returns the URLs of paths on s.
+func (s *sinceSite) urlsOf(paths ...string) []string {
+	var out []string
+	for _, p := range paths {
+		out = append(out, s.URL+p)
+	}
+	return out
+}

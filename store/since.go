@@ -1,0 +1,243 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/trawl-dev/trawl/structured"
+)
+
+// ErrSinceCSV is returned by [OpenSince] for a previous output in CSV:
+// only JSON Lines can be re-read by offset for the fields carried forward.
+var ErrSinceCSV = errors.New("only JSON Lines output can be a previous run (CSV has no links and fields to carry forward)")
+
+// SinceEntry is what a [SinceIndex] keeps of one URL of the previous runs:
+// the newest record's outcome and, apart, the newest successful record's
+// validators, content hash and place, which the fields carried forward
+// are re-read from. The records themselves are not kept in memory.
+type SinceEntry struct {
+	// FetchedAt is when the newest record of the URL was fetched.
+	FetchedAt time.Time
+	// Status and ErrKind are the newest record's status and error kind
+	// ("" without an error).
+	Status  int
+	ErrKind string
+	// OK is true when some record of the URL succeeded (a 2xx, or a 304
+	// carried forward, without an error); the fields below are then
+	// those of the newest such record.
+	OK           bool
+	OKFetchedAt  time.Time
+	ContentHash  string
+	ETag         string
+	LastModified string
+	// Direct is true when that record was not redirected: its
+	// validators belong to the URL itself.
+	Direct bool
+	file   int
+	offset int64
+}
+
+// SinceIndex indexes the records of previous runs' outputs (--since) by
+// URL fingerprint ([Fingerprint]). Memory per URL: the fingerprint, the
+// entry and its short validator strings. Close it at the end.
+type SinceIndex struct {
+	files   []*os.File
+	entries map[[FingerprintSize]byte]SinceEntry
+}
+
+// sinceRecord is what the index reads of one record.
+type sinceRecord struct {
+	URL          string    `json:"url"`
+	FinalURL     string    `json:"final_url"`
+	Status       int       `json:"status"`
+	FetchedAt    string    `json:"fetched_at"`
+	ContentHash  string    `json:"content_hash"`
+	ETag         string    `json:"etag"`
+	LastModified string    `json:"last_modified"`
+	Error        *sinceErr `json:"error"`
+	Links        []string  `json:"links"` // read for its type only: a record of trawl has an array
+	at           time.Time
+}
+
+// sinceErr is the error of a record.
+type sinceErr struct {
+	Kind string `json:"kind"`
+}
+
+// OpenSince builds the index of the JSON Lines files at paths, streamed,
+// in order; of several records of one URL, the newest by fetched_at wins
+// (a later one on a tie). A missing file holds nothing, for the first
+// run of a cron job: missing lists those. A last line without a line
+// break that is not a record was torn by a crash and is ignored; any
+// other line that is not a record of trawl fails with a
+// [*CorruptRecordError] naming the file and the line. Records without a
+// url (input lines that were not URLs) are skipped.
+func OpenSince(ctx context.Context, paths []string) (idx *SinceIndex, missing []string, err error) {
+	idx = &SinceIndex{entries: make(map[[FingerprintSize]byte]SinceEntry)}
+	defer func() {
+		if err != nil {
+			idx.Close()
+			idx = nil
+		}
+	}()
+	for i, path := range paths {
+		if strings.HasSuffix(strings.ToLower(path), ".csv") {
+			return idx, nil, fmt.Errorf("--since %s: %w", path, ErrSinceCSV)
+		}
+		f, err := os.Open(path)
+		if errors.Is(err, os.ErrNotExist) {
+			missing = append(missing, path)
+			idx.files = append(idx.files, nil)
+			continue
+		}
+		if err != nil {
+			return idx, nil, fmt.Errorf("--since: %w", err)
+		}
+		idx.files = append(idx.files, f)
+		if err := idx.scan(ctx, i, path, f); err != nil {
+			return idx, nil, err
+		}
+	}
+	return idx, missing, nil
+}
+
+// scan adds the records of file i to the index.
+func (idx *SinceIndex) scan(ctx context.Context, i int, path string, f *os.File) error {
+	br := bufio.NewReaderSize(ctxReader(ctx, f), 64<<10)
+	var off int64
+	for num := 1; ; num++ {
+		l, n, err := readScannedLine(br, num, off)
+		if err != nil {
+			return fmt.Errorf("--since: read %s: %w", path, err)
+		}
+		if n == 0 {
+			return nil
+		}
+		start := off
+		off += n
+		if l.blank {
+			continue
+		}
+		if l.tooLong {
+			if !l.ended {
+				return nil // a torn last line
+			}
+			return &CorruptRecordError{Path: path, Line: num, Err: errRecordTooLong}
+		}
+		rec, err := parseSinceRecord(l.text)
+		if err != nil {
+			if !l.ended {
+				return nil // a torn last line
+			}
+			return &CorruptRecordError{Path: path, Line: num, Err: err}
+		}
+		idx.add(rec, i, start)
+	}
+}
+
+// ctxReader reads f, failing once ctx is done.
+func ctxReader(ctx context.Context, f *os.File) io.Reader {
+	return readerFunc(func(p []byte) (int, error) {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		return f.Read(p)
+	})
+}
+
+// errSinceFetchedAt is the cause of a record whose fetched_at is not a time.
+var errSinceFetchedAt = errors.New("fetched_at is not an RFC 3339 time")
+
+// parseSinceRecord reads one line of a previous output.
+func parseSinceRecord(text string) (sinceRecord, error) {
+	var rec sinceRecord
+	if t := strings.TrimSpace(text); !strings.HasPrefix(t, "{") {
+		return rec, errNotObject
+	}
+	if err := json.Unmarshal([]byte(text), &rec); err != nil {
+		return rec, err
+	}
+	if rec.FetchedAt != "" {
+		at, err := time.Parse(time.RFC3339Nano, rec.FetchedAt)
+		if err != nil {
+			return rec, fmt.Errorf("%w: %q", errSinceFetchedAt, rec.FetchedAt)
+		}
+		rec.at = at
+	}
+	return rec, nil
+}
+
+// add indexes one record found at offset off of file i.
+func (idx *SinceIndex) add(rec sinceRecord, i int, off int64) {
+	if rec.URL == "" {
+		return
+	}
+	at := rec.at
+	key := Fingerprint(rec.URL)
+	e, seen := idx.entries[key]
+	if !seen || !at.Before(e.FetchedAt) {
+		e.FetchedAt, e.Status, e.ErrKind = at, rec.Status, ""
+		if rec.Error != nil {
+			e.ErrKind = rec.Error.Kind
+		}
+	}
+	ok := rec.Error == nil && (rec.Status >= 200 && rec.Status <= 299 || rec.Status == 304)
+	if ok && (!e.OK || !at.Before(e.OKFetchedAt)) {
+		e.OK, e.OKFetchedAt = true, at
+		e.ContentHash, e.ETag, e.LastModified = rec.ContentHash, rec.ETag, rec.LastModified
+		e.Direct = rec.FinalURL == "" || rec.FinalURL == rec.URL
+		e.file, e.offset = i, off
+	}
+	idx.entries[key] = e
+}
+
+// Len returns the number of URLs indexed.
+func (idx *SinceIndex) Len() int { return len(idx.entries) }
+
+// Lookup returns the entry of the normalised URL u.
+func (idx *SinceIndex) Lookup(u string) (SinceEntry, bool) {
+	e, ok := idx.entries[Fingerprint(u)]
+	return e, ok
+}
+
+// ErrSinceChanged is returned by [SinceIndex.Record] when the previous
+// output no longer holds the record where it was indexed.
+var ErrSinceChanged = errors.New("previous output changed while the run read it")
+
+// Record re-reads the newest successful record of e (e.OK) from its file:
+// the JSON object as written.
+func (idx *SinceIndex) Record(ctx context.Context, e SinceEntry) ([]byte, error) {
+	if !e.OK || e.file >= len(idx.files) || idx.files[e.file] == nil {
+		return nil, ErrSinceChanged
+	}
+	f := idx.files[e.file]
+	return structured.RunSync(ctx, func(context.Context) ([]byte, error) {
+		br := bufio.NewReaderSize(io.NewSectionReader(f, e.offset, 1<<62), 64<<10)
+		l, n, err := readScannedLine(br, 0, e.offset)
+		if err != nil {
+			return nil, fmt.Errorf("--since: read %s: %w", f.Name(), err)
+		}
+		if n == 0 || l.tooLong || l.blank {
+			return nil, fmt.Errorf("--since: %s at byte %d: %w", f.Name(), e.offset, ErrSinceChanged)
+		}
+		return bytes.TrimSpace([]byte(l.text)), nil
+	})
+}
+
+// Close closes the files of the index.
+func (idx *SinceIndex) Close() {
+	for _, f := range idx.files {
+		if f != nil {
+			_ = f.Close()
+		}
+	}
+	idx.files = nil
+}
