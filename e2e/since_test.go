@@ -1,11 +1,13 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -269,4 +271,177 @@ func (s *sinceSite) urlsOf(paths ...string) []string {
 		out = append(out, s.URL+p)
 	}
 	return out
+}
+
+// TestSinceBadInput: a --since file that is not trawl's output is a usage
+// error naming the file and the line; a torn last line is ignored; an
+// output that is a --since file, CSV and --changed-only with --resume or
+// without --since are refused.
+func TestSinceBadInput(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	s := newSinceSite(t, map[string]sincePage{"/a": {body: "<title>a</title>", etag: `"a"`}})
+	in := urlFile(t, []string{s.URL + "/a"})
+	dir := t.TempDir()
+	good := fmt.Sprintf(`{"url":%q,"status":200,"links":[],"etag":"\"a\"","content_hash":"x","fetched_at":"2026-01-01T00:00:00.000Z"}`+"\n", s.URL+"/a")
+	for _, c := range []struct {
+		name, prev, want string
+	}{
+		{"not json", good + "hello\n", "line 2"},
+		{"wrong type", good + `{"url":"http://x/","status":"200"}` + "\n", "line 2"},
+		{"bad time", `{"url":"http://x/","status":200,"fetched_at":"yesterday"}` + "\n" + good, "line 1"},
+		{"links not a list", good + good + `{"url":"http://x/","links":"a"}` + "\n", "line 3"},
+	} {
+		prev := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".jsonl")
+		if err := os.WriteFile(prev, []byte(c.prev), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res := runTrawl(t, ctx, nil, args("fetch", "--since", prev, "-o", filepath.Join(dir, "out.jsonl"), in)...)
+		if res.code != 2 || !strings.Contains(res.stderr, prev+" "+c.want) {
+			t.Errorf("%s: exit %d, stderr %q; want 2 naming %s %s", c.name, res.code, res.stderr, prev, c.want)
+		}
+	}
+
+	torn := filepath.Join(dir, "torn.jsonl")
+	if err := os.WriteFile(torn, []byte(good+`{"url":"http://x/","sta`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "torn-out.jsonl")
+	res := runTrawl(t, ctx, nil, args("fetch", "-q", "--since", torn, "-o", out, in)...)
+	if res.code != 0 {
+		t.Fatalf("torn last line: exit %d: %s", res.code, res.stderr)
+	}
+	if r := readSinceRecords(t, out)[s.URL+"/a"]; r.Change != "unchanged" || r.Status != 304 {
+		t.Errorf("torn last line: record %+v, want a 304 unchanged", r)
+	}
+	if after, _ := os.ReadFile(torn); !strings.HasSuffix(string(after), `"sta`) {
+		t.Errorf("--since changed its file: %q", after)
+	}
+
+	missing := filepath.Join(dir, "missing.jsonl")
+	res = runTrawl(t, ctx, nil, args("fetch", "--since", missing, "-o", filepath.Join(dir, "m.jsonl"), in)...)
+	if res.code != 0 || !strings.Contains(res.stderr, missing+": no such file") {
+		t.Errorf("missing --since: exit %d, stderr %q; want 0 and a warning", res.code, res.stderr)
+	}
+	if r := readSinceRecords(t, filepath.Join(dir, "m.jsonl"))[s.URL+"/a"]; r.Change != "new" {
+		t.Errorf("missing --since: change %q, want new", r.Change)
+	}
+
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"output is since", []string{"--since", torn, "-o", torn}, "same file as the input"},
+		{"csv", []string{"--since", filepath.Join(dir, "prev.csv"), "-o", filepath.Join(dir, "o.jsonl")}, "only JSON Lines"},
+		{"changed-only resume", []string{"--since", torn, "--changed-only", "--resume", "-o", filepath.Join(dir, "o.jsonl")}, "--changed-only cannot be resumed"},
+		{"changed-only alone", []string{"--changed-only", "-o", filepath.Join(dir, "o.jsonl")}, "--changed-only needs --since"},
+	} {
+		res := runTrawl(t, ctx, nil, args("fetch", append(c.args, in)...)...)
+		if res.code != 2 || !strings.Contains(res.stderr, c.want) {
+			t.Errorf("%s: exit %d, stderr %q; want 2 and %q", c.name, res.code, res.stderr, c.want)
+		}
+	}
+}
+
+// TestSinceCrawl: a re-crawl with --since walks the whole site through
+// unchanged pages (304s whose links come from the previous records) and
+// downloads only the page that changed.
+func TestSinceCrawl(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	page := func(title, link string) sincePage {
+		return sincePage{body: `<title>` + title + `</title><a href="` + link + `">next</a>`, etag: `"` + title + `"`}
+	}
+	s := newSinceSite(t, map[string]sincePage{"/": page("home", "/a"), "/a": page("a", "/b"), "/b": page("b", "/c"), "/c": page("c", "/")})
+	dir := t.TempDir()
+	first, second := filepath.Join(dir, "1.jsonl"), filepath.Join(dir, "2.jsonl")
+	if res := runTrawl(t, ctx, nil, args("crawl", "-q", "-o", first, s.URL+"/")...); res.code != 0 {
+		t.Fatalf("run 1: exit %d: %s", res.code, res.stderr)
+	}
+	s.set("/c", &sincePage{body: `<title>c2</title><a href="/">home</a>`, etag: `"c2"`})
+	if res := runTrawl(t, ctx, nil, args("crawl", "-q", "--since", first, "-o", second, s.URL+"/")...); res.code != 0 {
+		t.Fatalf("run 2: exit %d: %s", res.code, res.stderr)
+	}
+	got := readSinceRecords(t, second)
+	want := map[string]string{"/": "unchanged", "/a": "unchanged", "/b": "unchanged", "/c": "changed"}
+	if len(got) != len(want) {
+		t.Errorf("re-crawl: %d records, want %d: %v", len(got), len(want), got)
+	}
+	for path, change := range want {
+		if r := got[s.URL+path]; r.Change != change {
+			t.Errorf("re-crawl %s: change %q status %d, want %q", path, r.Change, r.Status, change)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, path := range []string{"/", "/a", "/b"} {
+		if s.hits[path] != 1 {
+			t.Errorf("%s downloaded %d times, want once (run 1 only)", path, s.hits[path])
+		}
+	}
+}
+
+// TestSinceCronRecipe runs the README's --since cron line three times
+// with changes on the site in between: each run leaves the newest
+// complete output in last.jsonl with the right changes.
+func TestSinceCronRecipe(t *testing.T) {
+	t.Parallel()
+	needTools(t, "bash")
+	ctx := testContext(t)
+	var line string
+	for _, b := range readmeBlocks(t) {
+		if b.lang == "cron" && strings.Contains(b.text, "--since") {
+			line = strings.Join(strings.Fields(b.text)[5:], " ")
+		}
+	}
+	if line == "" {
+		t.Fatal("README.md has no cron example with --since")
+	}
+	s := newSinceSite(t, map[string]sincePage{
+		"/a": {body: "<title>a</title>", etag: `"a1"`},
+		"/b": {body: "<title>b</title>", lastModified: lmDate},
+		"/c": {body: "<title>c</title>"},
+	})
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "urls.txt"), []byte(strings.Join(s.urlsOf("/a", "/b", "/c"), "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := strings.NewReplacer("/data/", dir+"/", "/tmp/trawl.lock", dir+"/trawl.lock", "trawl ", trawlBin+" ").Replace(line)
+	run := func(n int, want map[string]string) {
+		t.Helper()
+		cmd := trawlShell(ctx, dir, script)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("run %d: %v\n%s\n%s", n, err, script, out)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "run.jsonl")); !os.IsNotExist(err) {
+			t.Errorf("run %d: run.jsonl left behind (%v)", n, err)
+		}
+		got := readSinceRecords(t, filepath.Join(dir, "last.jsonl"))
+		for path, change := range want {
+			if r := got[s.URL+path]; r.Change != change {
+				t.Errorf("run %d: %s change %q status %d, want %q", n, path, r.Change, r.Status, change)
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("run %d: %d records, want %d", n, len(got), len(want))
+		}
+	}
+	run(1, map[string]string{"/a": "new", "/b": "new", "/c": "new"})
+	s.set("/a", &sincePage{body: "<title>a2</title>", etag: `"a2"`})
+	run(2, map[string]string{"/a": "changed", "/b": "unchanged", "/c": "unchanged"})
+	s.set("/c", nil)
+	run(3, map[string]string{"/a": "unchanged", "/b": "unchanged", "/c": "gone"})
+	// The third run's 304 for /b carries the first run's title through
+	// the second run's 304 record.
+	if r := readSinceRecords(t, filepath.Join(dir, "last.jsonl"))[s.URL+"/b"]; r.Title != "b" || r.Status != 304 {
+		t.Errorf("run 3: /b is %+v, want a 304 with the title carried forward", r)
+	}
+}
+
+// trawlShell is a bash running script in dir.
+func trawlShell(ctx context.Context, dir, script string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, "bash", "-e", "-o", "pipefail", "-c", script)
+	cmd.Dir = dir
+	return cmd
 }
