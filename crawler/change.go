@@ -37,22 +37,12 @@ type conditional struct {
 	lastModified string
 }
 
-// withConditional makes the request for u in fetches under ctx
-// conditional on the validators of e, when it has some.
-func withConditional(ctx context.Context, u string, e store.SinceEntry) context.Context {
-	if !sendsConditional(e) {
-		return ctx
-	}
-	return context.WithValue(ctx, conditionalKey{}, conditional{url: u, etag: e.ETag, lastModified: e.LastModified})
-}
-
 // sendsConditional reports whether a fetch revalidates the previous
 // success of e: the newest previous record is that success (a URL that
 // failed since is fetched whole, as is one whose validators belong to a
 // redirect's target), and it has a validator.
 func sendsConditional(e store.SinceEntry) bool {
-	return e.OK && e.Direct && e.FetchedAt.Equal(e.OKFetchedAt) && e.ErrKind == "" &&
-		(e.ETag != "" || e.LastModified != "")
+	return e.OK && e.Direct && e.HasValidators && e.FetchedAt.Equal(e.OKFetchedAt) && e.ErrKind == ""
 }
 
 // setConditional adds the If-None-Match and If-Modified-Since headers of
@@ -88,7 +78,7 @@ func applyChange(ctx context.Context, since *store.SinceIndex, res *Result, e st
 	case !found || !e.OK:
 		res.Change = ChangeNew
 	case res.Error == nil && res.Status >= 200 && res.Status <= 299:
-		if res.ContentHash != "" && res.ContentHash == e.ContentHash {
+		if e.SameContent(res.ContentHash) {
 			res.Change = ChangeUnchanged
 		} else {
 			res.Change = ChangeChanged
@@ -135,16 +125,22 @@ func carryForward(ctx context.Context, since *store.SinceIndex, res *Result, e s
 }
 
 // lookupSince finds req's URL in the previous runs (RunConfig.Since) and
-// returns ctx made conditional on its validators when they apply.
-func (r *run) lookupSince(ctx context.Context, req Request) (context.Context, store.SinceEntry, bool) {
+// returns ctx made conditional on its validators when they apply, re-read
+// from the previous record. The error is that of a previous output that
+// cannot be read back.
+func (r *run) lookupSince(ctx context.Context, req Request) (context.Context, store.SinceEntry, bool, error) {
 	if r.cfg.Since == nil {
-		return ctx, store.SinceEntry{}, false
+		return ctx, store.SinceEntry{}, false, nil
 	}
 	e, found := r.cfg.Since.Lookup(req.URL)
-	if found {
-		ctx = withConditional(ctx, req.URL, e)
+	if !found || !sendsConditional(e) {
+		return ctx, e, found, nil
 	}
-	return ctx, e, found
+	etag, lastModified, err := r.cfg.Since.Validators(ctx, e)
+	if err != nil {
+		return ctx, e, found, err
+	}
+	return context.WithValue(ctx, conditionalKey{}, conditional{url: req.URL, etag: etag, lastModified: lastModified}), e, found, nil
 }
 
 // written reports whether res goes to the output: with ChangedOnly, an

@@ -551,7 +551,13 @@ func (r *run) worker(hctx, sctx context.Context, c Consumer, out *structured.Sen
 func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 	start := r.cfg.Now()
 	turn := requestTurn(req)
-	fctx, prev, found := r.lookupSince(ctx, req)
+	fctx, prev, found, err := r.lookupSince(ctx, req)
+	if err != nil {
+		if turn != nil {
+			turn.Release()
+		}
+		return nil, err
+	}
 	resp, err := r.cfg.Fetcher.FetchTurn(fctx, req.URL, turn)
 	if turn != nil {
 		turn.Release() // when no request of the fetch used it

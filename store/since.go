@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,10 +20,11 @@ import (
 // only JSON Lines can be re-read by offset for the fields carried forward.
 var ErrSinceCSV = errors.New("only JSON Lines output can be a previous run (CSV has no links and fields to carry forward)")
 
-// SinceEntry is what a [SinceIndex] keeps of one URL of the previous runs:
-// the newest record's outcome and, apart, the newest successful record's
-// validators, content hash and place, which the fields carried forward
-// are re-read from. The records themselves are not kept in memory.
+// SinceEntry is what a [SinceIndex] knows of one URL of the previous
+// runs: the newest record's outcome and, apart, where the newest
+// successful record is, with its content hash. The validators and the
+// fields carried forward are re-read from that record
+// ([SinceIndex.Validators], [SinceIndex.Record]).
 type SinceEntry struct {
 	// FetchedAt is when the newest record of the URL was fetched.
 	FetchedAt time.Time
@@ -33,24 +35,51 @@ type SinceEntry struct {
 	// OK is true when some record of the URL succeeded (a 2xx, or a 304
 	// carried forward, without an error); the fields below are then
 	// those of the newest such record.
-	OK           bool
-	OKFetchedAt  time.Time
-	ContentHash  string
-	ETag         string
-	LastModified string
+	OK          bool
+	OKFetchedAt time.Time
 	// Direct is true when that record was not redirected: its
 	// validators belong to the URL itself.
 	Direct bool
-	file   int
-	offset int64
+	// HasValidators is true when that record has an etag or a
+	// last_modified.
+	HasValidators bool
+	slot          sinceSlot
 }
 
+// SameContent reports whether the hex SHA-256 contentHash is the content
+// hash of the entry's success (the first 128 bits are compared).
+func (e SinceEntry) SameContent(contentHash string) bool {
+	h, ok := hashPrefix(contentHash)
+	return ok && e.slot.flags&slotHash != 0 && h == e.slot.hash
+}
+
+// sinceSlot is the compact form of an entry in memory: about 56 bytes.
+type sinceSlot struct {
+	at, okAt int64 // Unix milliseconds
+	offset   int64 // of the success's record in its file
+	hash     [16]byte
+	status   int16
+	file     uint16
+	kind     uint8 // index in SinceIndex.kinds; 0: no error
+	flags    uint8
+}
+
+// The flags of a sinceSlot.
+const (
+	slotOK = 1 << iota
+	slotDirect
+	slotValidators
+	slotHash
+)
+
 // SinceIndex indexes the records of previous runs' outputs (--since) by
-// URL fingerprint ([Fingerprint]). Memory per URL: the fingerprint, the
-// entry and its short validator strings. Close it at the end.
+// URL fingerprint ([Fingerprint]): about 100 bytes of memory per URL,
+// whatever the records hold. Close it at the end.
 type SinceIndex struct {
-	files   []*os.File
-	entries map[[FingerprintSize]byte]SinceEntry
+	files []*os.File
+	index map[[FingerprintSize]byte]uint32 // into slots
+	slots []sinceSlot
+	kinds []string // error kinds seen, kinds[0] = ""
 }
 
 // sinceRecord is what the index reads of one record.
@@ -81,13 +110,16 @@ type sinceErr struct {
 // [*CorruptRecordError] naming the file and the line. Records without a
 // url (input lines that were not URLs) are skipped.
 func OpenSince(ctx context.Context, paths []string) (idx *SinceIndex, missing []string, err error) {
-	idx = &SinceIndex{entries: make(map[[FingerprintSize]byte]SinceEntry)}
+	idx = &SinceIndex{index: make(map[[FingerprintSize]byte]uint32), kinds: []string{""}}
 	defer func() {
 		if err != nil {
 			idx.Close()
 			idx = nil
 		}
 	}()
+	if len(paths) > 1<<16 {
+		return idx, nil, fmt.Errorf("--since: %d files, more than the %d one run can read", len(paths), 1<<16)
+	}
 	for i, path := range paths {
 		if strings.HasSuffix(strings.ToLower(path), ".csv") {
 			return idx, nil, fmt.Errorf("--since %s: %w", path, ErrSinceCSV)
@@ -180,32 +212,92 @@ func (idx *SinceIndex) add(rec sinceRecord, i int, off int64) {
 	if rec.URL == "" {
 		return
 	}
-	at := rec.at
+	at := rec.at.UnixMilli()
 	key := Fingerprint(rec.URL)
-	e, seen := idx.entries[key]
-	if !seen || !at.Before(e.FetchedAt) {
-		e.FetchedAt, e.Status, e.ErrKind = at, rec.Status, ""
+	n, seen := idx.index[key]
+	if !seen {
+		n = uint32(len(idx.slots))
+		idx.slots = append(idx.slots, sinceSlot{})
+		idx.index[key] = n
+	}
+	sl := &idx.slots[n]
+	if !seen || at >= sl.at {
+		sl.at, sl.status, sl.kind = at, int16(min(max(rec.Status, 0), 999)), 0
 		if rec.Error != nil {
-			e.ErrKind = rec.Error.Kind
+			sl.kind = idx.kindIndex(rec.Error.Kind)
 		}
 	}
 	ok := rec.Error == nil && (rec.Status >= 200 && rec.Status <= 299 || rec.Status == 304)
-	if ok && (!e.OK || !at.Before(e.OKFetchedAt)) {
-		e.OK, e.OKFetchedAt = true, at
-		e.ContentHash, e.ETag, e.LastModified = rec.ContentHash, rec.ETag, rec.LastModified
-		e.Direct = rec.FinalURL == "" || rec.FinalURL == rec.URL
-		e.file, e.offset = i, off
+	if ok && (sl.flags&slotOK == 0 || at >= sl.okAt) {
+		sl.okAt, sl.file, sl.offset = at, uint16(i), off
+		sl.flags = slotOK
+		if rec.FinalURL == "" || rec.FinalURL == rec.URL {
+			sl.flags |= slotDirect
+		}
+		if rec.ETag != "" || rec.LastModified != "" {
+			sl.flags |= slotValidators
+		}
+		if h, ok := hashPrefix(rec.ContentHash); ok {
+			sl.hash = h
+			sl.flags |= slotHash
+		}
 	}
-	idx.entries[key] = e
+}
+
+// kindIndex returns the index of the error kind k in idx.kinds, adding
+// it; past 255 kinds (not trawl's output), the last one stands for all.
+func (idx *SinceIndex) kindIndex(k string) uint8 {
+	for i, known := range idx.kinds {
+		if known == k {
+			return uint8(i)
+		}
+	}
+	if len(idx.kinds) == 256 {
+		return 255
+	}
+	idx.kinds = append(idx.kinds, k)
+	return uint8(len(idx.kinds) - 1)
+}
+
+// hashPrefix returns the first 128 bits of a hex SHA-256.
+func hashPrefix(h string) ([16]byte, bool) {
+	var b [16]byte
+	if len(h) != 64 {
+		return b, false
+	}
+	_, err := hex.Decode(b[:], []byte(h[:32]))
+	return b, err == nil
 }
 
 // Len returns the number of URLs indexed.
-func (idx *SinceIndex) Len() int { return len(idx.entries) }
+func (idx *SinceIndex) Len() int { return len(idx.slots) }
 
 // Lookup returns the entry of the normalised URL u.
 func (idx *SinceIndex) Lookup(u string) (SinceEntry, bool) {
-	e, ok := idx.entries[Fingerprint(u)]
-	return e, ok
+	n, ok := idx.index[Fingerprint(u)]
+	if !ok {
+		return SinceEntry{}, false
+	}
+	sl := idx.slots[n]
+	return SinceEntry{
+		FetchedAt: time.UnixMilli(sl.at).UTC(), Status: int(sl.status), ErrKind: idx.kinds[sl.kind],
+		OK: sl.flags&slotOK != 0, OKFetchedAt: time.UnixMilli(sl.okAt).UTC(),
+		Direct: sl.flags&slotDirect != 0, HasValidators: sl.flags&slotValidators != 0,
+		slot: sl,
+	}, true
+}
+
+// Validators re-reads the etag and last_modified of the success of e.
+func (idx *SinceIndex) Validators(ctx context.Context, e SinceEntry) (etag, lastModified string, err error) {
+	line, err := idx.Record(ctx, e)
+	if err != nil {
+		return "", "", err
+	}
+	rec, err := parseSinceRecord(string(line))
+	if err != nil {
+		return "", "", fmt.Errorf("--since: %s at byte %d: %w", idx.files[e.slot.file].Name(), e.slot.offset, ErrSinceChanged)
+	}
+	return rec.ETag, rec.LastModified, nil
 }
 
 // ErrSinceChanged is returned by [SinceIndex.Record] when the previous
@@ -215,18 +307,19 @@ var ErrSinceChanged = errors.New("previous output changed while the run read it"
 // Record re-reads the newest successful record of e (e.OK) from its file:
 // the JSON object as written.
 func (idx *SinceIndex) Record(ctx context.Context, e SinceEntry) ([]byte, error) {
-	if !e.OK || e.file >= len(idx.files) || idx.files[e.file] == nil {
+	file, offset := int(e.slot.file), e.slot.offset
+	if !e.OK || file >= len(idx.files) || idx.files[file] == nil {
 		return nil, ErrSinceChanged
 	}
-	f := idx.files[e.file]
+	f := idx.files[file]
 	return structured.RunSync(ctx, func(context.Context) ([]byte, error) {
-		br := bufio.NewReaderSize(io.NewSectionReader(f, e.offset, 1<<62), 64<<10)
-		l, n, err := readScannedLine(br, 0, e.offset)
+		br := bufio.NewReaderSize(io.NewSectionReader(f, offset, 1<<62), 64<<10)
+		l, n, err := readScannedLine(br, 0, offset)
 		if err != nil {
 			return nil, fmt.Errorf("--since: read %s: %w", f.Name(), err)
 		}
 		if n == 0 || l.tooLong || l.blank {
-			return nil, fmt.Errorf("--since: %s at byte %d: %w", f.Name(), e.offset, ErrSinceChanged)
+			return nil, fmt.Errorf("--since: %s at byte %d: %w", f.Name(), offset, ErrSinceChanged)
 		}
 		return bytes.TrimSpace([]byte(l.text)), nil
 	})

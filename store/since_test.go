@@ -25,7 +25,7 @@ func writeSince(t testing.TB, dir, name, content string) string {
 // validators and the record read back; order of files does not matter.
 func TestSinceNewestWins(t *testing.T) {
 	dir := t.TempDir()
-	okNew := `{"url":"http://a/","status":200,"etag":"\"new\"","content_hash":"h2","fetched_at":"2026-01-03T00:00:00.000Z"}`
+	okNew := `{"url":"http://a/","status":200,"etag":"\"new\"","content_hash":"` + strings.Repeat("2", 64) + `","fetched_at":"2026-01-03T00:00:00.000Z"}`
 	okOld := `{"url":"http://a/","status":200,"etag":"\"old\"","content_hash":"h1","fetched_at":"2026-01-01T00:00:00.000Z"}`
 	failed := `{"url":"http://a/","status":0,"error":{"kind":"connect","message":"refused"},"fetched_at":"2026-01-04T00:00:00.000Z"}`
 	p1 := writeSince(t, dir, "1.jsonl", okNew+"\n"+`{"url":"http://b/","status":200,"fetched_at":"2026-01-01T00:00:00Z"}`+"\n")
@@ -39,8 +39,11 @@ func TestSinceNewestWins(t *testing.T) {
 		t.Fatalf("missing %v, %d URLs; want one missing, 2 URLs", missing, idx.Len())
 	}
 	e, ok := idx.Lookup("http://a/")
-	if !ok || e.ErrKind != "connect" || !e.OK || e.ETag != `"new"` || e.ContentHash != "h2" || !e.Direct {
+	if !ok || e.ErrKind != "connect" || !e.OK || !e.HasValidators || !e.SameContent(strings.Repeat("2", 64)) || !e.Direct {
 		t.Fatalf("entry %+v", e)
+	}
+	if etag, lm, err := idx.Validators(context.Background(), e); etag != `"new"` || lm != "" || err != nil {
+		t.Errorf("validators %q %q %v, want the newest success's", etag, lm, err)
 	}
 	rec, err := idx.Record(context.Background(), e)
 	if err != nil || string(rec) != okNew {
@@ -92,7 +95,8 @@ func FuzzSinceIndex(f *testing.F) {
 			return
 		}
 		defer idx.Close()
-		for key, e := range idx.entries {
+		for key, n := range idx.index {
+			e := SinceEntry{OK: idx.slots[n].flags&slotOK != 0, slot: idx.slots[n]}
 			if !e.OK {
 				continue
 			}
