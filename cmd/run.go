@@ -131,6 +131,7 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 	}
 	if err == nil && sum.Complete && !interrupted {
 		r.removeJournal()
+		r.removeUnchanged()
 	}
 	if err == nil {
 		o.warnEmptyStdin(sum)
@@ -140,21 +141,22 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 
 // pipelineRun is what one run needs, built from the options.
 type pipelineRun struct {
-	o        *RunOptions
-	fetcher  *crawler.Fetcher
-	memory   *store.MemoryFrontier
-	redis    *store.RedisFrontier
-	frontier crawler.Frontier // memory, journaled in crawl mode with -o; or redis
-	journal  *store.Journal
-	scope    *crawler.Scope
-	inputs   []crawler.Input
-	stdin    *structured.File
-	output   crawler.ResultWriter
-	closer   func(ctx context.Context) error
-	stats    *crawler.Stats
-	total    int      // -1 when unknown
-	seeds    []string // crawl: the seeds, never nil
-	since    *store.SinceIndex
+	o         *RunOptions
+	fetcher   *crawler.Fetcher
+	memory    *store.MemoryFrontier
+	redis     *store.RedisFrontier
+	frontier  crawler.Frontier // memory, journaled in crawl mode with -o; or redis
+	journal   *store.Journal
+	scope     *crawler.Scope
+	inputs    []crawler.Input
+	stdin     *structured.File
+	output    crawler.ResultWriter
+	closer    func(ctx context.Context) error
+	stats     *crawler.Stats
+	total     int      // -1 when unknown
+	seeds     []string // crawl: the seeds, never nil
+	since     *store.SinceIndex
+	unchanged *unchangedFile // --changed-only -o FILE: the URLs left out
 }
 
 func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
@@ -196,6 +198,10 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 		r.frontier = r.memory
 	}
 	if err := r.openOutput(ctx); err != nil {
+		r.close(ctx)
+		return nil, err
+	}
+	if err := r.openUnchanged(); err != nil {
 		r.close(ctx)
 		return nil, err
 	}
@@ -428,6 +434,9 @@ func (r *pipelineRun) run(ctx context.Context, stop *structured.Event) (crawler.
 	}
 	cfg.NoFallbackHTTP = r.o.NoFallback
 	cfg.Since, cfg.ChangedOnly = r.since, r.o.ChangedOnly
+	if r.unchanged != nil {
+		cfg.Unwritten = r.unchanged.write
+	}
 	return crawler.Run(ctx, cfg)
 }
 
@@ -456,6 +465,9 @@ func (r *pipelineRun) close(ctx context.Context) error {
 	}
 	if r.since != nil {
 		r.since.Close()
+	}
+	if r.unchanged != nil {
+		err = errors.Join(err, r.unchanged.close())
 	}
 	return err
 }

@@ -1,11 +1,15 @@
 package cmd
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"io"
+	"os"
 
 	"github.com/spf13/pflag"
 
+	"github.com/trawl-dev/trawl/crawler"
 	"github.com/trawl-dev/trawl/store"
 )
 
@@ -20,8 +24,6 @@ func (o *RunOptions) validateSince() error {
 	switch {
 	case o.ChangedOnly && len(o.Since) == 0:
 		return usageError("--changed-only needs --since FILE: changes are against a previous run")
-	case o.ChangedOnly && o.Resume:
-		return usageError("--changed-only cannot be resumed (--resume): the unchanged URLs it leaves out of -o would be fetched again")
 	}
 	return nil
 }
@@ -54,4 +56,96 @@ func (r *pipelineRun) openSince(ctx context.Context) error {
 	}
 	r.since = idx
 	return nil
+}
+
+// unchangedPath is where a run with --changed-only and -o FILE lists the
+// URLs it found unchanged and left out of FILE, one a line, so that
+// --resume knows them done: FILE.unchanged. A run that completes removes
+// it.
+func unchangedPath(output string) string { return output + ".unchanged" }
+
+// unchangedFile is the open list of unchanged URLs.
+type unchangedFile struct {
+	f *os.File
+	w *bufio.Writer
+}
+
+// openUnchanged opens the list of unchanged URLs of --changed-only -o
+// FILE: with --resume, the URLs it holds are done, and it is appended to
+// (after a line break, should a crash have torn its last line); without,
+// it is emptied.
+func (r *pipelineRun) openUnchanged() error {
+	o := r.o
+	if !o.ChangedOnly || o.Output == "" {
+		return nil
+	}
+	path := unchangedPath(o.Output)
+	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	torn := false
+	if o.Resume {
+		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+		var err error
+		if torn, err = readUnchanged(path, r.frontier.Seen); err != nil {
+			return usageError("--resume: %s: %v", path, err)
+		}
+	}
+	f, err := os.OpenFile(path, flags, 0o644)
+	if err != nil {
+		return usageError("--changed-only: %v", err)
+	}
+	r.unchanged = &unchangedFile{f: f, w: bufio.NewWriter(f)}
+	if torn {
+		r.unchanged.w.WriteByte('\n')
+	}
+	return nil
+}
+
+// readUnchanged calls done with every URL of the list at path, and
+// reports whether its last line is torn (no line break). A missing list
+// holds nothing.
+func readUnchanged(path string, done func(string)) (torn bool, err error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	for {
+		line, err := br.ReadString('\n')
+		if err == io.EOF {
+			return line != "", nil // a torn URL is not done
+		}
+		if err != nil {
+			return false, err
+		}
+		if u := line[:len(line)-1]; u != "" {
+			done(u)
+		}
+	}
+}
+
+// write lists the URL of res, an unchanged page left out of -o.
+func (u *unchangedFile) write(_ context.Context, res *crawler.Result) error {
+	_, err := u.w.WriteString(res.URL + "\n")
+	return err
+}
+
+// close flushes and closes the list.
+func (u *unchangedFile) close() error {
+	return errors.Join(u.w.Flush(), u.f.Close())
+}
+
+// removeUnchanged removes the list of unchanged URLs of a run that
+// completed.
+func (r *pipelineRun) removeUnchanged() {
+	if r.unchanged == nil {
+		return
+	}
+	path := unchangedPath(r.o.Output)
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		r.o.warnf("trawl: could not remove %s: %v", path, err)
+	}
 }

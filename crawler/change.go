@@ -143,8 +143,14 @@ func (r *run) lookupSince(ctx context.Context, req Request) (context.Context, st
 	return context.WithValue(ctx, conditionalKey{}, conditional{url: req.URL, etag: etag, lastModified: lastModified}), e, found, nil
 }
 
-// written reports whether res goes to the output: with ChangedOnly, an
-// unchanged page does not.
-func (r *run) written(res *Result) bool {
-	return !r.cfg.ChangedOnly || res.Change != ChangeUnchanged
+// writeOut writes res to the output, unless ChangedOnly leaves it out
+// (an unchanged page): it then goes to Unwritten, if set.
+func (r *run) writeOut(ctx context.Context, res *Result) error {
+	if !r.cfg.ChangedOnly || res.Change != ChangeUnchanged {
+		return r.cfg.Output.Write(ctx, res)
+	}
+	if r.cfg.Unwritten != nil {
+		return r.cfg.Unwritten(ctx, res)
+	}
+	return nil
 }

@@ -74,6 +74,10 @@ type RunConfig struct {
 	// ChangedOnly, with Since, leaves unchanged pages out of Output; they
 	// are still counted and marked done.
 	ChangedOnly bool
+	// Unwritten, when set, is called by the writer with every result
+	// that ChangedOnly leaves out of Output, before its request is
+	// marked done (a resumable run records its URL).
+	Unwritten func(ctx context.Context, r *Result) error
 	// Output receives every result, from a single writer task.
 	Output ResultWriter
 	// Stop, when set, makes the run stop taking new URLs and finish the
@@ -716,10 +720,8 @@ func (r *run) flush(ctx context.Context) error {
 // ctx is the writer's shutdown context: results fetched before still go
 // out, all of them within one bound.
 func (r *run) write(wctx context.Context, fr finishedRequest) error {
-	if r.written(fr.result) {
-		if err := r.cfg.Output.Write(wctx, fr.result); err != nil {
-			return fmt.Errorf("write result for %s: %w", fr.result.URL, err)
-		}
+	if err := r.writeOut(wctx, fr.result); err != nil {
+		return fmt.Errorf("write result for %s: %w", fr.result.URL, err)
 	}
 	r.stats.record(fr.result)
 	if fr.fromQ {

@@ -33,6 +33,11 @@ type sinceSite struct {
 	inm   map[string][]string // If-None-Match received, by path
 	ims   map[string][]string // If-Modified-Since received, by path
 	hits  map[string]int      // 200s with a body, by path
+	// hold, when set, holds the requests for holdPath until it is
+	// closed; arrived gets one value for each such request.
+	holdPath string
+	hold     chan struct{}
+	arrived  chan struct{}
 }
 
 func newSinceSite(t *testing.T, pages map[string]sincePage) *sinceSite {
@@ -44,6 +49,16 @@ func newSinceSite(t *testing.T, pages map[string]sincePage) *sinceSite {
 
 func (s *sinceSite) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
+	if hold := s.hold; hold != nil && r.URL.Path == s.holdPath {
+		s.mu.Unlock()
+		s.arrived <- struct{}{}
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+			return
+		}
+		s.mu.Lock()
+	}
 	defer s.mu.Unlock()
 	p, ok := s.pages[r.URL.Path]
 	inm, ims := r.Header.Get("If-None-Match"), r.Header.Get("If-Modified-Since")
@@ -334,7 +349,6 @@ func TestSinceBadInput(t *testing.T) {
 	}{
 		{"output is since", []string{"--since", torn, "-o", torn}, "same file as the input"},
 		{"csv", []string{"--since", filepath.Join(dir, "prev.csv"), "-o", filepath.Join(dir, "o.jsonl")}, "only JSON Lines"},
-		{"changed-only resume", []string{"--since", torn, "--changed-only", "--resume", "-o", filepath.Join(dir, "o.jsonl")}, "--changed-only cannot be resumed"},
 		{"changed-only alone", []string{"--changed-only", "-o", filepath.Join(dir, "o.jsonl")}, "--changed-only needs --since"},
 	} {
 		res := runTrawl(t, ctx, nil, args("fetch", append(c.args, in)...)...)
@@ -444,4 +458,66 @@ func trawlShell(ctx context.Context, dir, script string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, "bash", "-e", "-o", "pipefail", "-c", script)
 	cmd.Dir = dir
 	return cmd
+}
+
+// TestSinceChangedOnlyResume: a --changed-only run interrupted, then
+// resumed: the unchanged URLs it left out of -o are listed beside it and
+// not fetched again, every changed URL is in -o exactly once, and the
+// list is removed once the run completes.
+func TestSinceChangedOnlyResume(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	pages := map[string]sincePage{}
+	var paths []string
+	for i := range 6 {
+		p := fmt.Sprintf("/p%d", i)
+		pages[p] = sincePage{body: "<title>" + p + "</title>", etag: `"` + p + `"`}
+		paths = append(paths, p)
+	}
+	s := newSinceSite(t, pages)
+	dir := t.TempDir()
+	in := urlFile(t, s.urlsOf(paths...))
+	prev, out := filepath.Join(dir, "prev.jsonl"), filepath.Join(dir, "out.jsonl")
+	if res := runTrawl(t, ctx, nil, args("fetch", "-q", "-o", prev, in)...); res.code != 0 {
+		t.Fatalf("run 1: exit %d: %s", res.code, res.stderr)
+	}
+	s.set("/p1", &sincePage{body: "<title>p1 new</title>", etag: `"p1b"`})
+	s.set("/p5", &sincePage{body: "<title>p5 new</title>", etag: `"p5b"`})
+	s.mu.Lock()
+	s.holdPath, s.hold, s.arrived = "/p5", make(chan struct{}), make(chan struct{}, 4)
+	s.mu.Unlock()
+	a := args("fetch", "-q", "-c", "1", "--per-host", "1", "--grace", "0", "--since", prev, "--changed-only", "-o", out, in)
+	p := startTrawl(t, ctx, nil, a...)
+	select {
+	case <-s.arrived:
+	case <-ctx.Done():
+		t.Fatal("the held request never came")
+	}
+	p.signal(os.Interrupt)
+	if code := p.wait(); code != 130 {
+		t.Fatalf("interrupted run: exit %d, want 130: %s", code, p.stderr.String())
+	}
+	listed, err := os.ReadFile(out + ".unchanged")
+	if err != nil || strings.Count(string(listed), "\n") != 4 {
+		t.Fatalf("unchanged list %q (%v), want the 4 unchanged URLs", listed, err)
+	}
+	close(s.hold)
+	s.mu.Lock()
+	before := len(s.inm["/p0"])
+	s.mu.Unlock()
+	if res := runTrawl(t, ctx, nil, append(a, "--resume")...); res.code != 0 {
+		t.Fatalf("resumed run: exit %d: %s", res.code, res.stderr)
+	}
+	got := readSinceRecords(t, out)
+	if len(got) != 2 || got[s.URL+"/p1"].Change != "changed" || got[s.URL+"/p5"].Change != "changed" {
+		t.Errorf("resumed --changed-only output %v, want /p1 and /p5 changed, once each", got)
+	}
+	s.mu.Lock()
+	if after := len(s.inm["/p0"]); after != before {
+		t.Errorf("/p0, unchanged and listed, was fetched again by the resumed run")
+	}
+	s.mu.Unlock()
+	if _, err := os.Stat(out + ".unchanged"); !os.IsNotExist(err) {
+		t.Errorf("the unchanged list is left after a complete run (%v)", err)
+	}
 }
