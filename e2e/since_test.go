@@ -521,3 +521,50 @@ func TestSinceChangedOnlyResume(t *testing.T) {
 		t.Errorf("the unchanged list is left after a complete run (%v)", err)
 	}
 }
+
+// TestSinceAfterFailure: of several --since files the newest record of a
+// URL wins; when it is a transient failure, the URL is fetched whole
+// (no validators) and compared with the last success.
+func TestSinceAfterFailure(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	s := newSinceSite(t, map[string]sincePage{
+		"/same": {body: "<title>same</title>", etag: `"s"`},
+		"/edit": {body: "<title>edit</title>", etag: `"e"`},
+	})
+	dir := t.TempDir()
+	in := urlFile(t, s.urlsOf("/same", "/edit"))
+	first := filepath.Join(dir, "first.jsonl")
+	if res := runTrawl(t, ctx, nil, args("fetch", "-q", "-o", first, in)...); res.code != 0 {
+		t.Fatalf("run 1: exit %d: %s", res.code, res.stderr)
+	}
+	// A later run in which both failed to connect, and an older one in
+	// which /same had other content: neither wins over what they should.
+	failed := filepath.Join(dir, "failed.jsonl")
+	older := filepath.Join(dir, "older.jsonl")
+	var fb, ob strings.Builder
+	for _, u := range s.urlsOf("/same", "/edit") {
+		fmt.Fprintf(&fb, `{"url":%q,"status":0,"links":[],"error":{"kind":"connect","message":"refused"},"fetched_at":"2099-01-01T00:00:00.000Z"}`+"\n", u)
+		fmt.Fprintf(&ob, `{"url":%q,"status":200,"links":[],"etag":"\"old\"","content_hash":"%064d","fetched_at":"2000-01-01T00:00:00.000Z"}`+"\n", u, 0)
+	}
+	for p, c := range map[string]string{failed: fb.String(), older: ob.String()} {
+		if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.set("/edit", &sincePage{body: "<title>edit 2</title>", etag: `"e2"`})
+	out := filepath.Join(dir, "out.jsonl")
+	if res := runTrawl(t, ctx, nil, args("fetch", "-q", "--since", failed, "--since", first, "--since", older, "-o", out, in)...); res.code != 0 {
+		t.Fatalf("run 2: exit %d: %s", res.code, res.stderr)
+	}
+	got := readSinceRecords(t, out)
+	for path, change := range map[string]string{"/same": "unchanged", "/edit": "changed"} {
+		r := got[s.URL+path]
+		if r.Change != change || r.Status != 200 {
+			t.Errorf("%s: change %q status %d, want %q 200", path, r.Change, r.Status, change)
+		}
+		if inm, ims := s.lastHeaders(path); inm != "" || ims != "" {
+			t.Errorf("%s after a connect failure: sent If-None-Match %q If-Modified-Since %q, want none", path, inm, ims)
+		}
+	}
+}
