@@ -102,7 +102,7 @@ func carryForward(ctx context.Context, since *store.SinceIndex, res *Result, e s
 	}
 	var prev Result
 	if err := json.Unmarshal(line, &prev); err != nil {
-		return fmt.Errorf("--since: record of %s: %w", res.URL, err)
+		return fmt.Errorf("--since %s: the record of %s cannot be carried forward: %w", since.Where(e), res.URL, err)
 	}
 	res.SetPage(prev.page())
 	etag, lastModified, headers := res.ETag, res.LastModified, res.Headers

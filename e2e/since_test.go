@@ -568,3 +568,17 @@ func TestSinceAfterFailure(t *testing.T) {
 		}
 	}
 }
+
+// TestSinceBadCarriedRecord: a previous record whose fields are of the
+// wrong type, found only when a 304 carries it forward, stops the run
+// with an error naming the file and the record's place.
+func TestSinceBadCarriedRecord(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	s := newSinceSite(t, map[string]sincePage{"/a": {body: "<title>a</title>", etag: `"a"`}})
+	prev := writeFile(t, "prev.jsonl", fmt.Sprintf(`{"url":%q,"status":200,"title":5,"links":[],"etag":"\"a\"","fetched_at":"2026-01-01T00:00:00.000Z"}`+"\n", s.URL+"/a"))
+	res := runTrawl(t, ctx, nil, args("fetch", "-q", "--since", prev, "-o", filepath.Join(t.TempDir(), "o.jsonl"), s.URL+"/a")...)
+	if res.code == 0 || !strings.Contains(res.stderr, prev+" at byte 0") {
+		t.Errorf("exit %d, stderr %q; want a failure naming %s at byte 0", res.code, res.stderr, prev)
+	}
+}

@@ -325,6 +325,15 @@ func (idx *SinceIndex) Record(ctx context.Context, e SinceEntry) ([]byte, error)
 	})
 }
 
+// Where names the record of e's success: "FILE at byte N".
+func (idx *SinceIndex) Where(e SinceEntry) string {
+	name := "?"
+	if f := int(e.slot.file); f < len(idx.files) && idx.files[f] != nil {
+		name = idx.files[f].Name()
+	}
+	return fmt.Sprintf("%s at byte %d", name, e.slot.offset)
+}
+
 // Close closes the files of the index.
 func (idx *SinceIndex) Close() {
 	for _, f := range idx.files {
