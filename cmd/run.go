@@ -157,6 +157,8 @@ type pipelineRun struct {
 	seeds     []string // crawl: the seeds, never nil
 	since     *store.SinceIndex
 	unchanged *unchangedFile // --changed-only -o FILE: the URLs left out
+	// unchangedTorn: the list's last line was torn by a crash
+	unchangedTorn bool
 }
 
 func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
@@ -196,6 +198,10 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 			r.memory.SetMemoryBudget(o.queueMemory)
 		}
 		r.frontier = r.memory
+	}
+	if err := r.resumeUnchanged(); err != nil {
+		r.close(ctx)
+		return nil, err
 	}
 	if err := r.openOutput(ctx); err != nil {
 		r.close(ctx)

@@ -70,31 +70,42 @@ type unchangedFile struct {
 	w *bufio.Writer
 }
 
+// resumeUnchanged marks done, with --changed-only --resume -o FILE, the
+// URLs listed in FILE.unchanged. It runs before the output is scanned
+// and a crawl's journal replayed, so that the journal does not queue them
+// again (they are not in FILE).
+func (r *pipelineRun) resumeUnchanged() error {
+	o := r.o
+	if !o.ChangedOnly || o.Output == "" || !o.Resume {
+		return nil
+	}
+	path := unchangedPath(o.Output)
+	torn, err := readUnchanged(path, r.frontier.Seen)
+	if err != nil {
+		return usageError("--resume: %s: %v", path, err)
+	}
+	r.unchangedTorn = torn
+	return nil
+}
+
 // openUnchanged opens the list of unchanged URLs of --changed-only -o
-// FILE: with --resume, the URLs it holds are done, and it is appended to
-// (after a line break, should a crash have torn its last line); without,
-// it is emptied.
+// FILE: appended to with --resume (after a line break, should a crash
+// have torn its last line), emptied otherwise.
 func (r *pipelineRun) openUnchanged() error {
 	o := r.o
 	if !o.ChangedOnly || o.Output == "" {
 		return nil
 	}
-	path := unchangedPath(o.Output)
 	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-	torn := false
 	if o.Resume {
 		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
-		var err error
-		if torn, err = readUnchanged(path, r.frontier.Seen); err != nil {
-			return usageError("--resume: %s: %v", path, err)
-		}
 	}
-	f, err := os.OpenFile(path, flags, 0o644)
+	f, err := os.OpenFile(unchangedPath(o.Output), flags, 0o644)
 	if err != nil {
 		return usageError("--changed-only: %v", err)
 	}
 	r.unchanged = &unchangedFile{f: f, w: bufio.NewWriter(f)}
-	if torn {
+	if r.unchangedTorn {
 		r.unchanged.w.WriteByte('\n')
 	}
 	return nil

@@ -582,3 +582,56 @@ func TestSinceBadCarriedRecord(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want a failure naming %s at byte 0", res.code, res.stderr, prev)
 	}
 }
+
+// TestSinceChangedOnlyResumeCrawl: a crawl with --changed-only
+// interrupted and resumed does not fetch again the unchanged pages its
+// journal queued (they are not in -o but in its unchanged list).
+func TestSinceChangedOnlyResumeCrawl(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	page := func(title, link string) sincePage {
+		return sincePage{body: `<title>` + title + `</title><a href="` + link + `">next</a>`, etag: `"` + title + `"`}
+	}
+	s := newSinceSite(t, map[string]sincePage{"/": page("home", "/a"), "/a": page("a", "/b"), "/b": page("b", "/c"), "/c": page("c", "/")})
+	dir := t.TempDir()
+	prev, out := filepath.Join(dir, "prev.jsonl"), filepath.Join(dir, "out.jsonl")
+	if res := runTrawl(t, ctx, nil, args("crawl", "-q", "-o", prev, s.URL+"/")...); res.code != 0 {
+		t.Fatalf("run 1: exit %d: %s", res.code, res.stderr)
+	}
+	s.set("/c", &sincePage{body: `<title>c2</title><a href="/">home</a>`, etag: `"c2"`})
+	s.mu.Lock()
+	s.holdPath, s.hold, s.arrived = "/c", make(chan struct{}), make(chan struct{}, 4)
+	s.mu.Unlock()
+	a := args("crawl", "-q", "-c", "1", "--per-host", "1", "--grace", "0", "--since", prev, "--changed-only", "-o", out, s.URL+"/")
+	p := startTrawl(t, ctx, nil, a...)
+	select {
+	case <-s.arrived:
+	case <-ctx.Done():
+		t.Fatal("the held request never came")
+	}
+	p.signal(os.Interrupt)
+	if code := p.wait(); code != 130 {
+		t.Fatalf("interrupted crawl: exit %d, want 130: %s", code, p.stderr.String())
+	}
+	close(s.hold)
+	counts := func() map[string]int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		m := map[string]int{}
+		for _, path := range []string{"/", "/a", "/b"} {
+			m[path] = len(s.inm[path])
+		}
+		return m
+	}
+	before := counts()
+	if res := runTrawl(t, ctx, nil, append(a, "--resume")...); res.code != 0 {
+		t.Fatalf("resumed crawl: exit %d: %s", res.code, res.stderr)
+	}
+	if after := counts(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("requests for the unchanged pages went from %v to %v: fetched again", before, after)
+	}
+	got := readSinceRecords(t, out)
+	if len(got) != 1 || got[s.URL+"/c"].Change != "changed" {
+		t.Errorf("resumed --changed-only crawl wrote %v, want /c changed only", got)
+	}
+}
