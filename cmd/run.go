@@ -141,24 +141,25 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 
 // pipelineRun is what one run needs, built from the options.
 type pipelineRun struct {
-	o         *RunOptions
-	fetcher   *crawler.Fetcher
-	memory    *store.MemoryFrontier
-	redis     *store.RedisFrontier
-	frontier  crawler.Frontier // memory, journaled in crawl mode with -o; or redis
-	journal   *store.Journal
-	scope     *crawler.Scope
-	inputs    []crawler.Input
-	stdin     *structured.File
-	output    crawler.ResultWriter
-	closer    func(ctx context.Context) error
-	stats     *crawler.Stats
-	total     int      // -1 when unknown
-	seeds     []string // crawl: the seeds, never nil
-	since     *store.SinceIndex
-	unchanged *unchangedFile // --changed-only -o FILE: the URLs left out
-	// unchangedTorn: the list's last line was torn by a crash
-	unchangedTorn bool
+	o        *RunOptions
+	fetcher  *crawler.Fetcher
+	memory   *store.MemoryFrontier
+	redis    *store.RedisFrontier
+	frontier crawler.Frontier // memory, journaled in crawl mode with -o; or redis
+	journal  *store.Journal
+	scope    *crawler.Scope
+	inputs   []crawler.Input
+	stdin    *structured.File
+	output   crawler.ResultWriter
+	closer   func(ctx context.Context) error
+	stats    *crawler.Stats
+	total    int      // -1 when unknown
+	seeds    []string // crawl: the seeds, never nil
+
+	// --since and --changed-only.
+	since         *store.SinceIndex
+	unchanged     *unchangedFile // --changed-only -o FILE: the URLs left out
+	unchangedTorn bool           // the list's last line was torn by a crash
 }
 
 func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {

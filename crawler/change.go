@@ -154,3 +154,13 @@ func (r *run) writeOut(ctx context.Context, res *Result) error {
 	}
 	return nil
 }
+
+// sinceErr is the error of process for a previous record that could not
+// be read back: none when ctx was cancelled meanwhile (the request is
+// left undone, as any cancelled in flight), err otherwise.
+func sinceErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}

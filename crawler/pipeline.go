@@ -560,7 +560,7 @@ func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 		if turn != nil {
 			turn.Release()
 		}
-		return nil, err
+		return nil, sinceErr(ctx, err)
 	}
 	resp, err := r.cfg.Fetcher.FetchTurn(fctx, req.URL, turn)
 	if turn != nil {
@@ -585,7 +585,7 @@ func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 	}
 	if r.cfg.Since != nil {
 		if err := applyChange(ctx, r.cfg.Since, res, prev, found); err != nil {
-			return nil, err
+			return nil, sinceErr(ctx, err)
 		}
 		if res.Status == http.StatusNotModified {
 			links = res.Links // an unchanged page's links keep the crawl going
