@@ -55,6 +55,8 @@ type RunOptions struct {
 	MaxTime     time.Duration
 	Grace       time.Duration
 	Resume      bool
+	Since       []string
+	ChangedOnly bool
 	Lock        string
 	Frontier    string
 	Run         string
@@ -137,6 +139,7 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.StringVar(&o.Frontier, "frontier", "memory", "where the queue and seen set live: memory, or redis://[user:pass@]host:port/db to share the run between processes")
 	fs.StringVar(&o.Run, "run", "", "name of the run shared on a --frontier redis://... (default: derived from the command and its inputs)")
 	addReportFlags(fs, o)
+	addSinceFlags(fs, o)
 }
 
 // addCrawlFlags defines the crawl-only flags on fs.
@@ -187,6 +190,9 @@ func (o *RunOptions) Validate() error {
 		return usageError("--frontier redis://... with standard input needs --run NAME: every process must name the same run")
 	case o.Resume && o.Output == "":
 		return usageError("--resume needs -o FILE: it continues the run written there")
+	}
+	if err := o.validateSince(); err != nil {
+		return err
 	}
 	if err := o.validateOutput(); err != nil {
 		return err
@@ -241,7 +247,7 @@ func (o *RunOptions) Validate() error {
 	if o.Inputs, err = crawler.ParseInputs(o.Args); err != nil {
 		return usageError("%v", err)
 	}
-	return checkFileClashes(o.inputFiles(), o.outputFiles())
+	return checkFileClashes(append(o.inputFiles(), o.sinceFiles()...), o.outputFiles())
 }
 
 func (o *RunOptions) validateCrawl() error {

@@ -131,6 +131,7 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 	}
 	if err == nil && sum.Complete && !interrupted {
 		r.removeJournal()
+		r.removeUnchanged()
 	}
 	if err == nil {
 		o.warnEmptyStdin(sum)
@@ -156,6 +157,10 @@ type pipelineRun struct {
 	seeds    []string // crawl: the seeds, never nil
 
 	bodies *crawler.BodyStore // --store
+	// --since and --changed-only.
+	since         *store.SinceIndex
+	unchanged     *unchangedFile // --changed-only -o FILE: the URLs left out
+	unchangedTorn bool           // the list's last line was torn by a crash
 }
 
 func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
@@ -172,6 +177,9 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 		if r.bodies, err = crawler.OpenBodyStore(ctx, o.Store); err != nil {
 			return nil, usageError("--store: %v", err)
 		}
+	}
+	if err := r.openSince(ctx); err != nil {
+		return nil, err
 	}
 	if o.Crawl {
 		if err := r.prepareCrawl(ctx); err != nil {
@@ -199,7 +207,15 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 		}
 		r.frontier = r.memory
 	}
+	if err := r.resumeUnchanged(); err != nil {
+		r.close(ctx)
+		return nil, err
+	}
 	if err := r.openOutput(ctx); err != nil {
+		r.close(ctx)
+		return nil, err
+	}
+	if err := r.openUnchanged(); err != nil {
 		r.close(ctx)
 		return nil, err
 	}
@@ -435,6 +451,10 @@ func (r *pipelineRun) run(ctx context.Context, stop *structured.Event) (crawler.
 		FlushGap:    r.flushGap(),
 	}
 	cfg.NoFallbackHTTP = r.o.NoFallback
+	cfg.Since, cfg.ChangedOnly = r.since, r.o.ChangedOnly
+	if r.unchanged != nil {
+		cfg.Unwritten = r.unchanged.write
+	}
 	return crawler.Run(ctx, cfg)
 }
 
@@ -460,6 +480,12 @@ func (r *pipelineRun) close(ctx context.Context) error {
 	}
 	if r.redis != nil {
 		err = errors.Join(err, r.redis.Close(ctx))
+	}
+	if r.since != nil {
+		r.since.Close()
+	}
+	if r.unchanged != nil {
+		err = errors.Join(err, r.unchanged.close())
 	}
 	return err
 }

@@ -530,6 +530,7 @@ func (f *Fetcher) roundTrip(ctx context.Context, u *url.URL, o fetchOptions) (*R
 		return nil, newError(KindInvalidURL, u.String(), err)
 	}
 	f.headers.apply(req, o)
+	setConditional(ctx, req)
 	req.Header.Set("User-Agent", f.cfg.UserAgent)
 	req.Header.Set("Accept-Encoding", acceptEncoding)
 	if req.Header.Get("Accept") == "" {

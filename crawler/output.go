@@ -25,6 +25,7 @@ var OutputFields = []string{
 	"content_hash", "etag", "last_modified", "stored_path",
 	"html", "headers", "jsonld", "jsonld_errors", "opengraph", "meta", "images", "robots_meta", "data_truncated",
 	"markdown", "text", "extract", "byline", "published_time", "site_name", "word_count",
+	"change", "previous_fetched_at",
 	"error", "line",
 }
 
@@ -337,11 +338,11 @@ func csvText(r *Result, c string) string {
 	case "elapsed_ms":
 		return itoa(r.ElapsedMS)
 	case "fetched_at":
-		if r.FetchedAt.IsZero() {
-			return ""
-		}
-		b, _ := r.FetchedAt.MarshalJSON()
-		return strings.Trim(string(b), `"`)
+		return timestampText(r.FetchedAt)
+	case "change":
+		return r.Change
+	case "previous_fetched_at":
+		return timestampText(r.PreviousFetchedAt)
 	case "depth":
 		return itoa(int64(r.Depth))
 	case "redirects":
@@ -377,6 +378,15 @@ func csvText(r *Result, c string) string {
 		return v
 	}
 	return strings.Join(r.Fields[c], CSVSeparator)
+}
+
+// timestampText is the CSV cell of t: empty for the zero time.
+func timestampText(t Timestamp) string {
+	if t.IsZero() {
+		return ""
+	}
+	b, _ := t.MarshalJSON()
+	return strings.Trim(string(b), `"`)
 }
 
 // contentText is the text of the main-content column c ([ContentFields]).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -69,6 +70,17 @@ type RunConfig struct {
 	// ahead into a new in-memory frontier (Frontier nil). Zero means
 	// [DefaultQueueMemory].
 	QueueMemory int64
+	// Since, when set, is the index of the previous runs' records
+	// (--since): every URL it holds is revalidated with its validators,
+	// and every record gets a change ([Result.Change]).
+	Since *store.SinceIndex
+	// ChangedOnly, with Since, leaves unchanged pages out of Output; they
+	// are still counted and marked done.
+	ChangedOnly bool
+	// Unwritten, when set, is called by the writer with every result
+	// that ChangedOnly leaves out of Output, before its request is
+	// marked done (a resumable run records its URL).
+	Unwritten func(ctx context.Context, r *Result) error
 	// Output receives every result, from a single writer task.
 	Output ResultWriter
 	// Stop, when set, makes the run stop taking new URLs and finish the
@@ -546,7 +558,14 @@ func (r *run) worker(hctx, sctx context.Context, c Consumer, out *structured.Sen
 func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 	start := r.cfg.Now()
 	turn := requestTurn(req)
-	resp, err := r.cfg.Fetcher.FetchTurn(ctx, req.URL, turn)
+	fctx, prev, found, err := r.lookupSince(ctx, req)
+	if err != nil {
+		if turn != nil {
+			turn.Release()
+		}
+		return nil, sinceErr(ctx, err)
+	}
+	resp, err := r.cfg.Fetcher.FetchTurn(fctx, req.URL, turn)
 	if turn != nil {
 		turn.Release() // when no request of the fetch used it
 	}
@@ -562,16 +581,25 @@ func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 	if resp == nil {
 		res.ElapsedMS = r.cfg.Now().Sub(start).Milliseconds()
 	}
+	var links []string
 	if resp != nil && (err == nil || KindOf(err) == KindHTTP) {
-		links := extractInto(res, resp, r.cfg.Selectors, r.limits(), r.cfg.Extras)
+		links = extractInto(res, resp, r.cfg.Selectors, r.limits(), r.cfg.Extras)
 		extractContentInto(res, resp, r.cfg.Content)
 		if r.cfg.Store != nil {
 			r.cfg.Store.storeInto(ctx, res, resp, r.cfg.Warn)
 		}
-		if r.cfg.Crawl && err == nil {
-			if err := r.addLinks(ctx, req, links); err != nil {
-				return nil, err
-			}
+	}
+	if r.cfg.Since != nil {
+		if err := applyChange(ctx, r.cfg.Since, res, prev, found); err != nil {
+			return nil, sinceErr(ctx, err)
+		}
+		if res.Status == http.StatusNotModified {
+			links = res.Links // an unchanged page's links keep the crawl going
+		}
+	}
+	if r.cfg.Crawl && resp != nil && err == nil {
+		if err := r.addLinks(ctx, req, links); err != nil {
+			return nil, err
 		}
 	}
 	return res, nil
@@ -698,7 +726,7 @@ func (r *run) flush(ctx context.Context) error {
 // ctx is the writer's shutdown context: results fetched before still go
 // out, all of them within one bound.
 func (r *run) write(wctx context.Context, fr finishedRequest) error {
-	if err := r.cfg.Output.Write(wctx, fr.result); err != nil {
+	if err := r.writeOut(wctx, fr.result); err != nil {
 		return fmt.Errorf("write result for %s: %w", fr.result.URL, err)
 	}
 	r.stats.record(fr.result)

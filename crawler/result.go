@@ -100,6 +100,12 @@ type Result struct {
 	// ([ContentFields]), set only when asked for ([ContentOptions]); nil
 	// otherwise, which keeps the record small and its encoding cheap.
 	*PageContent
+	// Change, with --since, says how the page compares with the previous
+	// run: [ChangeNew], [ChangeChanged], [ChangeUnchanged] or [ChangeGone].
+	Change string `json:"change,omitempty"`
+	// PreviousFetchedAt, on a record carried forward from the previous
+	// run (a 304), is when that run fetched the page.
+	PreviousFetchedAt Timestamp `json:"previous_fetched_at,omitzero"`
 	// Error says what went wrong, when something did.
 	Error *ResultError `json:"error,omitempty"`
 	// Line is the input line number of a line that is not a valid URL.

@@ -1,0 +1,162 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"os"
+
+	"github.com/spf13/pflag"
+
+	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/store"
+)
+
+// addSinceFlags defines --since and --changed-only on fs.
+func addSinceFlags(fs *pflag.FlagSet, o *RunOptions) {
+	fs.StringArrayVar(&o.Since, "since", nil, "previous run's JSON Lines output `FILE`: revalidate its URLs (If-None-Match/If-Modified-Since), add change: new, changed, unchanged or gone (repeatable; a missing file holds nothing)")
+	fs.BoolVar(&o.ChangedOnly, "changed-only", false, "with --since, write only new, changed and gone records (the summary counts all)")
+}
+
+// validateSince checks the combinations of --since and --changed-only.
+func (o *RunOptions) validateSince() error {
+	switch {
+	case o.ChangedOnly && len(o.Since) == 0:
+		return usageError("--changed-only needs --since FILE: changes are against a previous run")
+	}
+	return nil
+}
+
+// sinceFiles are the --since files, inputs of the run.
+func (o *RunOptions) sinceFiles() []runFile {
+	var fs []runFile
+	for _, p := range o.Since {
+		fs = append(fs, runFile{what: "--since", path: p})
+	}
+	return fs
+}
+
+// openSince indexes the --since files. A record that cannot be read is
+// a usage error naming the file and the line; a missing file is a
+// warning (the first run of a cron job has no previous output).
+func (r *pipelineRun) openSince(ctx context.Context) error {
+	if len(r.o.Since) == 0 {
+		return nil
+	}
+	idx, missing, err := store.OpenSince(ctx, r.o.Since)
+	if errors.Is(err, store.ErrCorruptRecord) {
+		return usageError("--since: %v: not the JSON Lines output of trawl", err)
+	}
+	if err != nil {
+		return usageError("%v", err)
+	}
+	for _, p := range missing {
+		r.o.warnf("trawl: --since %s: no such file: its URLs are new", p)
+	}
+	r.since = idx
+	return nil
+}
+
+// unchangedPath is where a run with --changed-only and -o FILE lists the
+// URLs it found unchanged and left out of FILE, one a line, so that
+// --resume knows them done: FILE.unchanged. A run that completes removes
+// it.
+func unchangedPath(output string) string { return output + ".unchanged" }
+
+// unchangedFile is the open list of unchanged URLs.
+type unchangedFile struct {
+	f *os.File
+	w *bufio.Writer
+}
+
+// resumeUnchanged marks done, with --changed-only --resume -o FILE, the
+// URLs listed in FILE.unchanged. It runs before the output is scanned
+// and a crawl's journal replayed, so that the journal does not queue them
+// again (they are not in FILE).
+func (r *pipelineRun) resumeUnchanged() error {
+	o := r.o
+	if !o.ChangedOnly || o.Output == "" || !o.Resume {
+		return nil
+	}
+	path := unchangedPath(o.Output)
+	torn, err := readUnchanged(path, r.frontier.Seen)
+	if err != nil {
+		return usageError("--resume: %s: %v", path, err)
+	}
+	r.unchangedTorn = torn
+	return nil
+}
+
+// openUnchanged opens the list of unchanged URLs of --changed-only -o
+// FILE: appended to with --resume (after a line break, should a crash
+// have torn its last line), emptied otherwise.
+func (r *pipelineRun) openUnchanged() error {
+	o := r.o
+	if !o.ChangedOnly || o.Output == "" {
+		return nil
+	}
+	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if o.Resume {
+		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	}
+	f, err := os.OpenFile(unchangedPath(o.Output), flags, 0o644)
+	if err != nil {
+		return usageError("--changed-only: %v", err)
+	}
+	r.unchanged = &unchangedFile{f: f, w: bufio.NewWriter(f)}
+	if r.unchangedTorn {
+		r.unchanged.w.WriteByte('\n')
+	}
+	return nil
+}
+
+// readUnchanged calls done with every URL of the list at path, and
+// reports whether its last line is torn (no line break). A missing list
+// holds nothing.
+func readUnchanged(path string, done func(string)) (torn bool, err error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	for {
+		line, err := br.ReadString('\n')
+		if err == io.EOF {
+			return line != "", nil // a torn URL is not done
+		}
+		if err != nil {
+			return false, err
+		}
+		if u := line[:len(line)-1]; u != "" {
+			done(u)
+		}
+	}
+}
+
+// write lists the URL of res, an unchanged page left out of -o.
+func (u *unchangedFile) write(_ context.Context, res *crawler.Result) error {
+	_, err := u.w.WriteString(res.URL + "\n")
+	return err
+}
+
+// close flushes and closes the list.
+func (u *unchangedFile) close() error {
+	return errors.Join(u.w.Flush(), u.f.Close())
+}
+
+// removeUnchanged removes the list of unchanged URLs of a run that
+// completed.
+func (r *pipelineRun) removeUnchanged() {
+	if r.unchanged == nil {
+		return
+	}
+	path := unchangedPath(r.o.Output)
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		r.o.warnf("trawl: could not remove %s: %v", path, err)
+	}
+}

@@ -1,0 +1,166 @@
+package crawler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/trawl-dev/trawl/store"
+)
+
+// The values of a record's change with --since ([Result.Change]).
+const (
+	// ChangeNew is a URL the previous runs do not hold, or hold only
+	// failures of, that succeeds now.
+	ChangeNew = "new"
+	// ChangeChanged is a page whose content hash differs from the previous
+	// success, or that fails now after succeeding then, or fails in
+	// another way (status, error kind) than it did.
+	ChangeChanged = "changed"
+	// ChangeUnchanged is a page the server answered 304 Not Modified for,
+	// or whose content hash is the previous one, or that fails as it
+	// did.
+	ChangeUnchanged = "unchanged"
+	// ChangeGone is a page that succeeded in the previous runs and is now
+	// 404 or 410.
+	ChangeGone = "gone"
+)
+
+// conditionalKey is the context key of a fetch's conditional request.
+type conditionalKey struct{}
+
+// conditional is what a fetch with --since sends to revalidate a page.
+type conditional struct {
+	url          string // the hop the validators belong to
+	etag         string
+	lastModified string
+}
+
+// sendsConditional reports whether a fetch revalidates the previous
+// success of e: the newest previous record is that success (a URL that
+// failed since is fetched whole, as is one whose validators belong to a
+// redirect's target), and it has a validator.
+func sendsConditional(e store.SinceEntry) bool {
+	return e.OK && e.Direct && e.HasValidators && e.FetchedAt.Equal(e.OKFetchedAt) && e.ErrKind == ""
+}
+
+// setConditional adds the If-None-Match and If-Modified-Since headers of
+// ctx's conditional to req, when req is for the URL they belong to.
+func setConditional(ctx context.Context, req *http.Request) {
+	c, ok := ctx.Value(conditionalKey{}).(conditional)
+	if !ok || req.URL.String() != c.url {
+		return
+	}
+	if c.etag != "" {
+		req.Header.Set("If-None-Match", c.etag)
+	}
+	if c.lastModified != "" {
+		req.Header.Set("If-Modified-Since", c.lastModified)
+	}
+}
+
+// applyChange sets res.Change from the previous runs' entry of its URL
+// (found says whether there is one), and on a 304 carries the previous
+// success's fields forward into res. It returns the error of a previous
+// record that could not be read back.
+func applyChange(ctx context.Context, since *store.SinceIndex, res *Result, e store.SinceEntry, found bool) error {
+	switch {
+	case res.Status == http.StatusNotModified && res.Error == nil && found && e.OK:
+		res.Change = ChangeUnchanged
+		return carryForward(ctx, since, res, e)
+	case found && !e.OK && res.Error != nil:
+		// It failed then and fails now: unchanged when in the same way.
+		res.Change = ChangeChanged
+		if res.Status == e.Status && string(res.Error.Kind) == e.ErrKind {
+			res.Change = ChangeUnchanged
+		}
+	case !found || !e.OK:
+		res.Change = ChangeNew
+	case res.Error == nil && res.Status >= 200 && res.Status <= 299:
+		if e.SameContent(res.ContentHash) {
+			res.Change = ChangeUnchanged
+		} else {
+			res.Change = ChangeChanged
+		}
+	case res.Status == http.StatusNotFound || res.Status == http.StatusGone:
+		res.Change = ChangeGone
+	default:
+		res.Change = ChangeChanged
+	}
+	return nil
+}
+
+// carryForward copies into res, a 304, the extracted fields of the
+// previous success of e, re-read from its file: title, links, fields,
+// content hash, opt-in and content fields. The validators of the 304
+// replace the previous ones when it sent some.
+func carryForward(ctx context.Context, since *store.SinceIndex, res *Result, e store.SinceEntry) error {
+	line, err := since.Record(ctx, e)
+	if err != nil {
+		return err
+	}
+	var prev Result
+	if err := json.Unmarshal(line, &prev); err != nil {
+		return fmt.Errorf("--since %s: the record of %s cannot be carried forward: %w", since.Where(e), res.URL, err)
+	}
+	res.SetPage(prev.page())
+	etag, lastModified, headers := res.ETag, res.LastModified, res.Headers
+	res.PageData = prev.PageData
+	if etag != "" {
+		res.ETag = etag
+	}
+	if lastModified != "" {
+		res.LastModified = lastModified
+	}
+	if headers != nil {
+		res.Headers = headers
+	}
+	res.PageContent = prev.PageContent
+	if res.ContentType == "" {
+		res.ContentType = prev.ContentType
+	}
+	res.PreviousFetchedAt = prev.FetchedAt
+	return nil
+}
+
+// lookupSince finds req's URL in the previous runs (RunConfig.Since) and
+// returns ctx made conditional on its validators when they apply, re-read
+// from the previous record. The error is that of a previous output that
+// cannot be read back.
+func (r *run) lookupSince(ctx context.Context, req Request) (context.Context, store.SinceEntry, bool, error) {
+	if r.cfg.Since == nil {
+		return ctx, store.SinceEntry{}, false, nil
+	}
+	e, found := r.cfg.Since.Lookup(req.URL)
+	if !found || !sendsConditional(e) {
+		return ctx, e, found, nil
+	}
+	etag, lastModified, err := r.cfg.Since.Validators(ctx, e)
+	if err != nil {
+		return ctx, e, found, err
+	}
+	return context.WithValue(ctx, conditionalKey{}, conditional{url: req.URL, etag: etag, lastModified: lastModified}), e, found, nil
+}
+
+// writeOut writes res to the output, unless ChangedOnly leaves it out
+// (an unchanged page): it then goes to Unwritten, if set.
+func (r *run) writeOut(ctx context.Context, res *Result) error {
+	if !r.cfg.ChangedOnly || res.Change != ChangeUnchanged {
+		return r.cfg.Output.Write(ctx, res)
+	}
+	if r.cfg.Unwritten != nil {
+		return r.cfg.Unwritten(ctx, res)
+	}
+	return nil
+}
+
+// sinceErr is the error of process for a previous record that could not
+// be read back: none when ctx was cancelled meanwhile (the request is
+// left undone, as any cancelled in flight), err otherwise.
+func sinceErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,89 @@
+//go:build linux
+
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestSinceCronRecipeKilled: the README's --since cron line killed with
+// kill -9 in the middle of its second run, then run again: the run is
+// resumed (the URLs done are not fetched again), and last.jsonl ends with
+// every URL exactly once and the right changes.
+func TestSinceCronRecipeKilled(t *testing.T) {
+	t.Parallel()
+	needTools(t, "bash")
+	ctx := testContext(t)
+	var line string
+	for _, b := range readmeBlocks(t) {
+		if b.lang == "cron" && strings.Contains(b.text, "--since") {
+			line = strings.Join(strings.Fields(b.text)[5:], " ")
+		}
+	}
+	if line == "" {
+		t.Fatal("README.md has no cron example with --since")
+	}
+	s := newSinceSite(t, map[string]sincePage{
+		"/a": {body: "<title>a</title>", etag: `"a1"`},
+		"/b": {body: "<title>b</title>", lastModified: lmDate},
+		"/c": {body: "<title>c</title>"},
+	})
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "urls.txt"), []byte(strings.Join(s.urlsOf("/a", "/b", "/c"), "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := strings.NewReplacer("/data/", dir+"/", "/tmp/trawl.lock", dir+"/trawl.lock", "trawl ", trawlBin+" ").Replace(line)
+	if out, err := trawlShell(ctx, dir, script).CombinedOutput(); err != nil {
+		t.Fatalf("run 1: %v\n%s", err, out)
+	}
+
+	s.set("/a", &sincePage{body: "<title>a2</title>", etag: `"a2"`})
+	s.mu.Lock()
+	s.holdPath, s.hold, s.arrived = "/c", make(chan struct{}), make(chan struct{}, 4)
+	s.mu.Unlock()
+	cmd := trawlShell(ctx, dir, script)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.arrived:
+	case <-ctx.Done():
+		t.Fatal("the held request never came")
+	}
+	run := filepath.Join(dir, "run.jsonl")
+	if err := waitFile(ctx, dir, run, lines(2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	close(s.hold)
+	s.mu.Lock()
+	aBefore := len(s.inm["/a"])
+	s.mu.Unlock()
+
+	if out, err := trawlShell(ctx, dir, script).CombinedOutput(); err != nil {
+		t.Fatalf("run 2 again: %v\n%s", err, out)
+	}
+	s.mu.Lock()
+	if len(s.inm["/a"]) != aBefore {
+		t.Errorf("/a, done before the kill, was fetched again")
+	}
+	s.mu.Unlock()
+	got := readSinceRecords(t, filepath.Join(dir, "last.jsonl")) // fails on a URL twice
+	want := map[string]string{"/a": "changed", "/b": "unchanged", "/c": "unchanged"}
+	if len(got) != len(want) {
+		t.Errorf("last.jsonl: %d records, want %d", len(got), len(want))
+	}
+	for path, change := range want {
+		if r := got[s.URL+path]; r.Change != change {
+			t.Errorf("%s: change %q, want %q", path, r.Change, change)
+		}
+	}
+}

@@ -1,0 +1,353 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/trawl-dev/trawl/structured"
+)
+
+// sinceGCPercent is the GC percentage while an index is built.
+const sinceGCPercent = 15
+
+// ErrSinceCSV is returned by [OpenSince] for a previous output in CSV:
+// only JSON Lines can be re-read by offset for the fields carried forward.
+var ErrSinceCSV = errors.New("only JSON Lines output can be a previous run (CSV has no links and fields to carry forward)")
+
+// SinceEntry is what a [SinceIndex] knows of one URL of the previous
+// runs: the newest record's outcome and, apart, where the newest
+// successful record is, with its content hash. The validators and the
+// fields carried forward are re-read from that record
+// ([SinceIndex.Validators], [SinceIndex.Record]).
+type SinceEntry struct {
+	// FetchedAt is when the newest record of the URL was fetched.
+	FetchedAt time.Time
+	// Status and ErrKind are the newest record's status and error kind
+	// ("" without an error).
+	Status  int
+	ErrKind string
+	// OK is true when some record of the URL succeeded (a 2xx, or a 304
+	// carried forward, without an error); the fields below are then
+	// those of the newest such record.
+	OK          bool
+	OKFetchedAt time.Time
+	// Direct is true when that record was not redirected: its
+	// validators belong to the URL itself.
+	Direct bool
+	// HasValidators is true when that record has an etag or a
+	// last_modified.
+	HasValidators bool
+	slot          sinceSlot
+}
+
+// SameContent reports whether the hex SHA-256 contentHash is the content
+// hash of the entry's success (the first 128 bits are compared).
+func (e SinceEntry) SameContent(contentHash string) bool {
+	h, ok := hashPrefix(contentHash)
+	return ok && e.slot.flags&slotHash != 0 && h == e.slot.hash
+}
+
+// sinceSlot is the compact form of an entry in memory: about 56 bytes.
+type sinceSlot struct {
+	at, okAt int64 // Unix milliseconds
+	offset   int64 // of the success's record in its file
+	hash     [16]byte
+	status   int16
+	file     uint16
+	kind     uint8 // index in SinceIndex.kinds; 0: no error
+	flags    uint8
+}
+
+// The flags of a sinceSlot.
+const (
+	slotOK = 1 << iota
+	slotDirect
+	slotValidators
+	slotHash
+)
+
+// SinceIndex indexes the records of previous runs' outputs (--since) by
+// URL fingerprint ([Fingerprint]): about 100 bytes of memory per URL,
+// whatever the records hold. Close it at the end.
+type SinceIndex struct {
+	files []*os.File
+	index map[[FingerprintSize]byte]uint32 // into slots
+	slots []sinceSlot
+	kinds []string // error kinds seen, kinds[0] = ""
+}
+
+// sinceRecord is what the index reads of one record.
+type sinceRecord struct {
+	URL          string    `json:"url"`
+	FinalURL     string    `json:"final_url"`
+	Status       int       `json:"status"`
+	FetchedAt    string    `json:"fetched_at"`
+	ContentHash  string    `json:"content_hash"`
+	ETag         string    `json:"etag"`
+	LastModified string    `json:"last_modified"`
+	Error        *sinceErr `json:"error"`
+	Links        []string  `json:"links"` // read for its type only: a record of trawl has an array
+	at           time.Time
+}
+
+// sinceErr is the error of a record.
+type sinceErr struct {
+	Kind string `json:"kind"`
+}
+
+// OpenSince builds the index of the JSON Lines files at paths, streamed,
+// in order; of several records of one URL, the newest by fetched_at wins
+// (a later one on a tie). A missing file holds nothing, for the first
+// run of a cron job: missing lists those. A last line without a line
+// break that is not a record was torn by a crash and is ignored; any
+// other line that is not a record of trawl fails with a
+// [*CorruptRecordError] naming the file and the line. Records without a
+// url (input lines that were not URLs) are skipped.
+func OpenSince(ctx context.Context, paths []string) (idx *SinceIndex, missing []string, err error) {
+	idx = &SinceIndex{index: make(map[[FingerprintSize]byte]uint32), kinds: []string{""}}
+	// The build makes garbage (a line and its strings a record) while the
+	// index grows: collecting sooner keeps the peak near the index's size
+	// (1,000,000 records: 142 MiB of RSS instead of 233).
+	defer debug.SetGCPercent(debug.SetGCPercent(sinceGCPercent))
+	defer func() {
+		if err != nil {
+			idx.Close()
+			idx = nil
+		}
+	}()
+	if len(paths) > 1<<16 {
+		return idx, nil, fmt.Errorf("--since: %d files, more than the %d one run can read", len(paths), 1<<16)
+	}
+	for i, path := range paths {
+		if strings.HasSuffix(strings.ToLower(path), ".csv") {
+			return idx, nil, fmt.Errorf("--since %s: %w", path, ErrSinceCSV)
+		}
+		f, err := os.Open(path)
+		if errors.Is(err, os.ErrNotExist) {
+			missing = append(missing, path)
+			idx.files = append(idx.files, nil)
+			continue
+		}
+		if err != nil {
+			return idx, nil, fmt.Errorf("--since: %w", err)
+		}
+		idx.files = append(idx.files, f)
+		if err := idx.scan(ctx, i, path, f); err != nil {
+			return idx, nil, err
+		}
+	}
+	return idx, missing, nil
+}
+
+// scan adds the records of file i to the index.
+func (idx *SinceIndex) scan(ctx context.Context, i int, path string, f *os.File) error {
+	br := bufio.NewReaderSize(ctxReader(ctx, f), 64<<10)
+	var off int64
+	for num := 1; ; num++ {
+		l, n, err := readScannedLine(br, num, off)
+		if err != nil {
+			return fmt.Errorf("--since: read %s: %w", path, err)
+		}
+		if n == 0 {
+			return nil
+		}
+		start := off
+		off += n
+		if l.blank {
+			continue
+		}
+		if l.tooLong {
+			if !l.ended {
+				return nil // a torn last line
+			}
+			return &CorruptRecordError{Path: path, Line: num, Err: errRecordTooLong}
+		}
+		rec, err := parseSinceRecord(l.text)
+		if err != nil {
+			if !l.ended {
+				return nil // a torn last line
+			}
+			return &CorruptRecordError{Path: path, Line: num, Err: err}
+		}
+		idx.add(rec, i, start)
+	}
+}
+
+// ctxReader reads f, failing once ctx is done.
+func ctxReader(ctx context.Context, f *os.File) io.Reader {
+	return readerFunc(func(p []byte) (int, error) {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		return f.Read(p)
+	})
+}
+
+// errSinceFetchedAt is the cause of a record whose fetched_at is not a time.
+var errSinceFetchedAt = errors.New("fetched_at is not an RFC 3339 time")
+
+// parseSinceRecord reads one line of a previous output.
+func parseSinceRecord(text string) (sinceRecord, error) {
+	var rec sinceRecord
+	if t := strings.TrimSpace(text); !strings.HasPrefix(t, "{") {
+		return rec, errNotObject
+	}
+	if err := json.Unmarshal([]byte(text), &rec); err != nil {
+		return rec, err
+	}
+	if rec.FetchedAt != "" {
+		at, err := time.Parse(time.RFC3339Nano, rec.FetchedAt)
+		if err != nil {
+			return rec, fmt.Errorf("%w: %q", errSinceFetchedAt, rec.FetchedAt)
+		}
+		rec.at = at
+	}
+	return rec, nil
+}
+
+// add indexes one record found at offset off of file i.
+func (idx *SinceIndex) add(rec sinceRecord, i int, off int64) {
+	if rec.URL == "" {
+		return
+	}
+	at := rec.at.UnixMilli()
+	key := Fingerprint(rec.URL)
+	n, seen := idx.index[key]
+	if !seen {
+		n = uint32(len(idx.slots))
+		idx.slots = append(idx.slots, sinceSlot{})
+		idx.index[key] = n
+	}
+	sl := &idx.slots[n]
+	if !seen || at >= sl.at {
+		sl.at, sl.status, sl.kind = at, int16(min(max(rec.Status, 0), 999)), 0
+		if rec.Error != nil {
+			sl.kind = idx.kindIndex(rec.Error.Kind)
+		}
+	}
+	ok := rec.Error == nil && (rec.Status >= 200 && rec.Status <= 299 || rec.Status == 304)
+	if ok && (sl.flags&slotOK == 0 || at >= sl.okAt) {
+		sl.okAt, sl.file, sl.offset = at, uint16(i), off
+		sl.flags = slotOK
+		if rec.FinalURL == "" || rec.FinalURL == rec.URL {
+			sl.flags |= slotDirect
+		}
+		if rec.ETag != "" || rec.LastModified != "" {
+			sl.flags |= slotValidators
+		}
+		if h, ok := hashPrefix(rec.ContentHash); ok {
+			sl.hash = h
+			sl.flags |= slotHash
+		}
+	}
+}
+
+// kindIndex returns the index of the error kind k in idx.kinds, adding
+// it; past 255 kinds (not trawl's output), the last one stands for all.
+func (idx *SinceIndex) kindIndex(k string) uint8 {
+	for i, known := range idx.kinds {
+		if known == k {
+			return uint8(i)
+		}
+	}
+	if len(idx.kinds) == 256 {
+		return 255
+	}
+	idx.kinds = append(idx.kinds, k)
+	return uint8(len(idx.kinds) - 1)
+}
+
+// hashPrefix returns the first 128 bits of a hex SHA-256.
+func hashPrefix(h string) ([16]byte, bool) {
+	var b [16]byte
+	if len(h) != 64 {
+		return b, false
+	}
+	_, err := hex.Decode(b[:], []byte(h[:32]))
+	return b, err == nil
+}
+
+// Len returns the number of URLs indexed.
+func (idx *SinceIndex) Len() int { return len(idx.slots) }
+
+// Lookup returns the entry of the normalised URL u.
+func (idx *SinceIndex) Lookup(u string) (SinceEntry, bool) {
+	n, ok := idx.index[Fingerprint(u)]
+	if !ok {
+		return SinceEntry{}, false
+	}
+	sl := idx.slots[n]
+	return SinceEntry{
+		FetchedAt: time.UnixMilli(sl.at).UTC(), Status: int(sl.status), ErrKind: idx.kinds[sl.kind],
+		OK: sl.flags&slotOK != 0, OKFetchedAt: time.UnixMilli(sl.okAt).UTC(),
+		Direct: sl.flags&slotDirect != 0, HasValidators: sl.flags&slotValidators != 0,
+		slot: sl,
+	}, true
+}
+
+// Validators re-reads the etag and last_modified of the success of e.
+func (idx *SinceIndex) Validators(ctx context.Context, e SinceEntry) (etag, lastModified string, err error) {
+	line, err := idx.Record(ctx, e)
+	if err != nil {
+		return "", "", err
+	}
+	rec, err := parseSinceRecord(string(line))
+	if err != nil {
+		return "", "", fmt.Errorf("--since: %s at byte %d: %w", idx.files[e.slot.file].Name(), e.slot.offset, ErrSinceChanged)
+	}
+	return rec.ETag, rec.LastModified, nil
+}
+
+// ErrSinceChanged is returned by [SinceIndex.Record] when the previous
+// output no longer holds the record where it was indexed.
+var ErrSinceChanged = errors.New("previous output changed while the run read it")
+
+// Record re-reads the newest successful record of e (e.OK) from its file:
+// the JSON object as written.
+func (idx *SinceIndex) Record(ctx context.Context, e SinceEntry) ([]byte, error) {
+	file, offset := int(e.slot.file), e.slot.offset
+	if !e.OK || file >= len(idx.files) || idx.files[file] == nil {
+		return nil, ErrSinceChanged
+	}
+	f := idx.files[file]
+	return structured.RunSync(ctx, func(context.Context) ([]byte, error) {
+		br := bufio.NewReaderSize(io.NewSectionReader(f, offset, 1<<62), 64<<10)
+		l, n, err := readScannedLine(br, 0, offset)
+		if err != nil {
+			return nil, fmt.Errorf("--since: read %s: %w", f.Name(), err)
+		}
+		if n == 0 || l.tooLong || l.blank {
+			return nil, fmt.Errorf("--since: %s at byte %d: %w", f.Name(), offset, ErrSinceChanged)
+		}
+		return bytes.TrimSpace([]byte(l.text)), nil
+	})
+}
+
+// Where names the record of e's success: "FILE at byte N".
+func (idx *SinceIndex) Where(e SinceEntry) string {
+	name := "?"
+	if f := int(e.slot.file); f < len(idx.files) && idx.files[f] != nil {
+		name = idx.files[f].Name()
+	}
+	return fmt.Sprintf("%s at byte %d", name, e.slot.offset)
+}
+
+// Close closes the files of the index.
+func (idx *SinceIndex) Close() {
+	for _, f := range idx.files {
+		if f != nil {
+			_ = f.Close()
+		}
+	}
+	idx.files = nil
+}

@@ -1,0 +1,115 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeSince(t testing.TB, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestSinceNewestWins: of several records of a URL in several files, the
+// newest by fetched_at gives the outcome, the newest success the
+// validators and the record read back; order of files does not matter.
+func TestSinceNewestWins(t *testing.T) {
+	dir := t.TempDir()
+	okNew := `{"url":"http://a/","status":200,"etag":"\"new\"","content_hash":"` + strings.Repeat("2", 64) + `","fetched_at":"2026-01-03T00:00:00.000Z"}`
+	okOld := `{"url":"http://a/","status":200,"etag":"\"old\"","content_hash":"h1","fetched_at":"2026-01-01T00:00:00.000Z"}`
+	failed := `{"url":"http://a/","status":0,"error":{"kind":"connect","message":"refused"},"fetched_at":"2026-01-04T00:00:00.000Z"}`
+	p1 := writeSince(t, dir, "1.jsonl", okNew+"\n"+`{"url":"http://b/","status":200,"fetched_at":"2026-01-01T00:00:00Z"}`+"\n")
+	p2 := writeSince(t, dir, "2.jsonl", "\n"+failed+"\n"+okOld+"\n")
+	idx, missing, err := OpenSince(context.Background(), []string{p1, p2, filepath.Join(dir, "none.jsonl")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	if len(missing) != 1 || idx.Len() != 2 {
+		t.Fatalf("missing %v, %d URLs; want one missing, 2 URLs", missing, idx.Len())
+	}
+	e, ok := idx.Lookup("http://a/")
+	if !ok || e.ErrKind != "connect" || !e.OK || !e.HasValidators || !e.SameContent(strings.Repeat("2", 64)) || !e.Direct {
+		t.Fatalf("entry %+v", e)
+	}
+	if etag, lm, err := idx.Validators(context.Background(), e); etag != `"new"` || lm != "" || err != nil {
+		t.Errorf("validators %q %q %v, want the newest success's", etag, lm, err)
+	}
+	rec, err := idx.Record(context.Background(), e)
+	if err != nil || string(rec) != okNew {
+		t.Errorf("record read back %q, %v; want %q", rec, err, okNew)
+	}
+	if _, ok := idx.Lookup("http://c/"); ok {
+		t.Error("found a URL no file holds")
+	}
+}
+
+// TestSinceLongLines: a line longer than a record is refused with its
+// line, unless it is the torn last line.
+func TestSinceLongLines(t *testing.T) {
+	dir := t.TempDir()
+	good := `{"url":"http://a/","status":200,"fetched_at":"2026-01-03T00:00:00.000Z"}` + "\n"
+	huge := `{"url":"http://a/","title":"` + strings.Repeat("x", MaxRecordBytes) + `"}`
+	p := writeSince(t, dir, "huge.jsonl", good+huge+"\n"+good)
+	_, _, err := OpenSince(context.Background(), []string{p})
+	var ce *CorruptRecordError
+	if !errors.As(err, &ce) || ce.Line != 2 || ce.Path != p {
+		t.Errorf("huge line: %v, want a CorruptRecordError at %s line 2", err, p)
+	}
+	p = writeSince(t, dir, "torn.jsonl", good+huge)
+	idx, _, err := OpenSince(context.Background(), []string{p})
+	if err != nil {
+		t.Fatalf("huge torn last line: %v", err)
+	}
+	idx.Close()
+}
+
+// FuzzSinceIndex: whatever a --since file holds, OpenSince does not
+// panic, fails only with a CorruptRecordError naming a line of the file,
+// and every success it indexed reads back as the JSON record of its URL.
+func FuzzSinceIndex(f *testing.F) {
+	f.Add([]byte(`{"url":"http://a/","status":200,"etag":"\"e\"","fetched_at":"2026-01-03T00:00:00.000Z"}` + "\n"))
+	f.Add([]byte(`{"url":"http://a/","status":304,"fetched_at":"2026-01-03T00:00:00Z"}` + "\r\n\n" + `{"url":"http://a/","sta`))
+	f.Add([]byte(`{"url":"http://a/","status":"200"}` + "\n"))
+	f.Add([]byte(`{"url":1}` + "\n" + `[1,2]` + "\n"))
+	f.Add([]byte(`{"url":"http://a/","links":{},"fetched_at":"x"}`))
+	f.Add([]byte("\n\n   \n{}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := writeSince(t, t.TempDir(), "prev.jsonl", string(data))
+		idx, _, err := OpenSince(context.Background(), []string{p})
+		if err != nil {
+			var ce *CorruptRecordError
+			if !errors.As(err, &ce) || ce.Path != p || ce.Line < 1 || ce.Line > bytes.Count(data, []byte("\n"))+1 {
+				t.Fatalf("error %v: want a CorruptRecordError naming a line of %s", err, p)
+			}
+			return
+		}
+		defer idx.Close()
+		for key, n := range idx.index {
+			e := SinceEntry{OK: idx.slots[n].flags&slotOK != 0, slot: idx.slots[n]}
+			if !e.OK {
+				continue
+			}
+			rec, err := idx.Record(context.Background(), e)
+			if err != nil {
+				t.Fatalf("read back: %v", err)
+			}
+			var r struct {
+				URL string `json:"url"`
+			}
+			if err := json.Unmarshal(rec, &r); err != nil || Fingerprint(r.URL) != key {
+				t.Fatalf("read back %q (%v) is not the record of its URL", rec, err)
+			}
+		}
+	})
+}
