@@ -2,7 +2,7 @@
 # Memory of trawl over many hosts (issue 13, item 6): peak RSS
 # (/usr/bin/time -v), wall time and records written.
 #
-#   scripts/bench-manyhosts.sh [--bin TRAWL] [--only unreachable|grouped] [--max N]
+#   scripts/bench-manyhosts.sh [--bin TRAWL] [--only unreachable|grouped] [--max N] [-- TRAWL-FLAGS...]
 #
 # unreachable: 100,000 and 1,000,000 single-URL hosts http://127.x.y.z:PORT/
 #   (from 127.1.0.0 up, loopback only) on a port where nothing listens, so
@@ -14,13 +14,15 @@
 #   up), the list grouped by host and shuffled. Targets: peak RSS <= 100
 #   MiB, grouped throughput within 10% of shuffled.
 # Every run is bounded by timeout(1). --bin measures another trawl binary
-# (e.g. an older build) instead of building this tree's.
+# (e.g. an older build) instead of building this tree's; flags after --
+# are given to every trawl run (e.g. -- --queue-memory 8MiB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bin="" only="" max=1000000
+bin="" only="" max=1000000 extra=()
 while (($#)); do
 	case "$1" in
+	--) shift; extra=("$@"); break ;;
 	--bin) bin="$2"; shift ;;
 	--only) only="$2"; shift ;;
 	--max) max="$2"; shift ;;
@@ -47,7 +49,7 @@ fi
 measure() {
 	local name=$1 n=$2 list=$3
 	shift 3
-	timeout 900 /usr/bin/time -v "$bin" fetch -q "$@" -o "$work/out.jsonl" "$list" 2>"$work/time.txt" || true
+	timeout 900 /usr/bin/time -v "$bin" fetch -q "${extra[@]}" "$@" -o "$work/out.jsonl" "$list" 2>"$work/time.txt" || true
 	local wall rss recs uniq
 	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$work/time.txt")
 	rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2/1024}' "$work/time.txt")
