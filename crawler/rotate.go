@@ -15,7 +15,7 @@ const rotateAfterErrors = 1024
 // host), an entry in its queue of requests waiting for an idle connection
 // (Transport.idleConnWait): the entry is dropped only when a connection to
 // that host becomes idle, which for a host that never answers is never.
-// Over a million unreachable hosts that alone held about 700 bytes per
+// Over a million unreachable hosts that alone held about 550 bytes per
 // host; no field or method of Transport clears it (golang/go#50798 was
 // closed unmerged). Dropping the whole transport drops those entries; the
 // cost is the idle connections of the old one, at most once per 1,024
