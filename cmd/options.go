@@ -110,7 +110,7 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.IntVar(&o.Retries, "retries", 2, "retries for network errors, 429 and 5xx, with backoff")
 	durationVar(fs, &o.MaxRetryAfter, "max-retry-after", 10*time.Minute, "longest Retry-After honoured; a 429/503 asking for more fails at once as rate_limited")
 	fs.StringVar(&o.MaxBody, "max-body", "10MiB", "largest body kept, after decompression (e.g. 512KiB, 10MiB, 1GB)")
-	fs.StringVar(&o.QueueMemory, "queue-memory", "32MiB", "memory the URLs read ahead into the per-host queues may take, a `SIZE` such as 64MiB (list mode)")
+	fs.StringVar(&o.QueueMemory, "queue-memory", "8MiB", "memory the URLs read ahead into the per-host queues may take, a `SIZE` such as 64MiB (list mode)")
 	fs.StringArrayVarP(&o.Headers, "header", "H", nil, `extra request header "Name: value" (repeatable)`)
 	fs.StringVar(&o.UserAgent, "user-agent", "", "User-Agent header (default trawl/<version> (+project URL))")
 	fs.StringArrayVar(&o.SensitiveHeaders, "sensitive-header", nil, "header NAME that carries credentials, like Authorization and Cookie: sent only to the inputs' origins (repeatable)")

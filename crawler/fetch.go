@@ -156,7 +156,7 @@ func (cfg Config) withDefaults() Config {
 type Fetcher struct {
 	cfg       Config
 	client    *http.Client
-	transport *http.Transport // nil when Config.Transport replaced it
+	transport *rotatingTransport // nil when Config.Transport replaced it
 	limiter   *ratelimit.HostLimiter
 	robots    *robotsCache // nil when robots.txt is ignored
 	headers   requestHeaders
@@ -173,7 +173,7 @@ func NewFetcher(cfg Config) (*Fetcher, error) {
 	f := &Fetcher{cfg: cfg, limiter: cfg.Limiter, headers: headers, trusted: trustedOrigins(cfg.TrustedOrigins)}
 	rt := cfg.Transport
 	if rt == nil {
-		f.transport = newTransport(&cfg)
+		f.transport = newRotatingTransport(newTransport(&cfg), rotateAfterErrors)
 		rt = f.transport
 	}
 	f.client = &http.Client{

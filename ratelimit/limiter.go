@@ -137,11 +137,27 @@ func (l *HostLimiter) leave(h *hostState, held bool) {
 	}
 	h.users--
 	h.lastUse = time.Now()
+	l.forgetIfFreeLocked(h, h.lastUse)
 	notify := l.onRelease
 	l.mu.Unlock()
 	if notify != nil {
 		notify(h.name)
 	}
+}
+
+// forgetIfFreeLocked drops h's state at once when keeping it would change
+// nothing: no user, no pause pending, no Crawl-delay and a full bucket (or
+// none), so that a state made afresh is the same. A run over a million
+// hosts then holds state only for the hosts in flight or owing a wait,
+// not for every host of the last IdleTTL.
+func (l *HostLimiter) forgetIfFreeLocked(h *hostState, now time.Time) {
+	if h.users != 0 || now.Before(h.pause) || h.crawlDelay != 0 || l.hosts[h.name] != h {
+		return
+	}
+	if b := h.bucket; b != nil && b.TokensAt(now) < float64(b.Burst()) {
+		return
+	}
+	delete(l.hosts, h.name)
 }
 
 // takeSlot waits for one of h's slots, first come first served.

@@ -229,8 +229,9 @@ func TestCancelWhileWaitingTakesNoSlot(t *testing.T) {
 			t.Fatalf("after a double release: %v", err)
 		}
 		r2()
-		if n := l.Sweep(time.Now().Add(time.Hour)); n != 1 {
-			t.Fatalf("swept %d hosts, want 1: the cancelled Acquire still counts as a user", n)
+		// No rate, no pause: the host is forgotten as its slot is freed.
+		if n := l.Hosts(); n != 0 {
+			t.Fatalf("holding %d hosts, want 0: the cancelled Acquire still counts as a user", n)
 		}
 	})
 }
@@ -281,11 +282,71 @@ func TestIdleHostsEvicted(t *testing.T) {
 			t.Fatalf("holding %d hosts after the idle TTL, want 3 (busy, paused, new)", n)
 		}
 		busy()
-		if n := l.Sweep(time.Now().Add(2 * time.Hour)); n != 3 {
-			t.Fatalf("swept %d, want 3 once idle and unpaused", n)
+		// busy's bucket filled up again during the minute: its state goes
+		// at release.
+		if n := l.Hosts(); n != 2 {
+			t.Fatalf("holding %d hosts after busy's release, want 2 (paused, new)", n)
+		}
+		if n := l.Sweep(time.Now().Add(2 * time.Hour)); n != 2 {
+			t.Fatalf("swept %d, want 2 once idle and unpaused", n)
 		}
 		if n := l.Hosts(); n != 0 {
 			t.Fatalf("holding %d hosts, want 0", n)
+		}
+	})
+}
+
+// TestLimiterForgetsIdleHostsAtOnce: a host with nothing owed (no rate
+// debt, no pause, no Crawl-delay) leaves no state once its slot is free,
+// while a host owing a wait keeps its state until the wait is over, so
+// that politeness holds across the drop.
+func TestLimiterForgetsIdleHostsAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := New(Config{PerHost: 2})
+		for i := range 1000 {
+			host := fmt.Sprintf("h%d.example", i)
+			release, err := l.Acquire(t.Context(), host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := l.Hosts(); got != 1 {
+				t.Fatalf("while %s is held: %d hosts, want 1", host, got)
+			}
+			release()
+			turn, _ := l.TryAcquire(host)
+			if turn == nil {
+				t.Fatalf("TryAcquire %s: no turn", host)
+			}
+			turn.Release()
+		}
+		if got := l.Hosts(); got != 0 {
+			t.Fatalf("after 1000 hosts without limits: %d hosts kept, want 0", got)
+		}
+
+		// A pause, a Crawl-delay and a spent token are kept, and hold.
+		l.PauseUntil("paused.example", time.Now().Add(time.Minute))
+		l.SetCrawlDelay("slow.example", 5*time.Second)
+		start := time.Now()
+		acquireAt(t, l, "slow.example", start)
+		if got := l.Hosts(); got != 2 {
+			t.Fatalf("with a pause and a Crawl-delay: %d hosts kept, want 2", got)
+		}
+		if got := acquireAt(t, l, "slow.example", start); got != 5*time.Second {
+			t.Fatalf("second request under Crawl-delay 5s after %v, want 5s", got)
+		}
+		if got := acquireAt(t, l, "paused.example", start); got != time.Minute {
+			t.Fatalf("request to a host paused 1m started after %v, want 1m", got)
+		}
+
+		r := New(Config{Rate: 1, Burst: 2})
+		start = time.Now()
+		acquireAt(t, r, "rate.example", start)
+		if got := r.Hosts(); got != 1 {
+			t.Fatalf("with a token spent: %d hosts kept, want 1", got)
+		}
+		acquireAt(t, r, "rate.example", start)
+		if got := acquireAt(t, r, "rate.example", start); got != time.Second {
+			t.Fatalf("third request at rate 1 burst 2 after %v, want 1s", got)
 		}
 	})
 }
