@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -96,7 +97,10 @@ func run(ctx context.Context, io *IOStreams, root *cobra.Command, args []string)
 		fmt.Fprintln(io.ErrOut, "trawl: interrupted")
 		return ExitInterrupted
 	}
-	// Anything else comes from cobra's flag and argument parsing.
-	fmt.Fprintln(io.ErrOut, "trawl:", terminalSafe(err.Error()))
+	// Anything else comes from cobra's flag and argument parsing. An
+	// unknown command's suggestion spans lines ("\n\nDid you mean
+	// this?\n\tfetch\n"): each line is made safe, the lines are kept.
+	msg := strings.ReplaceAll(strings.TrimRight(err.Error(), "\n"), "\t", "  ")
+	fmt.Fprintln(io.ErrOut, "trawl:", terminalSafeLines(msg))
 	return ExitUsage
 }
