@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -96,7 +97,15 @@ func run(ctx context.Context, io *IOStreams, root *cobra.Command, args []string)
 		fmt.Fprintln(io.ErrOut, "trawl: interrupted")
 		return ExitInterrupted
 	}
-	// Anything else comes from cobra's flag and argument parsing.
+	// Anything else comes from cobra's flag and argument parsing. An
+	// unknown command's suggestion spans lines ("\n\nDid you mean
+	// this?\n\tfetch\n", the command quoted with %q): each line is made
+	// safe, the lines are kept.
+	if msg := err.Error(); strings.HasPrefix(msg, "unknown command \"") {
+		msg = strings.ReplaceAll(strings.TrimRight(msg, "\n"), "\t", "  ")
+		fmt.Fprintln(io.ErrOut, "trawl:", terminalSafeLines(msg))
+		return ExitUsage
+	}
 	fmt.Fprintln(io.ErrOut, "trawl:", terminalSafe(err.Error()))
 	return ExitUsage
 }

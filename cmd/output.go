@@ -118,7 +118,12 @@ func checkResumeFormat(path, format string) error {
 	if found == format {
 		return nil
 	}
-	return usageError("--resume: %s holds %s output, not %s: resume it with --format %s; left as it is", path, formatName(found), formatName(format), found)
+	remedy := "resume it with --format " + found
+	if formatOfPath(path) != "" {
+		// The name sets the format: a --format against it is refused.
+		remedy = "give it a ." + found + " name to resume it"
+	}
+	return usageError("--resume: %s holds %s output, not %s: %s; left as it is", path, formatName(found), formatName(format), remedy)
 }
 
 // removeJournal removes the crawl journal of a crawl that completed:

@@ -293,7 +293,7 @@ func (r *pipelineRun) openOutput(ctx context.Context) error {
 	if csv {
 		columns = crawler.CSVColumns(o.Fields, o.selectors)
 	}
-	if o.Output == "" {
+	if o.Output == "" || o.Output == "-" { // "-" as for the inputs
 		return r.openStdout(ctx, columns)
 	}
 	if o.Resume {

@@ -150,14 +150,36 @@ func (f *Fetcher) robotsRules(ctx context.Context, u *url.URL, turn *ratelimit.T
 			delete(c.entries, origin)
 			e = nil
 		}
-		if e == nil {
+		if e == nil && (turn == nil || turn.Host() != hostKey(u)) {
+			// Take a slot of u's host before claiming the load: a request
+			// holding that host's turn may come to wait for this load,
+			// and a load waiting for the slot it holds would never end.
+			c.mu.Unlock()
+			own, err := f.limiter.AcquireTurn(ctx, hostKey(u))
+			if err != nil {
+				return nil, cancelled(ctx, u)
+			}
+			c.mu.Lock()
+			if e = c.entries[origin]; e == nil || e.done() && (e.abandoned || !time.Now().Before(e.expires)) {
+				delete(c.entries, origin)
+				e = &robotsEntry{ready: make(chan struct{})}
+				c.entries[origin] = e
+				c.trimLocked()
+				c.mu.Unlock()
+				defer own.Release()
+				return f.loadRobots(ctx, u, origin, e, own)
+			}
+			c.mu.Unlock()
+			own.Release() // loaded or being loaded meanwhile: wait for it
+		} else if e == nil {
 			e = &robotsEntry{ready: make(chan struct{})}
 			c.entries[origin] = e
 			c.trimLocked()
 			c.mu.Unlock()
 			return f.loadRobots(ctx, u, origin, e, turn)
+		} else {
+			c.mu.Unlock()
 		}
-		c.mu.Unlock()
 		select {
 		case <-e.ready:
 		case <-ctx.Done():

@@ -350,3 +350,59 @@ func FuzzPlainHostKey(f *testing.F) {
 		}
 	})
 }
+
+// A robots.txt read for a redirect from another host must not wait for
+// a slot of its host while holding the load that a request holding that
+// slot waits for: with --per-host 1, the page on x.test (its turn taken
+// by the frontier) waited for x.test's robots.txt, loaded by a redirect
+// from y.test that waited for x.test's only slot, until the run's end.
+func TestScheduleRobotsForRedirectNoDeadlock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt := newFakeRT(func(r *http.Request, n int) (*http.Response, error) {
+			switch {
+			case r.URL.Path == "/robots.txt":
+				return reply(r, 404, ""), nil
+			case r.URL.Host == "y.test":
+				return reply(r, 301, "", "Location", "http://x.test/from-y"), nil
+			}
+			return reply(r, 200, "<title>ok</title>"), nil
+		})
+		f := fakeFetcher(t, rt, Config{PerHost: 1})
+		mf := store.NewMemoryFrontier(structured.Unbounded, nil)
+		t.Cleanup(func() { mf.Close() })
+		f.Schedule(mf)
+		addAll(t, mf, "http://x.test/page")
+		req, err := mf.Consumer().Next(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		turn := requestTurn(req) // x.test's only slot
+		if turn == nil {
+			t.Fatal("no turn handed out")
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		defer cancel()
+		var redirected error
+		err = structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
+			tg.StartSoon(func(ctx context.Context) error {
+				_, redirected = f.Fetch(ctx, "http://y.test/r")
+				return nil
+			})
+			synctest.Wait() // the redirect is at x.test's robots.txt
+			resp, err := f.FetchTurn(ctx, req.URL, turn)
+			turn.Release()
+			if err != nil {
+				t.Errorf("page with the turn: %v", err)
+			} else if resp.Status != 200 {
+				t.Errorf("page with the turn: status %d", resp.Status)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if redirected != nil {
+			t.Errorf("redirected fetch: %v", redirected)
+		}
+	})
+}

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,18 +101,23 @@ func TestResumeRefusesForeignFiles(t *testing.T) {
 		content string
 		extra   []string
 		line    string
+		file    string // the output's name; "out" when empty
 	}{
-		{"csv resumed as jsonl", "url,status,title\n" + s.URL + "/p/0,200,Page 0\n", nil, "--format csv"},
-		{"a list of urls", s.URL + "/p/0\n" + s.URL + "/p/1", nil, "line 1"},
-		{"a corrupt record", `{"url":"` + s.URL + `/p/0","status":200}` + "\nnot json\n", nil, "line 2"},
-		{"jsonl resumed as csv", `{"url":"` + s.URL + `/p/0","status":200}` + "\n", []string{"--format", "csv"}, "--format jsonl"},
-		{"csv with other columns", "title,url\nPage 0," + s.URL + "/p/0", []string{"--format", "csv"}, "title"},
-		{"a corrupt csv row", "url,status,title\n" + s.URL + "/p/0,200\n" + s.URL + "/p/1,200,Page 1\n", []string{"--format", "csv", "--fields", "url,status,title"}, "line 2"},
+		{"csv resumed as jsonl", "url,status,title\n" + s.URL + "/p/0,200,Page 0\n", nil, "--format csv", ""},
+		{"a list of urls", s.URL + "/p/0\n" + s.URL + "/p/1", nil, "line 1", ""},
+		{"a corrupt record", `{"url":"` + s.URL + `/p/0","status":200}` + "\nnot json\n", nil, "line 2", ""},
+		{"jsonl resumed as csv", `{"url":"` + s.URL + `/p/0","status":200}` + "\n", []string{"--format", "csv"}, "--format jsonl", ""},
+		{"csv with other columns", "title,url\nPage 0," + s.URL + "/p/0", []string{"--format", "csv"}, "title", ""},
+		{"a corrupt csv row", "url,status,title\n" + s.URL + "/p/0,200\n" + s.URL + "/p/1,200,Page 1\n", []string{"--format", "csv", "--fields", "url,status,title"}, "line 2", ""},
+		// The name sets the format: --format jsonl would be refused as
+		// contradicting it, so the advice is a new name.
+		{"jsonl named .csv", `{"url":"` + s.URL + `/p/0","status":200}` + "\n", nil, "give it a .jsonl name", "out.csv"},
+		{"csv named .jsonl", "url,status,title\n" + s.URL + "/p/0,200,Page 0\n", nil, "give it a .csv name", "out.jsonl"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := testContext(t)
-			out := writeFile(t, "out", tc.content)
+			out := writeFile(t, cmp.Or(tc.file, "out"), tc.content)
 			a := append([]string{"--resume", "-o", out}, tc.extra...)
 			res := runTrawl(t, ctx, nil, args("fetch", append(a, urls)...)...)
 			if res.code != 2 {

@@ -148,6 +148,8 @@ func TestUnknownFlagSuggests(t *testing.T) {
 		{[]string{"fetch", "--concurency", "3", "http://127.0.0.1/"}, "unknown flag: --concurency; did you mean --concurrency? (trawl fetch --help lists the flags)"},
 		{[]string{"crawl", "--scop", "host", "http://127.0.0.1/"}, "did you mean --scope?"},
 		{[]string{"fetch", "--frobnicate", "http://127.0.0.1/"}, "unknown flag: --frobnicate (trawl fetch --help lists the flags)"},
+		// cobra's suggestion spans lines: kept as lines, not escaped.
+		{[]string{"fecth", "http://127.0.0.1/"}, "unknown command \"fecth\" for \"trawl\"\n\nDid you mean this?\n  fetch\n"},
 	} {
 		res := runTrawl(t, ctx, nil, tc.args...)
 		if res.code != 2 || !strings.Contains(res.stderr, tc.want) {

@@ -190,6 +190,21 @@ func TestOutputFileFormat(t *testing.T) {
 	if recs := parseJSONL(t, stdout.stdout); stdout.code != 0 || len(recs) != 1 || recs[0].Status != 200 {
 		t.Errorf("-o /dev/stdout: exit code %d, stdout %q; stderr:\n%s", stdout.code, stdout.stdout, stdout.stderr)
 	}
+	// CSV into a pipe: its header is not read back (that waited for ever).
+	pipeCSV := runTrawl(t, ctx, nil, args("fetch", "-o", "/dev/stdout", "--format", "csv", s.URL+"/p/0")...)
+	if pipeCSV.code != 0 || !strings.HasPrefix(pipeCSV.stdout, "url,") || strings.Count(pipeCSV.stdout, "\n") != 2 {
+		t.Errorf("-o /dev/stdout --format csv: exit code %d, stdout %q; stderr:\n%s", pipeCSV.code, pipeCSV.stdout, pipeCSV.stderr)
+	}
+	// "-" is standard output, as for the inputs, not a file named "-".
+	dash := trawlCmd(ctx, args("fetch", "-o", "-", s.URL+"/p/0")...)
+	dash.Dir = dir
+	out, err := dash.Output()
+	if recs := parseJSONL(t, string(out)); err != nil || len(recs) != 1 || recs[0].Status != 200 {
+		t.Errorf("-o -: %v, stdout %q", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "-")); err == nil {
+		t.Errorf("-o - wrote a file named -")
+	}
 	noURL := runTrawl(t, ctx, nil, args("fetch", "--resume", "--fields", "status,title", "-o", filepath.Join(dir, "r.jsonl"), s.URL+"/p/0")...)
 	if noURL.code != 2 || !strings.Contains(noURL.stderr, "url") {
 		t.Errorf("--resume --fields status,title: exit code %d, want 2; stderr:\n%s", noURL.code, noURL.stderr)

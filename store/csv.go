@@ -167,6 +167,9 @@ func (s *CSVSink) Close(ctx context.Context) error { return s.w.Close(ctx) }
 // readCSVHeader returns the first record of the CSV file at path, or nil
 // when the file is missing or empty.
 func readCSVHeader(ctx context.Context, path string) ([]string, error) {
+	if info, err := os.Stat(path); err == nil && !info.Mode().IsRegular() {
+		return nil, nil // a pipe, terminal or device: reading it would wait for input
+	}
 	f, err := structured.OpenFile(ctx, path, os.O_RDONLY, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
