@@ -3,9 +3,7 @@
 package e2e
 
 import (
-	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 )
@@ -18,25 +16,7 @@ func TestSinceCronRecipeKilled(t *testing.T) {
 	t.Parallel()
 	needTools(t, "bash")
 	ctx := testContext(t)
-	var line string
-	for _, b := range readmeBlocks(t) {
-		if b.lang == "cron" && strings.Contains(b.text, "--since") {
-			line = strings.Join(strings.Fields(b.text)[5:], " ")
-		}
-	}
-	if line == "" {
-		t.Fatal("README.md has no cron example with --since")
-	}
-	s := newSinceSite(t, map[string]sincePage{
-		"/a": {body: "<title>a</title>", etag: `"a1"`},
-		"/b": {body: "<title>b</title>", lastModified: lmDate},
-		"/c": {body: "<title>c</title>"},
-	})
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "urls.txt"), []byte(strings.Join(s.urlsOf("/a", "/b", "/c"), "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	script := strings.NewReplacer("/data/", dir+"/", "/tmp/trawl.lock", dir+"/trawl.lock", "trawl ", trawlBin+" ").Replace(line)
+	s, dir, script := cronRecipe(t)
 	if out, err := trawlShell(ctx, dir, script).CombinedOutput(); err != nil {
 		t.Fatalf("run 1: %v\n%s", err, out)
 	}

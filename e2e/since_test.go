@@ -403,25 +403,7 @@ func TestSinceCronRecipe(t *testing.T) {
 	t.Parallel()
 	needTools(t, "bash")
 	ctx := testContext(t)
-	var line string
-	for _, b := range readmeBlocks(t) {
-		if b.lang == "cron" && strings.Contains(b.text, "--since") {
-			line = strings.Join(strings.Fields(b.text)[5:], " ")
-		}
-	}
-	if line == "" {
-		t.Fatal("README.md has no cron example with --since")
-	}
-	s := newSinceSite(t, map[string]sincePage{
-		"/a": {body: "<title>a</title>", etag: `"a1"`},
-		"/b": {body: "<title>b</title>", lastModified: lmDate},
-		"/c": {body: "<title>c</title>"},
-	})
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "urls.txt"), []byte(strings.Join(s.urlsOf("/a", "/b", "/c"), "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	script := strings.NewReplacer("/data/", dir+"/", "/tmp/trawl.lock", dir+"/trawl.lock", "trawl ", trawlBin+" ").Replace(line)
+	s, dir, script := cronRecipe(t)
 	run := func(n int, want map[string]string) {
 		t.Helper()
 		cmd := trawlShell(ctx, dir, script)
@@ -634,4 +616,32 @@ func TestSinceChangedOnlyResumeCrawl(t *testing.T) {
 	if len(got) != 1 || got[s.URL+"/c"].Change != "changed" {
 		t.Errorf("resumed --changed-only crawl wrote %v, want /c changed only", got)
 	}
+}
+
+// cronRecipe returns a site of three pages (one with an ETag, one with a
+// Last-Modified, one with neither), a directory holding their urls.txt,
+// and the README's --since cron line made to run there with the binary
+// under test.
+func cronRecipe(t *testing.T) (s *sinceSite, dir, script string) {
+	t.Helper()
+	var line string
+	for _, b := range readmeBlocks(t) {
+		if b.lang == "cron" && strings.Contains(b.text, "--since") {
+			line = strings.Join(strings.Fields(b.text)[5:], " ")
+		}
+	}
+	if line == "" {
+		t.Fatal("README.md has no cron example with --since")
+	}
+	s = newSinceSite(t, map[string]sincePage{
+		"/a": {body: "<title>a</title>", etag: `"a1"`},
+		"/b": {body: "<title>b</title>", lastModified: lmDate},
+		"/c": {body: "<title>c</title>"},
+	})
+	dir = t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "urls.txt"), []byte(strings.Join(s.urlsOf("/a", "/b", "/c"), "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script = strings.NewReplacer("/data/", dir+"/", "/tmp/trawl.lock", dir+"/trawl.lock", "trawl ", trawlBin+" ").Replace(line)
+	return s, dir, script
 }
