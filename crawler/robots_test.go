@@ -1,14 +1,19 @@
 package crawler
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/trawl-dev/trawl/ratelimit"
+	"github.com/trawl-dev/trawl/structured"
 )
 
 func TestRobotsFromResponse(t *testing.T) {
@@ -403,5 +408,60 @@ func BenchmarkRobotsAllows(b *testing.B) {
 		if !rules.allows(u) {
 			b.Fatal("disallowed")
 		}
+	}
+}
+
+// TestRobotsRedirectsAcrossHostsDoNotDeadlock: with one request per host,
+// a page of a.test holds a.test's slot while it reads a.test/robots.txt,
+// which redirects to b.test/robots.txt, while a page of b.test holds
+// b.test's slot and its robots.txt redirects to a.test's. A robots.txt
+// hop waited for the other host's slot, so each waited for the other for
+// ever. Both pages must be fetched, with and without a turn taken ahead.
+func TestRobotsRedirectsAcrossHostsDoNotDeadlock(t *testing.T) {
+	for _, withTurn := range []bool{false, true} {
+		t.Run(fmt.Sprintf("turn=%v", withTurn), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				other := map[string]string{"a.test": "b.test", "b.test": "a.test"}
+				var both sync.WaitGroup
+				both.Add(2)
+				rt := newFakeRT(func(r *http.Request, n int) (*http.Response, error) {
+					if r.URL.Path != "/robots.txt" {
+						return reply(r, 200, "<title>ok</title>"), nil
+					}
+					if n == 1 {
+						// Answer only once both hosts' robots.txt are being
+						// read, each within its page's slot.
+						both.Done()
+						both.Wait()
+						return reply(r, http.StatusMovedPermanently, "", "Location", "http://"+other[r.URL.Host]+"/robots.txt"), nil
+					}
+					return reply(r, 200, "User-agent: *\nDisallow: /private\n"), nil
+				})
+				f := fakeFetcher(t, rt, Config{PerHost: 1, Timeout: 5 * time.Second})
+				err := structured.WithTaskGroup(t.Context(), func(ctx context.Context, tg *structured.TaskGroup) error {
+					for _, host := range []string{"a.test", "b.test"} {
+						tg.StartSoon(func(ctx context.Context) error {
+							var turn *ratelimit.Turn
+							if withTurn {
+								var err error
+								if turn, err = f.Limiter().AcquireTurn(ctx, host); err != nil {
+									return err
+								}
+								defer turn.Release()
+							}
+							resp, err := f.FetchTurn(ctx, "http://"+host+"/page", turn)
+							if err != nil || resp.Status != 200 {
+								t.Errorf("%s: %v %+v", host, err, resp)
+							}
+							return nil
+						})
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			})
+		})
 	}
 }

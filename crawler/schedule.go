@@ -125,16 +125,20 @@ func (g hostGate) TryStart(host string) (store.Turn, time.Time) {
 // turn's when the turn is for u's host and not used yet, otherwise one
 // waited for in the limiter. A robots.txt fetched for the turn's request
 // (shareTurn) runs within the turn's slot, before the page, and takes no
-// rate token of its own: it waits only for a pause of the host.
+// rate token of its own: it waits only for a pause of the host. So does
+// a robots.txt redirect hop to another host: waiting there for a slot
+// while holding this host's slot would deadlock with a page of that
+// host whose robots.txt redirects back here (one robots.txt request,
+// at most robotsMaxRedirects hops, outside the other host's slots).
 func (f *Fetcher) acquire(ctx context.Context, u *url.URL, o fetchOptions) (func(), error) {
 	host := hostKey(u)
-	if t := o.turn; t != nil && t.Host() == host {
-		if o.shareTurn {
-			if err := f.limiter.WaitPause(ctx, host); err != nil {
-				return nil, err
-			}
-			return func() {}, nil
+	if o.shareTurn {
+		if err := f.limiter.WaitPause(ctx, host); err != nil {
+			return nil, err
 		}
+		return func() {}, nil
+	}
+	if t := o.turn; t != nil && t.Host() == host {
 		if release, ok, err := f.limiter.UseTurn(ctx, t); ok {
 			return release, err
 		}
