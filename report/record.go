@@ -1,0 +1,142 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+)
+
+// record is the part of a trawl record that the report reads.
+type record struct {
+	URL            string      `json:"url"`
+	FinalURL       string      `json:"final_url"`
+	Input          string      `json:"input"`
+	Referrer       string      `json:"referrer"`
+	Status         int         `json:"status"`
+	ContentType    string      `json:"content_type"`
+	Title          string      `json:"title"`
+	Description    string      `json:"description"`
+	Canonical      string      `json:"canonical"`
+	H1             string      `json:"h1"`
+	Links          []string    `json:"links"`
+	LinksTruncated bool        `json:"links_truncated"`
+	Bytes          int64       `json:"bytes"`
+	ElapsedMS      int64       `json:"elapsed_ms"`
+	FetchedAt      string      `json:"fetched_at"`
+	Depth          int         `json:"depth"`
+	Redirects      []string    `json:"redirects"`
+	ContentHash    string      `json:"content_hash"`
+	RobotsMeta     *robotsMeta `json:"robots_meta"`
+	Error          *struct {
+		Kind string `json:"kind"`
+	} `json:"error"`
+	Line int `json:"line"`
+}
+
+// robotsMeta is a record's robots_meta.
+type robotsMeta struct {
+	Meta   []string `json:"meta"`
+	Header []string `json:"header"`
+}
+
+// errorKind returns the kind of r's error, "" when it has none.
+func (r *record) errorKind() string {
+	if r.Error == nil {
+		return ""
+	}
+	return r.Error.Kind
+}
+
+// failed reports whether r ended in an error status or with no answer.
+func (r *record) failed() bool {
+	return r.Status >= 400 || (r.Error != nil && r.Error.Kind != "http")
+}
+
+// isHTMLPage reports whether r is a successful HTML page, which the
+// content checks look at.
+func (r *record) isHTMLPage() bool {
+	return r.Status >= 200 && r.Status < 300 && r.Error == nil && strings.Contains(r.ContentType, "html")
+}
+
+// self returns the URL r's content came from.
+func (r *record) self() string {
+	if r.FinalURL != "" {
+		return r.FinalURL
+	}
+	return r.URL
+}
+
+// redirected reports whether r was redirected to another URL.
+func (r *record) redirected() bool {
+	return len(r.Redirects) > 0 && r.FinalURL != "" && r.FinalURL != r.URL
+}
+
+// robotsDirectives returns r's robots directives, meta tag then header.
+func (r *record) robotsDirectives() []string {
+	if r.RobotsMeta == nil {
+		return nil
+	}
+	return append(slices.Clip(r.RobotsMeta.Meta), r.RobotsMeta.Header...)
+}
+
+// noindex reports whether r asks not to be indexed by every crawler.
+func (r *record) noindex() bool {
+	for _, d := range r.robotsDirectives() {
+		if d == "noindex" || d == "none" {
+			return true
+		}
+	}
+	return false
+}
+
+// ErrBadRecord is the cause of a line that is not a trawl record.
+var ErrBadRecord = errors.New("not a trawl record")
+
+// maxLine bounds a record's line; trawl writes none longer.
+const maxLine = 64 << 20
+
+// readRecords calls fn for each record of r, named name in errors. A line
+// that is not a JSON object with a url fails with [ErrBadRecord] naming
+// the line; blank lines are skipped.
+func readRecords(ctx context.Context, name string, r io.Reader, fn func(*record) error) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 256<<10), maxLine)
+	var rec record
+	for n := 1; sc.Scan(); n++ {
+		if n%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		line := sc.Bytes()
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		links, redirects := rec.Links[:0], rec.Redirects[:0]
+		rec = record{Links: links, Redirects: redirects}
+		if err := json.Unmarshal(line, &rec); err != nil || line[0] != '{' {
+			return fmt.Errorf("%s line %d: %w: %v", name, n, ErrBadRecord, errOr(err, "not a JSON object"))
+		}
+		if rec.URL == "" {
+			return fmt.Errorf("%s line %d: %w: no url", name, n, ErrBadRecord)
+		}
+		if err := fn(&rec); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read %s: %w", name, err)
+	}
+	return nil
+}
+
+func errOr(err error, s string) any {
+	if err != nil {
+		return err
+	}
+	return s
+}
