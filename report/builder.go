@@ -79,9 +79,9 @@ type Builder struct {
 	opts  Options
 	seed  maphash.Seed
 	urls  arena
-	pages map[uint64]pageInfo
+	pages table[pageInfo]
 	// linksIn counts, per URL hash, the pages that link to it.
-	linksIn               map[uint64]uint32
+	linksIn               table[uint32]
 	titles, descs, bodies dupIndex
 	broken                []pending
 	pendingBroken         map[string]int
@@ -104,7 +104,6 @@ type Builder struct {
 func NewBuilder(opts Options) *Builder {
 	b := &Builder{
 		opts: opts, seed: maphash.MakeSeed(),
-		pages: map[uint64]pageInfo{}, linksIn: map[uint64]uint32{},
 		findings: map[string]*Finding{}, pendingBroken: map[string]int{}, hosts: map[string]struct{}{},
 		status: map[string]int{}, kinds: map[string]int{}, depths: map[string]int{},
 		slow: topList{n: opts.topN()}, large: topList{n: opts.topN()}, deep: topList{n: opts.topN()},
@@ -136,7 +135,8 @@ func (b *Builder) addRecord(r *record) {
 		return
 	}
 	h := b.hash(r.URL)
-	if _, dup := b.pages[h]; dup {
+	slot, dup := b.pages.upsert(h)
+	if dup {
 		b.cov.Duplicates++
 		return
 	}
@@ -154,7 +154,7 @@ func (b *Builder) addRecord(r *record) {
 	if r.Depth == 0 && r.Input == "" {
 		info.flags |= flagSitemap
 	}
-	b.pages[h] = info
+	*slot = info
 	b.countRecord(r)
 	b.countLinks(r)
 	b.checkRecord(r, idx)
@@ -218,21 +218,24 @@ func (b *Builder) countRecord(r *record) {
 // without duplicates).
 func (b *Builder) countLinks(r *record) {
 	host := hostOf(r.self())
-	for _, l := range r.Links {
-		h := b.hash(l)
-		v := b.linksIn[h]
-		if v&countMask < countMask {
-			v++
+	for i := range r.Links.Len() {
+		l := r.Links.At(i)
+		h := maphash.Bytes(b.seed, l)
+		v, _ := b.linksIn.upsert(h)
+		if *v&countMask < countMask {
+			*v++
 		}
-		if hostOf(l) == host {
-			v |= sameHostFlag
+		if onHost(l, host) {
+			*v |= sameHostFlag
 		}
-		b.linksIn[h] = v
 	}
 }
 
 // linkedFrom returns the number of crawled pages that link to u.
-func (b *Builder) linkedFrom(u string) int { return int(b.linksIn[b.hash(u)] & countMask) }
+func (b *Builder) linkedFrom(u string) int {
+	v, _ := b.linksIn.get(b.hash(u))
+	return int(v & countMask)
+}
 
 // add files item under check, keeping up to MaxItems items.
 func (b *Builder) add(c Check, item Item) {
@@ -297,9 +300,9 @@ func (b *Builder) finishCoverage() {
 	c.Hosts = len(b.hosts)
 	c.Incomplete = c.Cancelled > 0
 	if c.Mode == "crawl" {
-		for h, v := range b.linksIn {
+		for h, v := range b.linksIn.all() {
 			if v&sameHostFlag != 0 {
-				if _, ok := b.pages[h]; !ok {
+				if _, ok := b.pages.get(h); !ok {
 					c.NotCrawled++
 				}
 			}

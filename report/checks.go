@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"slices"
 	"strconv"
 	"strings"
@@ -151,7 +152,7 @@ func (b *Builder) finishChecks() {
 	b.groups(checkDescDup, &b.descs)
 	b.groups(checkDupContent, &b.bodies)
 	for _, c := range b.canonicals {
-		t, ok := b.pages[b.hash(c.target)]
+		t, ok := b.pages.get(b.hash(c.target))
 		if !ok {
 			b.canonicalsUnknown++
 			continue
@@ -181,8 +182,8 @@ func (b *Builder) checkOrphans() {
 		return
 	}
 	b.checked = append(b.checked, checkOrphan.ID)
-	for h, p := range b.pages {
-		if p.flags&flagSitemap != 0 && b.linksIn[h]&countMask == 0 {
+	for h, p := range b.pages.all() {
+		if in, _ := b.linksIn.get(h); p.flags&flagSitemap != 0 && in&countMask == 0 {
 			b.add(checkOrphan, Item{URL: b.urls.get(p.idx)})
 		}
 	}
@@ -206,4 +207,32 @@ func hostOf(u string) string {
 		rest = rest[i+1:]
 	}
 	return strings.ToLower(rest)
+}
+
+// onHost reports whether the URL u is on host (as hostOf returns it),
+// without copying u.
+func onHost(u []byte, host string) bool {
+	i := bytes.Index(u, []byte("://"))
+	if i < 0 {
+		return false
+	}
+	rest := u[i+3:]
+	if j := bytes.IndexAny(rest, "/?#"); j >= 0 {
+		rest = rest[:j]
+	}
+	if j := bytes.LastIndexByte(rest, '@'); j >= 0 {
+		rest = rest[j+1:]
+	}
+	if len(rest) != len(host) {
+		return false
+	}
+	for k, c := range rest {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != host[k] {
+			return false
+		}
+	}
+	return true
 }

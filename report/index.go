@@ -47,7 +47,7 @@ func (a *arena) get(i uint32) string {
 // second page has the value.
 type dupIndex struct {
 	b      *Builder
-	first  map[uint64]uint32
+	first  table[uint32]
 	groups map[uint64]*dupGroup
 }
 
@@ -58,20 +58,20 @@ type dupGroup struct {
 }
 
 func (d *dupIndex) init(b *Builder) {
-	d.b, d.first, d.groups = b, map[uint64]uint32{}, map[uint64]*dupGroup{}
+	d.b, d.groups = b, map[uint64]*dupGroup{}
 }
 
 // add records that page idx has value v.
 func (d *dupIndex) add(v string, idx uint32) {
 	h := d.b.hash(v)
-	first, seen := d.first[h]
+	first, seen := d.first.upsert(h)
 	if !seen {
-		d.first[h] = idx
+		*first = idx
 		return
 	}
 	g := d.groups[h]
 	if g == nil {
-		g = &dupGroup{value: v, pages: []uint32{first}, count: 1}
+		g = &dupGroup{value: v, pages: []uint32{*first}, count: 1}
 		d.groups[h] = g
 	}
 	g.count++

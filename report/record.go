@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // record is the part of a trawl record that the report reads.
@@ -24,7 +26,7 @@ type record struct {
 	Description    string      `json:"description"`
 	Canonical      string      `json:"canonical"`
 	H1             string      `json:"h1"`
-	Links          []string    `json:"links"`
+	Links          linkList    `json:"links"`
 	LinksTruncated bool        `json:"links_truncated"`
 	Bytes          int64       `json:"bytes"`
 	ElapsedMS      int64       `json:"elapsed_ms"`
@@ -116,7 +118,7 @@ func readRecords(ctx context.Context, name string, r io.Reader, fn func(*record)
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		links, redirects := rec.Links[:0], rec.Redirects[:0]
+		links, redirects := rec.Links.reset(), rec.Redirects[:0]
 		rec = record{Links: links, Redirects: redirects}
 		if err := json.Unmarshal(line, &rec); err != nil || line[0] != '{' {
 			return fmt.Errorf("%s line %d: %w: %v", name, n, ErrBadRecord, errOr(err, "not a JSON object"))
@@ -139,4 +141,54 @@ func errOr(err error, s string) any {
 		return err
 	}
 	return s
+}
+
+// linkList is a record's links, decoded without a string per link: the
+// links end to end in one buffer that is reused from record to record.
+// Links are only hashed and compared, never kept.
+type linkList struct {
+	buf  []byte
+	ends []int
+}
+
+// reset empties l, keeping its buffers.
+func (l linkList) reset() linkList { return linkList{buf: l.buf[:0], ends: l.ends[:0]} }
+
+// Len returns the number of links.
+func (l *linkList) Len() int { return len(l.ends) }
+
+// At returns link i; the bytes are valid until the next record.
+func (l *linkList) At(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = l.ends[i-1]
+	}
+	return l.buf[start:l.ends[i]]
+}
+
+// UnmarshalJSONFrom reads an array of strings (or null).
+func (l *linkList) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	switch dec.PeekKind() {
+	case 'n':
+		_, err := dec.ReadToken()
+		return err
+	case '[':
+	default:
+		return fmt.Errorf("links: want an array of strings, got %v", dec.PeekKind())
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	for dec.PeekKind() == '"' {
+		v, err := dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		if l.buf, err = jsontext.AppendUnquote(l.buf, v); err != nil {
+			return err
+		}
+		l.ends = append(l.ends, len(l.buf))
+	}
+	_, err := dec.ReadToken() // ']', or the error of an element that is not a string
+	return err
 }
