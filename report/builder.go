@@ -277,10 +277,10 @@ func (b *Builder) Report() *Report {
 	b.notes = append(b.notes, "multiple h1 not checked: a record holds the first h1 only")
 	b.finishChecks()
 	if n := b.canonicalsUnknown; n > 0 {
-		b.notes = append(b.notes, fmt.Sprintf("%d canonical URLs not checked: they were not crawled", n))
+		b.notes = append(b.notes, fmt.Sprintf("%d canonical %s not checked: not crawled", n, plural(n, "URL", "URLs")))
 	}
 	if n := b.canonicalsDropped; n > 0 {
-		b.notes = append(b.notes, fmt.Sprintf("%d canonical URLs not checked: more than %d to look up", n, b.opts.maxPending()))
+		b.notes = append(b.notes, fmt.Sprintf("%d canonical %s not checked: more than %d to look up", n, plural(n, "URL", "URLs"), b.opts.maxPending()))
 	}
 	rep := &Report{
 		Inputs: b.inputs, Coverage: b.cov, Overview: b.overview(), Findings: b.sortedFindings(),
