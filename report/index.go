@@ -94,6 +94,7 @@ func (b *Builder) groups(c Check, d *dupIndex) {
 		for i, p := range g.pages {
 			urls[i] = b.urls.get(p)
 		}
+		slices.Sort(urls) // the same pages in any order of records give the same item
 		b.add(c, Item{URL: urls[0], Value: g.value, Count: g.count, URLs: urls})
 	}
 }
