@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -36,11 +37,16 @@ func plantedPage(title, desc string, links ...string) string {
 // plantedSite serves a site with known problems: two 404s (one linked
 // from two pages), a redirect chain of two hops, a redirect loop, two
 // pages with the same title, a page without a description, and a slow
-// page. Everything else is clean. extra adds pages (path → HTML).
+// page. Everything else is clean. extra adds pages (path → HTML) that
+// the home page links to.
 func plantedSite(t *testing.T, extra map[string]string) *httptest.Server {
 	t.Helper()
+	home := []string{"/a", "/b", "/slow", "/missing", "/chain1", "/loop1"}
+	for _, p := range slices.Sorted(maps.Keys(extra)) {
+		home = append(home, p)
+	}
 	pages := map[string]string{
-		"/":      plantedPage("Home", "The home page", "/a", "/b", "/slow", "/missing", "/chain1", "/loop1"),
+		"/":      plantedPage("Home", "The home page", home...),
 		"/a":     plantedPage("Same title", "About a", "/missing", "/gone"),
 		"/b":     plantedPage("Same title", "", "/a"),
 		"/slow":  plantedPage("Slow", "A slow page", "/"),

@@ -44,6 +44,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	},
 	"change": func(id, title string, c Change) changeView { return changeView{ID: id, Title: title, C: c} },
 	"value":  formatValue,
+	"hops":   func(chain []string) int { return max(len(chain)-1, 0) },
 }).Parse(pageTemplate))
 
 // topView is a top list in the page.
