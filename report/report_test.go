@@ -209,3 +209,33 @@ func TestFormats(t *testing.T) {
 		t.Fatalf("json: %v", err)
 	}
 }
+
+// TestHTMLUntrustedValues: values from crawled pages are escaped where
+// they land, and a URL becomes a link only when it is http(s).
+func TestHTMLUntrustedValues(t *testing.T) {
+	in := `{"url":"https://s.test/a","status":200,"content_type":"text/html","title":"<script>alert(1)</script>` + strings.Repeat("x", 60) + `","h1":"h","description":"\"><img src=x onerror=alert(2)>","links":[],"redirects":[],"depth":0}
+{"url":"javascript:alert(3)","status":404,"links":[],"redirects":[],"depth":0}
+`
+	b := NewBuilder(Options{})
+	if err := b.Read(t.Context(), "in", strings.NewReader(in)); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := WriteHTML(&out, b.Report(), HTMLOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	page := out.String()
+	for _, bad := range []string{"<script>alert", "<img", `href="javascript:`} {
+		if strings.Contains(page, bad) {
+			t.Errorf("the page holds %q", bad)
+		}
+	}
+	if n := strings.Count(page, "<script"); n != 1 {
+		t.Errorf("%d <script> tags, want 1", n)
+	}
+	for _, want := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;", "<td>javascript:alert(3)</td>", `<a href="https://s.test/a"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+}
