@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -298,13 +299,18 @@ func (b *Builder) Report() *Report {
 func (b *Builder) finishCoverage() {
 	c := &b.cov
 	c.Hosts = len(b.hosts)
+	c.HostNames = slices.Sorted(maps.Keys(b.hosts))
+	c.HostNames = c.HostNames[:min(len(c.HostNames), 10)]
 	c.Incomplete = c.Cancelled > 0
 	if c.Mode == "crawl" {
 		for h, v := range b.linksIn.all() {
+			if _, ok := b.pages.get(h); ok {
+				continue
+			}
 			if v&sameHostFlag != 0 {
-				if _, ok := b.pages.get(h); !ok {
-					c.NotCrawled++
-				}
+				c.NotCrawled++
+			} else {
+				c.OffHost++
 			}
 		}
 	}

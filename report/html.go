@@ -42,9 +42,11 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"top": func(id, title, unit string, stats []PageStat) topView {
 		return topView{ID: id, Title: title, Unit: unit, Stats: stats[:min(len(stats), 20)]}
 	},
-	"change": func(id, title string, c Change) changeView { return changeView{ID: id, Title: title, C: c} },
-	"value":  formatValue,
-	"hops":   func(chain []string) int { return max(len(chain)-1, 0) },
+	"change":  func(id, title string, c Change) changeView { return changeView{ID: id, Title: title, C: c} },
+	"value":   formatValue,
+	"hops":    func(chain []string) int { return max(len(chain)-1, 0) },
+	"first10": func(urls []string) []string { return urls[:min(len(urls), 10)] },
+	"cut":     cut,
 }).Parse(pageTemplate))
 
 // topView is a top list in the page.
@@ -129,6 +131,23 @@ func siteName(rep *Report) string {
 		}
 	}
 	return strings.Join(rep.Inputs, ", ")
+}
+
+// maxShown bounds the characters of a URL shown as text (the link keeps
+// it whole), so that a table of hostile 8 KiB URLs stays readable and
+// the page small.
+const maxShown = 200
+
+// cut shortens s to maxShown characters.
+func cut(s string) string {
+	if len(s) <= maxShown {
+		return s
+	}
+	r := []rune(s)
+	if len(r) <= maxShown {
+		return s
+	}
+	return string(r[:maxShown-1]) + "…"
 }
 
 // isHTTP reports whether u may be a link in the page: http(s) only.

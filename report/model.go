@@ -90,8 +90,10 @@ type Coverage struct {
 	// SeedCount counts them all.
 	Seeds     []string `json:"seeds"`
 	SeedCount int      `json:"seed_count"`
-	// Hosts counts the distinct hosts fetched.
-	Hosts int `json:"hosts"`
+	// Hosts counts the distinct hosts fetched; HostNames are the first
+	// ones, sorted (up to 10).
+	Hosts     int      `json:"hosts"`
+	HostNames []string `json:"host_names"`
 	// HTMLPages counts the successful HTML pages, which the content checks
 	// look at.
 	HTMLPages int `json:"html_pages"`
@@ -110,6 +112,9 @@ type Coverage struct {
 	// but that have no record: left out by --depth, --max-pages, the
 	// scope or an interruption (crawl mode only).
 	NotCrawled int `json:"not_crawled"`
+	// OffHost counts the URLs on other hosts that crawled pages link to
+	// and that have no record: outside the crawl's scope.
+	OffHost int `json:"off_host"`
 	// Incomplete is true when the run stopped early (cancelled records);
 	// Truncated when anything above says the crawl did not see the whole
 	// site, which makes claims about what is absent unsafe.

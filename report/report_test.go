@@ -125,7 +125,7 @@ func TestBrokenReferrersAndLinkCounts(t *testing.T) {
 func TestCoverageTruncated(t *testing.T) {
 	c := build(t, "coverage").Coverage
 	if !c.Truncated || !c.Incomplete || c.NotCrawled != 2 || c.RobotsBlocked != 1 || c.Cancelled != 1 ||
-		c.LinksTruncated != 1 || c.Duplicates != 1 || c.Invalid != 1 || c.Mode != "crawl" {
+		c.LinksTruncated != 1 || c.Duplicates != 1 || c.Invalid != 1 || c.Mode != "crawl" || c.OffHost != 1 {
 		t.Errorf("coverage %+v", c)
 	}
 	if got := findingIDs(build(t, "coverage"))["orphan"]; got != 0 {
@@ -237,5 +237,25 @@ func TestHTMLUntrustedValues(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page lacks %q", want)
 		}
+	}
+}
+
+// TestHTMLLongURLShortened: a URL is shown cut to 200 characters (its
+// link keeps it whole).
+func TestHTMLLongURLShortened(t *testing.T) {
+	long := "https://s.test/" + strings.Repeat("a", 8000)
+	b := NewBuilder(Options{})
+	if err := b.Read(t.Context(), "in", strings.NewReader(`{"url":"`+long+`","status":404,"links":[],"redirects":[],"depth":0}`+"\n")); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := WriteHTML(&out, b.Report(), HTMLOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), ">"+long+"<") {
+		t.Errorf("the long URL is shown whole")
+	}
+	if !strings.Contains(out.String(), ">"+long[:199]+"…</a>") {
+		t.Error("the link text is not the URL cut to 200 characters")
 	}
 }
