@@ -12,6 +12,8 @@ import (
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/trawl-dev/trawl/structured"
 )
 
 // record is the part of a trawl record that the report reads.
@@ -103,35 +105,99 @@ var ErrBadRecord = errors.New("not a trawl record")
 // maxLine bounds a record's line; trawl writes none longer.
 const maxLine = 64 << 20
 
-// readRecords calls fn for each record of r, named name in errors. A line
-// that is not a JSON object with a url fails with [ErrBadRecord] naming
-// the line; blank lines are skipped.
+// readRecords calls fn for each record of r, named name in errors, in
+// order. A line that is not a JSON object with a url fails with
+// [ErrBadRecord] naming the line; blank lines are skipped. The records
+// passed to fn are valid until fn returns.
+//
+// Decoding and fn run in two tasks, so that a report uses two cores: a
+// decoder fills batches of records and hands them over a stream; fn's
+// task gives each batch back once done with it, so that a few batches
+// are reused for the whole input.
 func readRecords(ctx context.Context, name string, r io.Reader, fn func(*record) error) error {
+	const batches = 4
+	err := structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
+		full, fullRx := structured.NewMemoryStream[*batch](batches)
+		free, freeRx := structured.NewMemoryStream[*batch](batches)
+		for range batches {
+			if err := free.TrySend(&batch{}); err != nil {
+				return err
+			}
+		}
+		tg.StartSoon(func(ctx context.Context) error {
+			defer full.Close()
+			return decodeRecords(ctx, name, r, freeRx, full)
+		})
+		for b := range fullRx.All(ctx) {
+			for i := range b.n {
+				if err := fn(&b.recs[i]); err != nil {
+					return err
+				}
+			}
+			if err := free.Send(ctx, b); err != nil {
+				return err
+			}
+		}
+		return fullRx.Err()
+	})
+	var group *structured.GroupError
+	if errors.As(err, &group) && len(group.Errors) == 1 {
+		return group.Errors[0] // the decoder's error, as it said it
+	}
+	return err
+}
+
+// batch is a run of decoded records.
+type batch struct {
+	recs [256]record
+	n    int
+}
+
+// decodeRecords decodes the lines of r into batches taken from free and
+// sends each full one on out.
+func decodeRecords(ctx context.Context, name string, r io.Reader, free *structured.ReceiveStream[*batch], out *structured.SendStream[*batch]) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 256<<10), maxLine)
-	var rec record
+	b, err := free.Receive(ctx)
+	if err != nil {
+		return err
+	}
+	b.n = 0
 	for n := 1; sc.Scan(); n++ {
-		if n%4096 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
 		line := sc.Bytes()
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		links, redirects := rec.Links.reset(), rec.Redirects[:0]
-		rec = record{Links: links, Redirects: redirects}
-		if err := json.Unmarshal(line, &rec); err != nil || line[0] != '{' {
-			return fmt.Errorf("%s line %d: %w: %v", name, n, ErrBadRecord, errOr(err, "not a JSON object"))
-		}
-		if rec.URL == "" {
-			return fmt.Errorf("%s line %d: %w: no url", name, n, ErrBadRecord)
-		}
-		if err := fn(&rec); err != nil {
+		if err := decodeRecord(name, n, line, &b.recs[b.n]); err != nil {
 			return err
+		}
+		if b.n++; b.n == len(b.recs) {
+			if err := out.Send(ctx, b); err != nil {
+				return err
+			}
+			if b, err = free.Receive(ctx); err != nil {
+				return err
+			}
+			b.n = 0
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("read %s: %w", name, err)
+	}
+	if b.n > 0 {
+		return out.Send(ctx, b)
+	}
+	return nil
+}
+
+// decodeRecord decodes line n of name into rec, reusing rec's buffers.
+func decodeRecord(name string, n int, line []byte, rec *record) error {
+	*rec = record{Links: rec.Links.reset(), Redirects: rec.Redirects[:0]}
+	if err := json.Unmarshal(line, rec); err != nil || line[0] != '{' {
+		return fmt.Errorf("%s line %d: %w: %v", name, n, ErrBadRecord, errOr(err, "not a JSON object"))
+	}
+	if rec.URL == "" {
+		return fmt.Errorf("%s line %d: %w: no url", name, n, ErrBadRecord)
 	}
 	return nil
 }
