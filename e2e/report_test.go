@@ -67,7 +67,7 @@ func plantedSite(t *testing.T, extra map[string]string) *httptest.Server {
 			return
 		}
 		if r.URL.Path == "/slow" {
-			time.Sleep(300 * time.Millisecond) // the server is slow; no test waits on it
+			time.Sleep(time.Second) // the server is slow (slower than any page under load); no test waits on it
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, page)

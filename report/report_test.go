@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"flag"
 	"os"
@@ -196,7 +197,7 @@ func TestFormats(t *testing.T) {
 		t.Fatal(err)
 	}
 	var suites junitSuites
-	if err := xmlUnmarshal(x.Bytes(), &suites); err != nil {
+	if err := xml.Unmarshal(x.Bytes(), &suites); err != nil {
 		t.Fatalf("junit: %v\n%s", err, x.String())
 	}
 	s := suites.Suites[0]
