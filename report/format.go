@@ -42,6 +42,11 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 		fmt.Fprintf(&b, "\n- %s", mdEscape(n))
 	}
 	b.WriteString("\n\n")
+	if c.Records == 0 {
+		b.WriteString("**No records**: nothing to check.\n")
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
 	if len(rep.Findings) == 0 {
 		b.WriteString("**No issues found.**\n")
 		_, err := io.WriteString(w, b.String())

@@ -260,3 +260,19 @@ func TestHTMLLongURLShortened(t *testing.T) {
 		t.Error("the link text is not the URL cut to 200 characters")
 	}
 }
+
+// TestEmptyInput: no records is said as such, not as a clean site.
+func TestEmptyInput(t *testing.T) {
+	b := NewBuilder(Options{})
+	if err := b.Read(t.Context(), "empty", strings.NewReader("\n")); err != nil {
+		t.Fatal(err)
+	}
+	rep := b.Report()
+	var html, md bytes.Buffer
+	if err := WriteHTML(&html, rep, HTMLOptions{}); err != nil || !strings.Contains(html.String(), "No records.") || strings.Contains(html.String(), "No issues found") {
+		t.Errorf("html of no records (%v)", err)
+	}
+	if err := WriteMarkdown(&md, rep); err != nil || !strings.Contains(md.String(), "No records") {
+		t.Errorf("markdown of no records (%v):\n%s", err, md.String())
+	}
+}
