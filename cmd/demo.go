@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -69,6 +70,23 @@ func runDemo(ctx context.Context, opts *DemoOptions) error {
 	return demo(ctx, opts, sigs)
 }
 
+// reportHint is what `trawl demo` prints last: how to turn the crawl
+// written to output ("" or "-" for standard output) into a report.
+func reportHint(output string) string {
+	if output == "" || output == "-" {
+		return "trawl: for a site audit in one HTML page: trawl demo -o demo.jsonl && trawl report demo.jsonl -o report.html"
+	}
+	return fmt.Sprintf("trawl: for a site audit in one HTML page: trawl report %s -o report.html", shellWord(output))
+}
+
+// shellWord quotes s for a POSIX shell when it needs quoting.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./+,:@%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 // demo serves the site in a task, crawls it, then stops the server.
 func demo(ctx context.Context, opts *DemoOptions, sigs <-chan os.Signal) error {
 	site := demosite.Site{Pages: opts.Pages, Seed: opts.Seed, Broken: true}
@@ -87,6 +105,9 @@ func demo(ctx context.Context, opts *DemoOptions, sigs <-chan os.Signal) error {
 		runErr = runWithSignals(ctx, opts.Run, sigs)
 		if opts.Run.wantPretty() && !opts.Run.Quiet {
 			fmt.Fprintln(opts.Run.IO.ErrOut, prettyHint)
+		}
+		if !opts.Run.Quiet {
+			fmt.Fprintln(opts.Run.IO.ErrOut, reportHint(opts.Run.Output))
 		}
 		tg.CancelScope().Cancel() // stop the server
 		return nil

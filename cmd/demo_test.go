@@ -54,6 +54,25 @@ func TestDemoCrawlsEveryPage(t *testing.T) {
 	if !strings.Contains(errOut.String(), fmt.Sprintf("%d URLs", 50+len(demosite.BrokenPaths))) {
 		t.Fatalf("summary = %q", errOut)
 	}
+	if !strings.HasSuffix(errOut.String(), "trawl demo -o demo.jsonl && trawl report demo.jsonl -o report.html\n") {
+		t.Errorf("stderr does not end with the hint on trawl report:\n%s", errOut)
+	}
+}
+
+// TestReportHint: the hint names the output file, quoted for the shell
+// when it needs to be.
+func TestReportHint(t *testing.T) {
+	for out, want := range map[string]string{
+		"":              "trawl report demo.jsonl -o report.html",
+		"-":             "trawl report demo.jsonl -o report.html",
+		"site.jsonl":    ": trawl report site.jsonl -o report.html",
+		"my site.jsonl": ": trawl report 'my site.jsonl' -o report.html",
+		"it's.jsonl":    `: trawl report 'it'\''s.jsonl' -o report.html`,
+	} {
+		if got := reportHint(out); !strings.HasSuffix(got, want) {
+			t.Errorf("reportHint(%q) = %q, want it to end with %q", out, got, want)
+		}
+	}
 }
 
 func TestDemoRejectsBadFlags(t *testing.T) {

@@ -42,5 +42,6 @@ retries with backoff, and never loses a result it already fetched.
 	root.AddCommand(NewCmdVersion(io))
 	root.AddCommand(NewCmdDemo(io, nil))
 	root.AddCommand(NewCmdStats(io, nil))
+	root.AddCommand(NewCmdReport(io, nil))
 	return root
 }

@@ -407,8 +407,12 @@ func (r *pipelineRun) resume(ctx context.Context, columns []string) error {
 	requeued := 0
 	if r.o.Crawl && r.memory != nil {
 		// Queued before the journal is reopened: these are in it already.
-		jres, err := store.ReplayJournal(ctx, store.JournalPath(r.o.Output), func(depth int, u string) {
-			if added, _ := crawler.AddRequest(ctx, r.memory, crawler.Request{URL: u, Depth: depth, Source: "journal"}); added {
+		jres, err := store.ReplayJournalFrom(ctx, store.JournalPath(r.o.Output), func(depth int, u, referrer string) {
+			source := "journal"
+			if referrer != "" {
+				source = referrer
+			}
+			if added, _ := crawler.AddRequest(ctx, r.memory, crawler.Request{URL: u, Depth: depth, Source: source}); added {
 				requeued++
 			}
 		})

@@ -139,7 +139,7 @@ func writeBounded(ctx context.Context, r *Result, write func(context.Context, *R
 // links, custom fields, ...) is left out.
 func TooLargeRecord(r *Result, err error) *Result {
 	return &Result{
-		URL: r.URL, Input: r.Input, Host: r.Host, FinalURL: r.FinalURL, Status: r.Status, ContentType: r.ContentType,
+		URL: r.URL, Input: r.Input, Referrer: r.Referrer, Host: r.Host, FinalURL: r.FinalURL, Status: r.Status, ContentType: r.ContentType,
 		Bytes: r.Bytes, ElapsedMS: r.ElapsedMS, FetchedAt: r.FetchedAt, Depth: r.Depth,
 		RemoteAddr: r.RemoteAddr, Proto: r.Proto, TLSVersion: r.TLSVersion, Line: r.Line,
 		PageData: PageData{ContentHash: r.ContentHash, ETag: r.ETag, LastModified: r.LastModified, StoredPath: r.StoredPath},

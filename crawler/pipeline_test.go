@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -332,4 +333,43 @@ func TestRunEndsWhenATaskFails(t *testing.T) {
 		Fetcher: newPipelineFetcher(t, Config{Transport: panicTransport{}, IgnoreRobots: true}), Concurrency: 2,
 		Output: &memoryOutput{},
 	})
+}
+
+// TestRunCrawlRecordsReferrer: in crawl mode every discovered page's
+// record names the page whose links queued it, and that page links to
+// it; the seed has none, and neither has a list-mode record.
+func TestRunCrawlRecordsReferrer(t *testing.T) {
+	site := demosite.Site{Pages: 40, Seed: 3}
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	seed, _ := ParseURL(srv.URL + "/")
+	for _, crawl := range []bool{true, false} {
+		out := &memoryOutput{}
+		_, err := Run(t.Context(), RunConfig{
+			Inputs:      []Input{{Name: srv.URL + "/", IsURL: true}},
+			Fetcher:     newPipelineFetcher(t, Config{PerHost: 4}),
+			Concurrency: 4,
+			Crawl:       crawl,
+			Scope:       NewScope([]*url.URL{seed}, ScopeOptions{}),
+			Output:      out,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		links := map[string][]string{}
+		for _, r := range out.results {
+			links[r.URL] = r.Links
+		}
+		for _, r := range out.results {
+			switch {
+			case r.Depth == 0 && r.Referrer != "":
+				t.Errorf("crawl=%v: seed %s has referrer %q", crawl, r.URL, r.Referrer)
+			case r.Depth > 0 && !slices.Contains(links[r.Referrer], r.URL):
+				t.Errorf("crawl=%v: %s has referrer %q, which does not link to it", crawl, r.URL, r.Referrer)
+			}
+		}
+		if crawl && len(out.results) < 2 {
+			t.Fatalf("crawl wrote %d records", len(out.results))
+		}
+	}
 }

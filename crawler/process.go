@@ -15,6 +15,7 @@ func NewResult(req Request, resp *Response, err error, fetchedAt time.Time) *Res
 	res := &Result{
 		URL:       RedactURL(req.URL),
 		Input:     RedactURL(req.Input),
+		Referrer:  referrerOf(req),
 		Host:      recordHost(req.URL),
 		Depth:     req.Depth,
 		FetchedAt: Timestamp{fetchedAt},
@@ -34,6 +35,16 @@ func NewResult(req Request, resp *Response, err error, fetchedAt time.Time) *Res
 	res.TLSVersion = resp.TLSVersion
 	setResponseData(res, resp, err == nil || KindOf(err) == KindHTTP)
 	return res
+}
+
+// referrerOf returns the page that discovered req: its Source when req
+// is a discovered link (depth > 0), "" otherwise. Only a URL is taken:
+// an older journal or frontier may hold something else there.
+func referrerOf(req Request) string {
+	if req.Depth == 0 || !strings.HasPrefix(req.Source, "http") {
+		return ""
+	}
+	return RedactURL(req.Source)
 }
 
 // recordHost returns the host (and port) of the normalised URL u, without

@@ -23,8 +23,8 @@ const KindOther Kind = "other"
 // other fields are left out when empty: final_url, content_type,
 // remote_addr and proto when no response came; title, description,
 // canonical, h1 and lang when the page has none or is not HTML;
-// tls_version over plain HTTP; input for discovered links; host for an
-// input that is not a URL; fields without --select; links_truncated,
+// tls_version over plain HTTP; input for discovered links; referrer
+// for inputs and in list mode; host for an input that is not a URL; fields without --select; links_truncated,
 // links_dropped and fields_truncated unless a limit cut the page; error when the
 // URL succeeded; line except for records of input lines that are not
 // URLs; fetched_at for those records too.
@@ -33,6 +33,10 @@ type Result struct {
 	// this and the other URL fields, a password is redacted
 	// ("user:***@", see [RedactURL]).
 	URL string `json:"url"`
+	// Referrer is, in crawl mode, the page the URL was first discovered
+	// on (the one whose links queued it); empty for inputs, sitemap
+	// pages and list mode.
+	Referrer string `json:"referrer,omitempty"`
 	// Input is the input entry the URL was read from, as written (a line
 	// of a file, trimmed, or an argument; a password redacted), so that
 	// results join back to the source table. Empty for discovered links

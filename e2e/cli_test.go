@@ -62,6 +62,7 @@ func TestHelpGolden(t *testing.T) {
 		{"help-fetch.golden", []string{"fetch", "--help"}},
 		{"help-crawl.golden", []string{"crawl", "--help"}},
 		{"help-demo.golden", []string{"demo", "--help"}},
+		{"help-report.golden", []string{"report", "--help"}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			res := runTrawl(t, testContext(t), nil, tc.args...)
@@ -107,5 +108,31 @@ func TestDemo(t *testing.T) {
 	recs := byURL(t, parseJSONL(t, res.stdout))
 	if len(recs) <= 300 {
 		t.Errorf("trawl demo wrote %d records, want more than 300", len(recs))
+	}
+	if !strings.HasSuffix(res.stderr, "trawl demo -o demo.jsonl && trawl report demo.jsonl -o report.html\n") {
+		t.Errorf("stderr does not end with the hint on trawl report:\n%s", res.stderr)
+	}
+}
+
+// TestDemoThenReport: the hint of trawl demo -o FILE is a command that
+// works: it writes the report of the demo crawl.
+func TestDemoThenReport(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "demo.jsonl")
+	res := runTrawl(t, ctx, nil, "demo", "--pages", "20", "-o", out)
+	want := "trawl: for a site audit in one HTML page: trawl report " + out + " -o report.html\n"
+	if res.code != 0 || !strings.HasSuffix(res.stderr, want) {
+		t.Fatalf("trawl demo -o: exit code %d, stderr does not end with %q:\n%s", res.code, want, res.stderr)
+	}
+	hint := strings.Fields(strings.TrimPrefix(strings.TrimSuffix(want, "\n"), "trawl: for a site audit in one HTML page: trawl "))
+	hint[len(hint)-1] = filepath.Join(dir, "report.html")
+	if rep := runTrawl(t, ctx, nil, hint...); rep.code != 0 {
+		t.Fatalf("trawl %v: exit code %d:\n%s", hint, rep.code, rep.stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil || !strings.Contains(string(b), "missing.html") {
+		t.Errorf("report of the demo (%v) does not list missing.html", err)
 	}
 }

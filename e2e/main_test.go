@@ -221,6 +221,7 @@ type record struct {
 	Title     string              `json:"title"`
 	Links     []string            `json:"links"`
 	Depth     int                 `json:"depth"`
+	Referrer  string              `json:"referrer"`
 	Fields    map[string][]string `json:"fields"`
 	Line      int                 `json:"line"`
 	FetchedAt string              `json:"fetched_at"`

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 )
@@ -51,6 +52,23 @@ func TestCrawlKillThenResume(t *testing.T) {
 		t.Errorf("%d records after the resumed crawl, want %d; stderr:\n%s", len(recs), crawlPages, res.stderr)
 	}
 	checkCrawl(t, home, recs, expectedCrawl(0, nil))
+	checkReferrers(t, recs)
+}
+
+// checkReferrers checks that every discovered page's record names a
+// referrer that is in recs and links to it, and that no seed has one:
+// the journal of a resumed crawl keeps the referrers of what it requeues.
+func checkReferrers(t *testing.T, recs []record) {
+	t.Helper()
+	links := map[string][]string{}
+	for _, r := range recs {
+		links[r.URL] = r.Links
+	}
+	for _, r := range recs {
+		if (r.Depth == 0) != (r.Referrer == "") || r.Depth > 0 && !slices.Contains(links[r.Referrer], r.URL) {
+			t.Errorf("%s (depth %d) has referrer %q, which is not a crawled page linking to it", r.URL, r.Depth, r.Referrer)
+		}
+	}
 }
 
 // TestSIGTERM is a first SIGINT: exit 130, whole output.

@@ -173,7 +173,8 @@ func checkAll(t *testing.T, site *linkSite, count map[string]int) {
 }
 
 // Three processes share a crawl: together they fetch every page exactly
-// once, each writing its own output, and all exit 0.
+// once, each writing its own output, and all exit 0; every discovered
+// page names the page that found it.
 func TestRedisThreeProcessesShareACrawl(t *testing.T) {
 	srv := redistest.Start(t)
 	site := newLinkSite(t, 120, 5*time.Millisecond)
@@ -196,9 +197,13 @@ func TestRedisThreeProcessesShareACrawl(t *testing.T) {
 			t.Errorf("%s was fetched %d times", path, n)
 		}
 	}
+	var all []record
 	for i, out := range outs {
-		t.Logf("process %d wrote %d records", i, len(readRecords(t, out)))
+		recs := readRecords(t, out)
+		t.Logf("process %d wrote %d records", i, len(recs))
+		all = append(all, recs...)
 	}
+	checkReferrers(t, all) // kept by the shared frontier, whichever process found the page
 	res := runTrawl(t, ctx, nil, "stats", "--frontier", srv.URL(), "--run", t.Name())
 	if res.code != 0 || !strings.Contains(res.stdout, "done:      120\n") || !strings.Contains(res.stdout, "queued:    0 ") {
 		t.Fatalf("trawl stats exited %d:\n%s%s", res.code, res.stdout, res.stderr)

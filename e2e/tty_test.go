@@ -256,7 +256,7 @@ func TestTerminalReadableLines(t *testing.T) {
 }
 
 // TestDemoOnTerminalHint: trawl demo on a terminal shows readable lines
-// and ends with how to get JSON Lines.
+// and ends with how to get JSON Lines, then how to get a report.
 func TestDemoOnTerminalHint(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
@@ -269,9 +269,16 @@ func TestDemoOnTerminalHint(t *testing.T) {
 		if !strings.Contains(screen, "200  http://127.0.0.1:") {
 			t.Errorf("no readable lines:\n%q", screen)
 		}
-		last := screen[strings.LastIndex(screen, "\n")+1:]
-		if !strings.Contains(last, "JSON Lines") || !strings.Contains(last, "--format jsonl") {
-			t.Errorf("last line %q is not the hint on JSON Lines", last)
+		lines := screenLines(screen)
+		if len(lines) < 2 {
+			t.Fatalf("screen:\n%s", screen)
+		}
+		hint, last := lines[len(lines)-2], lines[len(lines)-1]
+		if !strings.Contains(hint, "JSON Lines") || !strings.Contains(hint, "--format jsonl") {
+			t.Errorf("line %q before the last is not the hint on JSON Lines", hint)
+		}
+		if !strings.Contains(last, "trawl report demo.jsonl -o report.html") {
+			t.Errorf("last line %q is not the hint on trawl report", last)
 		}
 	})
 }

@@ -25,5 +25,9 @@ func (f journaledFrontier) Add(ctx context.Context, req Request) (bool, error) {
 	}
 	// A buffered append: it must not be skipped because the run is being
 	// cancelled, or a queued URL could be missing from the journal.
-	return true, f.journal.Enqueue(context.WithoutCancel(ctx), req.Depth, req.URL)
+	referrer := ""
+	if req.Depth > 0 {
+		referrer = req.Source // the page that found it; an input's Source is its file
+	}
+	return true, f.journal.EnqueueFrom(context.WithoutCancel(ctx), req.Depth, req.URL, referrer)
 }

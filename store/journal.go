@@ -19,7 +19,8 @@ var ErrBadURL = errors.New("store: url cannot be journaled")
 
 // A Journal is the append-only record of a crawl's frontier, kept next to
 // the output so that `trawl crawl --resume` can rebuild what was queued:
-// one line "enqueue <depth> <url>" per URL the crawl queued, each one a
+// one line "enqueue <depth> <url>" per URL the crawl queued, followed by
+// a tab and the referring page when there is one, each one a
 // page admitted under --max-pages (a resumed crawl counts them: the
 // events it replays are not journaled again, so a URL has one event).
 // What is done is not journaled: the output file is the truth for that
@@ -53,14 +54,29 @@ func OpenJournal(ctx context.Context, path string, opts ...SinkOption) (*Journal
 // the record of the page that found url is written to the sink; the sink
 // made with [WithJournal] then makes it durable first.
 func (j *Journal) Enqueue(ctx context.Context, depth int, url string) error {
-	if url == "" || strings.ContainsAny(url, "\r\n") || depth < 0 {
+	return j.EnqueueFrom(ctx, depth, url, "")
+}
+
+// EnqueueFrom is [Journal.Enqueue] that also records referrer, the page
+// url was found on ("" for none), so that a resumed crawl still writes
+// it in url's record. A referrer that cannot be journaled (holding a
+// tab or a line break) is left out.
+func (j *Journal) EnqueueFrom(ctx context.Context, depth int, url, referrer string) error {
+	if url == "" || strings.ContainsAny(url, "\r\n\t") || depth < 0 {
 		return fmt.Errorf("journal %s: %w: depth %d url %q", j.w.f.Name(), ErrBadURL, depth, url)
+	}
+	if strings.ContainsAny(referrer, "\r\n\t") {
+		referrer = ""
 	}
 	return j.w.append(ctx, func(b []byte) []byte {
 		b = append(b, "enqueue "...)
 		b = strconv.AppendInt(b, int64(depth), 10)
 		b = append(b, ' ')
 		b = append(b, url...)
+		if referrer != "" {
+			b = append(b, '\t')
+			b = append(b, referrer...)
+		}
 		return append(b, '\n')
 	})
 }
@@ -83,6 +99,13 @@ func (j *Journal) Close(ctx context.Context) error { return j.w.Close(ctx) }
 // enqueued minus those that the output file holds ([ScanJSONL],
 // [ScanCSV]).
 func ReplayJournal(ctx context.Context, path string, enqueued func(depth int, url string)) (ScanResult, error) {
+	return ReplayJournalFrom(ctx, path, func(depth int, url, _ string) { enqueued(depth, url) })
+}
+
+// ReplayJournalFrom is [ReplayJournal] that also passes each event's
+// referrer ("" when the event has none: the page was an input, or the
+// journal was written by a trawl that did not record referrers).
+func ReplayJournalFrom(ctx context.Context, path string, enqueued func(depth int, url, referrer string)) (ScanResult, error) {
 	var res ScanResult
 	torn := func(l scannedLine) bool {
 		return l.tooLong || strings.HasPrefix(l.text, "enqueue ") || strings.HasPrefix("enqueue ", l.text)
@@ -95,8 +118,9 @@ func ReplayJournal(ctx context.Context, path string, enqueued func(depth int, ur
 		if err != nil {
 			return &CorruptRecordError{Path: path, Line: l.num, Err: err}
 		}
+		url, referrer, _ := strings.Cut(url, "\t")
 		res.Records++
-		enqueued(depth, url)
+		enqueued(depth, url, referrer)
 		return nil
 	})
 	return res, err

@@ -131,3 +131,43 @@ func TestReplayJournalMissing(t *testing.T) {
 		t.Fatalf("replay of a missing journal: %v %+v", got, res)
 	}
 }
+
+// TestJournalReferrerRoundTrip: EnqueueFrom's referrer comes back from
+// ReplayJournalFrom, a URL with a space stays whole, a line without a
+// referrer (an older journal) gives "", and ReplayJournal still reads
+// the URL alone.
+func TestJournalReferrerRoundTrip(t *testing.T) {
+	ctx := t.Context()
+	path := JournalPath(filepath.Join(t.TempDir(), "out.jsonl"))
+	j, err := OpenJournal(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type ev struct {
+		depth         int
+		url, referrer string
+	}
+	want := []ev{{0, "https://a/", ""}, {1, "https://a/b c", "https://a/"}, {2, "https://a/d", "https://a/b c"}, {1, "https://a/e", ""}}
+	for _, e := range want {
+		if err := j.EnqueueFrom(ctx, e.depth, e.url, e.referrer); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.EnqueueFrom(ctx, 1, "https://a/\tx", ""); !errors.Is(err, ErrBadURL) {
+		t.Errorf("EnqueueFrom of a URL with a tab: %v, want ErrBadURL", err)
+	}
+	if err := j.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var got []ev
+	if _, err := ReplayJournalFrom(ctx, path, func(d int, u, r string) { got = append(got, ev{d, u, r}) }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("replay %v, want %v", got, want)
+	}
+	evs, _ := replay(t, path)
+	if len(evs) != 4 || evs[2].url != "https://a/d" {
+		t.Fatalf("ReplayJournal %v", evs)
+	}
+}
