@@ -298,8 +298,24 @@ func (f *RedisFrontier) Heartbeat(ctx context.Context) error {
 	t := time.NewTicker(f.opts.AliveTTL / 3)
 	defer t.Stop()
 	sub := f.client.Subscribe(ctx, f.keys.wake)
-	defer sub.Close()
-	wakes := sub.Channel(redis.WithChannelSize(1))
+	wakes := sub.Channel(redis.WithChannelSize(1), redis.WithChannelSendTimeout(time.Second))
+	defer func() {
+		// The subscription's receiver ends once it has delivered what it
+		// holds: drain it, so that it does not outlive the frontier.
+		sub.Close()
+		drain := time.NewTimer(2 * time.Second)
+		defer drain.Stop()
+		for {
+			select {
+			case _, ok := <-wakes:
+				if ok {
+					continue
+				}
+			case <-drain.C:
+			}
+			return
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
