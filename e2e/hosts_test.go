@@ -262,8 +262,8 @@ func TestCrawlDelayOneHost(t *testing.T) {
 // TestMaxTimeStopsWaitingWork: on --max-time, requests still waiting for
 // their host's rate stop at once instead of getting the grace period
 // (40 URLs at 1/s used to run 2s + 10s of grace), with the in-memory
-// frontier (scheduled by host) and with Redis (FIFO, workers wait for
-// the host themselves).
+// frontier and with Redis (both scheduled by host: a worker waits for
+// the earliest host's turn in the frontier).
 func TestMaxTimeStopsWaitingWork(t *testing.T) {
 	t.Parallel()
 	t.Run("memory", func(t *testing.T) { t.Parallel(); maxTimeStopsWaitingWork(t) })
