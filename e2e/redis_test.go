@@ -564,3 +564,39 @@ func TestRedisKilledProcessManyHosts(t *testing.T) {
 	}
 	t.Logf("killed process wrote %d records; %d page requests for %d URLs", len(readRecords(t, outs[0])), fetched, len(urls))
 }
+
+// A process on a Redis run over several hosts is killed with SIGKILL mid
+// run and run again with --resume on its output: the requests it had
+// taken are queued again, and the output ends with every URL once.
+func TestRedisResumeAfterKill(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	ctx := testContext(t)
+	const hosts, perHost = 3, 8
+	s := newHostsSite(t, hosts, nil)
+	urls := s.groupedURLs(perHost)
+	list := urlFile(t, urls)
+	out := filepath.Join(t.TempDir(), "out.jsonl")
+	a := append([]string{"fetch", "--frontier", srv.URL(), "--run", t.Name(), "-o", out, "--quiet", "--rate", "5"}, quick...)
+	p := startTrawl(t, ctx, nil, append(a, list)...)
+	deadline := time.NewTimer(30 * time.Second)
+	defer deadline.Stop()
+	for range 6 {
+		select {
+		case <-s.served:
+		case <-deadline.C:
+			t.Fatal("the site did not get 6 page requests")
+		}
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.wait()
+	before := len(readRecords(t, out))
+	res := runTrawl(t, ctx, nil, append(append(a, "--resume"), list)...)
+	if res.code != 0 {
+		t.Fatalf("resumed run exited %d; stderr:\n%s", res.code, res.stderr)
+	}
+	checkUnionOnce(t, []string{out}, urls)
+	t.Logf("%d records before the kill; %d page requests in all", before, len(s.pageHits(s.hosts[0]))+len(s.pageHits(s.hosts[1]))+len(s.pageHits(s.hosts[2])))
+}

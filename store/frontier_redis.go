@@ -112,14 +112,15 @@ type RedisFrontier struct {
 	keys   redisKeys
 
 	mu        sync.Mutex
-	inFlight  map[string]string // URL → queue member, taken by this process
-	written   map[string]bool   // members done, to acknowledge at Commit
-	counts    map[string]int64  // statistics to add at Commit
-	ended     bool              // the run was seen finished
-	inputDone bool              // InputDone was called
-	seeding   bool              // still in the seeders set
-	gate      SlotGate          // nil: no local slots, hosts keyed by defaultHostKey
-	interval  time.Duration     // the shared rate's interval (0: none), see SharedRate
+	inFlight  map[string]string                  // URL → queue member, taken by this process
+	written   map[string]bool                    // members done, to acknowledge at Commit
+	done      map[[FingerprintSize]byte]struct{} // URLs done in an earlier run (Seen)
+	counts    map[string]int64                   // statistics to add at Commit
+	ended     bool                               // the run was seen finished
+	inputDone bool                               // InputDone was called
+	seeding   bool                               // still in the seeders set
+	gate      SlotGate                           // nil: no local slots, hosts keyed by defaultHostKey
+	interval  time.Duration                      // the shared rate's interval (0: none), see SharedRate
 	burst     int
 	full      map[string]bool // hosts whose local slots are all busy
 	lastIdle  time.Time       // last run of the idle script
@@ -160,7 +161,7 @@ func OpenRedisFrontier(ctx context.Context, rawURL, run string, opts RedisOption
 		return nil, err
 	}
 	opts = opts.withDefaults()
-	f := &RedisFrontier{client: client, run: run, opts: opts, keys: newRedisKeys(run), inFlight: map[string]string{}, written: map[string]bool{},
+	f := &RedisFrontier{client: client, run: run, opts: opts, keys: newRedisKeys(run), inFlight: map[string]string{}, written: map[string]bool{}, done: map[[FingerprintSize]byte]struct{}{},
 		counts: map[string]int64{}, seeding: true, burst: 1, full: map[string]bool{}, wake: make(chan struct{}, 1)}
 	if err := f.join(ctx); err != nil {
 		client.Close()
@@ -430,8 +431,14 @@ func (f *RedisFrontier) Add(ctx context.Context, req Request) (bool, error) {
 
 // Seen implements [Frontier]: the URL joins the shared seen set. It
 // retries within [RedisOptions.RetryFor] and then gives up silently (the
-// URL may then be fetched again: at least once).
+// URL may then be fetched again: at least once). The process also
+// remembers it as done: when it takes the URL from the queue (queued
+// again after this process was killed with its result written but not
+// acknowledged, and resumed), it acknowledges it without handing it out.
 func (f *RedisFrontier) Seen(url string) {
+	f.mu.Lock()
+	f.done[Fingerprint(url)] = struct{}{}
+	f.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), f.opts.RetryFor)
 	defer cancel()
 	_ = f.retry(ctx, "mark "+url, func(ctx context.Context) error {
@@ -743,6 +750,18 @@ func (f *RedisFrontier) take(ctx context.Context) (Request, time.Duration, error
 		req, err := decodeMember(m)
 		if err != nil {
 			return Request{}, 0, err
+		}
+		f.mu.Lock()
+		_, done := f.done[Fingerprint(req.URL)]
+		f.mu.Unlock()
+		if done {
+			err := f.retry(ctx, "acknowledge "+req.URL, func(ctx context.Context) error {
+				return commitScript.Run(ctx, f.client, nil, f.keys.prefix, f.opts.Consumer, 1, m).Err()
+			})
+			if err != nil {
+				return Request{}, 0, err
+			}
+			continue
 		}
 		if gate != nil {
 			turn, isFull := gate.TakeSlot(host)

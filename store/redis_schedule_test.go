@@ -453,3 +453,39 @@ func TestRedisFrontierRefusesOldQueueLayout(t *testing.T) {
 		}
 	}
 }
+
+// A process killed after writing a result and before acknowledging it,
+// resumed on its output (which marks the URL Seen): when the URL comes
+// back from the queue it is acknowledged without being handed out again,
+// so the output keeps it once, and the run still ends.
+func TestRedisResumedProcessSkipsDoneURL(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := t.Context()
+	dead, err := OpenRedisFrontier(ctx, srv.URL(), "resume", withConsumer(fastOpts, "dead"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := groupedList(ctx, []*RedisFrontier{dead}, []string{"a.test"}, 2); err != nil {
+		t.Fatal(err)
+	}
+	written, err := dead.Consumer().Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead.client.Close() // its result is in the output, not acknowledged
+	withProcs(t, srv.URL(), "resume", 1, 0, fastOpts, func(ctx context.Context, fs []*RedisFrontier) error {
+		fs[0].Seen(written.URL) // what --resume does with the output's URLs
+		fs[0].InputDone()
+		takes, err := takeAll(ctx, fs, 1)
+		if err != nil {
+			return err
+		}
+		if len(takes) != 1 || takes[0].url != "http://a.test/2" {
+			return fmt.Errorf("the resumed process took %v, want only http://a.test/2 (%s is in its output)", takes, written.URL)
+		}
+		if p := fs[0].Pending(); p != 0 {
+			return fmt.Errorf("pending = %d after the end", p)
+		}
+		return nil
+	})
+}
