@@ -223,7 +223,9 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 	if r.redis != nil {
 		r.output = redisOutput{ResultWriter: r.output, f: r.redis}
 	}
-	if r.redis != nil && o.Rate > 0 {
+	if r.redis != nil {
+		// Without --rate it still carries pauses and Crawl-delays to the
+		// other processes.
 		cfg.SharedLimiter = r.redis.SharedRate(o.Rate, 1)
 	}
 	if r.scope != nil {
@@ -238,6 +240,9 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 	}
 	if r.memory != nil {
 		r.fetcher.Schedule(r.memory)
+	}
+	if r.redis != nil {
+		r.fetcher.ScheduleShared(r.redis)
 	}
 	return r, nil
 }

@@ -34,6 +34,18 @@ func (f *Fetcher) Schedule(mf *store.MemoryFrontier) {
 	f.limiter.OnRelease(mf.Wake)
 }
 
+// ScheduleShared makes rf, a frontier shared with other processes, hand
+// out requests by host as [Fetcher.Schedule] does for one process: rf's
+// schedule in Redis grants a host's turn of the rate, pause and
+// Crawl-delay shared by every process ([Config.SharedLimiter], which
+// should be rf's [store.RedisFrontier.SharedRate]), and the fetcher's
+// limiter the host's slot in this process. A request comes with its
+// turn in [Request.Turn], for [Fetcher.FetchTurn].
+func (f *Fetcher) ScheduleShared(rf *store.RedisFrontier) {
+	rf.SetGate(hostGate{f.limiter})
+	f.limiter.OnRelease(rf.Wake)
+}
+
 // WaitTurn waits for the turn of rawURL's host in the fetcher's limiter
 // (slot, pause, token, shared limit), for a request that came without
 // one (from a frontier that does not schedule by host), to pass to
@@ -110,6 +122,15 @@ func plainHostKey(raw string) (string, bool) {
 		return "", false
 	}
 	return host + ":" + port, true
+}
+
+// TakeSlot implements [store.SlotGate].
+func (g hostGate) TakeSlot(host string) (store.Turn, bool) {
+	turn, full := g.l.TakeSlot(host)
+	if turn == nil {
+		return nil, full // a nil interface, not a nil *Turn in one
+	}
+	return turn, full
 }
 
 // TryStart implements [store.Gate].

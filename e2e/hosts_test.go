@@ -28,8 +28,9 @@ type hostsSite struct {
 	start  time.Time
 	answer func(w http.ResponseWriter, r *http.Request) bool // true: answered
 
-	mu   sync.Mutex
-	hits map[string][]hit // by host
+	mu     sync.Mutex
+	hits   map[string][]hit // by host
+	served chan struct{}    // a value per page request, while there is room
 }
 
 type hit struct {
@@ -42,7 +43,7 @@ type hit struct {
 // document and robots.txt a 404.
 func newHostsSite(t *testing.T, n int, answer func(w http.ResponseWriter, r *http.Request) bool) *hostsSite {
 	t.Helper()
-	s := &hostsSite{answer: answer, hits: map[string][]hit{}, start: time.Now()}
+	s := &hostsSite{answer: answer, hits: map[string][]hit{}, start: time.Now(), served: make(chan struct{}, 4096)}
 	listeners := listenHosts(t, n)
 	for _, l := range listeners {
 		srv := httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
@@ -87,6 +88,12 @@ func (s *hostsSite) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.hits[r.Host] = append(s.hits[r.Host], hit{r.URL.Path, time.Since(s.start)})
 	s.mu.Unlock()
+	if r.URL.Path != "/robots.txt" {
+		select {
+		case s.served <- struct{}{}:
+		default:
+		}
+	}
 	if s.answer != nil && s.answer(w, r) {
 		return
 	}
@@ -255,8 +262,8 @@ func TestCrawlDelayOneHost(t *testing.T) {
 // TestMaxTimeStopsWaitingWork: on --max-time, requests still waiting for
 // their host's rate stop at once instead of getting the grace period
 // (40 URLs at 1/s used to run 2s + 10s of grace), with the in-memory
-// frontier (scheduled by host) and with Redis (FIFO, workers wait for
-// the host themselves).
+// frontier and with Redis (both scheduled by host: a worker waits for
+// the earliest host's turn in the frontier).
 func TestMaxTimeStopsWaitingWork(t *testing.T) {
 	t.Parallel()
 	t.Run("memory", func(t *testing.T) { t.Parallel(); maxTimeStopsWaitingWork(t) })

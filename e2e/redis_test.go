@@ -361,3 +361,247 @@ func TestRedisLostMidRunLosesNothing(t *testing.T) {
 	}
 	checkAll(t, site, union(t, append(outs, outs2...)))
 }
+
+// fetchers starts k trawl processes fetching the list file on one Redis
+// run, each writing to its own file, and returns them and their outputs.
+func fetchers(t *testing.T, ctx context.Context, k int, redisURL, list string, extra ...string) ([]*proc, []string) {
+	t.Helper()
+	dir := t.TempDir()
+	var procs []*proc
+	var outs []string
+	for i := range k {
+		out := filepath.Join(dir, fmt.Sprintf("out%d.jsonl", i))
+		a := append([]string{"fetch", "--frontier", redisURL, "--run", t.Name(), "-o", out, "--quiet"}, extra...)
+		procs = append(procs, startTrawl(t, ctx, nil, append(a, list)...))
+		outs = append(outs, out)
+	}
+	return procs, outs
+}
+
+// checkUnionOnce fails unless the outputs hold each of urls exactly once,
+// with status 200, and nothing else.
+func checkUnionOnce(t *testing.T, outs []string, urls []string) {
+	t.Helper()
+	count := union(t, outs)
+	for _, u := range urls {
+		if count[u] != 1 {
+			t.Errorf("%s is %d times in the outputs, want once", u, count[u])
+		}
+	}
+	if len(count) != len(urls) {
+		t.Errorf("%d URLs in the outputs, want %d", len(count), len(urls))
+	}
+}
+
+// Three processes of one worker each share a list grouped by host under
+// --rate: the Redis frontier schedules by host, so the hosts run side by
+// side (with FIFO the workers waited on the first host's rate while the
+// others' URLs sat behind), and the rate holds for every host in all
+// processes together, counted at the server.
+func TestRedisGroupedListManyHostsRate(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	ctx := testContext(t)
+	const hosts, perHost = 4, 8
+	s := newHostsSite(t, hosts, nil)
+	urls := s.groupedURLs(perHost)
+	start := time.Now()
+	procs, outs := fetchers(t, ctx, 3, srv.URL(), urlFile(t, urls), append(quick, "-c", "1", "--rate", "4")...)
+	for i, p := range procs {
+		if code := p.wait(); code != 0 {
+			t.Fatalf("process %d exited %d; stderr:\n%s", i, code, p.stderr)
+		}
+	}
+	elapsed := time.Since(start)
+	checkUnionOnce(t, outs, urls)
+	for _, h := range s.hosts {
+		checkRateWindows(t, s, h, 250*time.Millisecond, 150*time.Millisecond)
+		if n := len(s.pageHits(h)); n != perHost {
+			t.Errorf("host %s got %d page requests, want %d", h, n, perHost)
+		}
+	}
+	// Ideal: 8 pages at 4/s, hosts side by side, 1.75s; one host after
+	// the other: 4 × 1.75s = 7s.
+	if serial := hosts * (perHost - 1) * 250 * time.Millisecond; elapsed >= serial/2 {
+		t.Errorf("run took %v: the hosts did not run side by side (one after the other: %v)", elapsed, serial)
+	}
+	t.Logf("run took %v; ideal %v", elapsed, (perHost-1)*250*time.Millisecond)
+}
+
+// A 429 with Retry-After on one host, seen by one of two processes,
+// pauses that host in both (the pause moves the host in the shared
+// schedule) and no other host. The paused host answers its other pages
+// slowly, so that the other process, which may have taken one of its
+// pages before it heard of the pause (--per-host counts per process),
+// cannot take a second one in the meantime.
+func TestRedisRetryAfterHoldsOneHost(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	ctx := testContext(t)
+	var once sync.Once
+	var s *hostsSite
+	s = newHostsSite(t, 3, func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Host != s.hosts[0] {
+			return false
+		}
+		limited := false
+		if r.URL.Path == "/p/1" {
+			once.Do(func() { limited = true })
+		}
+		if limited {
+			w.Header().Set("Retry-After", "2")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return true
+		}
+		select {
+		case <-time.After(300 * time.Millisecond):
+		case <-r.Context().Done():
+		}
+		return false
+	})
+	urls := s.groupedURLs(5)
+	procs, outs := fetchers(t, ctx, 2, srv.URL(), urlFile(t, urls),
+		"--no-robots", "--timeout", "5s", "--retries", "1", "-c", "2", "--per-host", "1")
+	for i, p := range procs {
+		if code := p.wait(); code != 0 {
+			t.Fatalf("process %d exited %d; stderr:\n%s", i, code, p.stderr)
+		}
+	}
+	checkUnionOnce(t, outs, urls)
+	paused := s.pageHits(s.hosts[0])
+	if len(paused) != 6 {
+		t.Fatalf("host %s got %d page requests, want 6 (one 429 and its retry)", s.hosts[0], len(paused))
+	}
+	var within []hit
+	for _, h := range paused[1:] {
+		if d := h.at - paused[0].at; d < 2*time.Second-20*time.Millisecond {
+			within = append(within, h)
+		}
+	}
+	if len(within) > 1 {
+		t.Errorf("host %s: requests %v came within the Retry-After of 2s after the 429 at %v; at most one, taken before the pause was known, may", s.hosts[0], within, paused[0].at)
+	}
+	for _, host := range s.hosts[1:] {
+		for _, h := range s.pageHits(host) {
+			if d := h.at - paused[0].at; d > time.Second {
+				t.Errorf("host %s: %s requested %v after the other host's 429: held up by its pause", host, h.path, d)
+			}
+		}
+	}
+}
+
+// checkRateWindows fails unless every k+1 consecutive page requests to
+// host, k >= 3, span k gaps or more, less slack: requests arrive at the
+// server a scheduling delay after their turn, and one process stalled on
+// a loaded machine sends one late, so single gaps may be short; a rate
+// kept per process by three processes (3 times as fast) is far beyond
+// the slack.
+func checkRateWindows(t *testing.T, s *hostsSite, host string, gap, slack time.Duration) {
+	t.Helper()
+	hs := s.pageHits(host)
+	for k := 3; k < len(hs); k++ {
+		for i := 0; i+k < len(hs); i++ {
+			if d := hs[i+k].at - hs[i].at; d < time.Duration(k)*gap-slack {
+				t.Errorf("host %s: %d requests within %v, want at least %v: %v", host, k+1, d, time.Duration(k)*gap, hs)
+				return
+			}
+		}
+	}
+}
+
+// One of three processes sharing a list of several hosts under --rate is
+// killed mid-run, after it sent requests of its own: the others queue
+// again what it had taken and not acknowledged, every URL ends up in the
+// union of the outputs, and the rate still holds per host.
+func TestRedisKilledProcessManyHosts(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	ctx := testContext(t)
+	const hosts, perHost = 4, 8
+	byFirst := make(chan struct{}, 64)
+	s := newHostsSite(t, hosts, func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Header.Get(procHeader) == "0" {
+			select {
+			case byFirst <- struct{}{}:
+			default:
+			}
+		}
+		return false
+	})
+	urls := s.groupedURLs(perHost)
+	list := urlFile(t, urls)
+	var procs []*proc
+	var outs []string
+	for i := range 3 {
+		p, o := fetchers(t, ctx, 1, srv.URL(), list, append(quick, "--rate", "5", "-H", fmt.Sprintf("%s: %d", procHeader, i))...)
+		procs, outs = append(procs, p...), append(outs, o...)
+	}
+	deadline := time.NewTimer(30 * time.Second)
+	defer deadline.Stop()
+	for range 3 {
+		select {
+		case <-byFirst:
+		case <-deadline.C:
+			t.Fatal("process 0 did not send 3 page requests")
+		}
+	}
+	if err := procs[0].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if code := procs[0].wait(); code != -1 {
+		t.Fatalf("killed process exited %d", code)
+	}
+	for i, p := range procs[1:] {
+		if code := p.wait(); code != 0 {
+			t.Fatalf("process %d exited %d; stderr:\n%s", i+1, code, p.stderr)
+		}
+	}
+	count := union(t, outs)
+	for _, u := range urls {
+		if count[u] == 0 {
+			t.Errorf("%s is in no output", u)
+		}
+	}
+	fetched := 0
+	for _, h := range s.hosts {
+		fetched += len(s.pageHits(h))
+		checkRateWindows(t, s, h, 200*time.Millisecond, 150*time.Millisecond)
+	}
+	t.Logf("killed process wrote %d records; %d page requests for %d URLs", len(readRecords(t, outs[0])), fetched, len(urls))
+}
+
+// A process on a Redis run over several hosts is killed with SIGKILL mid
+// run and run again with --resume on its output: the requests it had
+// taken are queued again, and the output ends with every URL once.
+func TestRedisResumeAfterKill(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	ctx := testContext(t)
+	const hosts, perHost = 3, 8
+	s := newHostsSite(t, hosts, nil)
+	urls := s.groupedURLs(perHost)
+	list := urlFile(t, urls)
+	out := filepath.Join(t.TempDir(), "out.jsonl")
+	a := append([]string{"fetch", "--frontier", srv.URL(), "--run", t.Name(), "-o", out, "--quiet", "--rate", "5"}, quick...)
+	p := startTrawl(t, ctx, nil, append(a, list)...)
+	deadline := time.NewTimer(30 * time.Second)
+	defer deadline.Stop()
+	for range 6 {
+		select {
+		case <-s.served:
+		case <-deadline.C:
+			t.Fatal("the site did not get 6 page requests")
+		}
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.wait()
+	before := len(readRecords(t, out))
+	res := runTrawl(t, ctx, nil, append(append(a, "--resume"), list)...)
+	if res.code != 0 {
+		t.Fatalf("resumed run exited %d; stderr:\n%s", res.code, res.stderr)
+	}
+	checkUnionOnce(t, []string{out}, urls)
+	t.Logf("%d records before the kill; %d page requests in all", before, len(s.pageHits(s.hosts[0]))+len(s.pageHits(s.hosts[1]))+len(s.pageHits(s.hosts[2])))
+}

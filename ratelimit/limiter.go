@@ -28,7 +28,9 @@ type Config struct {
 	IdleTTL time.Duration
 	// Shared, when set, is also waited on after the host's own limits, for
 	// a rate shared with other processes (a run spread over several
-	// machines). Nil means this process alone decides.
+	// machines). Nil means this process alone decides. When it is a
+	// [SharedPolicy], the pauses and Crawl-delays the limiter learns are
+	// passed on to it.
 	Shared Shared
 }
 
@@ -37,6 +39,20 @@ type Config struct {
 type Shared interface {
 	// Wait returns when a request to host may start, or ctx's error.
 	Wait(ctx context.Context, host string) error
+}
+
+// SharedPolicy is a [Shared] limit that also learns what a host asks of
+// its clients, so that every process sharing it holds back: the limiter
+// passes on each pause ([HostLimiter.PauseUntil]) and each change of
+// Crawl-delay ([HostLimiter.SetCrawlDelay]) it is told of. The calls are
+// made without the limiter's lock held; they should be quick and must
+// not fail the caller (the limiter's own state holds either way).
+type SharedPolicy interface {
+	Shared
+	// PauseUntil holds back every request to host until t.
+	PauseUntil(host string, t time.Time)
+	// SetCrawlDelay spaces the requests to host at least d apart.
+	SetCrawlDelay(host string, d time.Duration)
 }
 
 // HostLimiter holds back requests per host: a slot among the host's
@@ -207,12 +223,16 @@ func (l *HostLimiter) waitTurn(ctx context.Context, h *hostState) error {
 // pause does nothing.
 func (l *HostLimiter) PauseUntil(host string, t time.Time) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	h := l.stateLocked(host)
-	if t.After(h.pause) {
+	extended := t.After(h.pause)
+	if extended {
 		h.pause = t
 	}
 	h.lastUse = time.Now()
+	l.mu.Unlock()
+	if sp, ok := l.cfg.Shared.(SharedPolicy); ok && extended {
+		sp.PauseUntil(host, t)
+	}
 }
 
 // SetCrawlDelay sets a robots.txt Crawl-delay for host: requests to it
@@ -220,14 +240,18 @@ func (l *HostLimiter) PauseUntil(host string, t time.Time) {
 // The delay is forgotten when the host's idle state is dropped.
 func (l *HostLimiter) SetCrawlDelay(host string, d time.Duration) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	h := l.stateLocked(host)
-	if h.crawlDelay != d {
+	changed := h.crawlDelay != max(d, 0)
+	if changed {
 		h.crawlDelay = max(d, 0)
 		h.limits++
 		l.configureLocked(h, time.Now())
 	}
 	h.lastUse = time.Now()
+	l.mu.Unlock()
+	if sp, ok := l.cfg.Shared.(SharedPolicy); ok && changed {
+		sp.SetCrawlDelay(host, max(d, 0))
+	}
 }
 
 // configureLocked sets h's bucket from the configured rate and h's crawl

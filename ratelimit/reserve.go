@@ -170,3 +170,28 @@ func (l *HostLimiter) WaitPause(ctx context.Context, host string) error {
 		}
 	}
 }
+
+// TakeSlot takes one of host's slots for a request whose other limits
+// (pause, rate, Crawl-delay) a schedule shared with other processes has
+// already granted, and returns it as a [Turn] that spends no token of
+// this limiter. full reports that every slot of host is busy now: with
+// the turn taken, or, when the turn is nil, already (ask again after
+// [HostLimiter.OnRelease] reports host). It never takes a slot ahead of a
+// caller waiting in Acquire.
+func (l *HostLimiter) TakeSlot(host string) (t *Turn, full bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if now.Sub(l.lastSweep) >= l.cfg.IdleTTL {
+		l.sweepLocked(now)
+	}
+	h := l.stateLocked(host)
+	h.lastUse = now
+	if h.slots != nil && h.slots.TryAcquire() != nil {
+		return nil, true
+	}
+	h.users++
+	var once sync.Once
+	release := func() { once.Do(func() { l.leave(h, true) }) }
+	return &Turn{host: host, release: release, h: h, limits: h.limits}, h.slots != nil && h.slots.Value() == 0
+}

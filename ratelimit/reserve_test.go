@@ -144,3 +144,76 @@ func TestTurnsLetIdleHostsGo(t *testing.T) {
 		}
 	})
 }
+
+// TakeSlot takes only a slot: it says when the last one is taken, holds
+// nothing when none is free, and spends no token of the host's bucket
+// (the shared schedule granted the rate), so a request that waits in the
+// limiter later still finds its token.
+func TestTakeSlotSpendsNoToken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := New(Config{Rate: 1, PerHost: 2})
+		first, full := l.TakeSlot("a")
+		if first == nil || full {
+			t.Fatalf("first TakeSlot = %v, full %v; want a turn, a slot left", first, full)
+		}
+		second, full := l.TakeSlot("a")
+		if second == nil || !full {
+			t.Fatalf("second TakeSlot = %v, full %v; want a turn, no slot left", second, full)
+		}
+		if turn, full := l.TakeSlot("a"); turn != nil || !full {
+			t.Fatalf("TakeSlot with every slot busy = %v, full %v; want nil, full", turn, full)
+		}
+		first.Release()
+		start := time.Now()
+		release, err := l.Acquire(t.Context(), "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if waited := time.Since(start); waited != 0 {
+			t.Fatalf("Acquire after two slots taken with TakeSlot waited %v for a token, want none spent", waited)
+		}
+		release()
+		second.Release()
+	})
+}
+
+// policyRecorder is a SharedPolicy that records what it is told.
+type policyRecorder struct {
+	mu     sync.Mutex
+	pauses []time.Duration
+	delays []time.Duration
+	start  time.Time
+}
+
+func (p *policyRecorder) Wait(ctx context.Context, host string) error { return ctx.Err() }
+
+func (p *policyRecorder) PauseUntil(host string, t time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pauses = append(p.pauses, t.Sub(p.start))
+}
+
+func (p *policyRecorder) SetCrawlDelay(host string, d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.delays = append(p.delays, d)
+}
+
+// The limiter passes on to a SharedPolicy each pause that extends the
+// host's and each change of its Crawl-delay, so that the other processes
+// sharing it hold back too; repeats are not passed on.
+func TestLimiterPassesPolicyToShared(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &policyRecorder{start: time.Now()}
+		l := New(Config{Shared: p})
+		l.PauseUntil("a", p.start.Add(2*time.Second))
+		l.PauseUntil("a", p.start.Add(time.Second)) // within the pause: nothing new
+		l.PauseUntil("a", p.start.Add(3*time.Second))
+		l.SetCrawlDelay("a", 500*time.Millisecond)
+		l.SetCrawlDelay("a", 500*time.Millisecond) // the same: nothing new
+		l.SetCrawlDelay("a", 0)
+		if fmt.Sprint(p.pauses) != "[2s 3s]" || fmt.Sprint(p.delays) != "[500ms 0s]" {
+			t.Fatalf("passed on pauses %v and delays %v; want [2s 3s] and [500ms 0s]", p.pauses, p.delays)
+		}
+	})
+}

@@ -77,33 +77,47 @@
 //
 // [RedisFrontier] keeps a run's frontier in Redis so that any number of
 // trawl processes, on any machines, share it. Its keys, for a run named
-// R: "trawl:R:queue", a stream read through the consumer group "trawl",
-// one consumer per process; "trawl:R:seen", the set of URL fingerprints ([Fingerprint], 16 raw
-// bytes each); "trawl:R:fingerprint", the name of that hash ("sha256-128":
-// a run started by a trawl with another hash is refused);
+// R: "trawl:R:q:<host>", one queue per host (a sorted set whose members
+// sort by depth, then arrival); "trawl:R:hosts", the schedule: the hosts
+// with queued URLs, scored by when each may next start a request;
+// "trawl:R:rate:<host>" and "trawl:R:delay:<host>", a host's shared rate
+// (GCRA, pushed later by a Retry-After pause) and its Crawl-delay
+// ([SharedRate]); "trawl:R:taken:<consumer>", the URLs a process took
+// and did not acknowledge; "trawl:R:pending", how many URLs are queued or
+// taken; "trawl:R:seen", the set of URL fingerprints ([Fingerprint], 16
+// raw bytes each); "trawl:R:fingerprint", the name of that hash
+// ("sha256-128": a run started by a trawl with another hash is refused);
 // "trawl:R:seeders", the processes still reading their input;
 // "trawl:R:alive:<consumer>", a key each process refreshes with a TTL
 // ([RedisFrontier.Heartbeat]); "trawl:R:stats", the run's counters; and
-// "trawl:R:rate:<host>", the shared per-host rate ([SharedRate]).
+// the channel "trawl:R:wake", on which a process publishes new work and
+// the end of the run. A run of an older trawl, whose queue was the one
+// stream "trawl:R:queue", is refused.
 //
-// A URL is queued when Add returns: the seen-set check and the XADD are
-// one Lua script, so two processes that find the same link queue it once.
-// A process takes an entry with XREADGROUP; Done notes that its result is
-// written, and [RedisFrontier.Commit], called once the output has been
-// flushed (the record is in the operating system, as above), acknowledges
-// it with XACK and deletes it from the stream, in one script. The stream therefore
-// holds exactly the URLs queued or in flight, and the run is over when it
-// is empty and no live process is still seeding: every process sees that
-// by itself and ends. An entry left unacknowledged by a process whose
-// alive key has expired (killed, partitioned) is taken over by another
-// process after [RedisOptions.ClaimAfter] and fetched again. Delivery is
-// therefore at least once: the union of the outputs holds every URL, and
-// a URL appears twice only if its process wrote it and died before
+// A URL is queued when Add returns: the seen-set check, the enqueue and
+// putting its host on the schedule are one Lua script, so two processes
+// that find the same link queue it once. A process takes a URL with
+// another script that picks, among the hosts due now, the one due the
+// longest (skipping those whose slots in the calling process are all
+// busy), takes the host's turn of the shared rate, records the URL as
+// taken and moves the host to its next turn: two processes never take
+// the same turn. When no host is due, a process waits for the earliest
+// one on a timer, or for a wake-up, never longer than
+// [RedisOptions.Block]. Done notes that a result is written, and
+// [RedisFrontier.Commit], called once the output has been flushed (the
+// record is in the operating system, as above), acknowledges it, in one
+// script. The run is over when nothing is queued or taken and no live
+// process is still seeding: every process sees that by itself and ends.
+// The URLs taken by a process whose alive key has expired (killed,
+// partitioned) are queued again by another process after
+// [RedisOptions.ClaimAfter] and fetched again. Delivery is therefore at
+// least once: the union of the outputs holds every URL, and a URL
+// appears twice only if its process wrote it and died before
 // acknowledging it. How much of that survives a Redis crash is Redis's
 // own persistence (appendonly with fsync gives the most); calls made
 // while the server is unreachable are retried with backoff for
-// [RedisOptions.RetryFor], and an entry whose Done failed stays pending
-// for another process to fetch.
+// [RedisOptions.RetryFor], and a URL whose Done failed stays taken for
+// another process to fetch.
 //
 // # Lock
 //

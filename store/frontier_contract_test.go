@@ -98,6 +98,44 @@ func TestFrontierContract(t *testing.T) {
 				return nil
 			})
 		})
+		t.Run(impl.name+"/each host's requests by depth then arrival", func(t *testing.T) {
+			impl.with(t, func(ctx context.Context, f Frontier) error {
+				adds := []Request{
+					{URL: "http://a.test/1"}, {URL: "http://b.test/1"}, {URL: "http://a.test/2", Depth: 1},
+					{URL: "http://a.test/3"}, {URL: "http://b.test/2", Depth: 2}, {URL: "http://b.test/3", Depth: 1},
+					{URL: "http://c.test/1"},
+				}
+				for _, req := range adds {
+					if _, err := f.Add(ctx, req); err != nil {
+						return err
+					}
+				}
+				f.InputDone()
+				got, err := drain(ctx, f)
+				if err != nil {
+					return err
+				}
+				perHost := map[string][]string{}
+				for _, u := range got {
+					h := defaultHostKey(u)
+					perHost[h] = append(perHost[h], u)
+				}
+				want := map[string]string{
+					"a.test": "[http://a.test/1 http://a.test/3 http://a.test/2]",
+					"b.test": "[http://b.test/1 http://b.test/3 http://b.test/2]",
+					"c.test": "[http://c.test/1]",
+				}
+				for h, w := range want {
+					if fmt.Sprint(perHost[h]) != w {
+						return fmt.Errorf("host %s: got %v, want %s (all: %v)", h, perHost[h], w, got)
+					}
+				}
+				if len(got) != len(adds) {
+					return fmt.Errorf("got %v, want each of %d once", got, len(adds))
+				}
+				return nil
+			})
+		})
 		t.Run(impl.name+"/request fields survive", func(t *testing.T) {
 			impl.with(t, func(ctx context.Context, f Frontier) error {
 				want := Request{URL: "http://a.test/x", Depth: 3, Source: "http://a.test/", Line: 7}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -21,24 +22,23 @@ import (
 // RedisOptions tune a [RedisFrontier]. The zero value is ready for
 // production use; tests shorten the times.
 type RedisOptions struct {
-	// Consumer names this process in the run's consumer group. Empty means
+	// Consumer names this process in the run. Empty means
 	// "<hostname>-<pid>-<random>", unique per process.
 	Consumer string
 	// MaxPages bounds how many URLs the whole run queues, across every
 	// process (--max-pages). Zero means no limit.
 	MaxPages int
-	// PoolSize is the number of connections to Redis. Every consumer
-	// blocked in Next holds one, so it should exceed the number of
-	// workers. Zero means 64.
+	// PoolSize is the number of connections to Redis. Zero means 64.
 	PoolSize int
-	// Block bounds one blocking read of the queue: after it, Next looks for
-	// entries to reclaim and for the end of the run. Zero means 500ms.
+	// Block bounds one wait of Next for work: after it, Next looks for
+	// entries to reclaim and for the end of the run even when no wake-up
+	// came. Zero means 500ms.
 	Block time.Duration
 	// AliveTTL is how long this process counts as alive after its last
 	// heartbeat. Zero means 5s.
 	AliveTTL time.Duration
-	// ClaimAfter is the visibility timeout: an entry pending this long on
-	// a consumer that is no longer alive is taken over. Zero means
+	// ClaimAfter is the visibility timeout: an entry taken this long ago
+	// by a process that is no longer alive is taken over. Zero means
 	// AliveTTL.
 	ClaimAfter time.Duration
 	// RetryFor bounds how long a Redis call is retried, with backoff,
@@ -69,19 +69,39 @@ func (o RedisOptions) withDefaults() RedisOptions {
 	return o
 }
 
+// A SlotGate gives a [RedisFrontier] this process's part of a host's
+// limits. The frontier's shared schedule grants a host's turn for every
+// process (its shared rate, its pause, its Crawl-delay); the gate holds
+// the host's slots in this process (--per-host counts per process).
+type SlotGate interface {
+	// HostKey returns the key of url's host: requests with one key share
+	// their limits, their queue and their place in the schedule.
+	HostKey(url string) string
+	// TakeSlot takes one of host's slots and returns it as a turn (nil
+	// when every slot is busy). full reports that no slot is left free;
+	// the gate's owner then calls [RedisFrontier.Wake] for host when one
+	// is freed.
+	TakeSlot(host string) (turn Turn, full bool)
+}
+
 // RedisFrontier is a [Frontier] shared by any number of trawl processes
-// through one Redis server: the queue of a run is a Redis stream read
-// through a consumer group (one consumer per process), the seen set is a
-// Redis set of fingerprints, and the run's statistics are a hash. See the
-// package documentation for the keys and for what is durable when.
+// through one Redis server. Like [MemoryFrontier] it keeps a queue per
+// host and a schedule of the hosts, here in Redis and shared by every
+// process: Next hands out only a request whose host may start now, its
+// turn (the shared rate's slot, past any pause or Crawl-delay) taken in
+// the same Lua script that takes the request, so two processes never
+// take the same turn of a host, and it waits, without polling, for the
+// earliest host due or for new work. See the package documentation for
+// the keys and for what is durable when.
 //
 // Every process of a run seeds it with the same inputs: the first one
 // queues them, the others find them seen and queue nothing, and a process
-// that joins late helps with what is left. An entry is acknowledged (and
-// deleted from the stream) by Done, after its result was written; an
-// entry left pending by a process that stopped heart-beating is taken
-// over by another after [RedisOptions.ClaimAfter]. The run is over when
-// the stream is empty and no live process is still seeding.
+// that joins late helps with what is left. A request taken is recorded
+// as this process's until Commit acknowledges it, after its result was
+// written; the requests of a process that stopped heart-beating are
+// queued again by another after [RedisOptions.ClaimAfter]. The run is
+// over when nothing is queued or taken and no live process is still
+// seeding.
 //
 // [RedisFrontier.Heartbeat] must run, as a task of the caller's task
 // group, for as long as the frontier is used.
@@ -92,30 +112,39 @@ type RedisFrontier struct {
 	keys   redisKeys
 
 	mu        sync.Mutex
-	inFlight  map[string]string // URL → stream entry ID, taken by this process
-	written   map[string]bool   // entry IDs done, to acknowledge at Commit
-	counts    map[string]int64  // statistics to add at Commit
-	ended     bool              // the run was seen finished
-	inputDone bool              // InputDone was called
-	seeding   bool              // still in the seeders set
+	inFlight  map[string]string                  // URL → queue member, taken by this process
+	written   map[string]bool                    // members done, to acknowledge at Commit
+	done      map[[FingerprintSize]byte]struct{} // URLs done in an earlier run (Seen)
+	counts    map[string]int64                   // statistics to add at Commit
+	ended     bool                               // the run was seen finished
+	inputDone bool                               // InputDone was called
+	seeding   bool                               // still in the seeders set
+	gate      SlotGate                           // nil: no local slots, hosts keyed by defaultHostKey
+	interval  time.Duration                      // the shared rate's interval (0: none), see SharedRate
+	burst     int
+	full      map[string]bool // hosts whose local slots are all busy
+	lastIdle  time.Time       // last run of the idle script
 
-	onEmptyRead func() // tests: called after each read that found no entry
+	claim structured.Lock // one consumer of the process asks Redis and waits at a time
+	wake  chan struct{}   // cap 1: new work may be there (Redis wake-up, freed slot)
+
+	onEmptyRead func() // tests: called after each look that found nothing to take
 }
 
 var _ Frontier = (*RedisFrontier)(nil)
 
-const redisGroup = "trawl"
-
 type redisKeys struct {
-	prefix, queue, seen, seeders, admitted, stats, hash string
+	prefix, seen, seeders, admitted, stats, hash, hosts, pending, consumers, wake, oldQueue string
 }
 
 func newRedisKeys(run string) redisKeys {
 	p := "trawl:" + run + ":"
-	return redisKeys{prefix: p, queue: p + "queue", seen: p + "seen", seeders: p + "seeders", admitted: p + "admitted", stats: p + "stats", hash: p + "fingerprint"}
+	return redisKeys{prefix: p, seen: p + "seen", seeders: p + "seeders", admitted: p + "admitted", stats: p + "stats", hash: p + "fingerprint",
+		hosts: p + "hosts", pending: p + "pending", consumers: p + "consumers", wake: p + "wake", oldQueue: p + "queue"}
 }
 
 func (k redisKeys) alive(consumer string) string { return k.prefix + "alive:" + consumer }
+func (k redisKeys) taken(consumer string) string { return k.prefix + "taken:" + consumer }
 
 // ErrRedisUnreachable is returned (wrapped) by [OpenRedisFrontier] when the
 // server does not answer, and by the other methods when it stopped
@@ -123,17 +152,17 @@ func (k redisKeys) alive(consumer string) string { return k.prefix + "alive:" + 
 var ErrRedisUnreachable = errors.New("redis unreachable")
 
 // OpenRedisFrontier connects to the Redis server at rawURL
-// ("redis://[user:pass@]host:port/db") and joins the run named run,
-// creating its consumer group when it is new. It registers this process as
-// alive and as a seeder until [RedisFrontier.InputDone]. Close must be
-// called.
+// ("redis://[user:pass@]host:port/db") and joins the run named run. It
+// registers this process as alive and as a seeder until
+// [RedisFrontier.InputDone]. Close must be called.
 func OpenRedisFrontier(ctx context.Context, rawURL, run string, opts RedisOptions) (*RedisFrontier, error) {
 	client, err := newRedisClient(rawURL, opts.PoolSize)
 	if err != nil {
 		return nil, err
 	}
 	opts = opts.withDefaults()
-	f := &RedisFrontier{client: client, run: run, opts: opts, keys: newRedisKeys(run), inFlight: map[string]string{}, written: map[string]bool{}, counts: map[string]int64{}, seeding: true}
+	f := &RedisFrontier{client: client, run: run, opts: opts, keys: newRedisKeys(run), inFlight: map[string]string{}, written: map[string]bool{}, done: map[[FingerprintSize]byte]struct{}{},
+		counts: map[string]int64{}, seeding: true, burst: 1, full: map[string]bool{}, wake: make(chan struct{}, 1)}
 	if err := f.join(ctx); err != nil {
 		client.Close()
 		return nil, err
@@ -168,12 +197,14 @@ func (f *RedisFrontier) join(ctx context.Context) error {
 	if err := f.client.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrRedisUnreachable, f.client.Options().Addr, err)
 	}
-	err := f.client.XGroupCreateMkStream(ctx, f.keys.queue, redisGroup, "0").Err()
-	if err != nil && !isBusyGroup(err) {
-		return fmt.Errorf("create consumer group for run %s: %w", f.run, err)
-	}
 	if err := f.checkFingerprint(ctx); err != nil {
 		return err
+	}
+	if n, err := f.client.Exists(ctx, f.keys.oldQueue).Result(); err != nil {
+		return fmt.Errorf("join run %s: %w", f.run, err)
+	} else if n > 0 {
+		return fmt.Errorf("join run %s: %w: its queue %s is one stream, this trawl keeps a queue per host; finish it with the trawl that started it, or name a new run with --run",
+			f.run, ErrOldRunLayout, f.keys.oldQueue)
 	}
 	if err := f.beat(ctx); err != nil {
 		return fmt.Errorf("join run %s: %w", f.run, err)
@@ -183,6 +214,11 @@ func (f *RedisFrontier) join(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ErrOldRunLayout is returned (wrapped) by [OpenRedisFrontier] for a run
+// started by an older trawl, which queued every URL in one stream: this
+// trawl cannot share its queue.
+var ErrOldRunLayout = errors.New("run uses an older queue layout")
 
 // fingerprintName names the hash of the seen set's members, as the key
 // "trawl:R:fingerprint" records it.
@@ -218,45 +254,84 @@ func (f *RedisFrontier) checkFingerprint(ctx context.Context) error {
 	return nil
 }
 
-func isBusyGroup(err error) bool {
-	return err != nil && strings.HasPrefix(err.Error(), "BUSYGROUP")
-}
-
-// ConsumerName returns this process's consumer name in the run's group.
+// ConsumerName returns this process's consumer name in the run.
 func (f *RedisFrontier) ConsumerName() string { return f.opts.Consumer }
 
+// SetGate makes the frontier key hosts with g and take the host's slot in
+// this process for every request it hands out, as the request's
+// [Request.Turn]. Call it before Add. Without a gate, a request's host is
+// what lies between "://" and the next '/' of its URL, and requests come
+// without a turn.
+func (f *RedisFrontier) SetGate(g SlotGate) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.gate = g
+}
+
+// Wake tells the frontier that one of host's slots in this process was
+// freed, so that a consumer waiting for work asks again. The [SlotGate]'s
+// owner calls it.
+func (f *RedisFrontier) Wake(host string) {
+	f.mu.Lock()
+	wasFull := f.full[host]
+	delete(f.full, host)
+	f.mu.Unlock()
+	if wasFull {
+		f.signal()
+	}
+}
+
+// signal wakes the consumer waiting for work, or the next one to wait.
+func (f *RedisFrontier) signal() {
+	select {
+	case f.wake <- struct{}{}:
+	default: // one wake-up pending is enough
+	}
+}
+
 // Heartbeat keeps this process alive in the run until ctx ends, refreshing
-// its alive key every third of [RedisOptions.AliveTTL]. Run it as a task
-// beside the pipeline; it returns nil when ctx ends. A failed refresh is
-// tried again at the next beat.
+// its alive key every third of [RedisOptions.AliveTTL], and listens for
+// the run's wake-ups (new work, the end of the run) published by every
+// process. Run it as a task beside the pipeline; it returns nil when ctx
+// ends. A failed refresh is tried again at the next beat; lost wake-ups
+// only delay Next until [RedisOptions.Block] has passed.
 func (f *RedisFrontier) Heartbeat(ctx context.Context) error {
 	t := time.NewTicker(f.opts.AliveTTL / 3)
 	defer t.Stop()
+	sub := f.client.Subscribe(ctx, f.keys.wake)
+	wakes := sub.Channel(redis.WithChannelSize(1), redis.WithChannelSendTimeout(time.Second))
+	defer func() {
+		// The subscription's receiver ends once it has delivered what it
+		// holds: drain it, so that it does not outlive the frontier.
+		sub.Close()
+		drain := time.NewTimer(2 * time.Second)
+		defer drain.Stop()
+		for {
+			select {
+			case _, ok := <-wakes:
+				if ok {
+					continue
+				}
+			case <-drain.C:
+			}
+			return
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+			_ = f.beat(ctx)
+		case <-wakes:
+			f.signal()
 		}
-		_ = f.beat(ctx)
 	}
 }
 
 func (f *RedisFrontier) beat(ctx context.Context) error {
 	return f.client.Set(ctx, f.keys.alive(f.opts.Consumer), "1", f.opts.AliveTTL).Err()
 }
-
-// enqueueScript queues a request unless its fingerprint is in the seen set
-// (or the run's page budget is spent): the check and the enqueue are one
-// atomic step, so two processes that find the same link queue it once.
-var enqueueScript = redis.NewScript(`
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 0 end
-local max = tonumber(ARGV[6])
-if max > 0 and redis.call('INCR', KEYS[3]) > max then return 0 end
-redis.call('SADD', KEYS[1], ARGV[1])
-redis.call('XADD', KEYS[2], '*', 'url', ARGV[2], 'depth', ARGV[3], 'source', ARGV[4], 'line', ARGV[5], 'input', ARGV[7])
-return 1
-`)
 
 // fingerprintKey is the member of the seen set for s: its [Fingerprint]
 // as 16 raw bytes (Redis strings are binary-safe).
@@ -265,13 +340,89 @@ func fingerprintKey(s string) string {
 	return string(fp[:])
 }
 
-// Add implements [Frontier]: one atomic check-and-enqueue in Redis.
+// hostKey returns the schedule's key for url's host.
+func (f *RedisFrontier) hostKey(url string) string {
+	f.mu.Lock()
+	g := f.gate
+	f.mu.Unlock()
+	if g != nil {
+		return g.HostKey(url)
+	}
+	return defaultHostKey(url)
+}
+
+// defaultHostKey is what lies between "://" and the next '/', '?' or '#'
+// of url.
+func defaultHostKey(url string) string {
+	_, rest, _ := strings.Cut(url, "://")
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	return rest
+}
+
+// entry is a queued request as its queue member holds it, after the
+// ordering prefix.
+type entry struct {
+	URL    string `json:"u"`
+	Source string `json:"s,omitempty"`
+	Line   int    `json:"l,omitempty"`
+	Input  string `json:"i,omitempty"`
+}
+
+// A queue member is the request's depth (depthWidth digits), the run's
+// arrival counter (seqWidth digits, added by the script) and the entry as
+// JSON: members of one host's queue (a sorted set, every score 0) sort by
+// depth, then arrival.
+const (
+	depthWidth = 10
+	seqWidth   = 15
+)
+
+func encodeMember(req Request) (string, error) {
+	b, err := json.Marshal(entry{URL: req.URL, Source: req.Source, Line: req.Line, Input: req.Input})
+	if err != nil {
+		return "", fmt.Errorf("encode %s: %w", req.URL, err)
+	}
+	return fmt.Sprintf("%0*d", depthWidth, max(req.Depth, 0)) + string(b), nil
+}
+
+func decodeMember(m string) (Request, error) {
+	if len(m) < depthWidth+seqWidth {
+		return Request{}, fmt.Errorf("queue member %q: too short", m)
+	}
+	depth, err := strconv.Atoi(m[:depthWidth])
+	if err != nil {
+		return Request{}, fmt.Errorf("queue member %q: depth: %w", m, err)
+	}
+	var e entry
+	if err := json.Unmarshal([]byte(m[depthWidth+seqWidth:]), &e); err != nil {
+		return Request{}, fmt.Errorf("queue member %q: %w", m, err)
+	}
+	return Request{URL: e.URL, Depth: depth, Source: e.Source, Line: e.Line, Input: e.Input}, nil
+}
+
+// rateArgs returns the shared rate's interval in microseconds and burst,
+// as the scripts take them.
+func (f *RedisFrontier) rateArgs() (int64, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.interval.Microseconds(), f.burst
+}
+
+// Add implements [Frontier]: one atomic check-and-enqueue in Redis, which
+// also puts the host in the schedule if it was not there.
 func (f *RedisFrontier) Add(ctx context.Context, req Request) (bool, error) {
+	m, err := encodeMember(req)
+	if err != nil {
+		return false, err
+	}
+	host := f.hostKey(req.URL)
+	iv, burst := f.rateArgs()
 	var added bool
-	err := f.retry(ctx, "queue "+req.URL, func(ctx context.Context) error {
-		n, err := enqueueScript.Run(ctx, f.client,
-			[]string{f.keys.seen, f.keys.queue, f.keys.admitted},
-			fingerprintKey(req.URL), req.URL, req.Depth, req.Source, req.Line, f.opts.MaxPages, req.Input).Int()
+	err = f.retry(ctx, "queue "+req.URL, func(ctx context.Context) error {
+		n, err := enqueueScript.Run(ctx, f.client, nil,
+			f.keys.prefix, fingerprintKey(req.URL), host, m, f.opts.MaxPages, iv, burst).Int()
 		added = n == 1
 		return err
 	})
@@ -280,8 +431,14 @@ func (f *RedisFrontier) Add(ctx context.Context, req Request) (bool, error) {
 
 // Seen implements [Frontier]: the URL joins the shared seen set. It
 // retries within [RedisOptions.RetryFor] and then gives up silently (the
-// URL may then be fetched again: at least once).
+// URL may then be fetched again: at least once). The process also
+// remembers it as done: when it takes the URL from the queue (queued
+// again after this process was killed with its result written but not
+// acknowledged, and resumed), it acknowledges it without handing it out.
 func (f *RedisFrontier) Seen(url string) {
+	f.mu.Lock()
+	f.done[Fingerprint(url)] = struct{}{}
+	f.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), f.opts.RetryFor)
 	defer cancel()
 	_ = f.retry(ctx, "mark "+url, func(ctx context.Context) error {
@@ -309,10 +466,11 @@ func (f *RedisFrontier) InputDone() {
 	ctx, cancel := context.WithTimeout(context.Background(), f.opts.RetryFor)
 	defer cancel()
 	_ = f.leaveSeeders(ctx)
+	f.signal()
 }
 
 // leaveSeeders removes this process from the seeders once its input is
-// done.
+// done, and wakes the processes waiting for work: the run may be over.
 func (f *RedisFrontier) leaveSeeders(ctx context.Context) error {
 	f.mu.Lock()
 	need := f.inputDone && f.seeding
@@ -321,7 +479,11 @@ func (f *RedisFrontier) leaveSeeders(ctx context.Context) error {
 		return nil
 	}
 	err := f.retry(ctx, "finish seeding", func(ctx context.Context) error {
-		return f.client.SRem(ctx, f.keys.seeders, f.opts.Consumer).Err()
+		pipe := f.client.TxPipeline()
+		pipe.SRem(ctx, f.keys.seeders, f.opts.Consumer)
+		pipe.Publish(ctx, f.keys.wake, "")
+		_, err := pipe.Exec(ctx)
+		return err
 	})
 	if err == nil {
 		f.mu.Lock()
@@ -339,27 +501,12 @@ func (f *RedisFrontier) leaveSeeders(ctx context.Context) error {
 func (f *RedisFrontier) Done(ctx context.Context, req Request) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if id, ok := f.inFlight[req.URL]; ok {
+	if m, ok := f.inFlight[req.URL]; ok {
 		delete(f.inFlight, req.URL)
-		f.written[id] = true
+		f.written[m] = true
 	}
 	return nil
 }
-
-// commitScript acknowledges entries (XACK) and deletes them from the
-// stream, so that the stream holds exactly the entries queued or in
-// flight, and adds to the run's statistics.
-var commitScript = redis.NewScript(`
-local n = tonumber(ARGV[2])
-if n > 0 then
-  local ids = {}
-  for i = 1, n do ids[i] = ARGV[2 + i] end
-  redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
-  redis.call('XDEL', KEYS[1], unpack(ids))
-end
-for i = 3 + n, #ARGV, 2 do redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 1]) end
-return n
-`)
 
 // commitBatch bounds the entries acknowledged by one script call.
 const commitBatch = 500
@@ -368,24 +515,24 @@ const commitBatch = 500
 // adds the results recorded with RecordResult to the run's statistics.
 // Call it after flushing the output that holds those results. When Redis
 // cannot be reached within [RedisOptions.RetryFor] it returns an error
-// and the entries stay pending: other processes fetch them again, and
-// nothing is lost.
+// and the entries stay taken: other processes fetch them again once this
+// one is gone, and nothing is lost.
 func (f *RedisFrontier) Commit(ctx context.Context) error {
 	f.mu.Lock()
-	ids, counts := slices.Collect(maps.Keys(f.written)), f.counts
+	members, counts := slices.Collect(maps.Keys(f.written)), f.counts
 	f.counts = map[string]int64{}
 	f.mu.Unlock()
-	for len(ids) > 0 || len(counts) > 0 {
-		batch := ids[:min(len(ids), commitBatch)]
-		args := []any{redisGroup, len(batch)}
-		for _, id := range batch {
-			args = append(args, id)
+	for len(members) > 0 || len(counts) > 0 {
+		batch := members[:min(len(members), commitBatch)]
+		args := []any{f.keys.prefix, f.opts.Consumer, len(batch)}
+		for _, m := range batch {
+			args = append(args, m)
 		}
 		for k, n := range counts {
 			args = append(args, k, n)
 		}
 		err := f.retry(ctx, "acknowledge results", func(ctx context.Context) error {
-			return commitScript.Run(ctx, f.client, []string{f.keys.queue, f.keys.stats}, args...).Err()
+			return commitScript.Run(ctx, f.client, nil, args...).Err()
 		})
 		if err != nil {
 			f.mu.Lock()
@@ -398,19 +545,18 @@ func (f *RedisFrontier) Commit(ctx context.Context) error {
 		// Only now are they no longer held: until the acknowledgement is
 		// made, the idle script must not take them back.
 		f.mu.Lock()
-		for _, id := range batch {
-			delete(f.written, id)
+		for _, m := range batch {
+			delete(f.written, m)
 		}
 		f.mu.Unlock()
-		ids, counts = ids[len(batch):], nil
+		members, counts = members[len(batch):], nil
 	}
 	return nil
 }
 
-// Pending implements [Frontier]: the number of entries queued or in
-// flight in the whole run (the stream's length), asked of Redis within a
-// second; when Redis does not answer, the requests this process took and
-// has not finished.
+// Pending implements [Frontier]: the number of requests queued or in
+// flight in the whole run, asked of Redis within a second; when Redis
+// does not answer, the requests this process took and has not finished.
 func (f *RedisFrontier) Pending() int {
 	f.mu.Lock()
 	ended, local := f.ended, len(f.inFlight)+len(f.written)
@@ -420,23 +566,27 @@ func (f *RedisFrontier) Pending() int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	n, err := f.client.XLen(ctx, f.keys.queue).Result()
+	n, err := f.client.Get(ctx, f.keys.pending).Int()
+	if errors.Is(err, redis.Nil) {
+		return 0
+	}
 	if err != nil {
 		return local
 	}
-	return int(n)
+	return n
 }
 
 // Consumer implements [Frontier]. Every consumer of one RedisFrontier
-// reads as the same consumer of the group: the process.
+// takes requests as the same consumer of the run: the process.
 func (f *RedisFrontier) Consumer() Consumer { return redisConsumer{f} }
 
 // Close leaves the run: this process is no longer alive nor seeding, so
-// the entries it took and did not finish can be taken over at once, and
-// closes the connections. It does not delete the run.
+// the entries it took and did not finish can be taken over, and closes
+// the connections. It does not delete the run.
 func (f *RedisFrontier) Close(ctx context.Context) error {
 	err := f.client.Del(ctx, f.keys.alive(f.opts.Consumer)).Err()
 	err = errors.Join(err, f.client.SRem(ctx, f.keys.seeders, f.opts.Consumer).Err())
+	f.client.Publish(ctx, f.keys.wake, "") // the others may take over, or end
 	return errors.Join(err, f.client.Close())
 }
 
@@ -483,16 +633,25 @@ func isTransient(err redis.Error) bool {
 	return false
 }
 
-// errNoEntry means a read found nothing to take.
+// errNoEntry means a look found nothing to take.
 var errNoEntry = errors.New("no entry")
 
 type redisConsumer struct{ f *RedisFrontier }
 
-// Next implements [Consumer]: a blocking read of new entries, bounded by
-// [RedisOptions.Block]; when there are none, it takes over an entry
-// abandoned by a dead process, or reports the end of the run.
+// Next implements [Consumer]: it takes a request of the host that has
+// been ready the longest, with the host's turn, or waits until the
+// earliest host is due, until another process (or this one) queues work
+// or frees a slot, or until [RedisOptions.Block] has passed, and looks
+// again. While nothing is to be taken it reclaims the requests of dead
+// processes, and reports the end of the run. One consumer of the process
+// asks Redis and waits at a time; the others wait for it.
 func (c redisConsumer) Next(ctx context.Context) (Request, error) {
 	f := c.f
+	if err := f.claim.Lock(ctx); err != nil {
+		return Request{}, err
+	}
+	defer f.claim.Unlock()
+	forceIdle := false
 	for {
 		f.mu.Lock()
 		ended := f.ended
@@ -503,150 +662,172 @@ func (c redisConsumer) Next(ctx context.Context) (Request, error) {
 		if err := f.leaveSeeders(ctx); err != nil {
 			return Request{}, err
 		}
-		var req Request
-		err := f.retry(ctx, "read queue", func(ctx context.Context) error {
-			var err error
-			req, err = f.read(ctx)
-			if errors.Is(err, errNoEntry) {
-				req, err = f.idle(ctx)
-			}
-			return err
-		})
-		switch {
-		case err == nil:
-			return req, nil
-		case errors.Is(err, errNoEntry):
-			if f.onEmptyRead != nil {
-				f.onEmptyRead()
-			}
-			continue
-		case errors.Is(err, structured.ErrEndOfStream):
-			f.mu.Lock()
-			f.ended = true
-			f.mu.Unlock()
-			return Request{}, err
+		select { // a wake-up from before this look is answered by it
+		case <-f.wake:
 		default:
+		}
+		req, due, err := f.take(ctx)
+		if err == nil {
+			return req, nil
+		}
+		if !errors.Is(err, errNoEntry) {
 			return Request{}, err
 		}
+		f.mu.Lock()
+		idleDue := forceIdle || time.Since(f.lastIdle) >= f.opts.Block
+		f.mu.Unlock()
+		if idleDue {
+			reclaimed, err := f.idle(ctx)
+			switch {
+			case errors.Is(err, structured.ErrEndOfStream):
+				f.mu.Lock()
+				f.ended = true
+				f.mu.Unlock()
+				return Request{}, err
+			case err != nil:
+				return Request{}, err
+			case reclaimed:
+				continue
+			}
+		}
+		if f.onEmptyRead != nil {
+			f.onEmptyRead()
+		}
+		wait := f.opts.Block
+		if due >= 0 {
+			wait = min(wait, due)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+			forceIdle = false
+		case <-f.wake:
+			forceIdle = true // a process may have finished the run
+		case <-ctx.Done():
+			t.Stop()
+			return Request{}, ctx.Err()
+		}
+		t.Stop()
 	}
 }
 
 func (c redisConsumer) Close() error { return nil }
 
-// read waits up to Block for a new entry of the queue.
-func (f *RedisFrontier) read(ctx context.Context) (Request, error) {
-	streams, err := f.client.XReadGroup(ctx, &redis.XReadGroupArgs{
-		Group: redisGroup, Consumer: f.opts.Consumer,
-		Streams: []string{f.keys.queue, ">"}, Count: 1, Block: f.opts.Block,
-	}).Result()
-	if errors.Is(err, redis.Nil) {
-		return Request{}, errNoEntry
-	}
-	if err != nil {
-		if isNoGroup(err) {
-			err = f.recreateGroup(ctx, err)
-		}
-		return Request{}, err
-	}
-	for _, s := range streams {
-		for _, m := range s.Messages {
-			return f.take(m.ID, m.Values), nil
-		}
-	}
-	return Request{}, errNoEntry
-}
-
-func isNoGroup(err error) bool {
-	var rerr redis.Error
-	return errors.As(err, &rerr) && strings.HasPrefix(rerr.Error(), "NOGROUP")
-}
-
-// recreateGroup recreates the consumer group when a Redis restarted
-// without its data lost it; err is then retried.
-func (f *RedisFrontier) recreateGroup(ctx context.Context, err error) error {
-	if cerr := f.client.XGroupCreateMkStream(ctx, f.keys.queue, redisGroup, "0").Err(); cerr != nil && !isBusyGroup(cerr) {
-		return cerr
-	}
-	return err
-}
-
-// idleScript runs when the queue has nothing new: it takes over one entry
-// pending longer than ClaimAfter on a consumer whose alive key is gone, or
-// says whether the run is still busy (entries queued or in flight, or a
-// live process still seeding) or finished. A slow request of a live
-// process is never taken, however long it takes: XAUTOCLAIM cannot tell
-// the two apart, so the script walks the pending entries (at most 1000 a
-// call) with XPENDING and claims with XCLAIM. It also takes back an entry
-// pending on this very consumer that the process does not hold (ARGV[5:]
-// are the entries it holds): one delivered by a read whose reply was lost
-// when the connection broke.
-var idleScript = redis.NewScript(`
-local held = {}
-for i = 5, #ARGV do held[ARGV[i]] = true end
-local start = '-'
-for page = 1, 10 do
-  local pend = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', tonumber(ARGV[3]), start, '+', 100)
-  for _, e in ipairs(pend) do
-    local mine = e[2] == ARGV[2]
-    if (mine and not held[e[1]]) or (not mine and redis.call('EXISTS', ARGV[4] .. 'alive:' .. e[2]) == 0) then
-      local got = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]), e[1])
-      if #got > 0 and got[1] then return {'claimed', got[1][1], got[1][2]} end
-    end
-  end
-  if #pend < 100 then break end
-  start = '(' .. pend[#pend][1]
-end
-if redis.call('XLEN', KEYS[1]) > 0 then return {'busy'} end
-for _, s in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  if redis.call('EXISTS', ARGV[4] .. 'alive:' .. s) == 1 then return {'seeding'} end
-  redis.call('SREM', KEYS[2], s)
-end
-return {'finished'}
-`)
-
-// idle reclaims an abandoned entry, or returns errNoEntry while the run is
-// busy, or ErrEndOfStream once it is over.
-func (f *RedisFrontier) idle(ctx context.Context) (Request, error) {
-	args := []any{redisGroup, f.opts.Consumer, f.opts.ClaimAfter.Milliseconds(), f.keys.prefix}
+// take takes the next request of a host that may start now, with its
+// turn. When none may, it returns errNoEntry and how long until the
+// earliest host not busy in this process is due (-1: none is queued).
+func (f *RedisFrontier) take(ctx context.Context) (Request, time.Duration, error) {
 	f.mu.Lock()
-	for _, id := range f.inFlight {
-		args = append(args, id)
+	full := slices.Collect(maps.Keys(f.full))
+	gate := f.gate
+	f.mu.Unlock()
+	iv, burst := f.rateArgs()
+	for {
+		args := []any{f.keys.prefix, f.opts.Consumer, iv, burst, len(full)}
+		for _, h := range full {
+			args = append(args, h)
+		}
+		var res []any
+		err := f.retry(ctx, "take from the queue", func(ctx context.Context) error {
+			var err error
+			res, err = claimScript.Run(ctx, f.client, nil, args...).Slice()
+			return err
+		})
+		if err != nil {
+			return Request{}, 0, err
+		}
+		kind, _ := res[0].(string)
+		switch kind {
+		case "wait":
+			us, _ := res[1].(int64)
+			return Request{}, time.Duration(max(us, 0)) * time.Microsecond, errNoEntry
+		case "taken":
+		default:
+			return Request{}, -1, errNoEntry
+		}
+		m, _ := res[1].(string)
+		host, _ := res[2].(string)
+		req, err := decodeMember(m)
+		if err != nil {
+			return Request{}, 0, err
+		}
+		f.mu.Lock()
+		_, done := f.done[Fingerprint(req.URL)]
+		f.mu.Unlock()
+		if done {
+			err := f.retry(ctx, "acknowledge "+req.URL, func(ctx context.Context) error {
+				return commitScript.Run(ctx, f.client, nil, f.keys.prefix, f.opts.Consumer, 1, m).Err()
+			})
+			if err != nil {
+				return Request{}, 0, err
+			}
+			continue
+		}
+		if gate != nil {
+			turn, isFull := gate.TakeSlot(host)
+			if isFull {
+				f.mu.Lock()
+				f.full[host] = true
+				f.mu.Unlock()
+			}
+			if turn == nil {
+				// Every slot was taken meanwhile (a retry, a robots.txt):
+				// the request goes back to the head of its host's queue;
+				// the turn of the shared rate it took is spent.
+				if err := f.putBack(ctx, m, host); err != nil {
+					return Request{}, 0, err
+				}
+				full = append(full, host)
+				continue
+			}
+			req.Turn = turn
+		}
+		f.mu.Lock()
+		f.inFlight[req.URL] = m
+		f.mu.Unlock()
+		return req, 0, nil
 	}
-	for id := range f.written {
-		args = append(args, id)
+}
+
+// putBack returns a request this process took to its host's queue.
+func (f *RedisFrontier) putBack(ctx context.Context, m, host string) error {
+	iv, burst := f.rateArgs()
+	return f.retry(ctx, "give back a request", func(ctx context.Context) error {
+		return putBackScript.Run(ctx, f.client, nil, f.keys.prefix, f.opts.Consumer, m, host, iv, burst).Err()
+	})
+}
+
+// idle queues again the requests taken by dead processes, and those this
+// process took and does not hold (a reply lost with a broken
+// connection), once taken ClaimAfter ago. It reports whether it queued
+// any; otherwise it returns nil while the run is busy, and
+// ErrEndOfStream once it is over.
+func (f *RedisFrontier) idle(ctx context.Context) (bool, error) {
+	iv, burst := f.rateArgs()
+	f.mu.Lock()
+	f.lastIdle = time.Now()
+	args := []any{f.keys.prefix, f.opts.Consumer, f.opts.ClaimAfter.Milliseconds(), iv, burst}
+	for _, m := range f.inFlight {
+		args = append(args, m)
+	}
+	for m := range f.written {
+		args = append(args, m)
 	}
 	f.mu.Unlock()
-	res, err := idleScript.Run(ctx, f.client, []string{f.keys.queue, f.keys.seeders}, args...).Slice()
+	var res []any
+	err := f.retry(ctx, "look for abandoned requests", func(ctx context.Context) error {
+		var err error
+		res, err = idleScript.Run(ctx, f.client, nil, args...).Slice()
+		return err
+	})
 	if err != nil {
-		if isNoGroup(err) {
-			err = f.recreateGroup(ctx, err)
-		}
-		return Request{}, err
+		return false, err
 	}
 	switch res[0] {
-	case "claimed":
-		id, _ := res[1].(string)
-		flat, _ := res[2].([]any)
-		values := map[string]any{}
-		for i := 0; i+1 < len(flat); i += 2 {
-			k, _ := flat[i].(string)
-			values[k] = flat[i+1]
-		}
-		return f.take(id, values), nil
+	case "reclaimed":
+		return true, nil
 	case "finished":
-		return Request{}, structured.ErrEndOfStream
+		return false, structured.ErrEndOfStream
 	}
-	return Request{}, errNoEntry
-}
-
-// take records that this process holds entry id and decodes its request.
-func (f *RedisFrontier) take(id string, values map[string]any) Request {
-	str := func(k string) string { s, _ := values[k].(string); return s }
-	depth, _ := strconv.Atoi(str("depth"))
-	line, _ := strconv.Atoi(str("line"))
-	req := Request{URL: str("url"), Depth: depth, Source: str("source"), Line: line, Input: str("input")}
-	f.mu.Lock()
-	f.inFlight[req.URL] = id
-	f.mu.Unlock()
-	return req
+	return false, nil
 }

@@ -27,7 +27,7 @@ type RunStats struct {
 	Done    int            // results written, by every process
 	Failed  int            // results with an error
 	ByKind  map[string]int // failures by error kind
-	Queued  int            // entries queued or in flight (the stream's length)
+	Queued  int            // requests queued or in flight
 	Pending int            // entries taken by a process and not yet acknowledged
 	Alive   []string       // consumers that are alive now
 	Seen    int            // size of the seen set
@@ -78,10 +78,12 @@ func ReadRunStats(ctx context.Context, rawURL, run string) (RunStats, error) {
 			s.ByKind[strings.TrimPrefix(k, "kind:")] = n
 		}
 	}
-	queued, _ := client.XLen(ctx, keys.queue).Result()
-	s.Queued = int(queued)
-	if p, err := client.XPending(ctx, keys.queue, redisGroup).Result(); err == nil {
-		s.Pending = int(p.Count)
+	queued, _ := client.Get(ctx, keys.pending).Int()
+	s.Queued = queued
+	consumers, _ := client.SMembers(ctx, keys.consumers).Result()
+	for _, c := range consumers {
+		n, _ := client.HLen(ctx, keys.taken(c)).Result()
+		s.Pending += int(n)
 	}
 	seen, _ := client.SCard(ctx, keys.seen).Result()
 	s.Seen = int(seen)

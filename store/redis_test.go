@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/trawl-dev/trawl/internal/redistest"
 	"github.com/trawl-dev/trawl/structured"
 )
@@ -408,10 +406,8 @@ func TestRedisFrontierTakesBackLostDelivery(t *testing.T) {
 			return err
 		}
 		f.InputDone()
-		// Delivered to "me", but the process never hears of it.
-		if _, err := rf.client.XReadGroup(ctx, &redis.XReadGroupArgs{
-			Group: redisGroup, Consumer: "me", Streams: []string{rf.keys.queue, ">"}, Count: 1,
-		}).Result(); err != nil {
+		// Taken for "me", but the process never hears of it.
+		if err := claimScript.Run(ctx, rf.client, nil, rf.keys.prefix, "me", 0, 1, 0).Err(); err != nil {
 			return err
 		}
 		got, err := drain(ctx, f)

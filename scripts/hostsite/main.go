@@ -3,6 +3,8 @@
 // delay before every response: a stand-in for many remote hosts, for
 // scripts/bench-hosts.sh. It prints the port on stdout once every address
 // listens and serves until SIGINT, SIGTERM or --for. robots.txt is a 404.
+// With --log FILE it writes one line per page request, "<unix ns> <host>
+// <path>", when it stops: for checking per-host rates at the server.
 package main
 
 import (
@@ -15,6 +17,8 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -25,7 +29,10 @@ func main() {
 	hosts := flag.Int("hosts", 50, "number of addresses, from 127.0.0.2 up")
 	delay := flag.Duration("delay", 0, "delay before every response")
 	limit := flag.Duration("for", 10*time.Minute, "stop serving after this long")
+	logPath := flag.String("log", "", "write the time, host and path of every page request to this file when stopping")
 	flag.Parse()
+	var logMu sync.Mutex
+	var log strings.Builder
 	if *hosts < 1 || *hosts > 250 {
 		fmt.Fprintln(os.Stderr, "hostsite: --hosts must be between 1 and 250")
 		os.Exit(2)
@@ -43,6 +50,11 @@ func main() {
 		if r.URL.Path == "/robots.txt" {
 			http.NotFound(w, r)
 			return
+		}
+		if *logPath != "" {
+			logMu.Lock()
+			fmt.Fprintf(&log, "%d %s %s\n", time.Now().UnixNano(), r.Host, r.URL.Path)
+			logMu.Unlock()
 		}
 		if *delay > 0 {
 			select {
@@ -70,6 +82,14 @@ func main() {
 	if err != nil && ctx.Err() == nil {
 		fmt.Fprintln(os.Stderr, "hostsite:", err)
 		os.Exit(1)
+	}
+	if *logPath != "" {
+		logMu.Lock()
+		defer logMu.Unlock()
+		if err := os.WriteFile(*logPath, []byte(log.String()), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "hostsite:", err)
+			os.Exit(1)
+		}
 	}
 }
 
