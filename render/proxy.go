@@ -1,0 +1,105 @@
+package render
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/structured"
+)
+
+// proxy is the HTTP proxy inside trawl that every request of a rendered
+// page goes through (Chromium runs with --proxy-server pointing at it,
+// loopback included): each one is made by the run's Fetcher
+// ([crawler.Fetcher.Subresource]), so robots.txt, the per-host limits,
+// the body limit and --deny-private hold for the browser as for trawl.
+//
+// It listens on 127.0.0.1 only. It is no open door: anyone on the
+// machine who can reach it could already make the same requests, and it
+// refuses what the run refuses (private addresses under --deny-private).
+// CONNECT (https) is tunnelled to the target through the same guarded
+// dialer check but without robots.txt and body limits, which need the
+// plain request: see the README.
+type proxy struct {
+	fetcher *crawler.Fetcher
+	srv     *http.Server
+	ln      net.Listener
+}
+
+// startProxy listens on a loopback port and serves as a task of tg until
+// ctx ends.
+func startProxy(ctx context.Context, tg *structured.TaskGroup, f *crawler.Fetcher) (*proxy, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen for the render proxy: %w", err)
+	}
+	p := &proxy{fetcher: f, ln: ln}
+	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	tg.StartSoon(func(ctx context.Context) error {
+		stop := context.AfterFunc(ctx, func() { p.srv.Close() })
+		defer stop()
+		if err := p.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("render proxy: %w", err)
+		}
+		return nil
+	})
+	return p, nil
+}
+
+// addr is the proxy's "127.0.0.1:port".
+func (p *proxy) addr() string { return p.ln.Addr().String() }
+
+// ServeHTTP implements [http.Handler]: one proxied request.
+func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodConnect {
+		http.Error(w, "trawl render proxy: https subresources are not proxied", http.StatusForbidden)
+		return
+	}
+	if !r.URL.IsAbs() {
+		http.Error(w, "trawl render proxy: not a proxy request", http.StatusBadRequest)
+		return
+	}
+	var body io.Reader
+	if r.ContentLength != 0 && r.Body != nil {
+		body = r.Body
+	}
+	resp, err := p.fetcher.Subresource(r.Context(), r.Method, r.URL.String(), r.Header, body)
+	if err != nil {
+		status := http.StatusBadGateway
+		switch crawler.KindOf(err) {
+		case crawler.KindRobotsDisallowed, crawler.KindDeniedPrivate, crawler.KindInvalidURL:
+			status = http.StatusForbidden
+		case crawler.KindTimeout:
+			status = http.StatusGatewayTimeout
+		}
+		w.Header().Set("X-Trawl-Error", string(crawler.KindOf(err)))
+		http.Error(w, "trawl render proxy: "+err.Error(), status)
+		return
+	}
+	h := w.Header()
+	for k, vs := range resp.Header {
+		if responseHop[k] {
+			continue
+		}
+		h[k] = vs
+	}
+	h.Set("Content-Length", strconv.Itoa(len(resp.Body)))
+	w.WriteHeader(resp.Status)
+	if r.Method != http.MethodHead {
+		w.Write(resp.Body)
+	}
+}
+
+// responseHop are the response fields not passed on to the browser.
+var responseHop = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Authenticate": true, "Proxy-Connection": true,
+	"Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Content-Length": true,
+	"Content-Encoding": true,
+}
