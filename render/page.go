@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
@@ -22,6 +23,12 @@ import (
 
 // cdpTimeout bounds every CDP command trawl sends.
 const cdpTimeout = 10 * time.Second
+
+// The viewport of every tab, and of the screenshots.
+const (
+	viewportWidth  = 1280
+	viewportHeight = 800
+)
 
 // idleQuiet is how long at most one request must be in flight for the
 // page to count as idle.
@@ -124,6 +131,8 @@ func (l *pageLoad) waitSettled(ctx, tab context.Context, w Wait) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-tab.Done(): // the tab or the whole browser is gone
+			return fmt.Errorf("tab closed: %w", context.Cause(tab))
 		case <-l.changed:
 		case <-timer:
 		}
@@ -273,7 +282,13 @@ func (j *pageJob) run(ctx, tab context.Context) (*crawler.Rendered, error) {
 		patterns = append(patterns, &fetch.RequestPattern{URLPattern: "*", ResourceType: t})
 	}
 	err := call(tab, func(ctx context.Context) error {
-		_, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: patterns})
+		_, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+			Width: viewportWidth, Height: viewportHeight, DeviceScaleFactor: 1,
+		})
+		if err != nil {
+			return err
+		}
+		_, err = chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: patterns})
 		return err
 	})
 	if err != nil {

@@ -378,6 +378,10 @@ func siteOf(u string) string {
 	return pu.Scheme + "://" + pu.Host
 }
 
+// maxShotHeight bounds a full-page screenshot (CSS pixels): an endless
+// page would make an endless image.
+const maxShotHeight = 16384
+
 // screenshotDir is where screenshots go (--screenshot).
 type screenshotDir struct{ dir string }
 
@@ -386,9 +390,18 @@ type screenshotDir struct{ dir string }
 func (s *screenshotDir) take(tab context.Context, u string, full bool) (string, error) {
 	var data []byte
 	err := call(tab, func(ctx context.Context) error {
-		res, err := chromedp.Call(ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{
-			Format: page.CaptureScreenshotFormatPng, CaptureBeyondViewport: ptr(full), FromSurface: ptr(true),
-		})
+		params := page.CaptureScreenshotParams{Format: page.CaptureScreenshotFormatPng, FromSurface: ptr(true)}
+		if full {
+			m, err := chromedp.Call(ctx, page.GetLayoutMetrics, cdp.Empty{})
+			if err != nil {
+				return err
+			}
+			if c := m.CSSContentSize; c != nil && c.Width > 0 && c.Height > 0 {
+				params.CaptureBeyondViewport = ptr(true)
+				params.Clip = &page.Viewport{Width: c.Width, Height: min(c.Height, maxShotHeight), Scale: 1}
+			}
+		}
+		res, err := chromedp.Call(ctx, page.CaptureScreenshot, params)
 		data = res.Data
 		return err
 	})
