@@ -39,7 +39,7 @@ const idleQuiet = 500 * time.Millisecond
 type pageLoad struct {
 	mu         sync.Mutex
 	inflight   map[network.RequestID]bool
-	quietSince time.Time // when inflight last dropped to at most one
+	quietSince time.Time // when inflight last dropped to at most one, or DOMContentLoaded fired
 	dcl, load  bool
 	changed    chan struct{} // a token when anything above changed
 }
@@ -72,6 +72,7 @@ func (l *pageLoad) observe(ev any) {
 		delete(l.inflight, ev.RequestID)
 	case *page.EventDomContentEventFired:
 		l.dcl = true
+		l.quietSince = time.Now() // the quiet time counts from here: scripts run at DOMContentLoaded
 	case *page.EventLoadEventFired:
 		l.load = true
 	default:

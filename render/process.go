@@ -79,8 +79,9 @@ type process struct {
 // DevTools address.
 const launchTimeout = 30 * time.Second
 
-// startProcess starts the browser at chrome, its requests going through
-// the proxy at proxyAddr, as a task of tg, and returns once it gives its
+// startProcess starts the browser at chrome, its own requests going to
+// the proxy at proxyAddr (the pages' go to the proxy of their browser
+// context), as a task of tg, and returns once it gives its
 // DevTools address.
 //
 // The task locks its goroutine to its OS thread before it starts the

@@ -26,10 +26,17 @@ import (
 // CONNECT (https) is tunnelled to the target through the same guarded
 // dialer check but without robots.txt and body limits, which need the
 // plain request: see the README.
+//
+// The browser's own traffic (component updates, time checks, sign-in
+// probes, which some builds make despite the flags that should stop
+// them) is not the pages': the browser-wide --proxy-server points at a
+// second listener that refuses everything, and only the browser contexts
+// of the pages use the real one.
 type proxy struct {
 	fetcher *crawler.Fetcher
 	srv     *http.Server
 	ln      net.Listener
+	refuse  net.Listener // the browser-wide proxy: every request refused
 }
 
 // startProxy listens on a loopback port and serves as a task of tg until
@@ -40,18 +47,34 @@ func startProxy(ctx context.Context, tg *structured.TaskGroup, f *crawler.Fetche
 	if err != nil {
 		return nil, fmt.Errorf("listen for the render proxy: %w", err)
 	}
-	p := &proxy{fetcher: f, ln: ln}
+	refuse, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("listen for the render proxy: %w", err)
+	}
+	p := &proxy{fetcher: f, ln: ln, refuse: refuse}
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
-	tg.StartSoon(func(ctx context.Context) error {
-		stop := context.AfterFunc(ctx, func() { p.srv.Close() })
-		defer stop()
-		if err := p.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("render proxy: %w", err)
-		}
-		return nil
-	})
+	blackhole := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "trawl render proxy: the browser's own requests are refused", http.StatusForbidden)
+	})}
+	for _, s := range []struct {
+		srv *http.Server
+		ln  net.Listener
+	}{{p.srv, ln}, {blackhole, refuse}} {
+		tg.StartSoon(func(ctx context.Context) error {
+			stop := context.AfterFunc(ctx, func() { s.srv.Close() })
+			defer stop()
+			if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("render proxy: %w", err)
+			}
+			return nil
+		})
+	}
 	return p, nil
 }
+
+// refuseAddr is the "127.0.0.1:port" of the proxy that refuses all.
+func (p *proxy) refuseAddr() string { return p.refuse.Addr().String() }
 
 // addr is the proxy's "127.0.0.1:port".
 func (p *proxy) addr() string { return p.ln.Addr().String() }

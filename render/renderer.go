@@ -223,7 +223,7 @@ func (r *Renderer) closeAll(ctx context.Context) {
 
 // launch starts a browser and connects to it.
 func (r *Renderer) launch(ctx context.Context) (*browserConn, error) {
-	p, err := startProcess(ctx, r.tg, r.chrome, r.proxy.addr(), nil)
+	p, err := startProcess(ctx, r.tg, r.chrome, r.proxy.refuseAddr(), nil)
 	if err != nil {
 		return nil, err
 	}
