@@ -54,13 +54,15 @@ func FindChrome(path string) (string, error) {
 
 // chromeFlags are the flags of every browser trawl starts: headless,
 // without a sandbox (trawl often runs as root, where Chromium refuses
-// one), and with every background service that calls Google turned off.
+// one), with every background service that calls Google turned off, and
+// ignoring certificate errors: its only peer is trawl's proxy, which
+// shows its own certificates and verifies the real ones (see certs).
 var chromeFlags = []string{
 	"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 	"--disable-background-networking", "--disable-component-update", "--disable-sync",
 	"--disable-default-apps", "--disable-extensions", "--no-default-browser-check",
 	"--disable-dev-shm-usage", "--mute-audio", "--hide-scrollbars",
-	"--block-new-web-contents", "--disable-features=Translate,MediaRouter,OptimizationHints",
+	"--block-new-web-contents", "--ignore-certificate-errors", "--disable-features=Translate,MediaRouter,OptimizationHints",
 	"--disable-breakpad", "--metrics-recording-only", "--password-store=basic",
 	"--remote-debugging-port=0", "--window-size=1280,800",
 }

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/trawl-dev/trawl/crawler"
@@ -23,9 +25,8 @@ import (
 // It listens on 127.0.0.1 only. It is no open door: anyone on the
 // machine who can reach it could already make the same requests, and it
 // refuses what the run refuses (private addresses under --deny-private).
-// CONNECT (https) is tunnelled to the target through the same guarded
-// dialer check but without robots.txt and body limits, which need the
-// plain request: see the README.
+// https origins come as CONNECT tunnels, which the proxy ends itself
+// (see serveConnect) so that their requests are made by the fetcher too.
 //
 // The browser's own traffic (component updates, time checks, sign-in
 // probes, which some builds make despite the flags that should stop
@@ -37,6 +38,7 @@ type proxy struct {
 	srv     *http.Server
 	ln      net.Listener
 	refuse  net.Listener // the browser-wide proxy: every request refused
+	certs   *certs       // for the https origins (see serveConnect)
 }
 
 // startProxy listens on a loopback port and serves as a task of tg until
@@ -52,7 +54,13 @@ func startProxy(ctx context.Context, tg *structured.TaskGroup, f *crawler.Fetche
 		ln.Close()
 		return nil, fmt.Errorf("listen for the render proxy: %w", err)
 	}
-	p := &proxy{fetcher: f, ln: ln, refuse: refuse}
+	c, err := newCerts()
+	if err != nil {
+		ln.Close()
+		refuse.Close()
+		return nil, err
+	}
+	p := &proxy{fetcher: f, ln: ln, refuse: refuse, certs: c}
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
 	blackhole := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "trawl render proxy: the browser's own requests are refused", http.StatusForbidden)
@@ -82,18 +90,34 @@ func (p *proxy) addr() string { return p.ln.Addr().String() }
 // ServeHTTP implements [http.Handler]: one proxied request.
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodConnect {
-		http.Error(w, "trawl render proxy: https subresources are not proxied", http.StatusForbidden)
+		p.serveConnect(w, r)
 		return
 	}
 	if !r.URL.IsAbs() {
 		http.Error(w, "trawl render proxy: not a proxy request", http.StatusBadRequest)
 		return
 	}
+	resp := p.respond(r.Context(), r, r.URL.String())
+	for k, vs := range resp.Header {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(resp.StatusCode)
+	io.Copy(w, resp.Body)
+}
+
+// respond makes the browser's request r for rawURL with the fetcher and
+// returns the response to give the browser: the server's, its body
+// decoded, or a 403 (robots.txt, --deny-private, a WebSocket), 502 or 504
+// made here, saying why in X-Trawl-Error.
+func (p *proxy) respond(ctx context.Context, r *http.Request, rawURL string) *http.Response {
+	if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		return errorResponse(r, http.StatusForbidden, "", "WebSockets are not proxied")
+	}
 	var body io.Reader
 	if r.ContentLength != 0 && r.Body != nil {
 		body = r.Body
 	}
-	resp, err := p.fetcher.Subresource(r.Context(), r.Method, r.URL.String(), r.Header, body)
+	resp, err := p.fetcher.Subresource(ctx, r.Method, rawURL, r.Header, body)
 	if err != nil {
 		status := http.StatusBadGateway
 		switch crawler.KindOf(err) {
@@ -102,21 +126,34 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case crawler.KindTimeout:
 			status = http.StatusGatewayTimeout
 		}
-		w.Header().Set("X-Trawl-Error", string(crawler.KindOf(err)))
-		http.Error(w, "trawl render proxy: "+err.Error(), status)
-		return
+		return errorResponse(r, status, string(crawler.KindOf(err)), err.Error())
 	}
-	h := w.Header()
+	h := http.Header{}
 	for k, vs := range resp.Header {
-		if responseHop[k] {
-			continue
+		if !responseHop[k] {
+			h[k] = vs
 		}
-		h[k] = vs
 	}
 	h.Set("Content-Length", strconv.Itoa(len(resp.Body)))
-	w.WriteHeader(resp.Status)
-	if r.Method != http.MethodHead {
-		w.Write(resp.Body)
+	out := &http.Response{
+		StatusCode: resp.Status, ProtoMajor: 1, ProtoMinor: 1, Header: h, Request: r,
+		Body: io.NopCloser(bytes.NewReader(resp.Body)), ContentLength: int64(len(resp.Body)),
+	}
+	if r.Method == http.MethodHead {
+		out.Body = http.NoBody
+	}
+	return out
+}
+
+func errorResponse(r *http.Request, status int, kind, msg string) *http.Response {
+	body := "trawl render proxy: " + msg + "\n"
+	h := http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "Content-Length": {strconv.Itoa(len(body))}}
+	if kind != "" {
+		h.Set("X-Trawl-Error", kind)
+	}
+	return &http.Response{
+		StatusCode: status, ProtoMajor: 1, ProtoMinor: 1, Header: h, Request: r,
+		Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)),
 	}
 }
 

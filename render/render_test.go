@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"image/png"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -360,5 +362,46 @@ func TestRenderScreenshot(t *testing.T) {
 				t.Errorf("full=%v: screenshot %dx%d, want 1280x%d", full, img.Width, img.Height, wantH)
 			}
 		})
+	}
+}
+
+// TestRenderHTTPS: an https page's script, stylesheet and XHR go through
+// the proxy's TLS end and are fetched by trawl, which checks the real
+// server's certificate.
+func TestRenderHTTPS(t *testing.T) {
+	var dataHits atomic.Int32
+	mux := http.NewServeMux()
+	mux.HandleFunc("/app.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprint(w, `fetch("/data").then(function (r) { return r.text(); }).then(function (t) { document.title = t; });`)
+	})
+	mux.HandleFunc("/data", func(w http.ResponseWriter, r *http.Request) { dataHits.Add(1); fmt.Fprint(w, "over tls") })
+	mux.Handle("/", htmlPage(`<html><head><title>tls</title></head><body><div id="root"></div><script src="/app.js"></script></body></html>`))
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the untrusting fetcher's failed handshakes
+	srv.StartTLS()
+	defer srv.Close()
+	fcfg := crawler.Config{IgnoreRobots: true, Transport: srv.Client().Transport}
+	withRenderer(t, fcfg, Config{}, func(ctx context.Context, f *crawler.Fetcher, r *Renderer) {
+		out := renderURL(ctx, t, f, r, srv.URL+"/")
+		mustContain(t, string(out.HTML), "<title>over tls</title>")
+	})
+	if dataHits.Load() != 1 {
+		t.Errorf("/data fetched %d times, want 1", dataHits.Load())
+	}
+	// A fetcher that does not trust the server's certificate gets
+	// nothing for the page's scripts.
+	dataHits.Store(0)
+	trusting, _ := crawler.NewFetcher(fcfg)
+	defer trusting.Close()
+	withRenderer(t, crawler.Config{IgnoreRobots: true}, Config{}, func(ctx context.Context, f *crawler.Fetcher, r *Renderer) {
+		out, err := r.Render(ctx, fetchPage(ctx, t, trusting, srv.URL+"/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustContain(t, string(out.HTML), "<title>tls</title>")
+	})
+	if dataHits.Load() != 0 {
+		t.Errorf("/data fetched %d times through an untrusted certificate", dataHits.Load())
 	}
 }
