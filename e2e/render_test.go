@@ -261,23 +261,27 @@ func waitHit(t *testing.T, ctx context.Context, hit chan struct{}, p *proc) {
 	}
 }
 
-// TestRenderSIGINT: SIGINT while a page renders ends trawl with 130 and
-// no browser process left.
+// TestRenderSIGINT: SIGINT (or SIGTERM) while a page renders ends trawl
+// with 130 and no browser process left.
 func TestRenderSIGINT(t *testing.T) {
 	needChromium(t)
-	srv, hit := hangingSite(t)
-	ctx := testContext(t)
-	p := startTrawl(t, ctx, nil, "fetch", "--render", "always", "--render-timeout", "60s", "--grace", "1s", srv.URL+"/a")
-	waitHit(t, ctx, hit, p)
-	if len(browserProcs(p.cmd.Process.Pid)) == 0 {
-		t.Fatal("no browser process found while rendering")
-	}
-	p.signal(syscall.SIGINT)
-	if code := p.wait(); code != 130 {
-		t.Errorf("exit %d, want 130; stderr:\n%s", code, p.stderr)
-	}
-	if left := browserProcs(p.cmd.Process.Pid); len(left) > 0 {
-		t.Errorf("browser processes left after exit: %v", left)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			srv, hit := hangingSite(t)
+			ctx := testContext(t)
+			p := startTrawl(t, ctx, nil, "fetch", "--render", "always", "--render-timeout", "60s", "--grace", "1s", srv.URL+"/a")
+			waitHit(t, ctx, hit, p)
+			if len(browserProcs(p.cmd.Process.Pid)) == 0 {
+				t.Fatal("no browser process found while rendering")
+			}
+			p.signal(sig)
+			if code := p.wait(); code != 130 {
+				t.Errorf("exit %d, want 130; stderr:\n%s", code, p.stderr)
+			}
+			if left := browserProcs(p.cmd.Process.Pid); len(left) > 0 {
+				t.Errorf("browser processes left after exit: %v", left)
+			}
+		})
 	}
 }
 

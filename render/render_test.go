@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/structured"
 )
 
 // withRenderer runs fn with a Renderer on a fetcher of fcfg.
@@ -287,18 +288,25 @@ fetch("/slow").then(function (r) { return r.text(); }).then(function (t) { docum
 	defer close(release)
 	withRenderer(t, crawler.Config{IgnoreRobots: true}, Config{}, func(ctx context.Context, f *crawler.Fetcher, r *Renderer) {
 		resp := fetchPage(ctx, t, f, srv.URL+"/")
-		go func() { // test-only: the killer stands in for the outside world
-			select {
-			case <-entered:
-			case <-ctx.Done():
-				return
-			}
-			r.mu.Lock(ctx)
-			pid := r.cur.proc.pid
-			r.mu.Unlock()
-			syscall.Kill(pid, syscall.SIGKILL)
-		}()
-		out, err := r.Render(ctx, resp)
+		var out *crawler.Rendered
+		err := structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
+			tg.StartSoon(func(ctx context.Context) error { // the outside world, killing the browser
+				select {
+				case <-entered:
+				case <-ctx.Done():
+					return nil
+				}
+				if err := r.mu.Lock(ctx); err != nil {
+					return err
+				}
+				pid := r.cur.proc.pid
+				r.mu.Unlock()
+				return syscall.Kill(pid, syscall.SIGKILL)
+			})
+			var err error
+			out, err = r.Render(ctx, resp)
+			return err
+		})
 		if err != nil {
 			t.Fatalf("render after a crash: %v", err)
 		}
@@ -403,5 +411,33 @@ func TestRenderHTTPS(t *testing.T) {
 	})
 	if dataHits.Load() != 0 {
 		t.Errorf("/data fetched %d times through an untrusted certificate", dataHits.Load())
+	}
+}
+
+// TestRunPanicKillsBrowser: a panic in Run's body still kills the
+// browser before it reaches the caller.
+func TestRunPanicKillsBrowser(t *testing.T) {
+	srv := httptest.NewServer(htmlPage(`<html><head><title>x</title></head><body></body></html>`))
+	defer srv.Close()
+	pid := 0
+	func() {
+		defer func() {
+			if v := recover(); v == nil {
+				t.Error("the panic did not reach Run's caller")
+			}
+		}()
+		withRenderer(t, crawler.Config{IgnoreRobots: true}, Config{Wait: Wait{Kind: WaitLoad}}, func(ctx context.Context, f *crawler.Fetcher, r *Renderer) {
+			renderURL(ctx, t, f, r, srv.URL+"/")
+			r.mu.Lock(ctx)
+			pid = r.cur.proc.pid
+			r.mu.Unlock()
+			panic("boom")
+		})
+	}()
+	if pid == 0 {
+		t.Fatal("no browser started")
+	}
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+		t.Errorf("browser %d still exists after the panic", pid)
 	}
 }
