@@ -100,6 +100,8 @@ func (p *proxy) serveConnect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer conn.Close()
+	p.tunnels.Store(conn, true)
+	defer p.tunnels.Delete(conn)
 	if _, err := rw.WriteString("HTTP/1.1 200 Connection established\r\n\r\n"); err != nil || rw.Flush() != nil {
 		return
 	}

@@ -279,11 +279,11 @@ func RemoveStaleDirs() int {
 		rest := strings.TrimPrefix(filepath.Base(dir), DirMarker)
 		pidText, _, _ := strings.Cut(rest, "-")
 		pid, err := strconv.Atoi(pidText)
-		if err != nil || (pid != os.Getpid() && syscall.Kill(pid, 0) == nil) {
-			continue // not ours, or its run is alive
+		if err != nil || pid == os.Getpid() {
+			continue // not a run's, or this run's
 		}
-		if pid == os.Getpid() {
-			continue
+		if err := syscall.Kill(pid, 0); err == nil || errors.Is(err, syscall.EPERM) {
+			continue // its run is alive
 		}
 		killUsing(dir)
 		if os.RemoveAll(dir) == nil {

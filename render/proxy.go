@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trawl-dev/trawl/crawler"
@@ -39,6 +40,7 @@ type proxy struct {
 	ln      net.Listener
 	refuse  net.Listener // the browser-wide proxy: every request refused
 	certs   *certs       // for the https origins (see serveConnect)
+	tunnels sync.Map     // net.Conn: the hijacked CONNECT connections, closed with the proxy
 }
 
 // startProxy listens on a loopback port and serves as a task of tg until
@@ -70,7 +72,10 @@ func startProxy(ctx context.Context, tg *structured.TaskGroup, f *crawler.Fetche
 		ln  net.Listener
 	}{{p.srv, ln}, {blackhole, refuse}} {
 		tg.StartSoon(func(ctx context.Context) error {
-			stop := context.AfterFunc(ctx, func() { s.srv.Close() })
+			stop := context.AfterFunc(ctx, func() {
+				s.srv.Close()
+				p.tunnels.Range(func(c, _ any) bool { c.(net.Conn).Close(); return true })
+			})
 			defer stop()
 			if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("render proxy: %w", err)
@@ -115,7 +120,12 @@ func (p *proxy) respond(ctx context.Context, r *http.Request, rawURL string) *ht
 	}
 	var body io.Reader
 	if r.ContentLength != 0 && r.Body != nil {
-		body = r.Body
+		// Read whole, so that the request upstream has a length.
+		b, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+		if err != nil || len(b) > maxRequestBody {
+			return errorResponse(r, http.StatusRequestEntityTooLarge, "", "request body unreadable or larger than 10 MiB")
+		}
+		body = bytes.NewReader(b)
 	}
 	resp, err := p.fetcher.Subresource(ctx, r.Method, rawURL, r.Header, body)
 	if err != nil {
@@ -144,6 +154,9 @@ func (p *proxy) respond(ctx context.Context, r *http.Request, rawURL string) *ht
 	}
 	return out
 }
+
+// maxRequestBody bounds the body of a page's request (a POST).
+const maxRequestBody = 10 << 20
 
 func errorResponse(r *http.Request, status int, kind, msg string) *http.Response {
 	body := "trawl render proxy: " + msg + "\n"
