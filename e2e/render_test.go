@@ -43,6 +43,7 @@ type renderRecord struct {
 	RenderMS      int64    `json:"render_ms"`
 	RenderReason  string   `json:"render_reason"`
 	RenderTimeout bool     `json:"render_timeout"`
+	Screenshot    string   `json:"screenshot"`
 	Error         *struct {
 		Kind    string `json:"kind"`
 		Message string `json:"message"`
@@ -150,7 +151,8 @@ func TestRenderAutoRendersShellsOnly(t *testing.T) {
 	for p := range pages {
 		urls = append(urls, srv.URL+p)
 	}
-	res := runTrawl(t, testContext(t), nil, append([]string{"fetch", "-q", "--render", "auto"}, urls...)...)
+	shots := filepath.Join(t.TempDir(), "shots")
+	res := runTrawl(t, testContext(t), nil, append([]string{"fetch", "-q", "--render", "auto", "--screenshot", shots}, urls...)...)
 	if res.code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", res.code, res.stderr)
 	}
@@ -170,6 +172,9 @@ func TestRenderAutoRendersShellsOnly(t *testing.T) {
 		r := recs[srv.URL+p]
 		if r.Rendered == nil || *r.Rendered != w.rendered || r.Title != w.title || r.RenderReason != w.reason {
 			t.Errorf("%s: rendered %v title %q reason %q; want %v %q %q", p, r.Rendered != nil && *r.Rendered, r.Title, r.RenderReason, w.rendered, w.title, w.reason)
+		}
+		if _, err := os.Stat(r.Screenshot); w.rendered != (r.Screenshot != "" && err == nil) {
+			t.Errorf("%s: screenshot %q (%v), want one only for a rendered page", p, r.Screenshot, err)
 		}
 	}
 }
