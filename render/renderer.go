@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -223,7 +224,7 @@ func (r *Renderer) closeAll(ctx context.Context) {
 
 // launch starts a browser and connects to it.
 func (r *Renderer) launch(ctx context.Context) (*browserConn, error) {
-	p, err := startProcess(ctx, r.tg, r.chrome, r.proxy.refuseAddr(), nil)
+	p, err := startProcess(ctx, r.tg, r.chrome, r.proxy.refuseAddr(), strings.Fields(os.Getenv("TRAWL_CHROME_FLAGS")))
 	if err != nil {
 		return nil, err
 	}

@@ -84,14 +84,15 @@ run() {
 		wait "$sp" || { log "$label: trawl failed:"; cat "$work/err.txt" >&2; exit 1; }
 		end=$(date +%s.%N)
 		wall=$(echo "$end - $start" | bc -l)
-		local pss n ok left
+		local pss cpu n ok left
 		pss=$(awk '/^peak_pss_mib/ {print $2}' "$work/err.txt")
+		cpu=$(awk '/^cpu_s/ {print $2}' "$work/err.txt")
 		n=$(wc -l <"$work/out.jsonl")
 		ok=$(grep -c '"title":"App page' "$work/out.jsonl" || true)
 		left=0
 		[[ -n "$tp" ]] && left=$(leftovers "$tp")
 		local line
-		line=$(printf "%-34s %6d %6d %8.1f %8.1f %10s %6s" "$label" "$n" "$ok" "$wall" "$(echo "$n / $wall" | bc -l)" "$pss" "$left")
+		line=$(printf "%-34s %6d %6d %8.1f %8.1f %10s %8s %8.0f %6s" "$label" "$n" "$ok" "$wall" "$(echo "$n / $wall" | bc -l)" "$pss" "$cpu" "$(echo "1000 * $cpu / $n" | bc -l)" "$left")
 		if [[ -z "$best_wall" ]] || (($(echo "$wall < $best_wall" | bc -l))); then best_wall=$wall best_line=$line; fi
 	done
 	echo "$best_line"
@@ -101,7 +102,7 @@ out="scripts/results/bench-render-$(date -u +%Y-%m-%d).txt"
 {
 	echo "# trawl --render benchmark, $(date -u +%FT%TZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "# $(chromium --version 2>/dev/null | head -1); $pages pages"
-	printf "%-34s %6s %6s %8s %8s %10s %6s\n" run records titled wall_s pages/s peak_pss_MiB left
+	printf "%-34s %6s %6s %8s %8s %10s %8s %8s %6s\n" run records titled wall_s pages/s peak_pss_MiB cpu_s cpu_ms/pg left
 	site=app
 	for tabs in $tabs_list; do
 		run "always tabs=$tabs wait=idle" --render always --render-tabs "$tabs"
@@ -112,6 +113,9 @@ out="scripts/results/bench-render-$(date -u +%Y-%m-%d).txt"
 	run "mixed 10% shells: auto  (B)" --render auto
 	run "mixed 10% shells: never (A)" --render never
 	echo "# titled: records with the title from the API (rendered shells whose API call ended before the wait did, and static pages)"
+	echo "# cpu_s: user+system CPU of trawl and its whole Chromium tree; cpu_ms/pg per record. On a loaded"
+	echo "# machine wall time says more about the load than about trawl: 2 cores / cpu per page bounds"
+	echo "# the rate a free 2-core machine could reach (and tabs / wait bounds it too)."
 	echo "# left: processes of the run's Chromium profile still alive after trawl exited (must be 0)"
 } | tee "$out"
 log "written to $out"

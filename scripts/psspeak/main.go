@@ -7,8 +7,9 @@
 //
 //	psspeak [-every 200ms] -- command args...
 //
-// It prints "peak_pss_mib N" on standard error once the command ended,
-// and exits with the command's exit code.
+// It prints "peak_pss_mib N" and "cpu_s N" (user and system time of the
+// command and the descendants it and they waited for) on standard error
+// once the command ended, and exits with the command's exit code.
 package main
 
 import (
@@ -49,6 +50,14 @@ func main() {
 		time.Sleep(*every)
 	}
 	fmt.Fprintf(os.Stderr, "peak_pss_mib %.1f\n", float64(peak)/1024)
+	// The CPU time of every descendant that was waited for: trawl
+	// reaps the browser's processes (it is their subreaper), so the
+	// whole tree's time is here.
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru) == nil {
+		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		fmt.Fprintf(os.Stderr, "cpu_s %.2f\n", cpu.Seconds())
+	}
 	switch {
 	case ws.Signaled():
 		os.Exit(128 + int(ws.Signal()))
