@@ -316,7 +316,20 @@ func (j *pageJob) run(ctx, tab context.Context) (*crawler.Rendered, error) {
 		return nil, tabError(ctx, "wait", ctx.Err())
 	}
 	out.TimedOut = timedOut
-	if out.HTML, err = documentHTML(tab); err != nil {
+	if timedOut {
+		// A script that never yields would keep the document from being
+		// read: stop whatever runs now (V8 honours this between
+		// instructions), then read the document as it is.
+		call(tab, func(ctx context.Context) error {
+			_, err := chromedp.Call(ctx, runtime.TerminateExecution, cdp.Empty{})
+			return err
+		})
+	}
+	out.HTML, err = documentHTML(tab)
+	if err != nil && timedOut && strings.Contains(err.Error(), "terminated") {
+		out.HTML, err = documentHTML(tab) // the termination hit the read itself: once more
+	}
+	if err != nil {
 		return nil, tabError(ctx, "read the document", err)
 	}
 	if j.cfg.shots != nil {
