@@ -24,6 +24,7 @@ var flagGroups = []struct {
 	{"Politeness", []string{"concurrency", "per-host", "rate", "no-robots", "max-retry-after", "queue-memory"}},
 	{"Crawl", []string{"scope", "include", "exclude", "depth", "max-pages", "sitemap"}},
 	{"Cron & resume", []string{"resume", "lock", "max-time", "grace"}},
+	{"JavaScript pages (headless Chromium)", []string{"render", "render-wait", "render-timeout", "render-tabs", "render-recycle", "render-block", "screenshot", "full-page", "chrome"}},
 	{"Shared run (several processes, one Redis frontier)", []string{"frontier", "run"}},
 	{"Sample site", []string{"pages", "seed"}},
 }

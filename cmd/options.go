@@ -74,6 +74,9 @@ type RunOptions struct {
 	SensitiveHeaders []string
 	LocationTrusted  bool
 
+	// JavaScript rendering.
+	RenderOptions
+
 	// Crawl only.
 	Scope    string
 	Include  []string
@@ -140,6 +143,7 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.StringVar(&o.Run, "run", "", "name of the run shared on a --frontier redis://... (default: derived from the command and its inputs)")
 	addReportFlags(fs, o)
 	addSinceFlags(fs, o)
+	addRenderFlags(fs, o)
 }
 
 // addCrawlFlags defines the crawl-only flags on fs.
@@ -192,6 +196,9 @@ func (o *RunOptions) Validate() error {
 		return usageError("--resume needs -o FILE: it continues the run written there")
 	}
 	if err := o.validateSince(); err != nil {
+		return err
+	}
+	if err := o.validateRender(); err != nil {
 		return err
 	}
 	if err := o.validateOutput(); err != nil {

@@ -464,7 +464,7 @@ func (r *pipelineRun) run(ctx context.Context, stop *structured.Event) (crawler.
 	if r.unchanged != nil {
 		cfg.Unwritten = r.unchanged.write
 	}
-	return crawler.Run(ctx, cfg)
+	return r.runRendered(ctx, cfg)
 }
 
 // flushGap paces the flushes of a crawl into a file, each of which also

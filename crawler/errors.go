@@ -31,6 +31,7 @@ const (
 	KindRateLimited       Kind = "rate_limited"       // a 429 or 503 asked to wait longer than the max Retry-After
 	KindCancelled         Kind = "cancelled"          // the run stopped before the URL was done
 	KindStore             Kind = "store"              // --store could not save the body (the record is written all the same)
+	KindRender            Kind = "render"             // --render: the browser crashed twice on the page or did not answer (the record keeps the page as fetched)
 )
 
 // Error is what happened to one URL. Match it with [errors.As]; Kind is

@@ -26,6 +26,7 @@ var OutputFields = []string{
 	"html", "headers", "jsonld", "jsonld_errors", "opengraph", "meta", "images", "robots_meta", "data_truncated",
 	"markdown", "text", "extract", "byline", "published_time", "site_name", "word_count",
 	"change", "previous_fetched_at",
+	"rendered", "render_ms", "render_reason", "render_timeout", "screenshot",
 	"error", "line",
 }
 
@@ -341,6 +342,22 @@ func csvText(r *Result, c string) string {
 		return timestampText(r.FetchedAt)
 	case "change":
 		return r.Change
+	case "rendered":
+		if r.Rendered == nil {
+			return ""
+		}
+		return strconv.FormatBool(*r.Rendered)
+	case "render_ms":
+		if r.Rendered == nil {
+			return ""
+		}
+		return itoa(r.RenderMS)
+	case "render_reason":
+		return r.RenderReason
+	case "render_timeout":
+		return strconv.FormatBool(r.RenderTimeout)
+	case "screenshot":
+		return r.Screenshot
 	case "previous_fetched_at":
 		return timestampText(r.PreviousFetchedAt)
 	case "depth":

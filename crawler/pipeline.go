@@ -83,6 +83,9 @@ type RunConfig struct {
 	Unwritten func(ctx context.Context, r *Result) error
 	// Output receives every result, from a single writer task.
 	Output ResultWriter
+	// Renderer, when set, renders the pages it picks in a browser
+	// (--render): extraction then runs on the rendered document.
+	Renderer PageRenderer
 	// Stop, when set, makes the run stop taking new URLs and finish the
 	// requests in flight within Grace (the first SIGINT, or --max-time).
 	Stop *structured.Event
@@ -583,8 +586,15 @@ func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 	}
 	var links []string
 	if resp != nil && (err == nil || KindOf(err) == KindHTTP) {
-		links = extractInto(res, resp, r.cfg.Selectors, r.limits(), r.cfg.Extras)
-		extractContentInto(res, resp, r.cfg.Content)
+		page := resp
+		if r.cfg.Renderer != nil && err == nil {
+			page = renderInto(ctx, r.cfg.Renderer, res, resp)
+			if ctx.Err() != nil && res.Error != nil && res.Error.Kind == KindCancelled {
+				return nil, nil // cancelled mid-render: left undone
+			}
+		}
+		links = extractInto(res, page, r.cfg.Selectors, r.limits(), r.cfg.Extras)
+		extractContentInto(res, page, r.cfg.Content)
 		if r.cfg.Store != nil {
 			r.cfg.Store.storeInto(ctx, res, resp, r.cfg.Warn)
 		}

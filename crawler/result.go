@@ -104,6 +104,8 @@ type Result struct {
 	// ([ContentFields]), set only when asked for ([ContentOptions]); nil
 	// otherwise, which keeps the record small and its encoding cheap.
 	*PageContent
+	// RenderData says whether and how the page was rendered (--render).
+	RenderData
 	// Change, with --since, says how the page compares with the previous
 	// run: [ChangeNew], [ChangeChanged], [ChangeUnchanged] or [ChangeGone].
 	Change string `json:"change,omitempty"`

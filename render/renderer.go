@@ -1,0 +1,421 @@
+package render
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/remote"
+	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/structured"
+)
+
+// Renderer renders pages in a pool of tabs of one headless Chromium. It
+// implements [crawler.PageRenderer]. Make one with [Run].
+type Renderer struct {
+	cfg     Config
+	chrome  string
+	tg      *structured.TaskGroup // the browsers' tasks
+	proxy   *proxy
+	tabs    *structured.CapacityLimiter
+	blocked map[network.ResourceType]bool
+
+	mu       structured.Lock // guards cur and pages; held while a browser starts
+	cur      *browserConn
+	pages    int
+	all      sync.Map // *browserConn: every browser not yet closed
+	launches int
+}
+
+var _ crawler.PageRenderer = (*Renderer)(nil)
+
+// Run starts the render proxy, runs body with a Renderer, and when body
+// returns (or panics), kills every browser the Renderer started, shielded
+// from cancellation and bounded in time, before it returns. The browser
+// itself starts on the first page to render. Run makes trawl a child
+// subreaper (see [BecomeSubreaper]) and first removes the user-data-dirs
+// left by killed runs ([RemoveStaleDirs]).
+func Run(ctx context.Context, cfg Config, body func(ctx context.Context, r *Renderer) error) error {
+	cfg = cfg.withDefaults()
+	chrome, err := FindChrome(cfg.Chrome)
+	if err != nil {
+		return err
+	}
+	if cfg.Fetcher == nil {
+		return errors.New("render: no fetcher")
+	}
+	if cfg.ScreenshotDir != "" {
+		if err := os.MkdirAll(cfg.ScreenshotDir, 0o755); err != nil {
+			return fmt.Errorf("create screenshot dir: %w", err)
+		}
+	}
+	if err := BecomeSubreaper(); err != nil {
+		return err
+	}
+	RemoveStaleDirs()
+	return structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
+		defer tg.CancelScope().Cancel() // ends the proxy
+		px, err := startProxy(ctx, tg, cfg.Fetcher)
+		if err != nil {
+			return err
+		}
+		r := &Renderer{cfg: cfg, chrome: chrome, tg: tg, proxy: px, tabs: structured.NewCapacityLimiter(cfg.Tabs), blocked: map[network.ResourceType]bool{}}
+		for _, b := range cfg.Block {
+			r.blocked[blockTypes[b]] = true
+		}
+		defer r.closeAll(ctx)
+		return body(ctx, r)
+	})
+}
+
+// Decide implements [crawler.PageRenderer]: under Always every HTML
+// page, under Auto the application shells ([ShellReason]).
+func (r *Renderer) Decide(resp *crawler.Response) (bool, string) {
+	body := crawler.DecodeBytes(resp.Body, resp.ContentType())
+	if !body.HTML {
+		return false, ReasonNotHTML
+	}
+	switch r.cfg.Mode {
+	case Always:
+		return true, ReasonAlways
+	case Auto:
+		text, err := io.ReadAll(body.Reader)
+		if err != nil {
+			return false, ReasonNoSignal
+		}
+		return ShellReason(text)
+	}
+	return false, ""
+}
+
+// Launches is how many browsers the Renderer started so far.
+func (r *Renderer) Launches() int {
+	r.mu.Lock(context.Background())
+	defer r.mu.Unlock()
+	return r.launches
+}
+
+// Render implements [crawler.PageRenderer]. It waits for a tab, renders
+// resp in the browser context of its site, and closes the tab. A page
+// whose browser crashed under it is tried once more on a new browser.
+func (r *Renderer) Render(ctx context.Context, resp *crawler.Response) (*crawler.Rendered, error) {
+	start := time.Now()
+	token := new(int)
+	if err := r.tabs.AcquireOnBehalfOf(ctx, token); err != nil {
+		return nil, &crawler.Error{Kind: crawler.KindCancelled, URL: resp.FinalURL, Err: context.Cause(ctx)}
+	}
+	defer r.tabs.ReleaseOnBehalfOf(token)
+	var err error
+	for attempt := 0; attempt < 2; attempt++ {
+		var out *crawler.Rendered
+		var crashed bool
+		out, crashed, err = r.renderOnce(ctx, resp)
+		if err == nil {
+			out.Elapsed = time.Since(start)
+			return out, nil
+		}
+		if ctx.Err() != nil || !crashed {
+			break
+		}
+		err = fmt.Errorf("the browser crashed while rendering the page (attempt %d)", attempt+1)
+	}
+	var ce *crawler.Error
+	if errors.As(err, &ce) {
+		ce.URL = resp.FinalURL
+		return nil, ce
+	}
+	return nil, &crawler.Error{Kind: crawler.KindRender, URL: resp.FinalURL, Err: err}
+}
+
+// renderOnce renders resp on the current browser, and says whether that
+// browser died under it.
+func (r *Renderer) renderOnce(ctx context.Context, resp *crawler.Response) (*crawler.Rendered, bool, error) {
+	b, err := r.acquire(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, false, &crawler.Error{Kind: crawler.KindCancelled, Err: context.Cause(ctx)}
+		}
+		return nil, false, &crawler.Error{Kind: crawler.KindRender, Err: err}
+	}
+	defer r.release(ctx, b)
+	job := &pageJob{resp: resp, cfg: &r.cfg, blocked: r.blocked}
+	site := siteOf(resp.FinalURL)
+	bctx, err := b.contextFor(site)
+	if err == nil {
+		defer b.leave(site)
+		var out *crawler.Rendered
+		out, err = renderIn(ctx, b.ctx, bctx, job)
+		if err == nil {
+			return out, false, nil
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, false, err
+	}
+	return nil, b.died(ctx), err
+}
+
+// acquire returns the browser to render on, starting one when there is
+// none, the last one died, or it is retiring.
+func (r *Renderer) acquire(ctx context.Context) (*browserConn, error) {
+	if err := r.mu.Lock(ctx); err != nil {
+		return nil, err
+	}
+	defer r.mu.Unlock()
+	if r.cur == nil || r.cur.proc.exited.IsSet() {
+		b, err := r.launch(ctx)
+		if err != nil {
+			return nil, err
+		}
+		r.cur, r.pages = b, 0
+		r.launches++
+	}
+	b := r.cur
+	b.mu.Lock()
+	b.users++
+	b.mu.Unlock()
+	r.pages++
+	if r.pages >= r.cfg.Recycle {
+		// Recycled: new pages go to a new browser; this one closes when
+		// its last page is done.
+		b.mu.Lock()
+		b.retiring = true
+		b.mu.Unlock()
+		r.cur = nil
+	}
+	return b, nil
+}
+
+// release gives back b after one page; a retiring browser closes with
+// its last page.
+func (r *Renderer) release(ctx context.Context, b *browserConn) {
+	b.mu.Lock()
+	b.users--
+	last := b.retiring && b.users == 0
+	b.mu.Unlock()
+	if last {
+		b.close(ctx)
+		r.all.Delete(b)
+	}
+}
+
+// closeAll closes every browser, shielded and bounded.
+func (r *Renderer) closeAll(ctx context.Context) {
+	r.all.Range(func(k, _ any) bool {
+		k.(*browserConn).close(ctx)
+		r.all.Delete(k)
+		return true
+	})
+}
+
+// launch starts a browser and connects to it.
+func (r *Renderer) launch(ctx context.Context) (*browserConn, error) {
+	p, err := startProcess(ctx, r.tg, r.chrome, r.proxy.refuseAddr(), strings.Fields(os.Getenv("TRAWL_CHROME_FLAGS")))
+	if err != nil {
+		return nil, err
+	}
+	b := &browserConn{proc: p, proxy: r.proxy.addr(), sites: map[string]*siteContext{}}
+	r.all.Store(b, true)
+	// chromedp keeps the connection in a context: the browser's handle,
+	// which lives until close, not any caller's request.
+	allocCtx, cancelAlloc := remote.NewAllocator(context.Background(), p.ws, remote.NoModifyURL)
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx,
+		chromedp.WithLogf(discard), chromedp.WithErrorf(discard),
+		chromedp.WithBrowserOption(chromedp.WithBrowserLogf(discard), chromedp.WithBrowserErrorf(discard)))
+	b.ctx, b.cancel = bctx, func() { cancelBrowser(); cancelAlloc() }
+	// The connection is made by the first call, under bctx itself (its
+	// life is that call's context): a watchdog bounds it.
+	watchdog := time.AfterFunc(cdpTimeout, p.kill)
+	_, err = chromedp.CallBrowser(bctx, browser.GetVersion, cdp.Empty{})
+	watchdog.Stop()
+	if err != nil {
+		b.close(ctx)
+		r.all.Delete(b)
+		return nil, fmt.Errorf("connect to the browser: %w", err)
+	}
+	return b, nil
+}
+
+func discard(string, ...any) {}
+
+// browserConn is one browser process and trawl's connection to it.
+type browserConn struct {
+	proc   *process
+	proxy  string
+	ctx    context.Context // chromedp's handle of the connection (see launch)
+	cancel func()
+
+	mu       sync.Mutex
+	users    int
+	retiring bool
+	sites    map[string]*siteContext
+	closed   bool
+}
+
+// siteContext is the browser context of one site: its cookies and
+// storage are kept apart from every other site's.
+type siteContext struct {
+	id    cdp.BrowserContextID
+	users int
+	last  time.Time
+}
+
+// maxSites is the most browser contexts a browser keeps; past it, the
+// least recently used one without a page is disposed of.
+const maxSites = 32
+
+// contextFor returns the browser context of site, creating it.
+func (b *browserConn) contextFor(site string) (cdp.BrowserContextID, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s, ok := b.sites[site]; ok {
+		s.users++
+		s.last = time.Now()
+		return s.id, nil
+	}
+	if len(b.sites) >= maxSites {
+		b.evictLocked()
+	}
+	var id cdp.BrowserContextID
+	err := call(b.ctx, func(ctx context.Context) error {
+		res, err := chromedp.CallBrowser(ctx, target.CreateBrowserContext, target.CreateBrowserContextParams{
+			ProxyServer: "http://" + b.proxy, ProxyBypassList: "<-loopback>",
+		})
+		id = res.BrowserContextID
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("create browser context: %w", err)
+	}
+	b.sites[site] = &siteContext{id: id, users: 1, last: time.Now()}
+	return id, nil
+}
+
+// leave is the end of a page of site.
+func (b *browserConn) leave(site string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s, ok := b.sites[site]; ok {
+		s.users--
+	}
+}
+
+func (b *browserConn) evictLocked() {
+	var oldest string
+	for site, s := range b.sites {
+		if s.users == 0 && (oldest == "" || s.last.Before(b.sites[oldest].last)) {
+			oldest = site
+		}
+	}
+	if oldest == "" {
+		return
+	}
+	id := b.sites[oldest].id
+	delete(b.sites, oldest)
+	call(b.ctx, func(ctx context.Context) error {
+		_, err := chromedp.CallBrowser(ctx, target.DisposeBrowserContext, target.DisposeBrowserContextParams{BrowserContextID: id})
+		return err
+	})
+}
+
+// died reports whether the browser is gone: its connection lost or its
+// process exited. It gives a dying process a moment to be seen exiting.
+func (b *browserConn) died(ctx context.Context) bool {
+	c := chromedp.FromContext(b.ctx)
+	lost := false
+	if c != nil && c.Browser != nil {
+		select {
+		case <-c.Browser.LostConnection:
+			lost = true
+		default:
+		}
+	}
+	if !lost && !b.proc.exited.IsSet() {
+		return false
+	}
+	structured.MoveOnAfter(ctx, 2*time.Second, b.proc.exited.Wait)
+	return !b.proc.closing.Load()
+}
+
+// close kills the browser and ends the connection, shielded and
+// bounded. Idempotent.
+func (b *browserConn) close(ctx context.Context) {
+	b.mu.Lock()
+	done := b.closed
+	b.closed = true
+	b.mu.Unlock()
+	if done {
+		return
+	}
+	b.proc.close(ctx)
+	if b.cancel != nil {
+		structured.Shielded(ctx, closeTimeout, func(context.Context) error {
+			b.cancel()
+			return nil
+		})
+	}
+}
+
+// siteOf is the origin of u, the key of its browser context.
+func siteOf(u string) string {
+	pu, err := crawler.ParseURL(u)
+	if err != nil {
+		return u
+	}
+	return pu.Scheme + "://" + pu.Host
+}
+
+// maxShotHeight bounds a full-page screenshot (CSS pixels): an endless
+// page would make an endless image.
+const maxShotHeight = 16384
+
+// screenshotDir is where screenshots go (--screenshot).
+type screenshotDir struct{ dir string }
+
+// take saves a PNG of the tab as <dir>/<sha256 of url, 16 hex>.png and
+// returns its absolute path.
+func (s *screenshotDir) take(tab context.Context, u string, full bool) (string, error) {
+	var data []byte
+	err := call(tab, func(ctx context.Context) error {
+		params := page.CaptureScreenshotParams{Format: page.CaptureScreenshotFormatPng, FromSurface: ptr(true)}
+		if full {
+			m, err := chromedp.Call(ctx, page.GetLayoutMetrics, cdp.Empty{})
+			if err != nil {
+				return err
+			}
+			if c := m.CSSContentSize; c != nil && c.Width > 0 && c.Height > 0 {
+				params.CaptureBeyondViewport = ptr(true)
+				params.Clip = &page.Viewport{Width: c.Width, Height: min(c.Height, maxShotHeight), Scale: 1}
+			}
+		}
+		res, err := chromedp.Call(ctx, page.CaptureScreenshot, params)
+		data = res.Data
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(u))
+	path, err := filepath.Abs(filepath.Join(s.dir, hex.EncodeToString(sum[:8])+".png"))
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return "", fmt.Errorf("save screenshot: %w", err)
+	}
+	return path, nil
+}
