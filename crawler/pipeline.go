@@ -114,16 +114,17 @@ type ResultWriter interface {
 
 // Stats are the live counters of a run. Read them with the Snapshot method.
 type Stats struct {
-	mu      sync.Mutex
-	done    int
-	failed  int
-	bytes   int64
-	byClass map[string]int
-	byKind  map[Kind]int
-	start   time.Time
-	stopped bool
-	lines   int // input entries read
-	dups    int // input entries skipped as duplicates
+	mu       sync.Mutex
+	done     int
+	failed   int
+	bytes    int64
+	byClass  map[string]int
+	byKind   map[Kind]int
+	byChange map[string]int
+	start    time.Time
+	stopped  bool
+	lines    int // input entries read
+	dups     int // input entries skipped as duplicates
 }
 
 // Summary is a snapshot of a run's counters.
@@ -133,8 +134,11 @@ type Summary struct {
 	Bytes    int64          // body bytes received
 	ByStatus map[string]int // results by status class: "2xx", "3xx", "4xx", "5xx", "none"
 	ByKind   map[Kind]int   // failures by error kind
-	Elapsed  time.Duration  // since the run started
-	Pending  int            // URLs queued or in flight, not yet done
+	// ByChange counts the records by change with --since ([Result.Change]):
+	// new, changed, unchanged, gone; empty without --since.
+	ByChange map[string]int
+	Elapsed  time.Duration // since the run started
+	Pending  int           // URLs queued or in flight, not yet done
 	// Stopped is true when the run was stopped (signal or max time)
 	// before it ran out of work.
 	Stopped bool
@@ -164,6 +168,7 @@ func (s *Stats) begin(now time.Time) {
 	s.start = now
 	s.byClass = map[string]int{}
 	s.byKind = map[Kind]int{}
+	s.byChange = map[string]int{}
 }
 
 func (s *Stats) record(r *Result) {
@@ -175,6 +180,9 @@ func (s *Stats) record(r *Result) {
 	if r.Error != nil {
 		s.failed++
 		s.byKind[r.Error.Kind]++
+	}
+	if r.Change != "" {
+		s.byChange[r.Change]++
 	}
 }
 
@@ -203,6 +211,7 @@ func (s *Stats) Snapshot(now time.Time) Summary {
 		Done: s.done, Failed: s.failed, Bytes: s.bytes,
 		ByStatus:   make(map[string]int, len(s.byClass)),
 		ByKind:     make(map[Kind]int, len(s.byKind)),
+		ByChange:   make(map[string]int, len(s.byChange)),
 		Stopped:    s.stopped,
 		InputLines: s.lines, Duplicates: s.dups,
 	}
@@ -214,6 +223,9 @@ func (s *Stats) Snapshot(now time.Time) Summary {
 	}
 	for k, v := range s.byKind {
 		sum.ByKind[k] = v
+	}
+	for k, v := range s.byChange {
+		sum.ByChange[k] = v
 	}
 	return sum
 }

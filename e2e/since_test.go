@@ -207,9 +207,12 @@ func TestSinceChanges(t *testing.T) {
 	s.set("/added", &sincePage{body: html("added"), etag: `"a1"`})
 
 	second := filepath.Join(dir, "second.jsonl")
-	res = runTrawl(t, ctx, nil, args("fetch", "-q", "--since", first, "-o", second, urlFile(t, append(urls, s.URL+"/added")))...)
+	res = runTrawl(t, ctx, nil, args("fetch", "--since", first, "-o", second, urlFile(t, append(urls, s.URL+"/added")))...)
 	if res.code != 0 {
 		t.Fatalf("run 2: exit %d: %s", res.code, res.stderr)
+	}
+	if want := "by change: changed 3, gone 1, new 2, unchanged 5\n"; !strings.Contains(res.stderr, want) {
+		t.Errorf("run 2: summary %q, want %q", res.stderr, want)
 	}
 	after := readSinceRecords(t, second)
 	want := map[string]struct {
@@ -272,10 +275,14 @@ func TestSinceChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	var summary struct {
-		URLs int `json:"urls"`
+		URLs     int            `json:"urls"`
+		ByChange map[string]int `json:"by_change"`
 	}
 	if err := json.Unmarshal(b, &summary); err != nil || summary.URLs != len(want) {
 		t.Errorf("--changed-only summary counts %d URLs (%v), want %d: %s", summary.URLs, err, len(want), b)
+	}
+	if fmt.Sprint(summary.ByChange) != "map[changed:1 unchanged:10]" {
+		t.Errorf("--changed-only summary by_change %v, want changed 1, unchanged 10 (the 404 again)", summary.ByChange)
 	}
 }
 
