@@ -452,6 +452,7 @@ func (r *pipelineRun) run(ctx context.Context, stop *structured.Event) (crawler.
 	}
 	cfg.NoFallbackHTTP = r.o.NoFallback
 	cfg.Since, cfg.ChangedOnly = r.since, r.o.ChangedOnly
+	cfg.NoLastmod, cfg.ReportRemoved = r.o.NoLastmod, r.o.ReportRemoved
 	if r.unchanged != nil {
 		cfg.Unwritten = r.unchanged.write
 	}

@@ -24,6 +24,10 @@ func (o *RunOptions) validateSince() error {
 	switch {
 	case o.ChangedOnly && len(o.Since) == 0:
 		return usageError("--changed-only needs --since FILE: changes are against a previous run")
+	case o.ReportRemoved && len(o.Since) == 0:
+		return usageError("--report-removed needs --since FILE: the pages removed are those of a previous run")
+	case o.ReportRemoved && isRedisURL(o.Frontier):
+		return usageError("--report-removed needs --frontier memory: with a shared frontier one process does not know what the others reached")
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/trawl-dev/trawl/store"
 )
@@ -42,7 +43,7 @@ type conditional struct {
 // failed since is fetched whole, as is one whose validators belong to a
 // redirect's target), and it has a validator.
 func sendsConditional(e store.SinceEntry) bool {
-	return e.OK && e.Direct && e.HasValidators && e.FetchedAt.Equal(e.OKFetchedAt) && e.ErrKind == ""
+	return carriable(e) && e.HasValidators
 }
 
 // setConditional adds the If-None-Match and If-Modified-Since headers of
@@ -163,4 +164,62 @@ func sinceErr(ctx context.Context, err error) error {
 		return nil
 	}
 	return err
+}
+
+// The values of a record's via with --since ([Result.Via]): how a record
+// was made without requesting its URL.
+const (
+	// ViaSitemapLastmod is an unchanged page that was not requested: its
+	// sitemap <lastmod> is older than its previous record. The record
+	// carries that record's fields, as a 304 does.
+	ViaSitemapLastmod = "sitemap-lastmod"
+	// ViaNotReached is a page of the previous runs that a crawl which
+	// completed no longer reached (--report-removed): change gone,
+	// status 0, not requested.
+	ViaNotReached = "not-reached"
+)
+
+// carriable reports whether the previous success of e may stand for the
+// page without a request: it is the newest record of the URL (no failure
+// since) and was not redirected.
+func carriable(e store.SinceEntry) bool {
+	return e.OK && e.Direct && e.FetchedAt.Equal(e.OKFetchedAt) && e.ErrKind == ""
+}
+
+// noteLastmod marks loc, a page a sitemap lists with lastmod, as not
+// modified since its previous record when lastmod says so: the whole span
+// the lastmod names ([ParseLastmod]) ends at or before that record's
+// fetched_at. A lastmod that is malformed or in the future says nothing.
+func (r *run) noteLastmod(loc, lastmod string) {
+	if r.cfg.Since == nil || r.cfg.NoLastmod || lastmod == "" {
+		return
+	}
+	start, end, err := ParseLastmod(lastmod)
+	if err != nil || start.After(r.cfg.Now()) {
+		return
+	}
+	if e, found := r.cfg.Since.Lookup(loc); found && carriable(e) && !end.After(e.FetchedAt) {
+		r.cfg.Since.SetUnmodified(e)
+	}
+}
+
+// notRequested returns, ok, the record of req made without a request
+// when a sitemap said its page was not modified since its previous
+// record ([ViaSitemapLastmod]): that record carried forward, its status
+// kept, fetched_at now. The error is that of a previous record that could
+// not be read back.
+func (r *run) notRequested(ctx context.Context, req Request, start time.Time) (res *Result, ok bool, err error) {
+	if r.cfg.Since == nil {
+		return nil, false, nil
+	}
+	e, found := r.cfg.Since.Lookup(req.URL)
+	if !found || !r.cfg.Since.Unmodified(e) {
+		return nil, false, nil
+	}
+	res = NewResult(req, nil, nil, start)
+	res.Status, res.Change, res.Via = e.Status, ChangeUnchanged, ViaSitemapLastmod
+	if err := carryForward(ctx, r.cfg.Since, res, e); err != nil {
+		return nil, true, err
+	}
+	return res, true, nil
 }

@@ -74,6 +74,14 @@ type RunConfig struct {
 	// (--since): every URL it holds is revalidated with its validators,
 	// and every record gets a change ([Result.Change]).
 	Since *store.SinceIndex
+	// NoLastmod, with Since and Sitemaps, fetches the pages a sitemap
+	// says were not modified since their previous record; by default
+	// they are not requested ([ViaSitemapLastmod]).
+	NoLastmod bool
+	// ReportRemoved, with Since in crawl mode, ends a crawl that
+	// completed with a record for every page of the previous runs in
+	// Scope that it did not reach ([ViaNotReached]).
+	ReportRemoved bool
 	// ChangedOnly, with Since, leaves unchanged pages out of Output; they
 	// are still counted and marked done.
 	ChangedOnly bool
@@ -495,10 +503,11 @@ func (r *run) addSitemaps(ctx context.Context) error {
 		if r.cfg.Scope != nil {
 			allow = r.cfg.Scope.AllowsSitemap
 		}
-		err := r.cfg.Fetcher.SitemapURLs(ctx, origin, allow, func(ctx context.Context, loc string) error {
+		err := r.cfg.Fetcher.SitemapURLs(ctx, origin, allow, func(ctx context.Context, loc, lastmod string) error {
 			if r.cfg.Scope != nil && r.cfg.Scope.Check(loc, 0) != nil {
 				return nil
 			}
+			r.noteLastmod(loc, lastmod)
 			_, err := AddRequest(ctx, r.frontier, Request{URL: loc, Source: "sitemap"})
 			return err
 		}, skipped)
@@ -570,6 +579,20 @@ func (r *run) worker(hctx, sctx context.Context, c Consumer, out *structured.Sen
 func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 	start := r.cfg.Now()
 	turn := requestTurn(req)
+	if res, ok, err := r.notRequested(ctx, req, start); ok || err != nil {
+		if turn != nil {
+			turn.Release()
+		}
+		if err != nil {
+			return nil, sinceErr(ctx, err)
+		}
+		if r.cfg.Crawl {
+			if err := r.addLinks(ctx, req, res.Links); err != nil {
+				return nil, err
+			}
+		}
+		return res, nil
+	}
 	fctx, prev, found, err := r.lookupSince(ctx, req)
 	if err != nil {
 		if turn != nil {

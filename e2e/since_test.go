@@ -127,6 +127,7 @@ type sinceRecord struct {
 	FetchedAt         string   `json:"fetched_at"`
 	Change            string   `json:"change"`
 	PreviousFetchedAt string   `json:"previous_fetched_at"`
+	Via               string   `json:"via"`
 	Error             *struct {
 		Kind string `json:"kind"`
 	} `json:"error"`

@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/trawl-dev/trawl/structured"
@@ -48,6 +49,7 @@ type SinceEntry struct {
 	// last_modified.
 	HasValidators bool
 	slot          sinceSlot
+	n             uint32 // the slot's number in the index
 }
 
 // SameContent reports whether the hex SHA-256 contentHash is the content
@@ -84,7 +86,20 @@ type SinceIndex struct {
 	index map[[FingerprintSize]byte]uint32 // into slots
 	slots []sinceSlot
 	kinds []string // error kinds seen, kinds[0] = ""
+	// Marks set while the run goes, one bit a URL: a sitemap's lastmod
+	// says the URL did not change since its record ([SinceIndex.SetUnmodified]);
+	// the run reached the URL ([SinceIndex.MarkReached]).
+	unmodified, reached bitset
 }
+
+// bitset is a set of slot numbers that tasks may change concurrently.
+type bitset []atomic.Uint64
+
+func newBitset(n int) bitset { return make(bitset, (n+63)/64) }
+
+func (b bitset) set(i uint32) { b[i/64].Or(1 << (i % 64)) }
+
+func (b bitset) has(i uint32) bool { return b[i/64].Load()&(1<<(i%64)) != 0 }
 
 // sinceRecord is what the index reads of one record.
 type sinceRecord struct {
@@ -146,6 +161,7 @@ func OpenSince(ctx context.Context, paths []string) (idx *SinceIndex, missing []
 			return idx, nil, err
 		}
 	}
+	idx.unmodified, idx.reached = newBitset(len(idx.slots)), newBitset(len(idx.slots))
 	return idx, missing, nil
 }
 
@@ -286,13 +302,49 @@ func (idx *SinceIndex) Lookup(u string) (SinceEntry, bool) {
 	if !ok {
 		return SinceEntry{}, false
 	}
+	return idx.entry(n), true
+}
+
+// entry returns the entry of slot n.
+func (idx *SinceIndex) entry(n uint32) SinceEntry {
 	sl := idx.slots[n]
 	return SinceEntry{
 		FetchedAt: time.UnixMilli(sl.at).UTC(), Status: int(sl.status), ErrKind: idx.kinds[sl.kind],
 		OK: sl.flags&slotOK != 0, OKFetchedAt: time.UnixMilli(sl.okAt).UTC(),
 		Direct: sl.flags&slotDirect != 0, HasValidators: sl.flags&slotValidators != 0,
-		slot: sl,
-	}, true
+		slot: sl, n: n,
+	}
+}
+
+// SetUnmodified marks the URL of e as not modified since its record (a
+// sitemap's lastmod says so). Safe for concurrent use.
+func (idx *SinceIndex) SetUnmodified(e SinceEntry) { idx.unmodified.set(e.n) }
+
+// Unmodified reports whether [SinceIndex.SetUnmodified] marked e's URL.
+func (idx *SinceIndex) Unmodified(e SinceEntry) bool { return idx.unmodified.has(e.n) }
+
+// MarkReached marks the normalised URL u, if indexed, as reached by the
+// run. Safe for concurrent use.
+func (idx *SinceIndex) MarkReached(u string) {
+	if n, ok := idx.index[Fingerprint(u)]; ok {
+		idx.reached.set(n)
+	}
+}
+
+// Unreached calls yield, in the order of the index, with the entry of
+// every URL that [SinceIndex.MarkReached] did not mark and whose records
+// hold a success (e.OK), until yield returns an error, which it returns.
+// It holds nothing but the entry it yields.
+func (idx *SinceIndex) Unreached(yield func(e SinceEntry) error) error {
+	for n := range idx.slots {
+		if idx.reached.has(uint32(n)) || idx.slots[n].flags&slotOK == 0 {
+			continue
+		}
+		if err := yield(idx.entry(uint32(n))); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Validators re-reads the etag and last_modified of the success of e.
