@@ -390,7 +390,7 @@ func (r *pipelineRun) resume(ctx context.Context, columns []string) error {
 	if err := checkResumeFormat(r.o.Output, r.o.Format); err != nil {
 		return err
 	}
-	done := func(u string) { r.frontier.Seen(u) }
+	done := r.doneBefore
 	var res store.ScanResult
 	var err error
 	if r.o.Format == "csv" {
@@ -457,6 +457,15 @@ func (r *pipelineRun) run(ctx context.Context, stop *structured.Event) (crawler.
 		cfg.Unwritten = r.unchanged.write
 	}
 	return crawler.Run(ctx, cfg)
+}
+
+// doneBefore marks u done by the run being resumed: seen, and reached
+// for --report-removed.
+func (r *pipelineRun) doneBefore(u string) {
+	r.frontier.Seen(u)
+	if r.since != nil && r.o.ReportRemoved {
+		r.since.MarkReached(u)
+	}
 }
 
 // flushGap paces the flushes of a crawl into a file, each of which also

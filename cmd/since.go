@@ -84,7 +84,7 @@ func (r *pipelineRun) resumeUnchanged() error {
 		return nil
 	}
 	path := unchangedPath(o.Output)
-	torn, err := readUnchanged(path, r.frontier.Seen)
+	torn, err := readUnchanged(path, r.doneBefore)
 	if err != nil {
 		return usageError("--resume: %s: %v", path, err)
 	}

@@ -290,7 +290,7 @@ func Run(ctx context.Context, cfg RunConfig) (Summary, error) {
 	err := r.run(ctx)
 	sum := stats.Snapshot(cfg.Now())
 	sum.Pending = frontier.Pending()
-	sum.Complete = err == nil && r.inputDone.Load() && sum.Pending == 0
+	sum.Complete = err == nil && r.inputDone.Load() && sum.Pending == 0 && !r.removedCut.Load()
 	return sum, err
 }
 
@@ -321,8 +321,9 @@ type run struct {
 	frontier Frontier
 	stats    *Stats
 
-	inputDone atomic.Bool // the producer read every input
-	origins   []string    // sites of the seeds, for --sitemap
+	inputDone  atomic.Bool // the producer read every input
+	removedCut atomic.Bool // a stop cut the list of --report-removed short
+	origins    []string    // sites of the seeds, for --sitemap
 }
 
 // flushTimeout bounds the final flush of the output, which runs shielded
@@ -343,7 +344,7 @@ func (r *run) run(ctx context.Context) error {
 			ctl.StartSoon(func(ctx context.Context) error { return r.stopper(ctx, soft, hard) })
 			err := hard.Run(ctx, func(hctx context.Context) error {
 				return soft.Run(hctx, func(sctx context.Context) error {
-					return r.work(hctx, sctx, results)
+					return r.reportRemoved(sctx, results, r.work(hctx, sctx, results))
 				})
 			})
 			ctl.CancelScope().Cancel() // the work is over: end the stopper
@@ -765,6 +766,12 @@ func (r *run) write(wctx context.Context, fr finishedRequest) error {
 		return fmt.Errorf("write result for %s: %w", fr.result.URL, err)
 	}
 	r.stats.record(fr.result)
+	if fr.fromQ && r.cfg.ReportRemoved && r.cfg.Since != nil {
+		r.cfg.Since.MarkReached(fr.req.URL)
+		if fr.result.FinalURL != "" {
+			r.cfg.Since.MarkReached(fr.result.FinalURL) // a redirect reached it
+		}
+	}
 	if fr.fromQ {
 		return r.frontier.Done(wctx, fr.req)
 	}

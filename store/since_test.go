@@ -113,3 +113,41 @@ func FuzzSinceIndex(f *testing.F) {
 		}
 	})
 }
+
+// TestSinceMarks: the marks of a run (unmodified, reached) are kept per
+// URL, and Unreached yields the successes not reached, once each, in the
+// order of the index.
+func TestSinceMarks(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	for _, u := range []string{"http://a/", "http://b/", "http://c/", "http://d/"} {
+		b.WriteString(`{"url":"` + u + `","status":200,"fetched_at":"2026-01-01T00:00:00Z"}` + "\n")
+	}
+	b.WriteString(`{"url":"http://e/","status":404,"error":{"kind":"http","message":"404"},"fetched_at":"2026-01-01T00:00:00Z"}` + "\n")
+	idx, _, err := OpenSince(context.Background(), []string{writeSince(t, dir, "p.jsonl", b.String())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	a, _ := idx.Lookup("http://a/")
+	c, _ := idx.Lookup("http://c/")
+	idx.SetUnmodified(c)
+	if idx.Unmodified(a) || !idx.Unmodified(c) {
+		t.Errorf("unmodified: a %v c %v, want c only", idx.Unmodified(a), idx.Unmodified(c))
+	}
+	idx.MarkReached("http://b/")
+	idx.MarkReached("http://x/") // not indexed: nothing
+	var got []string
+	err = idx.Unreached(func(e SinceEntry) error {
+		rec, err := idx.Record(context.Background(), e)
+		var r struct{ URL string }
+		if err == nil {
+			err = json.Unmarshal(rec, &r)
+		}
+		got = append(got, r.URL)
+		return err
+	})
+	if err != nil || strings.Join(got, " ") != "http://a/ http://c/ http://d/" {
+		t.Errorf("unreached %v (%v), want a, c, d (b reached, e never a success)", got, err)
+	}
+}
