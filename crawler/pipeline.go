@@ -594,7 +594,7 @@ func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 		}
 		return res, nil
 	}
-	fctx, prev, found, err := r.lookupSince(ctx, req)
+	fctx, prev, err := r.lookupSince(ctx, req)
 	if err != nil {
 		if turn != nil {
 			turn.Release()
@@ -626,7 +626,7 @@ func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 		}
 	}
 	if r.cfg.Since != nil {
-		if err := applyChange(ctx, r.cfg.Since, res, prev, found); err != nil {
+		if err := applyChange(ctx, r.cfg.Since, res, prev); err != nil {
 			return nil, sinceErr(ctx, err)
 		}
 		if res.Status == http.StatusNotModified {
