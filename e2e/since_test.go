@@ -298,8 +298,8 @@ func (s *sinceSite) urlsOf(paths ...string) []string {
 
 // TestSinceBadInput: a --since file that is not trawl's output is a usage
 // error naming the file and the line; a torn last line is ignored; an
-// output that is a --since file, CSV and --changed-only with --resume or
-// without --since are refused.
+// output that is a --since file and --changed-only without --since are
+// refused.
 func TestSinceBadInput(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
@@ -356,7 +356,6 @@ func TestSinceBadInput(t *testing.T) {
 		want string
 	}{
 		{"output is since", []string{"--since", torn, "-o", torn}, "same file as the input"},
-		{"csv", []string{"--since", filepath.Join(dir, "prev.csv"), "-o", filepath.Join(dir, "o.jsonl")}, "only JSON Lines"},
 		{"changed-only alone", []string{"--changed-only", "-o", filepath.Join(dir, "o.jsonl")}, "--changed-only needs --since"},
 	} {
 		res := runTrawl(t, ctx, nil, args("fetch", append(c.args, in)...)...)

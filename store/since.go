@@ -22,10 +22,6 @@ import (
 // sinceGCPercent is the GC percentage while an index is built.
 const sinceGCPercent = 15
 
-// ErrSinceCSV is returned by [OpenSince] for a previous output in CSV:
-// only JSON Lines can be re-read by offset for the fields carried forward.
-var ErrSinceCSV = errors.New("only JSON Lines output can be a previous run (CSV has no links and fields to carry forward)")
-
 // SinceEntry is what a [SinceIndex] knows of one URL of the previous
 // runs: the newest record's outcome and, apart, where the newest
 // successful record is, with its content hash. The validators and the
@@ -83,10 +79,11 @@ const (
 // URL fingerprint ([Fingerprint]): about 100 bytes of memory per URL,
 // whatever the records hold. Close it at the end.
 type SinceIndex struct {
-	files []*os.File
-	index map[[FingerprintSize]byte]uint32 // into slots
-	slots []sinceSlot
-	kinds []string // error kinds seen, kinds[0] = ""
+	files   []*os.File
+	headers [][]string                       // of each file in CSV, nil for JSON Lines
+	index   map[[FingerprintSize]byte]uint32 // into slots
+	slots   []sinceSlot
+	kinds   []string // error kinds seen, kinds[0] = ""
 	// Marks set while the run goes, one bit a URL: a sitemap's lastmod
 	// says the URL did not change since its record ([SinceIndex.SetUnmodified]);
 	// the run reached the URL ([SinceIndex.MarkReached]).
@@ -122,7 +119,8 @@ type sinceErr struct {
 }
 
 // OpenSince builds the index of the JSON Lines files at paths, streamed,
-// in order; of several records of one URL, the newest by fetched_at wins
+// in order (a file named *.csv is read as trawl's CSV output, see
+// [SinceCSVColumns]); of several records of one URL, the newest by fetched_at wins
 // (a later one on a tie). A missing file holds nothing, for the first
 // run of a cron job: missing lists those. A last line without a line
 // break that is not a record was torn by a crash and is ignored; any
@@ -145,10 +143,8 @@ func OpenSince(ctx context.Context, paths []string) (idx *SinceIndex, missing []
 		return idx, nil, fmt.Errorf("--since: %d files, more than the %d one run can read", len(paths), 1<<16)
 	}
 	for i, path := range paths {
-		if strings.HasSuffix(strings.ToLower(path), ".csv") {
-			return idx, nil, fmt.Errorf("--since %s: %w", path, ErrSinceCSV)
-		}
 		f, err := os.Open(path)
+		idx.headers = append(idx.headers, nil)
 		if errors.Is(err, os.ErrNotExist) {
 			missing = append(missing, path)
 			idx.files = append(idx.files, nil)
@@ -158,7 +154,11 @@ func OpenSince(ctx context.Context, paths []string) (idx *SinceIndex, missing []
 			return idx, nil, fmt.Errorf("--since: %w", err)
 		}
 		idx.files = append(idx.files, f)
-		if err := idx.scan(ctx, i, path, f); err != nil {
+		scan := idx.scan
+		if isCSVPath(path) {
+			scan = idx.scanCSV
+		}
+		if err := scan(ctx, i, path, f); err != nil {
 			return idx, nil, err
 		}
 	}
@@ -378,13 +378,17 @@ var ErrSinceChanged = errors.New("previous output changed while the run read it"
 var recordReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 8<<10) }}
 
 // Record re-reads the newest successful record of e (e.OK) from its file:
-// the JSON object as written.
+// the JSON object as written (of a CSV row, the JSON object of its
+// columns).
 func (idx *SinceIndex) Record(ctx context.Context, e SinceEntry) ([]byte, error) {
 	file, offset := int(e.slot.file), e.slot.offset
 	if !e.OK || file >= len(idx.files) || idx.files[file] == nil {
 		return nil, ErrSinceChanged
 	}
 	f := idx.files[file]
+	if h := idx.headers[file]; h != nil {
+		return csvRecord(ctx, f, h, offset)
+	}
 	return structured.RunSync(ctx, func(context.Context) ([]byte, error) {
 		br := recordReaders.Get().(*bufio.Reader)
 		defer recordReaders.Put(br)

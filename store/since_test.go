@@ -151,3 +151,45 @@ func TestSinceMarks(t *testing.T) {
 		t.Errorf("unreached %v (%v), want a, c, d (b reached, e never a success)", got, err)
 	}
 }
+
+// FuzzSinceIndexCSV: any CSV previous output either fails with a
+// CorruptRecordError naming one of its lines or a missing column, or is
+// indexed so that every success reads back as a JSON record of its URL.
+func FuzzSinceIndexCSV(f *testing.F) {
+	f.Add([]byte("url,status,fetched_at,etag\nhttp://a/,200,2026-01-03T00:00:00Z,\"\"\"e\"\"\"\n"))
+	f.Add([]byte("url,status,fetched_at,links,error_kind\nhttp://a/,200,2026-01-03T00:00:00Z,http://b/ | http://c/,\nhttp://a/,0,2026-01-04T00:00:00Z,,connect\nhttp://a/,\"2"))
+	f.Add([]byte("url,status,fetched_at\nhttp://a/,x,\n"))
+	f.Add([]byte("url,fetched_at\n"))
+	f.Add([]byte("url,status,fetched_at,h2,bytes\n\"http://a/\n\",200,,'=x | y,12\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := writeSince(t, t.TempDir(), "prev.csv", string(data))
+		idx, _, err := OpenSince(context.Background(), []string{p})
+		if err != nil {
+			var ce *CorruptRecordError
+			if errors.Is(err, ErrSinceColumn) {
+				return
+			}
+			if !errors.As(err, &ce) || ce.Path != p || ce.Line < 1 || ce.Line > bytes.Count(data, []byte("\n"))+1 {
+				t.Fatalf("error %v: want a CorruptRecordError naming a line of %s", err, p)
+			}
+			return
+		}
+		defer idx.Close()
+		for key, n := range idx.index {
+			e := idx.entry(n)
+			if !e.OK {
+				continue
+			}
+			rec, err := idx.Record(context.Background(), e)
+			if err != nil {
+				t.Fatalf("read back: %v", err)
+			}
+			var r struct {
+				URL string `json:"url"`
+			}
+			if err := json.Unmarshal(rec, &r); err != nil || Fingerprint(r.URL) != key {
+				t.Fatalf("read back %q (%v) is not the record of its URL", rec, err)
+			}
+		}
+	})
+}
