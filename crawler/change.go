@@ -235,7 +235,7 @@ func (r *run) noteLastmod(loc, lastmod string) {
 // kept, fetched_at now. The error is that of a previous record that could
 // not be read back.
 func (r *run) notRequested(ctx context.Context, req Request, start time.Time) (res *Result, ok bool, err error) {
-	if r.cfg.Since == nil {
+	if r.cfg.Since == nil || !r.cfg.Sitemaps || r.cfg.NoLastmod {
 		return nil, false, nil
 	}
 	e, found := r.cfg.Since.Lookup(req.URL)
