@@ -342,8 +342,11 @@ func (idx *SinceIndex) MarkReached(u string) {
 // Unreached calls yield, in the order of the index, with the entry of
 // every URL that [SinceIndex.MarkReached] did not mark and whose records
 // hold a success (e.OK), until yield returns an error, which it returns.
-// It holds nothing but the entry it yields.
+// It holds nothing but the entry it yields; the garbage of reading the
+// records back is collected sooner meanwhile, as while the index is
+// built, so that the heap stays near the index's size.
 func (idx *SinceIndex) Unreached(yield func(e SinceEntry) error) error {
+	defer debug.SetGCPercent(debug.SetGCPercent(sinceGCPercent))
 	for n := range idx.slots {
 		if idx.reached.has(uint32(n)) || idx.slots[n].flags&slotOK == 0 {
 			continue

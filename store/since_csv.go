@@ -209,7 +209,7 @@ func csvRecord(ctx context.Context, f *os.File, header []string, offset int64) (
 			if v != "" && json.Valid([]byte(v)) {
 				obj[name] = json.RawMessage(v)
 			}
-		case slices.Contains(SinceCSVKnownColumns, name):
+		case slices.Contains(csvTextColumns, name):
 			if v != "" {
 				obj[name] = v
 			}
@@ -234,10 +234,10 @@ func splitList(v string) []string {
 	return strings.Split(v, ListSeparator)
 }
 
-// SinceCSVKnownColumns are the text columns of trawl's CSV output that a
-// CSV previous output carries forward as they are; a column that is in
+// csvTextColumns are the text columns of trawl's CSV output that a CSV
+// previous output carries forward as they are; a column that is in
 // none of the lists is taken for a --select field.
-var SinceCSVKnownColumns = []string{
+var csvTextColumns = []string{
 	"url", "input", "host", "final_url", "content_type", "title", "description", "canonical", "h1", "lang",
 	"fetched_at", "remote_addr", "proto", "tls_version", "content_hash", "etag", "last_modified", "stored_path",
 	"html", "markdown", "text", "byline", "published_time", "site_name", "change", "previous_fetched_at", "via",
