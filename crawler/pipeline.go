@@ -413,10 +413,17 @@ func (r *run) work(hctx, sctx context.Context, results *structured.SendStream[fi
 // produce reads the inputs into the frontier. Lines that are not URLs
 // become invalid_url results right away.
 func (r *run) produce(ctx context.Context, out *structured.SendStream[finishedRequest]) error {
-	err := ReadInputs(ctx, r.cfg.Inputs, r.cfg.Stdin, func(ctx context.Context, line InputLine) error {
-		return r.addInput(ctx, line, out)
-	})
-	if err == nil && r.cfg.Crawl && r.cfg.Sitemaps {
+	sitemapsFirst := r.sitemapsFirst()
+	var err error
+	if sitemapsFirst {
+		err = r.addSitemaps(ctx)
+	}
+	if err == nil {
+		err = ReadInputs(ctx, r.cfg.Inputs, r.cfg.Stdin, func(ctx context.Context, line InputLine) error {
+			return r.addInput(ctx, line, out)
+		})
+	}
+	if err == nil && r.cfg.Crawl && r.cfg.Sitemaps && !sitemapsFirst {
 		err = r.addSitemaps(ctx)
 	}
 	if err != nil {
@@ -477,6 +484,28 @@ func (r *run) addInput(ctx context.Context, line InputLine, out *structured.Send
 		r.stats.input(!added)
 	}
 	return err
+}
+
+// sitemapsFirst reports whether the sitemaps are read before the seeds
+// are queued: in a crawl with --sitemap and --since that heeds lastmod,
+// whose seeds are URLs (their sites known without reading anything), so
+// that every page a sitemap says is unmodified is marked so before the
+// crawl reaches it by a link, and is not requested.
+func (r *run) sitemapsFirst() bool {
+	if !r.cfg.Crawl || !r.cfg.Sitemaps || r.cfg.Since == nil || r.cfg.NoLastmod {
+		return false
+	}
+	for _, in := range r.cfg.Inputs {
+		if !in.IsURL {
+			return false
+		}
+	}
+	for _, in := range r.cfg.Inputs {
+		if u, _, err := NormalizeInput(in.Name); err == nil {
+			r.noteOrigin(u)
+		}
+	}
+	return true
 }
 
 // noteOrigin remembers the site of a seed, once, for --sitemap.

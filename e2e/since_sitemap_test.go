@@ -40,7 +40,8 @@ func (s *sinceSite) requests(path string) int {
 // TestSinceSitemapLastmod: with --sitemap and --since, a page whose
 // sitemap <lastmod> is older than its previous record is not requested:
 // unchanged, via sitemap-lastmod, its previous fields carried (links
-// too: the crawl goes on through it). A lastmod after the previous
+// too: the crawl goes on through it), also when the seed links to it (the
+// sitemap is read before the seed is queued). A lastmod after the previous
 // fetch, of a whole day that is not over, malformed or in the future is
 // fetched as usual, as is a page that failed before; --no-lastmod
 // requests every page.
@@ -51,7 +52,7 @@ func TestSinceSitemapLastmod(t *testing.T) {
 		return sincePage{body: "<title>" + title + "</title>", etag: `"` + title + `"`}
 	}
 	s := newSinceSite(t, map[string]sincePage{
-		"/":       {body: "<title>home</title>"},
+		"/":       {body: `<title>home</title><a href="/old">old</a><a href="/minute">minute</a>`},
 		"/old":    {body: `<title>old</title><a href="/child">child</a>`, etag: `"old"`},
 		"/child":  page("child"),
 		"/minute": page("minute"),
@@ -98,8 +99,16 @@ func TestSinceSitemapLastmod(t *testing.T) {
 	for _, p := range append(paths, "/child") {
 		counts[p] = s.requests(p)
 	}
+	s.mu.Lock()
+	run2 := len(s.order)
+	s.mu.Unlock()
 	second := filepath.Join(dir, "2.jsonl")
 	after := crawl(second, "--since", first)
+	s.mu.Lock()
+	if order := s.order[run2:]; order[0] != "/sitemap.xml" {
+		t.Errorf("run 2 requested %v: the sitemap is not read before the seed is queued", order)
+	}
+	s.mu.Unlock()
 	want := map[string]struct {
 		change, via string
 		status      int

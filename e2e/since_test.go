@@ -33,6 +33,7 @@ type sinceSite struct {
 	inm   map[string][]string // If-None-Match received, by path
 	ims   map[string][]string // If-Modified-Since received, by path
 	hits  map[string]int      // 200s with a body, by path
+	order []string            // the paths requested, in order
 	// hold, when set, holds the requests for holdPath until it is
 	// closed; arrived gets one value for each such request.
 	holdPath string
@@ -63,6 +64,7 @@ func (s *sinceSite) serve(w http.ResponseWriter, r *http.Request) {
 	p, ok := s.pages[r.URL.Path]
 	inm, ims := r.Header.Get("If-None-Match"), r.Header.Get("If-Modified-Since")
 	s.inm[r.URL.Path] = append(s.inm[r.URL.Path], inm)
+	s.order = append(s.order, r.URL.Path)
 	s.ims[r.URL.Path] = append(s.ims[r.URL.Path], ims)
 	if !ok {
 		http.NotFound(w, r)
