@@ -84,6 +84,9 @@ type RunOptions struct {
 	Depth    int
 	MaxPages int
 	Sitemap  bool
+	// With --since, crawl only.
+	NoLastmod     bool
+	ReportRemoved bool
 
 	// progress is the bar being drawn, if any: warnings clear it first.
 	progress atomic.Pointer[progressBar]
@@ -154,6 +157,8 @@ func addCrawlFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.IntVar(&o.Depth, "depth", 0, "deepest link depth followed; seeds are depth 0 (0: no limit)")
 	fs.IntVar(&o.MaxPages, "max-pages", 0, "stop queueing new pages after N (0: no limit)")
 	fs.BoolVar(&o.Sitemap, "sitemap", false, "also seed from sitemap.xml (robots.txt Sitemap: lines or /sitemap.xml)")
+	fs.BoolVar(&o.NoLastmod, "no-lastmod", false, "with --sitemap and --since, request every page too (default: a page whose sitemap <lastmod> is older than its previous record is not requested, via: sitemap-lastmod)")
+	fs.BoolVar(&o.ReportRemoved, "report-removed", false, "with --since, end a crawl that completed with a change: gone record (via: not-reached) for every previous page in scope it no longer reached")
 }
 
 // Validate checks and parses every flag. Errors name the flag and the

@@ -395,7 +395,7 @@ func (r *pipelineRun) resume(ctx context.Context, columns []string) error {
 	if err := checkResumeFormat(r.o.Output, r.o.Format); err != nil {
 		return err
 	}
-	done := func(u string) { r.frontier.Seen(u) }
+	done := r.doneBefore
 	var res store.ScanResult
 	var err error
 	if r.o.Format == "csv" {
@@ -461,10 +461,20 @@ func (r *pipelineRun) run(ctx context.Context, stop *structured.Event) (crawler.
 	}
 	cfg.NoFallbackHTTP = r.o.NoFallback
 	cfg.Since, cfg.ChangedOnly = r.since, r.o.ChangedOnly
+	cfg.NoLastmod, cfg.ReportRemoved = r.o.NoLastmod, r.o.ReportRemoved
 	if r.unchanged != nil {
 		cfg.Unwritten = r.unchanged.write
 	}
 	return r.runRendered(ctx, cfg)
+}
+
+// doneBefore marks u done by the run being resumed: seen, and reached
+// for --report-removed.
+func (r *pipelineRun) doneBefore(u string) {
+	r.frontier.Seen(u)
+	if r.since != nil && r.o.ReportRemoved {
+		r.since.MarkReached(u)
+	}
 }
 
 // flushGap paces the flushes of a crawl into a file, each of which also

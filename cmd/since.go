@@ -15,7 +15,7 @@ import (
 
 // addSinceFlags defines --since and --changed-only on fs.
 func addSinceFlags(fs *pflag.FlagSet, o *RunOptions) {
-	fs.StringArrayVar(&o.Since, "since", nil, "previous run's JSON Lines output `FILE`: revalidate its URLs (If-None-Match/If-Modified-Since), add change: new, changed, unchanged or gone (repeatable; a missing file holds nothing)")
+	fs.StringArrayVar(&o.Since, "since", nil, "previous run's output `FILE` (JSON Lines, or CSV when named *.csv): revalidate its URLs (If-None-Match/If-Modified-Since), add change: new, changed, unchanged or gone (repeatable; a missing file holds nothing)")
 	fs.BoolVar(&o.ChangedOnly, "changed-only", false, "with --since, write only new, changed and gone records (the summary counts all)")
 }
 
@@ -24,6 +24,10 @@ func (o *RunOptions) validateSince() error {
 	switch {
 	case o.ChangedOnly && len(o.Since) == 0:
 		return usageError("--changed-only needs --since FILE: changes are against a previous run")
+	case o.ReportRemoved && len(o.Since) == 0:
+		return usageError("--report-removed needs --since FILE: the pages removed are those of a previous run")
+	case o.ReportRemoved && isRedisURL(o.Frontier):
+		return usageError("--report-removed needs --frontier memory: with a shared frontier one process does not know what the others reached")
 	}
 	return nil
 }
@@ -46,10 +50,14 @@ func (r *pipelineRun) openSince(ctx context.Context) error {
 	}
 	idx, missing, err := store.OpenSince(ctx, r.o.Since)
 	if errors.Is(err, store.ErrCorruptRecord) {
-		return usageError("--since: %v: not the JSON Lines output of trawl", err)
+		return usageError("--since: %v: not the output of trawl (JSON Lines, or CSV for a file named *.csv)", err)
 	}
 	if err != nil {
 		return usageError("%v", err)
+	}
+	if paths := idx.WithoutLinks(); r.o.Crawl && len(paths) > 0 {
+		idx.Close()
+		return usageError("--since %s: a crawl needs the links column of a CSV previous output (write it with --fields +links): a page found unchanged would have no links to follow", paths[0])
 	}
 	for _, p := range missing {
 		r.o.warnf("trawl: --since %s: no such file: its URLs are new", p)
@@ -80,7 +88,7 @@ func (r *pipelineRun) resumeUnchanged() error {
 		return nil
 	}
 	path := unchangedPath(o.Output)
-	torn, err := readUnchanged(path, r.frontier.Seen)
+	torn, err := readUnchanged(path, r.doneBefore)
 	if err != nil {
 		return usageError("--resume: %s: %v", path, err)
 	}

@@ -93,6 +93,9 @@ func printSummary(w io.Writer, s crawler.Summary, why string) {
 	if len(s.ByKind) > 0 {
 		fmt.Fprintf(w, "  by error:  %s\n", joinCounts(kindCounts(s.ByKind)))
 	}
+	if len(s.ByChange) > 0 {
+		fmt.Fprintf(w, "  by change: %s\n", joinCounts(s.ByChange))
+	}
 	if s.Duplicates > 0 {
 		fmt.Fprintf(w, "  input:     %d lines read, %d duplicates skipped\n", s.InputLines, s.Duplicates)
 	}
@@ -135,6 +138,7 @@ type SummaryJSON struct {
 	Pending        int            `json:"pending"`               // URLs queued or in flight left undone
 	ByStatus       map[string]int `json:"by_status"`             // records by status class: 2xx, 3xx, 4xx, 5xx, none
 	ByError        map[string]int `json:"by_error"`              // failures by error kind
+	ByChange       map[string]int `json:"by_change,omitempty"`   // with --since: records by change (new, changed, unchanged, gone)
 	InputLines     int            `json:"input_lines"`           // entries read from the inputs
 	Duplicates     int            `json:"duplicates"`            // input entries skipped as already seen
 	Bytes          int64          `json:"bytes"`                 // body bytes received
@@ -151,7 +155,7 @@ func writeSummaryJSON(path string, s crawler.Summary, why string, code int) erro
 	doc := SummaryJSON{
 		Complete: why == "", Reason: why, ExitCode: code,
 		URLs: s.Done, Failed: s.Failed, Pending: s.Pending,
-		ByStatus: s.ByStatus, ByError: kindCounts(s.ByKind),
+		ByStatus: s.ByStatus, ByError: kindCounts(s.ByKind), ByChange: s.ByChange,
 		InputLines: s.InputLines, Duplicates: s.Duplicates, Bytes: s.Bytes,
 		DurationMS: s.Elapsed.Milliseconds(), PagesPerSecond: s.PagesPerSecond(),
 		FinishedAt:  time.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00"),

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/trawl-dev/trawl/store"
 )
@@ -42,7 +43,7 @@ type conditional struct {
 // failed since is fetched whole, as is one whose validators belong to a
 // redirect's target), and it has a validator.
 func sendsConditional(e store.SinceEntry) bool {
-	return e.OK && e.Direct && e.HasValidators && e.FetchedAt.Equal(e.OKFetchedAt) && e.ErrKind == ""
+	return carriable(e) && e.HasValidators
 }
 
 // setConditional adds the If-None-Match and If-Modified-Since headers of
@@ -60,15 +61,23 @@ func setConditional(ctx context.Context, req *http.Request) {
 	}
 }
 
+// previous is what the previous runs hold of a request's URL.
+type previous struct {
+	entry  store.SinceEntry
+	found  bool    // the URL is in the previous runs
+	record *Result // the success of entry, when already read back; nil otherwise
+}
+
 // applyChange sets res.Change from the previous runs' entry of its URL
-// (found says whether there is one), and on a 304 carries the previous
+// (p), and on a 304 carries the previous
 // success's fields forward into res. It returns the error of a previous
 // record that could not be read back.
-func applyChange(ctx context.Context, since *store.SinceIndex, res *Result, e store.SinceEntry, found bool) error {
+func applyChange(ctx context.Context, since *store.SinceIndex, res *Result, p previous) error {
+	e, found := p.entry, p.found
 	switch {
 	case res.Status == http.StatusNotModified && res.Error == nil && found && e.OK:
 		res.Change = ChangeUnchanged
-		return carryForward(ctx, since, res, e)
+		return carryForward(ctx, since, res, e, p.record)
 	case found && !e.OK && res.Error != nil:
 		// It failed then and fails now: unchanged when in the same way.
 		res.Change = ChangeChanged
@@ -94,15 +103,14 @@ func applyChange(ctx context.Context, since *store.SinceIndex, res *Result, e st
 // carryForward copies into res, a 304, the extracted fields of the
 // previous success of e, re-read from its file: title, links, fields,
 // content hash, opt-in and content fields. The validators of the 304
-// replace the previous ones when it sent some.
-func carryForward(ctx context.Context, since *store.SinceIndex, res *Result, e store.SinceEntry) error {
-	line, err := since.Record(ctx, e)
-	if err != nil {
-		return err
-	}
-	var prev Result
-	if err := json.Unmarshal(line, &prev); err != nil {
-		return fmt.Errorf("--since %s: the record of %s cannot be carried forward: %w", since.Where(e), res.URL, err)
+// replace the previous ones when it sent some. prev, when not nil, is
+// that success already read back.
+func carryForward(ctx context.Context, since *store.SinceIndex, res *Result, e store.SinceEntry, prev *Result) error {
+	if prev == nil {
+		var err error
+		if prev, err = readPrevious(ctx, since, e); err != nil {
+			return fmt.Errorf("--since %s: the record of %s cannot be carried forward: %w", since.Where(e), res.URL, err)
+		}
 	}
 	res.SetPage(prev.page())
 	etag, lastModified, headers := res.ETag, res.LastModified, res.Headers
@@ -124,23 +132,42 @@ func carryForward(ctx context.Context, since *store.SinceIndex, res *Result, e s
 	return nil
 }
 
+// readPrevious reads back the success of e, decoded.
+func readPrevious(ctx context.Context, since *store.SinceIndex, e store.SinceEntry) (*Result, error) {
+	line, err := since.Record(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	var prev Result
+	if err := json.Unmarshal(line, &prev); err != nil {
+		return nil, err
+	}
+	return &prev, nil
+}
+
 // lookupSince finds req's URL in the previous runs (RunConfig.Since) and
-// returns ctx made conditional on its validators when they apply, re-read
-// from the previous record. The error is that of a previous output that
-// cannot be read back.
-func (r *run) lookupSince(ctx context.Context, req Request) (context.Context, store.SinceEntry, bool, error) {
+// returns ctx made conditional on its validators when they apply. They
+// come from the previous success read back once, whole, and kept for a
+// 304 to carry forward: one read and one decoding a URL. The error is
+// that of a previous output that cannot be read back.
+func (r *run) lookupSince(ctx context.Context, req Request) (context.Context, previous, error) {
 	if r.cfg.Since == nil {
-		return ctx, store.SinceEntry{}, false, nil
+		return ctx, previous{}, nil
 	}
 	e, found := r.cfg.Since.Lookup(req.URL)
+	p := previous{entry: e, found: found}
 	if !found || !sendsConditional(e) {
-		return ctx, e, found, nil
+		return ctx, p, nil
 	}
-	etag, lastModified, err := r.cfg.Since.Validators(ctx, e)
-	if err != nil {
-		return ctx, e, found, err
+	var etag, lastModified string
+	if prev, err := readPrevious(ctx, r.cfg.Since, e); err == nil {
+		p.record, etag, lastModified = prev, prev.ETag, prev.LastModified
+	} else if etag, lastModified, err = r.cfg.Since.Validators(ctx, e); err != nil {
+		// Readable enough for its validators, not to be carried forward:
+		// that is found on a 304, if one comes.
+		return ctx, p, err
 	}
-	return context.WithValue(ctx, conditionalKey{}, conditional{url: req.URL, etag: etag, lastModified: lastModified}), e, found, nil
+	return context.WithValue(ctx, conditionalKey{}, conditional{url: req.URL, etag: etag, lastModified: lastModified}), p, nil
 }
 
 // writeOut writes res to the output, unless ChangedOnly leaves it out
@@ -163,4 +190,62 @@ func sinceErr(ctx context.Context, err error) error {
 		return nil
 	}
 	return err
+}
+
+// The values of a record's via with --since ([Result.Via]): how a record
+// was made without requesting its URL.
+const (
+	// ViaSitemapLastmod is an unchanged page that was not requested: its
+	// sitemap <lastmod> is older than its previous record. The record
+	// carries that record's fields, as a 304 does.
+	ViaSitemapLastmod = "sitemap-lastmod"
+	// ViaNotReached is a page of the previous runs that a crawl which
+	// completed no longer reached (--report-removed): change gone,
+	// status 0, not requested.
+	ViaNotReached = "not-reached"
+)
+
+// carriable reports whether the previous success of e may stand for the
+// page without a request: it is the newest record of the URL (no failure
+// since) and was not redirected.
+func carriable(e store.SinceEntry) bool {
+	return e.OK && e.Direct && e.FetchedAt.Equal(e.OKFetchedAt) && e.ErrKind == ""
+}
+
+// noteLastmod marks loc, a page a sitemap lists with lastmod, as not
+// modified since its previous record when lastmod says so: the whole span
+// the lastmod names ([ParseLastmod]) ends at or before that record's
+// fetched_at. A lastmod that is malformed or in the future says nothing.
+func (r *run) noteLastmod(loc, lastmod string) {
+	if r.cfg.Since == nil || r.cfg.NoLastmod || lastmod == "" {
+		return
+	}
+	start, end, err := ParseLastmod(lastmod)
+	if err != nil || start.After(r.cfg.Now()) {
+		return
+	}
+	if e, found := r.cfg.Since.Lookup(loc); found && carriable(e) && !end.After(e.FetchedAt) {
+		r.cfg.Since.SetUnmodified(e)
+	}
+}
+
+// notRequested returns, ok, the record of req made without a request
+// when a sitemap said its page was not modified since its previous
+// record ([ViaSitemapLastmod]): that record carried forward, its status
+// kept, fetched_at now. The error is that of a previous record that could
+// not be read back.
+func (r *run) notRequested(ctx context.Context, req Request, start time.Time) (res *Result, ok bool, err error) {
+	if r.cfg.Since == nil || !r.cfg.Sitemaps || r.cfg.NoLastmod {
+		return nil, false, nil
+	}
+	e, found := r.cfg.Since.Lookup(req.URL)
+	if !found || !r.cfg.Since.Unmodified(e) {
+		return nil, false, nil
+	}
+	res = NewResult(req, nil, nil, start)
+	res.Status, res.Change, res.Via = e.Status, ChangeUnchanged, ViaSitemapLastmod
+	if err := carryForward(ctx, r.cfg.Since, res, e, nil); err != nil {
+		return nil, true, err
+	}
+	return res, true, nil
 }

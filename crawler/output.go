@@ -25,7 +25,7 @@ var OutputFields = []string{
 	"content_hash", "etag", "last_modified", "stored_path",
 	"html", "headers", "jsonld", "jsonld_errors", "opengraph", "meta", "images", "robots_meta", "data_truncated",
 	"markdown", "text", "extract", "byline", "published_time", "site_name", "word_count",
-	"change", "previous_fetched_at",
+	"change", "previous_fetched_at", "via",
 	"rendered", "render_ms", "render_reason", "render_timeout", "screenshot",
 	"error", "line",
 }
@@ -360,6 +360,8 @@ func csvText(r *Result, c string) string {
 		return r.Screenshot
 	case "previous_fetched_at":
 		return timestampText(r.PreviousFetchedAt)
+	case "via":
+		return r.Via
 	case "depth":
 		return itoa(int64(r.Depth))
 	case "redirects":

@@ -74,6 +74,14 @@ type RunConfig struct {
 	// (--since): every URL it holds is revalidated with its validators,
 	// and every record gets a change ([Result.Change]).
 	Since *store.SinceIndex
+	// NoLastmod, with Since and Sitemaps, fetches the pages a sitemap
+	// says were not modified since their previous record; by default
+	// they are not requested ([ViaSitemapLastmod]).
+	NoLastmod bool
+	// ReportRemoved, with Since in crawl mode, ends a crawl that
+	// completed with a record for every page of the previous runs in
+	// Scope that it did not reach ([ViaNotReached]).
+	ReportRemoved bool
 	// ChangedOnly, with Since, leaves unchanged pages out of Output; they
 	// are still counted and marked done.
 	ChangedOnly bool
@@ -117,16 +125,17 @@ type ResultWriter interface {
 
 // Stats are the live counters of a run. Read them with the Snapshot method.
 type Stats struct {
-	mu      sync.Mutex
-	done    int
-	failed  int
-	bytes   int64
-	byClass map[string]int
-	byKind  map[Kind]int
-	start   time.Time
-	stopped bool
-	lines   int // input entries read
-	dups    int // input entries skipped as duplicates
+	mu       sync.Mutex
+	done     int
+	failed   int
+	bytes    int64
+	byClass  map[string]int
+	byKind   map[Kind]int
+	byChange map[string]int
+	start    time.Time
+	stopped  bool
+	lines    int // input entries read
+	dups     int // input entries skipped as duplicates
 }
 
 // Summary is a snapshot of a run's counters.
@@ -136,8 +145,11 @@ type Summary struct {
 	Bytes    int64          // body bytes received
 	ByStatus map[string]int // results by status class: "2xx", "3xx", "4xx", "5xx", "none"
 	ByKind   map[Kind]int   // failures by error kind
-	Elapsed  time.Duration  // since the run started
-	Pending  int            // URLs queued or in flight, not yet done
+	// ByChange counts the records by change with --since ([Result.Change]):
+	// new, changed, unchanged, gone; empty without --since.
+	ByChange map[string]int
+	Elapsed  time.Duration // since the run started
+	Pending  int           // URLs queued or in flight, not yet done
 	// Stopped is true when the run was stopped (signal or max time)
 	// before it ran out of work.
 	Stopped bool
@@ -167,6 +179,7 @@ func (s *Stats) begin(now time.Time) {
 	s.start = now
 	s.byClass = map[string]int{}
 	s.byKind = map[Kind]int{}
+	s.byChange = map[string]int{}
 }
 
 func (s *Stats) record(r *Result) {
@@ -178,6 +191,9 @@ func (s *Stats) record(r *Result) {
 	if r.Error != nil {
 		s.failed++
 		s.byKind[r.Error.Kind]++
+	}
+	if r.Change != "" {
+		s.byChange[r.Change]++
 	}
 }
 
@@ -206,6 +222,7 @@ func (s *Stats) Snapshot(now time.Time) Summary {
 		Done: s.done, Failed: s.failed, Bytes: s.bytes,
 		ByStatus:   make(map[string]int, len(s.byClass)),
 		ByKind:     make(map[Kind]int, len(s.byKind)),
+		ByChange:   make(map[string]int, len(s.byChange)),
 		Stopped:    s.stopped,
 		InputLines: s.lines, Duplicates: s.dups,
 	}
@@ -217,6 +234,9 @@ func (s *Stats) Snapshot(now time.Time) Summary {
 	}
 	for k, v := range s.byKind {
 		sum.ByKind[k] = v
+	}
+	for k, v := range s.byChange {
+		sum.ByChange[k] = v
 	}
 	return sum
 }
@@ -273,7 +293,7 @@ func Run(ctx context.Context, cfg RunConfig) (Summary, error) {
 	err := r.run(ctx)
 	sum := stats.Snapshot(cfg.Now())
 	sum.Pending = frontier.Pending()
-	sum.Complete = err == nil && r.inputDone.Load() && sum.Pending == 0
+	sum.Complete = err == nil && r.inputDone.Load() && sum.Pending == 0 && !r.removedCut.Load()
 	return sum, err
 }
 
@@ -304,8 +324,9 @@ type run struct {
 	frontier Frontier
 	stats    *Stats
 
-	inputDone atomic.Bool // the producer read every input
-	origins   []string    // sites of the seeds, for --sitemap
+	inputDone  atomic.Bool // the producer read every input
+	removedCut atomic.Bool // a stop cut the list of --report-removed short
+	origins    []string    // sites of the seeds, for --sitemap
 }
 
 // flushTimeout bounds the final flush of the output, which runs shielded
@@ -326,7 +347,7 @@ func (r *run) run(ctx context.Context) error {
 			ctl.StartSoon(func(ctx context.Context) error { return r.stopper(ctx, soft, hard) })
 			err := hard.Run(ctx, func(hctx context.Context) error {
 				return soft.Run(hctx, func(sctx context.Context) error {
-					return r.work(hctx, sctx, results)
+					return r.reportRemoved(sctx, results, r.work(hctx, sctx, results))
 				})
 			})
 			ctl.CancelScope().Cancel() // the work is over: end the stopper
@@ -395,10 +416,17 @@ func (r *run) work(hctx, sctx context.Context, results *structured.SendStream[fi
 // produce reads the inputs into the frontier. Lines that are not URLs
 // become invalid_url results right away.
 func (r *run) produce(ctx context.Context, out *structured.SendStream[finishedRequest]) error {
-	err := ReadInputs(ctx, r.cfg.Inputs, r.cfg.Stdin, func(ctx context.Context, line InputLine) error {
-		return r.addInput(ctx, line, out)
-	})
-	if err == nil && r.cfg.Crawl && r.cfg.Sitemaps {
+	sitemapsFirst := r.sitemapsFirst()
+	var err error
+	if sitemapsFirst {
+		err = r.addSitemaps(ctx)
+	}
+	if err == nil {
+		err = ReadInputs(ctx, r.cfg.Inputs, r.cfg.Stdin, func(ctx context.Context, line InputLine) error {
+			return r.addInput(ctx, line, out)
+		})
+	}
+	if err == nil && r.cfg.Crawl && r.cfg.Sitemaps && !sitemapsFirst {
 		err = r.addSitemaps(ctx)
 	}
 	if err != nil {
@@ -461,6 +489,28 @@ func (r *run) addInput(ctx context.Context, line InputLine, out *structured.Send
 	return err
 }
 
+// sitemapsFirst reports whether the sitemaps are read before the seeds
+// are queued: in a crawl with --sitemap and --since that heeds lastmod,
+// whose seeds are URLs (their sites known without reading anything), so
+// that every page a sitemap says is unmodified is marked so before the
+// crawl reaches it by a link, and is not requested.
+func (r *run) sitemapsFirst() bool {
+	if !r.cfg.Crawl || !r.cfg.Sitemaps || r.cfg.Since == nil || r.cfg.NoLastmod {
+		return false
+	}
+	for _, in := range r.cfg.Inputs {
+		if !in.IsURL {
+			return false
+		}
+	}
+	for _, in := range r.cfg.Inputs {
+		if u, _, err := NormalizeInput(in.Name); err == nil {
+			r.noteOrigin(u)
+		}
+	}
+	return true
+}
+
 // noteOrigin remembers the site of a seed, once, for --sitemap.
 func (r *run) noteOrigin(seed string) {
 	pu, err := ParseURL(seed)
@@ -486,10 +536,11 @@ func (r *run) addSitemaps(ctx context.Context) error {
 		if r.cfg.Scope != nil {
 			allow = r.cfg.Scope.AllowsSitemap
 		}
-		err := r.cfg.Fetcher.SitemapURLs(ctx, origin, allow, func(ctx context.Context, loc string) error {
+		err := r.cfg.Fetcher.SitemapURLs(ctx, origin, allow, func(ctx context.Context, loc, lastmod string) error {
 			if r.cfg.Scope != nil && r.cfg.Scope.Check(loc, 0) != nil {
 				return nil
 			}
+			r.noteLastmod(loc, lastmod)
 			_, err := AddRequest(ctx, r.frontier, Request{URL: loc, Source: "sitemap"})
 			return err
 		}, skipped)
@@ -561,7 +612,21 @@ func (r *run) worker(hctx, sctx context.Context, c Consumer, out *structured.Sen
 func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 	start := r.cfg.Now()
 	turn := requestTurn(req)
-	fctx, prev, found, err := r.lookupSince(ctx, req)
+	if res, ok, err := r.notRequested(ctx, req, start); ok || err != nil {
+		if turn != nil {
+			turn.Release()
+		}
+		if err != nil {
+			return nil, sinceErr(ctx, err)
+		}
+		if r.cfg.Crawl {
+			if err := r.addLinks(ctx, req, res.Links); err != nil {
+				return nil, err
+			}
+		}
+		return res, nil
+	}
+	fctx, prev, err := r.lookupSince(ctx, req)
 	if err != nil {
 		if turn != nil {
 			turn.Release()
@@ -600,7 +665,7 @@ func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 		}
 	}
 	if r.cfg.Since != nil {
-		if err := applyChange(ctx, r.cfg.Since, res, prev, found); err != nil {
+		if err := applyChange(ctx, r.cfg.Since, res, prev); err != nil {
 			return nil, sinceErr(ctx, err)
 		}
 		if res.Status == http.StatusNotModified {
@@ -740,6 +805,12 @@ func (r *run) write(wctx context.Context, fr finishedRequest) error {
 		return fmt.Errorf("write result for %s: %w", fr.result.URL, err)
 	}
 	r.stats.record(fr.result)
+	if fr.fromQ && r.cfg.ReportRemoved && r.cfg.Since != nil {
+		r.cfg.Since.MarkReached(fr.req.URL)
+		if fr.result.FinalURL != "" {
+			r.cfg.Since.MarkReached(fr.result.FinalURL) // a redirect reached it
+		}
+	}
 	if fr.fromQ {
 		return r.frontier.Done(wctx, fr.req)
 	}

@@ -112,6 +112,9 @@ type Result struct {
 	// PreviousFetchedAt, on a record carried forward from the previous
 	// run (a 304), is when that run fetched the page.
 	PreviousFetchedAt Timestamp `json:"previous_fetched_at,omitzero"`
+	// Via, with --since, says how a record was made without a request:
+	// [ViaSitemapLastmod] or [ViaNotReached]; empty for a URL fetched.
+	Via string `json:"via,omitempty"`
 	// Error says what went wrong, when something did.
 	Error *ResultError `json:"error,omitempty"`
 	// Line is the input line number of a line that is not a valid URL.

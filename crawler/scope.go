@@ -118,6 +118,7 @@ type Scope struct {
 	domains  map[string]bool     // ScopeDomain: registrable domains
 	prefixes map[string][]string // ScopePrefix: by host
 	admitted atomic.Int64
+	refused  atomic.Bool // Admit refused a page: MaxPages cut the crawl
 }
 
 // NewScope returns the scope of a crawl from its seeds, which should be
@@ -219,6 +220,7 @@ func (s *Scope) Admit() bool {
 	for {
 		n := s.admitted.Load()
 		if s.opts.MaxPages > 0 && n >= int64(s.opts.MaxPages) {
+			s.refused.Store(true)
 			return false
 		}
 		if s.admitted.CompareAndSwap(n, n+1) {
@@ -226,6 +228,10 @@ func (s *Scope) Admit() bool {
 		}
 	}
 }
+
+// Truncated reports whether Admit refused a page: the crawl did not
+// fetch everything in its scope.
+func (s *Scope) Truncated() bool { return s.refused.Load() }
 
 // Admitted returns how many pages Admit has let through.
 func (s *Scope) Admitted() int { return int(s.admitted.Load()) }

@@ -23,7 +23,8 @@ const (
 // every page URL they list, normalised. The sitemaps are those named by
 // the Sitemap: lines of the site's robots.txt, or /sitemap.xml when it
 // names none (or robots.txt is ignored). Sitemap indexes are followed up
-// to three levels and a thousand files; gzip-compressed sitemaps (.xml.gz)
+// to three levels and a thousand files; yield also gets the page's
+// <lastmod> as written ("" when none; see [ParseLastmod]). Gzip-compressed sitemaps (.xml.gz)
 // are decompressed within the fetcher's body limit. allow, when not nil,
 // says which sitemap files may be fetched (a crawl allows those in its
 // scope): one it refuses, named by robots.txt or an index, is skipped
@@ -31,7 +32,7 @@ const (
 // sitemaps list are not judged: that is yield's job. A sitemap that cannot
 // be fetched or parsed is skipped and reported through skipped, which may
 // be nil; a yield error stops the reading and is returned.
-func (f *Fetcher) SitemapURLs(ctx context.Context, seed string, allow func(sitemap string) bool, yield func(ctx context.Context, loc string) error, skipped func(sitemap string, err error)) error {
+func (f *Fetcher) SitemapURLs(ctx context.Context, seed string, allow func(sitemap string) bool, yield func(ctx context.Context, loc, lastmod string) error, skipped func(sitemap string, err error)) error {
 	u, err := ParseURL(seed)
 	if err != nil {
 		return err
@@ -57,7 +58,7 @@ func (f *Fetcher) SitemapURLs(ctx context.Context, seed string, allow func(sitem
 type sitemapReader struct {
 	f       *Fetcher
 	allow   func(sitemap string) bool
-	yield   func(ctx context.Context, loc string) error
+	yield   func(ctx context.Context, loc, lastmod string) error
 	skipped func(sitemap string, err error)
 	seen    map[string]bool
 }
@@ -93,21 +94,21 @@ func (sm *sitemapReader) read(ctx context.Context, loc string, depth int) error 
 		sm.skip(norm, err)
 		return nil
 	}
-	isIndex, locs, err := parseSitemap(body)
+	isIndex, entries, err := parseSitemap(body)
 	if err != nil {
 		sm.skip(norm, err)
 	}
-	for _, l := range locs {
+	for _, l := range entries {
 		if isIndex {
 			if depth+1 < maxSitemapDepth {
-				if err := sm.read(ctx, l, depth+1); err != nil {
+				if err := sm.read(ctx, l.loc, depth+1); err != nil {
 					return err
 				}
 			}
 			continue
 		}
-		if n, err := Normalize(l); err == nil {
-			if err := sm.yield(ctx, n); err != nil {
+		if n, err := Normalize(l.loc); err == nil {
+			if err := sm.yield(ctx, n, l.lastmod); err != nil {
 				return err
 			}
 		}
@@ -147,41 +148,61 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// sitemapEntry is one <loc> of a sitemap, with the <lastmod> of its
+// <url> (or <sitemap>) element, as written.
+type sitemapEntry struct {
+	loc, lastmod string
+}
+
 // parseSitemap reads a <urlset> or a <sitemapindex> and returns its <loc>
-// values, streaming through the XML. What was read before a syntax error
-// is returned with the error.
-func parseSitemap(r io.Reader) (isIndex bool, locs []string, err error) {
+// values with their <lastmod>, streaming through the XML. What was read
+// before a syntax error is returned with the error.
+func parseSitemap(r io.Reader) (isIndex bool, entries []sitemapEntry, err error) {
 	dec := xml.NewDecoder(r)
 	dec.Strict = false
-	inLoc := false
+	var in string // "loc" or "lastmod" while in one
 	var text strings.Builder
+	// The current <url> or <sitemap>: whether in one, its first entry,
+	// its <lastmod>.
+	inEntry, first, lastmod := false, 0, ""
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF {
-			return isIndex, locs, nil
+			return isIndex, entries, nil
 		}
 		if err != nil {
-			return isIndex, locs, newError(KindDecode, "", fmt.Errorf("parse sitemap: %w", err))
+			return isIndex, entries, newError(KindDecode, "", fmt.Errorf("parse sitemap: %w", err))
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			switch strings.ToLower(t.Name.Local) {
+			switch name := strings.ToLower(t.Name.Local); name {
 			case "sitemapindex":
 				isIndex = true
-			case "loc":
-				inLoc = true
+			case "url", "sitemap":
+				inEntry, first, lastmod = true, len(entries), ""
+			case "loc", "lastmod":
+				in = name
 				text.Reset()
 			}
 		case xml.CharData:
-			if inLoc {
+			if in != "" {
 				text.Write(t)
 			}
 		case xml.EndElement:
-			if inLoc && strings.EqualFold(t.Name.Local, "loc") {
-				inLoc = false
-				if loc := strings.TrimSpace(text.String()); loc != "" {
-					locs = append(locs, loc)
+			switch name := strings.ToLower(t.Name.Local); {
+			case in != "" && name == in:
+				v := strings.TrimSpace(text.String())
+				if in == "loc" && v != "" {
+					entries = append(entries, sitemapEntry{loc: v, lastmod: lastmod})
+				} else if in == "lastmod" && inEntry {
+					lastmod = v
+					for i := first; i < len(entries); i++ {
+						entries[i].lastmod = v // a <lastmod> after its <loc>
+					}
 				}
+				in = ""
+			case name == "url" || name == "sitemap":
+				inEntry, first, lastmod = false, len(entries), ""
 			}
 		}
 	}

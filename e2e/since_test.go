@@ -33,6 +33,7 @@ type sinceSite struct {
 	inm   map[string][]string // If-None-Match received, by path
 	ims   map[string][]string // If-Modified-Since received, by path
 	hits  map[string]int      // 200s with a body, by path
+	order []string            // the paths requested, in order
 	// hold, when set, holds the requests for holdPath until it is
 	// closed; arrived gets one value for each such request.
 	holdPath string
@@ -63,6 +64,7 @@ func (s *sinceSite) serve(w http.ResponseWriter, r *http.Request) {
 	p, ok := s.pages[r.URL.Path]
 	inm, ims := r.Header.Get("If-None-Match"), r.Header.Get("If-Modified-Since")
 	s.inm[r.URL.Path] = append(s.inm[r.URL.Path], inm)
+	s.order = append(s.order, r.URL.Path)
 	s.ims[r.URL.Path] = append(s.ims[r.URL.Path], ims)
 	if !ok {
 		http.NotFound(w, r)
@@ -127,6 +129,7 @@ type sinceRecord struct {
 	FetchedAt         string   `json:"fetched_at"`
 	Change            string   `json:"change"`
 	PreviousFetchedAt string   `json:"previous_fetched_at"`
+	Via               string   `json:"via"`
 	Error             *struct {
 		Kind string `json:"kind"`
 	} `json:"error"`
@@ -207,9 +210,12 @@ func TestSinceChanges(t *testing.T) {
 	s.set("/added", &sincePage{body: html("added"), etag: `"a1"`})
 
 	second := filepath.Join(dir, "second.jsonl")
-	res = runTrawl(t, ctx, nil, args("fetch", "-q", "--since", first, "-o", second, urlFile(t, append(urls, s.URL+"/added")))...)
+	res = runTrawl(t, ctx, nil, args("fetch", "--since", first, "-o", second, urlFile(t, append(urls, s.URL+"/added")))...)
 	if res.code != 0 {
 		t.Fatalf("run 2: exit %d: %s", res.code, res.stderr)
+	}
+	if want := "by change: changed 3, gone 1, new 2, unchanged 5\n"; !strings.Contains(res.stderr, want) {
+		t.Errorf("run 2: summary %q, want %q", res.stderr, want)
 	}
 	after := readSinceRecords(t, second)
 	want := map[string]struct {
@@ -272,10 +278,14 @@ func TestSinceChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	var summary struct {
-		URLs int `json:"urls"`
+		URLs     int            `json:"urls"`
+		ByChange map[string]int `json:"by_change"`
 	}
 	if err := json.Unmarshal(b, &summary); err != nil || summary.URLs != len(want) {
 		t.Errorf("--changed-only summary counts %d URLs (%v), want %d: %s", summary.URLs, err, len(want), b)
+	}
+	if fmt.Sprint(summary.ByChange) != "map[changed:1 unchanged:10]" {
+		t.Errorf("--changed-only summary by_change %v, want changed 1, unchanged 10 (the 404 again)", summary.ByChange)
 	}
 }
 
@@ -290,8 +300,8 @@ func (s *sinceSite) urlsOf(paths ...string) []string {
 
 // TestSinceBadInput: a --since file that is not trawl's output is a usage
 // error naming the file and the line; a torn last line is ignored; an
-// output that is a --since file, CSV and --changed-only with --resume or
-// without --since are refused.
+// output that is a --since file and --changed-only without --since are
+// refused.
 func TestSinceBadInput(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
@@ -348,7 +358,6 @@ func TestSinceBadInput(t *testing.T) {
 		want string
 	}{
 		{"output is since", []string{"--since", torn, "-o", torn}, "same file as the input"},
-		{"csv", []string{"--since", filepath.Join(dir, "prev.csv"), "-o", filepath.Join(dir, "o.jsonl")}, "only JSON Lines"},
 		{"changed-only alone", []string{"--changed-only", "-o", filepath.Join(dir, "o.jsonl")}, "--changed-only needs --since"},
 	} {
 		res := runTrawl(t, ctx, nil, args("fetch", append(c.args, in)...)...)

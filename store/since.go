@@ -12,6 +12,8 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trawl-dev/trawl/structured"
@@ -19,10 +21,6 @@ import (
 
 // sinceGCPercent is the GC percentage while an index is built.
 const sinceGCPercent = 15
-
-// ErrSinceCSV is returned by [OpenSince] for a previous output in CSV:
-// only JSON Lines can be re-read by offset for the fields carried forward.
-var ErrSinceCSV = errors.New("only JSON Lines output can be a previous run (CSV has no links and fields to carry forward)")
 
 // SinceEntry is what a [SinceIndex] knows of one URL of the previous
 // runs: the newest record's outcome and, apart, where the newest
@@ -48,6 +46,7 @@ type SinceEntry struct {
 	// last_modified.
 	HasValidators bool
 	slot          sinceSlot
+	n             uint32 // the slot's number in the index
 }
 
 // SameContent reports whether the hex SHA-256 contentHash is the content
@@ -80,23 +79,37 @@ const (
 // URL fingerprint ([Fingerprint]): about 100 bytes of memory per URL,
 // whatever the records hold. Close it at the end.
 type SinceIndex struct {
-	files []*os.File
-	index map[[FingerprintSize]byte]uint32 // into slots
-	slots []sinceSlot
-	kinds []string // error kinds seen, kinds[0] = ""
+	files   []*os.File
+	headers [][]string                       // of each file in CSV, nil for JSON Lines
+	index   map[[FingerprintSize]byte]uint32 // into slots
+	slots   []sinceSlot
+	kinds   []string // error kinds seen, kinds[0] = ""
+	// Marks set while the run goes, one bit a URL: a sitemap's lastmod
+	// says the URL did not change since its record ([SinceIndex.SetUnmodified]);
+	// the run reached the URL ([SinceIndex.MarkReached]).
+	unmodified, reached bitset
 }
+
+// bitset is a set of slot numbers that tasks may change concurrently.
+type bitset []atomic.Uint64
+
+func newBitset(n int) bitset { return make(bitset, (n+63)/64) }
+
+func (b bitset) set(i uint32) { b[i/64].Or(1 << (i % 64)) }
+
+func (b bitset) has(i uint32) bool { return b[i/64].Load()&(1<<(i%64)) != 0 }
 
 // sinceRecord is what the index reads of one record.
 type sinceRecord struct {
-	URL          string    `json:"url"`
-	FinalURL     string    `json:"final_url"`
-	Status       int       `json:"status"`
-	FetchedAt    string    `json:"fetched_at"`
-	ContentHash  string    `json:"content_hash"`
-	ETag         string    `json:"etag"`
-	LastModified string    `json:"last_modified"`
-	Error        *sinceErr `json:"error"`
-	Links        []string  `json:"links"` // read for its type only: a record of trawl has an array
+	URL          string          `json:"url"`
+	FinalURL     string          `json:"final_url"`
+	Status       int             `json:"status"`
+	FetchedAt    string          `json:"fetched_at"`
+	ContentHash  string          `json:"content_hash"`
+	ETag         string          `json:"etag"`
+	LastModified string          `json:"last_modified"`
+	Error        *sinceErr       `json:"error"`
+	Links        json.RawMessage `json:"links"` // read for its type only: a record of trawl has an array
 	at           time.Time
 }
 
@@ -106,7 +119,8 @@ type sinceErr struct {
 }
 
 // OpenSince builds the index of the JSON Lines files at paths, streamed,
-// in order; of several records of one URL, the newest by fetched_at wins
+// in order (a file named *.csv is read as trawl's CSV output, see
+// [SinceCSVColumns]); of several records of one URL, the newest by fetched_at wins
 // (a later one on a tie). A missing file holds nothing, for the first
 // run of a cron job: missing lists those. A last line without a line
 // break that is not a record was torn by a crash and is ignored; any
@@ -129,10 +143,8 @@ func OpenSince(ctx context.Context, paths []string) (idx *SinceIndex, missing []
 		return idx, nil, fmt.Errorf("--since: %d files, more than the %d one run can read", len(paths), 1<<16)
 	}
 	for i, path := range paths {
-		if strings.HasSuffix(strings.ToLower(path), ".csv") {
-			return idx, nil, fmt.Errorf("--since %s: %w", path, ErrSinceCSV)
-		}
 		f, err := os.Open(path)
+		idx.headers = append(idx.headers, nil)
 		if errors.Is(err, os.ErrNotExist) {
 			missing = append(missing, path)
 			idx.files = append(idx.files, nil)
@@ -142,10 +154,15 @@ func OpenSince(ctx context.Context, paths []string) (idx *SinceIndex, missing []
 			return idx, nil, fmt.Errorf("--since: %w", err)
 		}
 		idx.files = append(idx.files, f)
-		if err := idx.scan(ctx, i, path, f); err != nil {
+		scan := idx.scan
+		if isCSVPath(path) {
+			scan = idx.scanCSV
+		}
+		if err := scan(ctx, i, path, f); err != nil {
 			return idx, nil, err
 		}
 	}
+	idx.unmodified, idx.reached = newBitset(len(idx.slots)), newBitset(len(idx.slots))
 	return idx, missing, nil
 }
 
@@ -196,6 +213,9 @@ func ctxReader(ctx context.Context, f *os.File) io.Reader {
 // errSinceFetchedAt is the cause of a record whose fetched_at is not a time.
 var errSinceFetchedAt = errors.New("fetched_at is not an RFC 3339 time")
 
+// errSinceLinks is the cause of a record whose links are not an array.
+var errSinceLinks = errors.New("links is not an array")
+
 // parseSinceRecord reads one line of a previous output.
 func parseSinceRecord(text string) (sinceRecord, error) {
 	var rec sinceRecord
@@ -205,6 +225,10 @@ func parseSinceRecord(text string) (sinceRecord, error) {
 	if err := json.Unmarshal([]byte(text), &rec); err != nil {
 		return rec, err
 	}
+	if l := rec.Links; len(l) > 0 && l[0] != '[' && string(l) != "null" {
+		return rec, errSinceLinks // its strings are decoded when carried forward
+	}
+	rec.Links = nil
 	if rec.FetchedAt != "" {
 		at, err := time.Parse(time.RFC3339Nano, rec.FetchedAt)
 		if err != nil {
@@ -286,13 +310,52 @@ func (idx *SinceIndex) Lookup(u string) (SinceEntry, bool) {
 	if !ok {
 		return SinceEntry{}, false
 	}
+	return idx.entry(n), true
+}
+
+// entry returns the entry of slot n.
+func (idx *SinceIndex) entry(n uint32) SinceEntry {
 	sl := idx.slots[n]
 	return SinceEntry{
 		FetchedAt: time.UnixMilli(sl.at).UTC(), Status: int(sl.status), ErrKind: idx.kinds[sl.kind],
 		OK: sl.flags&slotOK != 0, OKFetchedAt: time.UnixMilli(sl.okAt).UTC(),
 		Direct: sl.flags&slotDirect != 0, HasValidators: sl.flags&slotValidators != 0,
-		slot: sl,
-	}, true
+		slot: sl, n: n,
+	}
+}
+
+// SetUnmodified marks the URL of e as not modified since its record (a
+// sitemap's lastmod says so). Safe for concurrent use.
+func (idx *SinceIndex) SetUnmodified(e SinceEntry) { idx.unmodified.set(e.n) }
+
+// Unmodified reports whether [SinceIndex.SetUnmodified] marked e's URL.
+func (idx *SinceIndex) Unmodified(e SinceEntry) bool { return idx.unmodified.has(e.n) }
+
+// MarkReached marks the normalised URL u, if indexed, as reached by the
+// run. Safe for concurrent use.
+func (idx *SinceIndex) MarkReached(u string) {
+	if n, ok := idx.index[Fingerprint(u)]; ok {
+		idx.reached.set(n)
+	}
+}
+
+// Unreached calls yield, in the order of the index, with the entry of
+// every URL that [SinceIndex.MarkReached] did not mark and whose records
+// hold a success (e.OK), until yield returns an error, which it returns.
+// It holds nothing but the entry it yields; the garbage of reading the
+// records back is collected sooner meanwhile, as while the index is
+// built, so that the heap stays near the index's size.
+func (idx *SinceIndex) Unreached(yield func(e SinceEntry) error) error {
+	defer debug.SetGCPercent(debug.SetGCPercent(sinceGCPercent))
+	for n := range idx.slots {
+		if idx.reached.has(uint32(n)) || idx.slots[n].flags&slotOK == 0 {
+			continue
+		}
+		if err := yield(idx.entry(uint32(n))); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Validators re-reads the etag and last_modified of the success of e.
@@ -312,16 +375,27 @@ func (idx *SinceIndex) Validators(ctx context.Context, e SinceEntry) (etag, last
 // output no longer holds the record where it was indexed.
 var ErrSinceChanged = errors.New("previous output changed while the run read it")
 
+// recordReaders are the buffered readers of [SinceIndex.Record], sized
+// for a typical record: one read of a few KiB each, not 64 KiB, and no
+// garbage (a long record is read in several).
+var recordReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 8<<10) }}
+
 // Record re-reads the newest successful record of e (e.OK) from its file:
-// the JSON object as written.
+// the JSON object as written (of a CSV row, the JSON object of its
+// columns).
 func (idx *SinceIndex) Record(ctx context.Context, e SinceEntry) ([]byte, error) {
 	file, offset := int(e.slot.file), e.slot.offset
 	if !e.OK || file >= len(idx.files) || idx.files[file] == nil {
 		return nil, ErrSinceChanged
 	}
 	f := idx.files[file]
+	if h := idx.headers[file]; h != nil {
+		return csvRecord(ctx, f, h, offset)
+	}
 	return structured.RunSync(ctx, func(context.Context) ([]byte, error) {
-		br := bufio.NewReaderSize(io.NewSectionReader(f, offset, 1<<62), 64<<10)
+		br := recordReaders.Get().(*bufio.Reader)
+		defer recordReaders.Put(br)
+		br.Reset(io.NewSectionReader(f, offset, 1<<62))
 		l, n, err := readScannedLine(br, 0, offset)
 		if err != nil {
 			return nil, fmt.Errorf("--since: read %s: %w", f.Name(), err)

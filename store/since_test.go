@@ -113,3 +113,83 @@ func FuzzSinceIndex(f *testing.F) {
 		}
 	})
 }
+
+// TestSinceMarks: the marks of a run (unmodified, reached) are kept per
+// URL, and Unreached yields the successes not reached, once each, in the
+// order of the index.
+func TestSinceMarks(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	for _, u := range []string{"http://a/", "http://b/", "http://c/", "http://d/"} {
+		b.WriteString(`{"url":"` + u + `","status":200,"fetched_at":"2026-01-01T00:00:00Z"}` + "\n")
+	}
+	b.WriteString(`{"url":"http://e/","status":404,"error":{"kind":"http","message":"404"},"fetched_at":"2026-01-01T00:00:00Z"}` + "\n")
+	idx, _, err := OpenSince(context.Background(), []string{writeSince(t, dir, "p.jsonl", b.String())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	a, _ := idx.Lookup("http://a/")
+	c, _ := idx.Lookup("http://c/")
+	idx.SetUnmodified(c)
+	if idx.Unmodified(a) || !idx.Unmodified(c) {
+		t.Errorf("unmodified: a %v c %v, want c only", idx.Unmodified(a), idx.Unmodified(c))
+	}
+	idx.MarkReached("http://b/")
+	idx.MarkReached("http://x/") // not indexed: nothing
+	var got []string
+	err = idx.Unreached(func(e SinceEntry) error {
+		rec, err := idx.Record(context.Background(), e)
+		var r struct{ URL string }
+		if err == nil {
+			err = json.Unmarshal(rec, &r)
+		}
+		got = append(got, r.URL)
+		return err
+	})
+	if err != nil || strings.Join(got, " ") != "http://a/ http://c/ http://d/" {
+		t.Errorf("unreached %v (%v), want a, c, d (b reached, e never a success)", got, err)
+	}
+}
+
+// FuzzSinceIndexCSV: any CSV previous output either fails with a
+// CorruptRecordError naming one of its lines or a missing column, or is
+// indexed so that every success reads back as a JSON record of its URL.
+func FuzzSinceIndexCSV(f *testing.F) {
+	f.Add([]byte("url,status,fetched_at,etag\nhttp://a/,200,2026-01-03T00:00:00Z,\"\"\"e\"\"\"\n"))
+	f.Add([]byte("url,status,fetched_at,links,error_kind\nhttp://a/,200,2026-01-03T00:00:00Z,http://b/ | http://c/,\nhttp://a/,0,2026-01-04T00:00:00Z,,connect\nhttp://a/,\"2"))
+	f.Add([]byte("url,status,fetched_at\nhttp://a/,x,\n"))
+	f.Add([]byte("url,fetched_at\n"))
+	f.Add([]byte("url,status,fetched_at,h2,bytes\n\"http://a/\n\",200,,'=x | y,12\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := writeSince(t, t.TempDir(), "prev.csv", string(data))
+		idx, _, err := OpenSince(context.Background(), []string{p})
+		if err != nil {
+			var ce *CorruptRecordError
+			if errors.Is(err, ErrSinceColumn) {
+				return
+			}
+			if !errors.As(err, &ce) || ce.Path != p || ce.Line < 1 || ce.Line > bytes.Count(data, []byte("\n"))+1 {
+				t.Fatalf("error %v: want a CorruptRecordError naming a line of %s", err, p)
+			}
+			return
+		}
+		defer idx.Close()
+		for key, n := range idx.index {
+			e := idx.entry(n)
+			if !e.OK {
+				continue
+			}
+			rec, err := idx.Record(context.Background(), e)
+			if err != nil {
+				t.Fatalf("read back: %v", err)
+			}
+			var r struct {
+				URL string `json:"url"`
+			}
+			if err := json.Unmarshal(rec, &r); err != nil || Fingerprint(r.URL) != key {
+				t.Fatalf("read back %q (%v) is not the record of its URL", rec, err)
+			}
+		}
+	})
+}
