@@ -138,9 +138,13 @@ func TestReportFindsPlantedProblems(t *testing.T) {
 		switch f.ID {
 		case "broken-4xx":
 			for _, it := range f.Items {
-				want := map[string][2]any{u("/missing"): {u("/"), 2}, u("/gone"): {u("/a"), 1}}[it.URL]
-				if it.Status != 404 || it.Referrer != want[0] || it.LinkedFrom != want[1] {
-					t.Errorf("broken %s: status %d, referrer %q, linked from %d; want 404, %v, %v", it.URL, it.Status, it.Referrer, it.LinkedFrom, want[0], want[1])
+				// The referrer is the page the URL was first found on: /missing
+				// is linked from / and from /a, and / queues its links one by
+				// one while /a (queued first) may be fetched and queue its own.
+				referrers := map[string][]string{u("/missing"): {u("/"), u("/a")}, u("/gone"): {u("/a")}}[it.URL]
+				linked := map[string]int{u("/missing"): 2, u("/gone"): 1}[it.URL]
+				if it.Status != 404 || !slices.Contains(referrers, it.Referrer) || it.LinkedFrom != linked {
+					t.Errorf("broken %s: status %d, referrer %q, linked from %d; want 404, one of %v, %d", it.URL, it.Status, it.Referrer, it.LinkedFrom, referrers, linked)
 				}
 			}
 		case "redirect-chain":
