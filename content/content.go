@@ -189,6 +189,7 @@ func Extract(doc *html.Node, base *url.URL, opts Options) (Result, error) {
 	if article.Node != nil {
 		clean(article.Node)
 		dropLinkLists(article.Node)
+		cutTail(article.Node)
 		readable = visibleLen(article.Node)
 	}
 	main := body
@@ -197,6 +198,8 @@ func Extract(doc *html.Node, base *url.URL, opts Options) (Result, error) {
 		res.Method = MethodReadability
 		main = article.Node
 		addTitle(main, article.Title(), headings)
+	} else {
+		cutTail(main)
 	}
 	if pageText > 0 {
 		res.Coverage = roundCoverage(float64(visibleLen(main)) / float64(pageText))
@@ -468,6 +471,10 @@ var boilerplate = map[atom.Atom]bool{
 	atom.Iframe: true, atom.Object: true, atom.Embed: true, atom.Dialog: true, atom.Link: true, atom.Meta: true,
 }
 
+// formText is the length of text (non-space characters) from which a
+// <form> is taken for content wrapped in one rather than boilerplate.
+const formText = 500
+
 // boilerRoles are ARIA landmark roles of boilerplate.
 var boilerRoles = map[string]bool{
 	"navigation": true, "banner": true, "contentinfo": true, "complementary": true, "search": true, "dialog": true,
@@ -489,6 +496,10 @@ func clean(n *html.Node) {
 }
 
 func isBoilerplate(n *html.Node) bool {
+	if n.DataAtom == atom.Form && visibleLen(n) >= formText {
+		// ASP.NET and shop pages wrap their content in a form.
+		return false
+	}
 	if boilerplate[n.DataAtom] {
 		// A <header> inside an article is its title, not the site's.
 		if (n.DataAtom == atom.Header || n.DataAtom == atom.Footer) && insideArticle(n) {

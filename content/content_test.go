@@ -4,6 +4,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 )
 
 func TestUnescapeIntraword(t *testing.T) {
@@ -124,6 +127,65 @@ func TestBoilerplateRemoved(t *testing.T) {
 	}
 	if r.Text != "Share this on Mastodon" {
 		t.Errorf("selector: text %q", r.Text)
+	}
+}
+
+// TestTailCut checks that a heading introducing related articles or
+// comments at the end of the content goes with what follows it, and
+// that a heading with most of the content after it stays.
+func TestTailCut(t *testing.T) {
+	para := "<p>" + strings.Repeat("The tide pools are counted every spring by the volunteers of the harbour. ", 12) + "</p>"
+	for _, tc := range []struct {
+		name, page string
+		gone, kept []string
+	}{
+		{"related", `<body><article>` + para + para + `<div class="box"><h3>Auch interessant:</h3></div><p>Crabs of the north coast, counted</p><p>Kelp in winter</p></article></body>`,
+			[]string{"Auch interessant", "Crabs of the north", "Kelp in winter"}, []string{"volunteers"}},
+		{"comments", `<body><article>` + para + para + `<h2>3 Comments</h2><p>Great read, thanks for the count!</p></article></body>`,
+			[]string{"3 Comments", "Great read"}, []string{"volunteers"}},
+		{"most after", `<body><article><p>Intro to the tides.</p><h2>Related</h2>` + para + para + `</article></body>`,
+			nil, []string{"Related", "volunteers"}},
+		{"in a sentence", `<body><article>` + para + `<p>Read more about the tides in the harbour office, which keeps the notebook.</p>` + para + `</article></body>`,
+			nil, []string{"Read more about the tides"}},
+	} {
+		doc, err := Parse(tc.page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := Extract(doc, &url.URL{}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range tc.gone {
+			if strings.Contains(r.Text, s) {
+				t.Errorf("%s: %q kept:\n%s", tc.name, s, r.Text)
+			}
+		}
+		for _, s := range tc.kept {
+			if !strings.Contains(r.Text, s) {
+				t.Errorf("%s: %q lost:\n%s", tc.name, s, r.Text)
+			}
+		}
+	}
+}
+
+// TestFormWrapper checks that a <form> wrapping content (ASP.NET pages,
+// shops) is not boilerplate, while a search or login form is.
+func TestFormWrapper(t *testing.T) {
+	para := "<p>" + strings.Repeat("The tide pools are counted every spring by the volunteers of the harbour. ", 12) + "</p>"
+	doc, err := Parse(`<body><form id="aspnetForm"><div>` + para + `</div></form><form><input name=q><p>Search the site</p></form></body>`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var forms []*html.Node
+	walkElements(doc, func(n *html.Node) bool {
+		if n.DataAtom == atom.Form {
+			forms = append(forms, n)
+		}
+		return true
+	})
+	if len(forms) != 2 || isBoilerplate(forms[0]) || !isBoilerplate(forms[1]) {
+		t.Errorf("%d forms; boilerplate: the wrapper %v, the search form %v", len(forms), isBoilerplate(forms[0]), isBoilerplate(forms[1]))
 	}
 }
 

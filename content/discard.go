@@ -1,6 +1,7 @@
 package content
 
 import (
+	"regexp"
 	"strings"
 
 	"golang.org/x/net/html"
@@ -122,4 +123,58 @@ func linkText(n *html.Node) (total, linked, links int) {
 	}
 	walk(n, false)
 	return total, linked, links
+}
+
+// moreHeading matches the text of a heading that introduces what follows
+// an article: links to other pages ("Related articles", "Auch
+// interessant", "Vous aimerez aussi"), comments, sharing, tags, the
+// author's box, in the languages of the evaluation corpus.
+var moreHeading = regexp.MustCompile(`(?i)^\s*(?:related(?: (?:articles|posts|stories|content|news))?|read (?:more|also|next)|more (?:on|about) (?:this|the) (?:topic|subject)|more from|more stories|you (?:might|may) also (?:like|enjoy|be interested)|recommended(?: for you| articles| reading)?|see also|(?:das )?könnte (?:sie|dich) auch interessieren|auch interessant|(?:ebenfalls )?interessant(?: für sie)?|mehr (?:zum thema|dazu|aus|zu diesem thema|artikel|infos?)|weitere (?:artikel|beiträge|themen|nachrichten|meldungen|informationen)|lesen sie (?:auch|mehr|hier)|zum weiterlesen|weiterlesen|empfohlene (?:beiträge|artikel)|ähnliche (?:beiträge|artikel|themen)|verwandte (?:beiträge|artikel|themen)|vous aimerez aussi|à lire aussi|lire aussi|dans la même rubrique|sur le même sujet|le puede interesar|te puede interesar|lee también|noticias relacionadas|leia também|czytaj (?:także|również|też)|zobacz (?:także|również)|(?:\d+ )?(?:kommentare?|comments?|commentaires?|comentarios?)|leave a (?:reply|comment)|(?:schreibe|hinterlasse) einen kommentar|(?:diesen )?(?:artikel|beitrag) teilen|teilen|share(?: this)?(?: article| post| story)?|tags?|schlagw(?:o|ö)rter?|über (?:den autor|die autorin)|about the author|quellen(?:angaben)?)\s*[:.!…]?\s*$`)
+
+// cutTail removes from n, the main content, the first heading that
+// [moreHeading] matches (an element of at most 80 bytes of text) and
+// everything after it, in its parent and in each ancestor's up to n,
+// when that is less than half of the text of n.
+func cutTail(n *html.Node) {
+	total := visibleLen(n)
+	var cut *html.Node
+	walkElements(n, func(c *html.Node) bool {
+		if cut != nil {
+			return false
+		}
+		switch c.DataAtom {
+		case atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6, atom.P, atom.Strong, atom.B, atom.Div, atom.Span:
+		default:
+			return true
+		}
+		t := textOf(c)
+		if len(t) > 80 || !moreHeading.MatchString(strings.Join(strings.Fields(t), " ")) {
+			return true
+		}
+		cut = c
+		return false
+	})
+	if cut == nil || cut.Parent == nil {
+		return
+	}
+	// The heading and what follows it, up to n: in its parent and in
+	// each ancestor's.
+	var tail []*html.Node
+	removed := 0
+	for a := cut; a != n && a != nil; a = a.Parent {
+		start := a.NextSibling
+		if a == cut {
+			start = a
+		}
+		for s := start; s != nil; s = s.NextSibling {
+			tail = append(tail, s)
+			removed += visibleLen(s)
+		}
+	}
+	if 2*removed >= total {
+		return
+	}
+	for _, s := range tail {
+		s.Parent.RemoveChild(s)
+	}
 }
