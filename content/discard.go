@@ -67,8 +67,8 @@ var overallClass = []string{
 // LinkMaxLen characters and at least LinkDensity of them in links.
 // Tuned on the dev split of the evaluation corpus.
 var (
-	LinkDensity = 0.6
-	LinkMaxLen  = 500
+	LinkDensity = 0.5
+	LinkMaxLen  = 1000
 )
 
 // dropLinkLists removes the blocks under n whose text is mostly link
