@@ -89,15 +89,15 @@ func TestTitleKept(t *testing.T) {
 }
 
 // TestBoilerplateRemoved checks that blocks trafilatura names as
-// boilerplate by class (sharing, related, author boxes) and lists of
-// links inside the article are left out, that the byline is still found
+// boilerplate by class (sharing, related, author boxes), figure captions
+// and lists of links inside the article are left out, that the byline is still found
 // when its element is one of them, and that a content selector keeps
 // what it matches whatever its class.
 func TestBoilerplateRemoved(t *testing.T) {
 	para := strings.Repeat("The tide pools are counted every spring by the volunteers of the harbour. ", 12)
 	page := `<html><head><title>Tidal gardens</title></head><body><article>
 <div class="author-box">By Mara Quint</div>
-<p>` + para + `</p><div class="share-buttons">Share this on Mastodon</div><p>` + para + `</p>
+<p>` + para + `</p><div class="share-buttons">Share this on Mastodon</div><figure><img src="/crab.jpg" alt="A crab"><figcaption>Photo © Harbour office</figcaption></figure><p>` + para + `</p>
 <div class="related-posts"><p>Ten more rock pools to visit</p></div>
 <ul><li><a href="/a">Kelp forests</a></li><li><a href="/b">Crab counts</a></li><li><a href="/c">Tide tables</a></li></ul>
 <p>` + para + `</p></article></body></html>`
@@ -109,7 +109,7 @@ func TestBoilerplateRemoved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"Share this", "Ten more rock pools", "Kelp forests", "By Mara Quint"} {
+	for _, s := range []string{"Share this", "Ten more rock pools", "Kelp forests", "By Mara Quint", "Photo ©"} {
 		if strings.Contains(r.Text, s) {
 			t.Errorf("boilerplate %q kept:\n%s", s, r.Text)
 		}
