@@ -69,6 +69,38 @@ func (o *RunOptions) outputLocked() bool {
 	return o.Lock == "" || !id.same(identify(o.Lock))
 }
 
+// takeLocks takes the --lock FILE and the lock on -o FILE ([lockOutput])
+// for a run: ExitLocked when another run holds either. release frees
+// what was taken.
+func (o *RunOptions) takeLocks(ctx context.Context) (release func(), err error) {
+	var held []func() error
+	release = func() {
+		for i := len(held) - 1; i >= 0; i-- {
+			_ = held[i]()
+		}
+	}
+	if o.Lock != "" {
+		lock, err := store.AcquireLock(ctx, o.Lock)
+		var locked *store.LockedError
+		if errors.As(err, &locked) {
+			return nil, &ExitError{Code: ExitLocked, Err: fmt.Errorf("another run holds the lock %s (pid %d)", locked.Path, locked.PID)}
+		}
+		if err != nil {
+			return nil, usageError("--lock %s: %v", o.Lock, err)
+		}
+		held = append(held, lock.Release)
+	}
+	out, err := o.lockOutput(ctx)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	if out != nil {
+		held = append(held, out)
+	}
+	return release, nil
+}
+
 // lockOutput takes the lock on -o FILE, so that two runs never write one
 // file: the second is refused with ExitLocked, as with --lock. The lock
 // never writes FILE; the holder's pid goes to FILE.pid. release is nil

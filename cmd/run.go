@@ -39,24 +39,11 @@ func runPipeline(c *cobra.Command, o *RunOptions) error {
 // the intake of URLs (in-flight requests get --grace), the second cancels
 // everything; output is flushed either way.
 func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) error {
-	if o.Lock != "" {
-		lock, err := store.AcquireLock(ctx, o.Lock)
-		var locked *store.LockedError
-		if errors.As(err, &locked) {
-			return &ExitError{Code: ExitLocked, Err: fmt.Errorf("another run holds the lock %s (pid %d)", locked.Path, locked.PID)}
-		}
-		if err != nil {
-			return usageError("--lock %s: %v", o.Lock, err)
-		}
-		defer lock.Release()
-	}
-	release, err := o.lockOutput(ctx)
+	release, err := o.takeLocks(ctx)
 	if err != nil {
 		return err
 	}
-	if release != nil {
-		defer release()
-	}
+	defer release()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := &structured.Event{}

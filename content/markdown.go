@@ -2,6 +2,7 @@ package content
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/JohannesKaufmann/html-to-markdown/v2/converter"
@@ -46,7 +47,7 @@ func toMarkdown(n *html.Node) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("convert to markdown: %w", err)
 	}
-	return unescapeIntraword(strings.TrimSpace(string(b))), nil
+	return unescapeMarkdown(strings.TrimSpace(string(b))), nil
 }
 
 func detach(n *html.Node) {
@@ -55,12 +56,17 @@ func detach(n *html.Node) {
 	}
 }
 
-// unescapeIntraword removes the backslash the converter puts before an
-// underscore between two letters or digits (snake_case), where GitHub's
-// Markdown never reads it as emphasis. Code blocks and code spans are left
-// as they are.
-func unescapeIntraword(md string) string {
-	if !strings.Contains(md, `\_`) {
+// unescapeMarkdown undoes escapes of the converter that GitHub's
+// Markdown does not need, outside code blocks and code spans:
+//   - the backslash before an underscore between two letters or digits
+//     (snake_case), which is never read as emphasis;
+//   - &gt; written for ">", except where ">" would start a block quote;
+//   - &lt; written for "<", except before a letter, "/", "!" or "?"
+//     (where "<" could start an HTML tag or an autolink);
+//   - the backslash before "=" at the start of a line, except on a line
+//     of "=" alone (a setext heading's underline).
+func unescapeMarkdown(md string) string {
+	if !strings.Contains(md, `\_`) && !strings.Contains(md, "&gt;") && !strings.Contains(md, "&lt;") && !strings.Contains(md, `\=`) {
 		return md
 	}
 	lines := strings.Split(md, "\n")
@@ -77,27 +83,59 @@ func unescapeIntraword(md string) string {
 			fence = t[:3]
 			continue
 		}
-		if strings.Contains(l, `\_`) {
+		if strings.Contains(l, `\_`) || strings.Contains(l, "&") || strings.Contains(l, `\=`) {
 			lines[i] = unescapeLine(l)
 		}
 	}
 	return strings.Join(lines, "\n")
 }
 
+// quotePrefix matches what may stand before a ">" that starts a block
+// quote: spaces, list markers and other quote markers.
+var quotePrefix = regexp.MustCompile(`^\s*(?:(?:[-*+]|\d+[.)]|>)\s*)*$`)
+
 func unescapeLine(l string) string {
 	var b strings.Builder
 	inCode := false
+	if strings.HasPrefix(l, `\=`) && strings.Trim(l[2:], "= ") != "" {
+		l = l[1:]
+	}
 	for i := 0; i < len(l); i++ {
 		c := l[i]
 		if c == '`' {
 			inCode = !inCode
 		}
-		if !inCode && c == '\\' && i+1 < len(l) && l[i+1] == '_' && i > 0 && isWordByte(l[i-1]) && i+2 < len(l) && isWordByte(l[i+2]) {
-			continue
+		if !inCode {
+			switch {
+			case c == '\\' && i+1 < len(l) && l[i+1] == '_' && i > 0 && isWordByte(l[i-1]) && i+2 < len(l) && isWordByte(l[i+2]):
+				continue
+			case c == '&' && strings.HasPrefix(l[i:], "&gt;"):
+				if quotePrefix.MatchString(b.String()) {
+					b.WriteString(`\>`)
+				} else {
+					b.WriteByte('>')
+				}
+				i += len("&gt;") - 1
+				continue
+			case c == '&' && strings.HasPrefix(l[i:], "&lt;") && !tagStart(l[i+len("&lt;"):]):
+				b.WriteByte('<')
+				i += len("&lt;") - 1
+				continue
+			}
 		}
 		b.WriteByte(c)
 	}
 	return b.String()
+}
+
+// tagStart reports whether s, following a "<", could make it the start
+// of an HTML tag, comment or autolink.
+func tagStart(s string) bool {
+	if s == "" {
+		return false
+	}
+	c := s[0]
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '/' || c == '!' || c == '?'
 }
 
 // isWordByte reports whether c is an ASCII letter or digit, or a byte of

@@ -152,15 +152,24 @@ func ExtractWithLimits(r io.Reader, base *url.URL, selectors []Selector, lim Lim
 // even then is too deep gets its standard fields from the token pass, and
 // its selectors match nothing.
 func extractTree(r io.Reader, base *url.URL, selectors []Selector, lim Limits) (Page, error) {
+	p, _, err := extractTreeDoc(r, base, selectors, lim)
+	return p, err
+}
+
+// extractTreeDoc is [extractTree] that also returns the tree, for the
+// structured data to be read from it without a second parse; nil when
+// the page is too deep for one.
+func extractTreeDoc(r io.Reader, base *url.URL, selectors []Selector, lim Limits) (Page, *goquery.Document, error) {
 	root, src, err := parseTree(r)
 	if src != nil {
-		return tooDeepPage(src, base, selectors, lim)
+		p, err := tooDeepPage(src, base, selectors, lim)
+		return p, nil, err
 	}
 	if err != nil {
 		if KindOf(err) != "" {
-			return Page{}, err
+			return Page{}, nil, err
 		}
-		return Page{}, newError(KindDecode, urlString(base), fmt.Errorf("parse html: %w", err))
+		return Page{}, nil, newError(KindDecode, urlString(base), fmt.Errorf("parse html: %w", err))
 	}
 	doc := goquery.NewDocumentFromNode(root)
 	var x extraction
@@ -173,11 +182,11 @@ func extractTree(r io.Reader, base *url.URL, selectors []Selector, lim Limits) (
 	}
 	if len(selectors) > 0 {
 		if p.Fields, p.FieldsTruncated, err = selectFields(doc, docBase, selectors, lim); err != nil {
-			return Page{}, err
+			return Page{}, nil, err
 		}
 	}
 	p.clean()
-	return p, nil
+	return p, doc, nil
 }
 
 // extraction collects the standard fields in one walk of the tree.

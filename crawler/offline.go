@@ -1,14 +1,19 @@
 package crawler
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/trawl-dev/trawl/store"
 	"github.com/trawl-dev/trawl/structured"
@@ -24,11 +29,13 @@ type ExtractConfig struct {
 	// file's own file: URL, against which relative links resolve to
 	// file: URLs, which are left out.
 	Base string
-	// From is a JSON Lines output of trawl: each record with a
+	// From is a JSON Lines or CSV output of trawl: each record with a
 	// stored_path is extracted again from that file, keeping the
 	// record's url, input, host, final_url, status, content_type,
 	// fetched_at, depth, redirects, etag and last_modified, and its
-	// error when of kind http (it goes with the status).
+	// error when of kind http (it goes with the status). A CSV (named
+	// .csv, or whose first character is not "{") needs url and
+	// stored_path columns; the others are taken when present.
 	From string
 	// Selectors, Extras and Content are as in [RunConfig].
 	Selectors []Selector
@@ -99,6 +106,13 @@ func (cfg *ExtractConfig) extractFrom(ctx context.Context, write func(*Result) e
 		return 0, fmt.Errorf("--from: %w", err)
 	}
 	defer f.Close(context.WithoutCancel(ctx))
+	isCSV, err := fromCSV(ctx, cfg.From)
+	if err != nil {
+		return 0, fmt.Errorf("--from: %w", err)
+	}
+	if isCSV {
+		return cfg.extractFromCSV(ctx, f, write)
+	}
 	skipped, line := 0, 0
 	for text, err := range f.Lines(ctx, structured.MaxLineLength(store.MaxRecordBytes)) {
 		line++
@@ -121,6 +135,124 @@ func (cfg *ExtractConfig) extractFrom(ctx context.Context, write func(*Result) e
 		}
 	}
 	return skipped, nil
+}
+
+// fromCSV reports whether the --from file at path is a CSV: named .csv,
+// or starting with something else than a JSON object.
+func fromCSV(ctx context.Context, path string) (bool, error) {
+	if strings.EqualFold(filepath.Ext(path), ".csv") {
+		return true, nil
+	}
+	f, err := structured.OpenFile(ctx, path, os.O_RDONLY, 0)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close(context.WithoutCancel(ctx))
+	buf := make([]byte, 512)
+	n, err := io.ReadFull(store.CSVReader(ctx, f), buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	head := bytes.TrimLeft(bytes.TrimPrefix(buf[:n], []byte("\uFEFF")), " \t\r\n")
+	return len(head) > 0 && head[0] != '{', nil
+}
+
+// csvFromColumns are the columns of a CSV --from file that are read into
+// the record, with the JSON type of each.
+var csvFromColumns = map[string]string{
+	"url": "string", "input": "string", "host": "string", "final_url": "string",
+	"status": "int", "content_type": "string", "fetched_at": "string", "depth": "int",
+	"redirects": "list", "etag": "string", "last_modified": "string", "stored_path": "string",
+}
+
+// extractFromCSV is extractFrom for a CSV written by trawl: its header
+// must name the url and stored_path columns.
+func (cfg *ExtractConfig) extractFromCSV(ctx context.Context, f *structured.File, write func(*Result) error) (int, error) {
+	r := csv.NewReader(store.CSVReader(ctx, f))
+	r.FieldsPerRecord = -1
+	header, err := r.Read()
+	if err != nil {
+		return 0, fmt.Errorf("--from %s: read the CSV header: %w", cfg.From, err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[strings.TrimPrefix(strings.TrimSpace(h), "\uFEFF")] = i
+	}
+	if _, ok := col["url"]; !ok {
+		return 0, fmt.Errorf("--from %s: %w: neither JSON Lines nor a CSV with a url column (its header: %s)", cfg.From, ErrFromFormat, strings.Join(header, ","))
+	}
+	if _, ok := col["stored_path"]; !ok {
+		return 0, fmt.Errorf("--from %s: %w: the CSV has no stored_path column (write it with --store and --fields +stored_path)", cfg.From, ErrFromFormat)
+	}
+	skipped := 0
+	for row := 2; ; row++ {
+		cells, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return skipped, nil
+		}
+		if err != nil {
+			return skipped, fmt.Errorf("--from %s: %w", cfg.From, err)
+		}
+		rec, err := csvRecord(col, cells)
+		if err != nil {
+			return skipped, fmt.Errorf("--from %s row %d: %w", cfg.From, row, err)
+		}
+		if rec.StoredPath == "" {
+			skipped++
+			continue
+		}
+		if err := write(cfg.extract(ctx, rec, rec.StoredPath)); err != nil {
+			return skipped, err
+		}
+	}
+}
+
+// ErrFromFormat is the error of a --from file that is not an output of
+// trawl that extract can read.
+var ErrFromFormat = errors.New("not records of trawl")
+
+// csvRecord returns the record of the CSV row cells, whose columns are
+// at the indexes of col.
+func csvRecord(col map[string]int, cells []string) (*Result, error) {
+	obj := map[string]any{}
+	cell := func(name string) (string, bool) {
+		i, ok := col[name]
+		if !ok || i >= len(cells) {
+			return "", false
+		}
+		return store.CSVValue(cells[i]), true
+	}
+	for name, kind := range csvFromColumns {
+		v, ok := cell(name)
+		if !ok || v == "" {
+			continue
+		}
+		switch kind {
+		case "int":
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s %q: not a number", name, v)
+			}
+			obj[name] = n
+		case "list":
+			obj[name] = strings.Split(v, CSVSeparator)
+		default:
+			obj[name] = v
+		}
+	}
+	if kind, ok := cell("error_kind"); ok && kind != "" {
+		msg, _ := cell("error_message")
+		obj["error"] = ResultError{Kind: Kind(kind), Message: msg}
+	}
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	var rec Result
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, err
+	}
+	return &rec, nil
 }
 
 // extract returns the record of the body stored at path, whose fetch rec

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/PuerkitoBio/goquery"
 )
 
 // NewResult builds the record of req from what [Fetcher.Fetch] returned:
@@ -87,7 +89,12 @@ func extractInto(res *Result, resp *Response, selectors []Selector, lim Limits, 
 	}
 	var page Page
 	var err error
+	var tree *goquery.Document
 	switch {
+	case extras.tree():
+		// One tree for the selectors, the standard fields and the
+		// structured data.
+		page, tree, err = extractTreeDoc(body.Reader, finalURL(resp), selectors, lim)
 	case len(selectors) == 0 && !mayHaveForeignContent(resp.Body):
 		page, err = extractTokens(body, finalURL(resp), lim) // no copy kept for a fallback
 	default:
@@ -103,7 +110,7 @@ func extractInto(res *Result, resp *Response, selectors []Selector, lim Limits, 
 	// Relative links of a page fetched with a password carry it: the
 	// record shows them redacted, the crawl follows them as they are.
 	res.Links, res.Canonical = redactAll(res.Links), RedactURL(res.Canonical)
-	setPageData(res, resp, lim, extras)
+	setPageData(res, resp, lim, extras, tree)
 	return page.Links
 }
 

@@ -1,7 +1,6 @@
 package crawler
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,31 +14,28 @@ import (
 
 // setPageData computes the opt-in fields of res that extras asks for
 // from resp, whose body is HTML, within lim: the decoded page and what
-// a tree of it holds (after [setHeaderData]). A page the parser
-// cannot hold even cut to [cutDepth] levels gets no tree fields.
-func setPageData(res *Result, resp *Response, lim Limits, extras Extras) {
-	if !extras.HTML && !extras.tree() {
-		return
-	}
-	decoded, err := io.ReadAll(DecodeBytes(resp.Body, resp.ContentType()).Reader)
-	if err != nil {
-		return // the standard fields already reported the decoding error
-	}
+// its tree, tree, holds (after [setHeaderData]). A page the parser
+// cannot hold even cut to [cutDepth] levels (tree is nil) gets no tree
+// fields.
+func setPageData(res *Result, resp *Response, lim Limits, extras Extras, tree *goquery.Document) {
 	if extras.HTML {
+		decoded, err := io.ReadAll(DecodeBytes(resp.Body, resp.ContentType()).Reader)
+		if err != nil {
+			return // the standard fields already reported the decoding error
+		}
 		res.HTML = CleanText(string(decoded))
 	}
-	if extras.tree() {
-		if root, src, err := parseTree(bytes.NewReader(decoded)); err == nil && src == nil {
-			d := ExtractData(goquery.NewDocumentFromNode(root), finalURL(resp), lim, extras)
-			res.JSONLD, res.JSONLDErrors, res.OpenGraph, res.Meta, res.Images = d.JSONLD, d.JSONLDErrors, d.OpenGraph, d.Meta, d.Images
-			res.DataTruncated = res.DataTruncated || d.DataTruncated
-			if d.RobotsMeta != nil {
-				if res.RobotsMeta != nil {
-					d.RobotsMeta.Header = res.RobotsMeta.Header
-				}
-				res.RobotsMeta = d.RobotsMeta
-			}
+	if !extras.tree() || tree == nil {
+		return
+	}
+	d := ExtractData(tree, finalURL(resp), lim, extras)
+	res.JSONLD, res.JSONLDErrors, res.OpenGraph, res.Meta, res.Images = d.JSONLD, d.JSONLDErrors, d.OpenGraph, d.Meta, d.Images
+	res.DataTruncated = res.DataTruncated || d.DataTruncated
+	if d.RobotsMeta != nil {
+		if res.RobotsMeta != nil {
+			d.RobotsMeta.Header = res.RobotsMeta.Header
 		}
+		res.RobotsMeta = d.RobotsMeta
 	}
 }
 

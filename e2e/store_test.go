@@ -5,6 +5,7 @@ package e2e
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -319,5 +320,111 @@ func TestMarkdownDir(t *testing.T) {
 		if res := runTrawl(t, ctx, nil, args("fetch", append(bad, s.URL+"/a")...)...); res.code != 2 || res.stderr == "" {
 			t.Errorf("%v: exit %d, stderr %q", bad, res.code, res.stderr)
 		}
+	}
+}
+
+// TestExtractFromCSVAndMarkdown: trawl extract --from reads a CSV written
+// with --store and --fields +stored_path as it reads JSON Lines, refuses
+// a CSV without stored_path with a usage error saying so, and writes
+// --format md --output-dir DIR as fetch does.
+func TestExtractFromCSVAndMarkdown(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	s := newSite(t, storePages(), -1)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.csv")
+	res := runTrawl(t, ctx, nil, args("fetch", "--store", filepath.Join(dir, "bodies"), "--fields", "+stored_path,+markdown", "-o", out, s.URL+"/a", s.URL+"/gone")...)
+	if res.code != 0 {
+		t.Fatalf("fetch: exit %d:\n%s", res.code, res.stderr)
+	}
+	fetched := rawRecords(t, runTrawl(t, ctx, nil, args("fetch", "--fields", "url,markdown", s.URL+"/a")...).stdout)[0]
+	hits := s.hitsOf("/a")
+
+	res = runTrawl(t, ctx, nil, "extract", "--from", out, "--fields", "url,status,stored_path,markdown")
+	byURL := map[string]map[string]any{}
+	for _, r := range rawRecords(t, res.stdout) {
+		byURL[r["url"].(string)] = r
+	}
+	r, gone := byURL[s.URL+"/a"], byURL[s.URL+"/gone"]
+	if res.code != 0 || len(byURL) != 2 || r == nil || gone == nil || fmt.Sprint(gone["status"]) != "404" {
+		t.Fatalf("extract --from CSV: exit %d, want the records of /gone (404) and /a:\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	if r["url"] != s.URL+"/a" || fmt.Sprint(r["status"]) != "200" || r["markdown"] != fetched["markdown"] || !strings.Contains(r["stored_path"].(string), filepath.Join(dir, "bodies")) {
+		t.Errorf("record from the CSV: %v\nwant the markdown %q", r, fetched["markdown"])
+	}
+
+	mdDir := filepath.Join(dir, "md")
+	res = runTrawl(t, ctx, nil, "extract", "--from", out, "--format", "md", "--output-dir", mdDir)
+	u, _ := url.Parse(s.URL)
+	a, err := os.ReadFile(filepath.Join(mdDir, strings.ReplaceAll(u.Host, ":", "_"), "a.md"))
+	if res.code != 0 || res.stdout != "" || err != nil {
+		t.Fatalf("extract --format md: exit %d, %v, stdout %q, stderr:\n%s", res.code, err, res.stdout, res.stderr)
+	}
+	if _, body, _ := strings.Cut(string(a), "\n---\n\n"); body != fetched["markdown"].(string)+"\n" || !strings.Contains(string(a), `url: "`+s.URL+`/a"`) {
+		t.Errorf("a.md:\n%s", a)
+	}
+	if s.hitsOf("/a") != hits {
+		t.Errorf("extract fetched /a")
+	}
+
+	plain := filepath.Join(dir, "plain.csv")
+	if res := runTrawl(t, ctx, nil, args("fetch", "--store", filepath.Join(dir, "bodies"), "-o", plain, s.URL+"/a")...); res.code != 0 {
+		t.Fatalf("fetch: exit %d:\n%s", res.code, res.stderr)
+	}
+	for _, bad := range [][]string{
+		{"extract", "--from", plain},
+		{"extract", "--from", out, "--format", "md"},
+		{"extract", "--from", out, "--output-dir", mdDir},
+	} {
+		res := runTrawl(t, ctx, nil, bad...)
+		if res.code != 2 || res.stderr == "" {
+			t.Errorf("%v: exit %d, stderr %q", bad, res.code, res.stderr)
+		}
+		if bad[2] == plain && (!strings.Contains(res.stderr, plain) || !strings.Contains(res.stderr, "stored_path")) {
+			t.Errorf("CSV without stored_path: stderr %q, want it named with the column missing", res.stderr)
+		}
+	}
+}
+
+// TestExtractLocks: trawl extract locks its -o FILE and honours --lock as
+// fetch does: while a fetch writes FILE, or holds the --lock file, an
+// extract into it or with it exits 3 and leaves FILE alone.
+func TestExtractLocks(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	dir := t.TempDir()
+	body := filepath.Join(dir, "abc.html")
+	if err := os.WriteFile(body, []byte(htmlPage("Night trains", contentArticle).body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := newSite(t, numberedPages(1), 0)
+	out, lock := filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "run.lock")
+	first := startTrawl(t, ctx, nil, args("fetch", "-o", out, "--lock", lock, s.URL+"/p/0")...)
+	if err := s.waitHeld(ctx, 1); err != nil {
+		t.Fatal(err, "\nstderr of the fetch:\n", first.stderr)
+	}
+	pid := fmt.Sprint(first.cmd.Process.Pid)
+	res := runTrawl(t, ctx, nil, "extract", body, "-o", out)
+	if res.code != 3 || !strings.Contains(res.stderr, out) || !strings.Contains(res.stderr, pid) {
+		t.Errorf("extract -o FILE while a fetch writes it: exit %d, want 3 naming %s and pid %s; stderr:\n%s", res.code, out, pid, res.stderr)
+	}
+	other := filepath.Join(dir, "other.jsonl")
+	res = runTrawl(t, ctx, nil, "extract", body, "--lock", lock, "-o", other)
+	if res.code != 3 || !strings.Contains(res.stderr, lock) {
+		t.Errorf("extract --lock held by a fetch: exit %d, want 3 naming %s; stderr:\n%s", res.code, lock, res.stderr)
+	}
+	if _, err := os.Stat(other); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("extract refused by --lock wrote %s: %v", other, err)
+	}
+	s.release()
+	if code := first.wait(); code != 0 {
+		t.Fatalf("fetch: exit %d; stderr:\n%s", code, first.stderr)
+	}
+	b, _ := os.ReadFile(out)
+	if recs := parseJSONL(t, string(b)); len(recs) != 1 || recs[0].URL != s.URL+"/p/0" {
+		t.Errorf("%s after both runs:\n%s\nwant the fetch's record only", out, b)
+	}
+	if res := runTrawl(t, ctx, nil, "extract", body, "--lock", lock, "-o", out); res.code != 0 {
+		t.Errorf("extract once the fetch is done: exit %d; stderr:\n%s", res.code, res.stderr)
 	}
 }

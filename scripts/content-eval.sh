@@ -6,6 +6,13 @@
 #
 #   scripts/content-eval.sh [dev|holdout] [contenteval flags, e.g. -v]
 #
+# trawl's markdown is scored twice: as the corpus README says (whitespace
+# collapsed, the characters \ * _ ` # > | [ ] dropped), and rendered
+# ("... rendered": the text content of the HTML that GitHub's Markdown
+# makes of it, so that a link's destination does not split a snippet
+# that runs through its text; the whole page's Markdown is scored both
+# ways too). The comparison is about the text a reader gets.
+#
 # Tune on dev only; the holdout is for the final measurement. The pages are
 # unpacked into a temporary directory, never into the repository.
 set -eu

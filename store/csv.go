@@ -56,6 +56,14 @@ func isFormulaStart(c byte) bool {
 	return false
 }
 
+// CSVValue returns the value that a CSV sink wrote as the field f: f
+// without the "'" put before a value starting like a formula.
+func CSVValue(f string) string { return csvValue(f) }
+
+// CSVReader returns a reader of the file f for encoding/csv, its reads
+// interrupted when ctx is done.
+func CSVReader(ctx context.Context, f *structured.File) io.Reader { return fileReader(ctx, f) }
+
 // csvValue returns the value written as the CSV field f: f without the
 // "'" that [CSVSink] puts before a value starting like a formula.
 func csvValue(f string) string {

@@ -90,6 +90,9 @@ func main() {
 	cov := flag.Float64("min-coverage", content.MinCoverage, "coverage below which the cleaned page replaces readability's choice")
 	short := flag.Int("short", content.ShortContent, "length below which readability's choice must also cover -min-coverage")
 	prune := flag.Bool("prune", content.PruneBoilerplate, "remove elements named as boilerplate first")
+	ld := flag.Float64("link-density", content.LinkDensity, "share of link text of the blocks of readability's choice removed as lists of links")
+	ldl := flag.Int("link-max", content.LinkMaxLen, "length below which a block of links is removed")
+	pd := flag.Float64("discard-share", content.DiscardShare, "share of the page's text below which an element with a boilerplate class (trafilatura's rules) is removed")
 	verbose := flag.Bool("v", false, "list, per page, the snippets trawl's markdown gets wrong")
 	flag.Parse()
 	if *meta == "" || *pages == "" {
@@ -99,6 +102,8 @@ func main() {
 	content.MinCoverage = *cov
 	content.ShortContent = *short
 	content.PruneBoilerplate = *prune
+	content.DiscardShare = *pd
+	content.LinkDensity, content.LinkMaxLen = *ld, *ldl
 	if err := run(*meta, *pages, *verbose); err != nil {
 		fmt.Fprintln(os.Stderr, "contenteval:", err)
 		os.Exit(1)
@@ -112,7 +117,7 @@ func run(meta, dir string, verbose bool) error {
 	}
 	defer f.Close()
 	split := strings.TrimSuffix(filepath.Base(meta), ".jsonl")
-	var trawlMD, trawlText, read, whole score
+	var trawlMD, trawlRendered, trawlText, read, whole, wholeRendered score
 	methods := map[string]int{}
 	n := 0
 	sc := bufio.NewScanner(f)
@@ -143,6 +148,7 @@ func run(meta, dir string, verbose bool) error {
 		}
 		methods[c.Method]++
 		trawlMD.add(c.Markdown, p, true)
+		trawlRendered.add(rendered(c.Markdown), p, false)
 		trawlText.add(c.Text, p, false)
 		if verbose {
 			for _, w := range p.With {
@@ -185,6 +191,7 @@ func run(meta, dir string, verbose bool) error {
 		}
 		whole.elapsed += time.Since(start)
 		whole.add(md, p, true)
+		wholeRendered.add(rendered(md), p, false)
 	}
 	if err := sc.Err(); err != nil {
 		return err
@@ -194,10 +201,14 @@ func run(meta, dir string, verbose bool) error {
 	}
 	fmt.Printf("%s: %d pages, trawl methods %v (min coverage %.2f)\n", split, n, methods, content.MinCoverage)
 	fmt.Printf("  trawl markdown        %s\n", trawlMD)
+	trawlRendered.elapsed = trawlMD.elapsed
+	fmt.Printf("  ... rendered          %s\n", trawlRendered)
 	trawlText.elapsed = trawlMD.elapsed
 	fmt.Printf("  trawl text            %s\n", trawlText)
 	fmt.Printf("  readability alone     %s\n", read)
 	fmt.Printf("  whole page markdown   %s\n", whole)
+	wholeRendered.elapsed = whole.elapsed
+	fmt.Printf("  ... rendered          %s\n", wholeRendered)
 	return nil
 }
 
