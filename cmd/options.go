@@ -74,6 +74,9 @@ type RunOptions struct {
 	SensitiveHeaders []string
 	LocationTrusted  bool
 
+	// --warc and its companions.
+	WarcOptions
+
 	// Crawl only.
 	Scope    string
 	Include  []string
@@ -140,6 +143,7 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.StringVar(&o.Run, "run", "", "name of the run shared on a --frontier redis://... (default: derived from the command and its inputs)")
 	addReportFlags(fs, o)
 	addSinceFlags(fs, o)
+	addWarcFlags(fs, &o.WarcOptions)
 }
 
 // addCrawlFlags defines the crawl-only flags on fs.
@@ -198,6 +202,9 @@ func (o *RunOptions) Validate() error {
 		return err
 	}
 	if err := o.validateMarkdownDir(); err != nil {
+		return err
+	}
+	if err := o.validateWarc(!o.NoRobots, o.UserAgent); err != nil {
 		return err
 	}
 	if o.maxBody, err = ParseSize(o.MaxBody); err != nil || o.maxBody <= 0 {
@@ -385,6 +392,7 @@ func (o *RunOptions) baseFetchConfig() crawler.Config {
 		PerHost:      o.PerHost,
 		Rate:         o.Rate,
 		IgnoreRobots: o.NoRobots,
+		Capture:      o.Warc != "",
 	}
 }
 

@@ -156,7 +156,9 @@ type pipelineRun struct {
 	total    int      // -1 when unknown
 	seeds    []string // crawl: the seeds, never nil
 
-	bodies *crawler.BodyStore // --store
+	bodies  *crawler.BodyStore // --store
+	archive *crawler.Archive   // --warc
+	done    map[string]bool    // --warc --resume: the URLs in the output
 	// --since and --changed-only.
 	since         *store.SinceIndex
 	unchanged     *unchangedFile // --changed-only -o FILE: the URLs left out
@@ -219,6 +221,11 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 		r.close(ctx)
 		return nil, err
 	}
+	if err := r.openWarc(ctx, r.done); err != nil {
+		r.close(ctx)
+		return nil, err
+	}
+	r.done = nil
 	cfg := o.fetchConfig()
 	if r.redis != nil {
 		r.output = redisOutput{ResultWriter: r.output, f: r.redis}
@@ -391,6 +398,10 @@ func (r *pipelineRun) resume(ctx context.Context, columns []string) error {
 		return err
 	}
 	done := func(u string) { r.frontier.Seen(u) }
+	if r.o.Warc != "" {
+		r.done = map[string]bool{}
+		done = func(u string) { r.frontier.Seen(u); r.done[u] = true }
+	}
 	var res store.ScanResult
 	var err error
 	if r.o.Format == "csv" {
@@ -444,6 +455,7 @@ func (r *pipelineRun) run(ctx context.Context, stop *structured.Event) (crawler.
 		Warn:        func(msg string) { r.o.warnf("trawl: %s", msg) },
 		Frontier:    r.frontier,
 		Output:      r.output,
+		Archive:     r.archive,
 		Stop:        stop,
 		Grace:       r.o.Grace,
 		MaxTime:     r.o.MaxTime,
@@ -471,6 +483,9 @@ func (r *pipelineRun) close(ctx context.Context) error {
 	var err error
 	if r.closer != nil {
 		err = r.closer(ctx)
+	}
+	if r.archive != nil {
+		err = errors.Join(err, r.archive.Close(ctx))
 	}
 	if r.journal != nil {
 		err = errors.Join(err, r.journal.Close(ctx))

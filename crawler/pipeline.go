@@ -83,6 +83,12 @@ type RunConfig struct {
 	Unwritten func(ctx context.Context, r *Result) error
 	// Output receives every result, from a single writer task.
 	Output ResultWriter
+	// Archive, when set, gets from the writer task, before each result
+	// goes to Output, every request the run made for it (robots.txt,
+	// redirect hops, retries), and the sitemaps read: the Fetcher must
+	// capture (Config.Capture). The result's Warc says where its
+	// response record went.
+	Archive *Archive
 	// Stop, when set, makes the run stop taking new URLs and finish the
 	// requests in flight within Grace (the first SIGINT, or --max-time).
 	Stop *structured.Event
@@ -224,6 +230,9 @@ type finishedRequest struct {
 	req    Request
 	result *Result
 	fromQ  bool // the request came from the frontier and must be marked done
+	// exchanges are the requests made for it, to archive (RunConfig.Archive);
+	// a finishedRequest with no result carries only those.
+	exchanges []*Exchange
 }
 
 // Run runs the pipeline until every URL is done, Stop was honoured, or ctx
@@ -396,7 +405,7 @@ func (r *run) produce(ctx context.Context, out *structured.SendStream[finishedRe
 		return r.addInput(ctx, line, out)
 	})
 	if err == nil && r.cfg.Crawl && r.cfg.Sitemaps {
-		err = r.addSitemaps(ctx)
+		err = r.addSitemaps(ctx, out)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -472,7 +481,7 @@ func (r *run) noteOrigin(seed string) {
 
 // addSitemaps queues the in-scope pages listed in the sitemaps of the
 // seeds' sites, as seeds.
-func (r *run) addSitemaps(ctx context.Context) error {
+func (r *run) addSitemaps(ctx context.Context, out *structured.SendStream[finishedRequest]) error {
 	skipped := func(sitemap string, err error) {
 		if r.cfg.Warn != nil {
 			r.cfg.Warn(fmt.Sprintf("sitemap %s skipped: %v", RedactURL(sitemap), err))
@@ -483,13 +492,19 @@ func (r *run) addSitemaps(ctx context.Context) error {
 		if r.cfg.Scope != nil {
 			allow = r.cfg.Scope.AllowsSitemap
 		}
-		err := r.cfg.Fetcher.SitemapURLs(ctx, origin, allow, func(ctx context.Context, loc string) error {
+		sctx, captured := r.capture(ctx)
+		err := r.cfg.Fetcher.SitemapURLs(sctx, origin, allow, func(ctx context.Context, loc string) error {
 			if r.cfg.Scope != nil && r.cfg.Scope.Check(loc, 0) != nil {
 				return nil
 			}
 			_, err := AddRequest(ctx, r.frontier, Request{URL: loc, Source: "sitemap"})
 			return err
 		}, skipped)
+		if ex := captured(); len(ex) > 0 {
+			if serr := out.Send(context.WithoutCancel(ctx), finishedRequest{exchanges: ex}); serr != nil && !errors.Is(serr, structured.ErrBrokenResource) {
+				return serr
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -531,7 +546,8 @@ func (r *run) worker(hctx, sctx context.Context, c Consumer, out *structured.Sen
 				req.Turn = turn
 			} // else: a bad URL, which the fetch reports
 		}
-		res, err := r.process(hctx, req)
+		pctx, captured := r.capture(hctx)
+		res, err := r.process(pctx, req)
 		if err != nil {
 			return err
 		}
@@ -540,7 +556,7 @@ func (r *run) worker(hctx, sctx context.Context, c Consumer, out *structured.Sen
 		}
 		// The writer always drains, so this never waits for long; it must
 		// not be cancelled, or a fetched result would be lost.
-		err = out.Send(context.WithoutCancel(hctx), finishedRequest{req: req, result: res, fromQ: true})
+		err = out.Send(context.WithoutCancel(hctx), finishedRequest{req: req, result: res, fromQ: true, exchanges: captured()})
 		if errors.Is(err, structured.ErrBrokenResource) {
 			return nil // the writer failed; its error tells why
 		}
@@ -726,6 +742,18 @@ func (r *run) flush(ctx context.Context) error {
 // ctx is the writer's shutdown context: results fetched before still go
 // out, all of them within one bound.
 func (r *run) write(wctx context.Context, fr finishedRequest) error {
+	if r.cfg.Archive != nil && len(fr.exchanges) > 0 {
+		place, err := r.cfg.Archive.Write(wctx, fr.result, fr.exchanges)
+		if err != nil {
+			return fmt.Errorf("archive the requests of %s: %w", fr.req.URL, err)
+		}
+		if fr.result != nil {
+			fr.result.Warc = place
+		}
+	}
+	if fr.result == nil {
+		return nil
+	}
 	if err := r.writeOut(wctx, fr.result); err != nil {
 		return fmt.Errorf("write result for %s: %w", fr.result.URL, err)
 	}
@@ -734,4 +762,14 @@ func (r *run) write(wctx context.Context, fr finishedRequest) error {
 		return r.frontier.Done(wctx, fr.req)
 	}
 	return nil
+}
+
+// capture returns ctx under which the fetcher records its requests for
+// the archive, and what takes them; without an archive, ctx itself and a
+// func returning nil.
+func (r *run) capture(ctx context.Context) (context.Context, func() []*Exchange) {
+	if r.cfg.Archive == nil {
+		return ctx, func() []*Exchange { return nil }
+	}
+	return WithCapture(ctx)
 }

@@ -1,0 +1,312 @@
+package warc
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trawl-dev/trawl/structured"
+)
+
+// DefaultMaxSize is the size past which a [Writer] starts a new file when
+// Options.MaxSize is zero: 1 GiB, the customary WARC file size.
+const DefaultMaxSize = 1 << 30
+
+// OpenSuffix marks a file being written; it is dropped when the file is
+// closed.
+const OpenSuffix = ".open"
+
+// compressionLevel trades archive size for the writer's CPU time: every
+// record is its own gzip member, compressed in the writer task.
+const compressionLevel = gzip.BestSpeed
+
+// Options configure a [Writer].
+type Options struct {
+	// Prefix is the path prefix of the files: each is named
+	// Prefix-<YYYYmmddHHMMSS>-<nnnnn>.warc.gz (UTC, the time it was
+	// opened; a serial number that goes on from the highest one found).
+	Prefix string
+	// MaxSize is the size past which the writer closes the file and
+	// starts a new one with the next write. Zero means [DefaultMaxSize].
+	MaxSize int64
+	// Digest is the algorithm of the digests: [SHA1] (the default when
+	// empty) or [SHA256].
+	Digest string
+	// CDX writes a CDXJ index of the response and revisit records next to
+	// each file when it is closed: the file's name with ".cdxj" in place
+	// of ".warc.gz", sorted.
+	CDX bool
+	// Info are the fields of the warcinfo record that starts every file
+	// (software, format, operator, ...), in order.
+	Info []Field
+	// Now is the clock for file names and warcinfo dates; nil means
+	// time.Now.
+	Now func() time.Time
+	// NewID makes record IDs; nil means [NewRecordID].
+	NewID func() string
+}
+
+// A Placement is where a record was written: the file (its final name,
+// without ".open"), and the offset and length of its gzip member.
+type Placement struct {
+	File   string `json:"file"`
+	Offset int64  `json:"offset"`
+	Length int64  `json:"length"`
+}
+
+// A Writer writes records into a series of WARC files, each record one
+// gzip member. It is not safe for concurrent use: one task owns it.
+// Every Write is one write system call of whole members, so that a crash
+// leaves a file whose last member alone may be torn.
+type Writer struct {
+	opts   Options
+	serial int
+
+	f    *structured.File
+	name string // final name of the open file; "" when none is open
+	size int64
+	cdx  []string
+
+	gz      *gzip.Writer
+	out     bytes.Buffer // the members of one Write
+	scratch bytes.Buffer // one record, uncompressed
+	failed  error
+}
+
+// ErrWriterFailed is returned by every call after a write failed: the
+// file's end is not known, and nothing more is written to it.
+var ErrWriterFailed = errors.New("warc writer failed earlier")
+
+// NewWriter returns a Writer for opts. No file is created before the
+// first Write. Existing files of the prefix are only looked at, for the
+// next serial number.
+func NewWriter(opts Options) (*Writer, error) {
+	if opts.MaxSize <= 0 {
+		opts.MaxSize = DefaultMaxSize
+	}
+	if opts.Digest == "" {
+		opts.Digest = SHA1
+	}
+	if err := CheckDigest(opts.Digest); err != nil {
+		return nil, err
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.NewID == nil {
+		opts.NewID = NewRecordID
+	}
+	files, err := Files(opts.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	w := &Writer{opts: opts}
+	for _, f := range files {
+		w.serial = max(w.serial, f.Serial+1)
+	}
+	w.gz, _ = gzip.NewWriterLevel(nil, compressionLevel)
+	return w, nil
+}
+
+// Digest returns the digest algorithm of the writer.
+func (w *Writer) Digest() string { return w.opts.Digest }
+
+// NewID returns a new record ID from the writer's generator.
+func (w *Writer) NewID() string { return w.opts.NewID() }
+
+// Write writes recs, in order, into the current file (opening one first
+// when none is), and returns where each went. Each record gets its
+// WARC-Block-Digest when it has none; the payload digest is the caller's.
+// After a write the file is closed when it has reached the maximum size.
+func (w *Writer) Write(ctx context.Context, recs ...*Record) ([]Placement, error) {
+	if w.failed != nil {
+		return nil, fmt.Errorf("%w: %w", ErrWriterFailed, w.failed)
+	}
+	if w.f == nil {
+		if err := w.open(ctx); err != nil {
+			return nil, w.fail(err)
+		}
+	}
+	w.out.Reset()
+	places := make([]Placement, len(recs))
+	for i, r := range recs {
+		start := w.out.Len()
+		if err := w.compress(r); err != nil {
+			return nil, w.fail(err)
+		}
+		places[i] = Placement{File: w.name, Offset: w.size + int64(start), Length: int64(w.out.Len() - start)}
+		if w.opts.CDX {
+			if line, ok := cdxLine(r, places[i], filepath.Base(w.name)); ok {
+				w.cdx = append(w.cdx, line)
+			}
+		}
+	}
+	if _, err := w.f.Write(ctx, w.out.Bytes()); err != nil {
+		return nil, w.fail(fmt.Errorf("write %s: %w", w.f.Name(), err))
+	}
+	w.size += int64(w.out.Len())
+	if w.out.Cap() > 4<<20 {
+		w.out = bytes.Buffer{} // one huge page does not pin its buffer
+	}
+	if w.size >= w.opts.MaxSize {
+		if err := w.closeFile(ctx); err != nil {
+			return places, w.fail(err)
+		}
+	}
+	return places, nil
+}
+
+func (w *Writer) fail(err error) error {
+	w.failed = err
+	return err
+}
+
+// compress appends r to w.out as one gzip member.
+func (w *Writer) compress(r *Record) error {
+	if r.Header.Get("WARC-Block-Digest") == "" {
+		r.Header.Add("WARC-Block-Digest", DigestOf(w.opts.Digest, r.Block))
+	}
+	w.scratch.Reset()
+	appendRecord(&w.scratch, r)
+	w.gz.Reset(&w.out)
+	if _, err := w.gz.Write(w.scratch.Bytes()); err != nil {
+		return err
+	}
+	if w.scratch.Cap() > 4<<20 {
+		w.scratch = bytes.Buffer{}
+	}
+	return w.gz.Close()
+}
+
+// open creates the next file under its ".open" name and writes its
+// warcinfo record.
+func (w *Writer) open(ctx context.Context) error {
+	now := w.opts.Now()
+	name := fmt.Sprintf("%s-%s-%05d.warc.gz", w.opts.Prefix, now.UTC().Format("20060102150405"), w.serial)
+	f, err := structured.OpenFile(ctx, name+OpenSuffix, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("create warc file: %w", err)
+	}
+	w.serial++
+	w.f, w.name, w.size, w.cdx = f, name, 0, nil
+	info := &Record{Block: infoBlock(w.opts.Info)}
+	info.Header.Add("WARC-Type", TypeWarcinfo)
+	info.Header.Add("WARC-Record-ID", w.opts.NewID())
+	info.Header.Add("WARC-Date", FormatDate(now))
+	info.Header.Add("WARC-Filename", filepath.Base(name))
+	info.Header.Add("Content-Type", "application/warc-fields")
+	w.out.Reset()
+	if err := w.compress(info); err != nil {
+		return err
+	}
+	if _, err := w.f.Write(ctx, w.out.Bytes()); err != nil {
+		return fmt.Errorf("write %s: %w", w.f.Name(), err)
+	}
+	w.size = int64(w.out.Len())
+	return nil
+}
+
+// infoBlock is the application/warc-fields block of a warcinfo record.
+func infoBlock(fields []Field) []byte {
+	var b bytes.Buffer
+	for _, f := range fields {
+		b.WriteString(f.Name)
+		b.WriteString(": ")
+		b.WriteString(f.Value)
+		b.WriteString("\r\n")
+	}
+	return b.Bytes()
+}
+
+// Close closes the current file, if one is open: it is synced, its CDXJ
+// index written, and it is renamed to its final name.
+func (w *Writer) Close(ctx context.Context) error {
+	if w.f == nil {
+		return nil
+	}
+	return w.closeFile(ctx)
+}
+
+func (w *Writer) closeFile(ctx context.Context) error {
+	f, name, cdx := w.f, w.name, w.cdx
+	w.f, w.name, w.cdx = nil, "", nil
+	err := f.Sync(ctx)
+	if cerr := f.Close(ctx); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("close %s: %w", name+OpenSuffix, err)
+	}
+	return finishFile(ctx, name, cdx, w.opts.CDX)
+}
+
+// finishFile writes the sorted CDXJ index of the file name (when cdx
+// is wanted) and renames name.open to name. The index goes first: a file
+// without ".open" always has its index.
+func finishFile(ctx context.Context, name string, cdx []string, wantCDX bool) error {
+	if wantCDX {
+		sortCDX(cdx)
+		var b bytes.Buffer
+		for _, l := range cdx {
+			b.WriteString(l)
+			b.WriteByte('\n')
+		}
+		if err := structured.WriteFile(ctx, CDXPath(name), b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("write cdx index of %s: %w", name, err)
+		}
+	}
+	_, err := structured.RunSync(ctx, func(context.Context) (struct{}, error) {
+		return struct{}{}, os.Rename(name+OpenSuffix, name)
+	})
+	if err != nil {
+		return fmt.Errorf("close warc file: %w", err)
+	}
+	return nil
+}
+
+// CDXPath is the path of the CDXJ index of the WARC file name.
+func CDXPath(name string) string {
+	return strings.TrimSuffix(name, ".warc.gz") + ".cdxj"
+}
+
+// A File is a WARC file of a prefix found on disk.
+type File struct {
+	Path   string // as found, ".open" included
+	Serial int
+	Open   bool // still ".open": its writer did not close it
+}
+
+// Files lists the WARC files of prefix, in serial order.
+func Files(prefix string) ([]File, error) {
+	dir, base := filepath.Split(prefix)
+	if dir == "" {
+		dir = "."
+	}
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list warc files of %s: %w", prefix, err)
+	}
+	re := regexp.MustCompile(`^` + regexp.QuoteMeta(base) + `-\d{14}-(\d{5,})\.warc\.gz(\.open)?$`)
+	var out []File
+	for _, e := range entries {
+		m := re.FindStringSubmatch(e.Name())
+		if m == nil {
+			continue
+		}
+		n, _ := strconv.Atoi(m[1])
+		out = append(out, File{Path: filepath.Join(filepath.Dir(prefix), e.Name()), Serial: n, Open: m[2] != ""})
+	}
+	sortFiles(out)
+	return out, nil
+}
