@@ -23,11 +23,12 @@ func SURT(rawURL string) string {
 		return strings.ToLower(rawURL)
 	}
 	host := strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
-	labels := strings.Split(host, ".")
-	if ip, err := netip.ParseAddr(host); err != nil || !ip.IsValid() { // IP literals stay as they are
+	key := host // an IP literal stays as it is
+	if _, err := netip.ParseAddr(host); err != nil {
+		labels := strings.Split(host, ".")
 		slices.Reverse(labels)
+		key = strings.Join(labels, ",")
 	}
-	key := strings.Join(labels, ",")
 	if p := u.Port(); p != "" && !(p == "80" && u.Scheme == "http") && !(p == "443" && u.Scheme == "https") {
 		key += ":" + p
 	}
