@@ -111,7 +111,8 @@ func (r *Reader) Next() (*ReadRecord, error) {
 // parseRecord reads one whole record: version line, fields, block of
 // Content-Length bytes, and the two CRLF that end it.
 func parseRecord(raw []byte) (*Record, error) {
-	br := bufio.NewReader(bytes.NewReader(raw))
+	src := bytes.NewReader(raw)
+	br := bufio.NewReader(src)
 	tp := textproto.NewReader(br)
 	line, err := tp.ReadLine()
 	if err != nil || !strings.HasPrefix(line, "WARC/") {
@@ -139,7 +140,7 @@ func parseRecord(raw []byte) (*Record, error) {
 		return nil, fmt.Errorf("%w: Content-Length %q", ErrNotWARC, h.Get("Content-Length"))
 	}
 	cl = n
-	blockStart = len(raw) - br.Buffered()
+	blockStart = len(raw) - src.Len() - br.Buffered()
 	if len(raw) < blockStart+cl+4 || string(raw[blockStart+cl:blockStart+cl+4]) != "\r\n\r\n" {
 		return nil, fmt.Errorf("%w: block of %d bytes not followed by CRLF CRLF", ErrNotWARC, cl)
 	}

@@ -160,6 +160,7 @@ func TestDigestsIndependent(t *testing.T) {
 		{"no-length", "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil close", []byte("until close")},
 		{"cut chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\n01234", []byte("01234")},
 		{"304", "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n", nil},
+		{"large", "HTTP/1.1 200 OK\r\nContent-Length: 20000\r\n\r\n" + strings.Repeat("y", 20000), []byte(strings.Repeat("y", 20000))},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
