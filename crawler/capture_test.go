@@ -68,7 +68,9 @@ func captureSite() http.Handler {
 		w.Write(br)
 	})
 	mux.HandleFunc("/r1", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/r2", http.StatusFound) })
-	mux.HandleFunc("/r2", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/gzip", http.StatusMovedPermanently) })
+	mux.HandleFunc("/r2", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/gzip", http.StatusMovedPermanently)
+	})
 	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "65536")
 		w.Write(bytes.Repeat([]byte("x"), 65536))
