@@ -149,5 +149,9 @@ func (a *Archive) metadata(res *Result, ex *Exchange, respID string) (*warc.Reco
 	return m, nil
 }
 
+// Commit closes the WARC files that reached their size: call it once the
+// output naming their records is flushed (see [warc.Writer.Commit]).
+func (a *Archive) Commit(ctx context.Context) error { return a.w.Commit(ctx) }
+
 // Close closes the current WARC file.
 func (a *Archive) Close(ctx context.Context) error { return a.w.Close(ctx) }

@@ -735,7 +735,10 @@ func (r *run) flush(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return nil // the final flush runs shielded
 	}
-	return r.cfg.Output.Flush(ctx)
+	if err := r.cfg.Output.Flush(ctx); err != nil || r.cfg.Archive == nil {
+		return err
+	}
+	return r.cfg.Archive.Commit(ctx) // the output naming their records is out
 }
 
 // write writes one result and marks its request done. After cancellation

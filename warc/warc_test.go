@@ -283,11 +283,25 @@ func TestRotation(t *testing.T) {
 		}
 		places = append(places, p[1])
 	}
+	files, err := Files(opts.Prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if !f.Open {
+			t.Errorf("%s closed before Commit: a crash could leave records the output never named", f.Path)
+		}
+	}
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if files, _ = Files(opts.Prefix); len(files) != 5 || files[3].Open || !files[4].Open {
+		t.Errorf("after Commit: %+v, want the four full files closed and the last open", files)
+	}
 	if err := w.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	files, err := Files(opts.Prefix)
-	if err != nil {
+	if files, err = Files(opts.Prefix); err != nil {
 		t.Fatal(err)
 	}
 	if len(files) != 5 {

@@ -34,8 +34,9 @@ type Options struct {
 	// Prefix-<YYYYmmddHHMMSS>-<nnnnn>.warc.gz (UTC, the time it was
 	// opened; a serial number that goes on from the highest one found).
 	Prefix string
-	// MaxSize is the size past which the writer closes the file and
-	// starts a new one with the next write. Zero means [DefaultMaxSize].
+	// MaxSize is the size past which the writer starts a new file with
+	// the next write. The full file stays open (".open") until
+	// [Writer.Commit]: see there. Zero means [DefaultMaxSize].
 	MaxSize int64
 	// Digest is the algorithm of the digests: [SHA1] (the default when
 	// empty) or [SHA256].
@@ -75,10 +76,19 @@ type Writer struct {
 	size int64
 	cdx  []string
 
+	full []openFile // files past MaxSize, closed at the next Commit
+
 	gz      *gzip.Writer
 	out     bytes.Buffer // the members of one Write
 	scratch bytes.Buffer // one record, uncompressed
 	failed  error
+}
+
+// openFile is a file left open by a rotation.
+type openFile struct {
+	f    *structured.File
+	name string
+	cdx  []string
 }
 
 // ErrWriterFailed is returned by every call after a write failed: the
@@ -125,10 +135,15 @@ func (w *Writer) NewID() string { return w.opts.NewID() }
 // Write writes recs, in order, into the current file (opening one first
 // when none is), and returns where each went. Each record gets its
 // WARC-Block-Digest when it has none; the payload digest is the caller's.
-// After a write the file is closed when it has reached the maximum size.
+// A file that has reached the maximum size is set aside first, to be
+// closed by the next Commit, and the records go to a new file.
 func (w *Writer) Write(ctx context.Context, recs ...*Record) ([]Placement, error) {
 	if w.failed != nil {
 		return nil, fmt.Errorf("%w: %w", ErrWriterFailed, w.failed)
+	}
+	if w.f != nil && w.size >= w.opts.MaxSize {
+		w.full = append(w.full, openFile{w.f, w.name, w.cdx})
+		w.f, w.name, w.cdx = nil, "", nil
 	}
 	if w.f == nil {
 		if err := w.open(ctx); err != nil {
@@ -155,11 +170,6 @@ func (w *Writer) Write(ctx context.Context, recs ...*Record) ([]Placement, error
 	w.size += int64(w.out.Len())
 	if w.out.Cap() > 4<<20 {
 		w.out = bytes.Buffer{} // one huge page does not pin its buffer
-	}
-	if w.size >= w.opts.MaxSize {
-		if err := w.closeFile(ctx); err != nil {
-			return places, w.fail(err)
-		}
 	}
 	return places, nil
 }
@@ -226,18 +236,38 @@ func infoBlock(fields []Field) []byte {
 	return b.Bytes()
 }
 
-// Close closes the current file, if one is open: it is synced, its CDXJ
-// index written, and it is renamed to its final name.
+// Commit closes the files that a rotation set aside. Call it once
+// whatever refers to their records (an output naming them) is durable: a
+// file is closed for good, and [Recover] after a crash trims only files
+// left open, so a file closed early could keep records a crashed run
+// never reported, which a resumed run would then write again.
+func (w *Writer) Commit(ctx context.Context) error {
+	for len(w.full) > 0 {
+		of := w.full[0]
+		w.full = w.full[1:]
+		if err := w.closeFile(ctx, of); err != nil {
+			return w.fail(err)
+		}
+	}
+	return nil
+}
+
+// Close commits and closes the current file, if one is open: each is
+// synced, its CDXJ index written, and it is renamed to its final name.
 func (w *Writer) Close(ctx context.Context) error {
+	if err := w.Commit(ctx); err != nil {
+		return err
+	}
 	if w.f == nil {
 		return nil
 	}
-	return w.closeFile(ctx)
+	of := openFile{w.f, w.name, w.cdx}
+	w.f, w.name, w.cdx = nil, "", nil
+	return w.closeFile(ctx, of)
 }
 
-func (w *Writer) closeFile(ctx context.Context) error {
-	f, name, cdx := w.f, w.name, w.cdx
-	w.f, w.name, w.cdx = nil, "", nil
+func (w *Writer) closeFile(ctx context.Context, of openFile) error {
+	f, name, cdx := of.f, of.name, of.cdx
 	err := f.Sync(ctx)
 	if cerr := f.Close(ctx); err == nil {
 		err = cerr
