@@ -29,7 +29,7 @@ type WarcOptions struct {
 func addWarcFlags(fs *pflag.FlagSet, o *WarcOptions) {
 	fs.StringVar(&o.Warc, "warc", "", "archive every request and response (robots.txt, sitemaps, redirects) byte for byte over HTTP/1.1 into `PREFIX`-<YYYYmmddHHMMSS>-<nnnnn>.warc.gz (WARC/1.1); each record gets warc: {file, offset, length}")
 	fs.StringVar(&o.WarcMaxSize, "warc-max-size", "1GiB", "with --warc, start a new WARC file once one reaches `SIZE`")
-	fs.StringVar(&o.WarcDigest, "warc-digest", "sha1", "with --warc, digest of the WARC-Block-Digest and WARC-Payload-Digest: sha1 or sha256 (base32)")
+	fs.StringVar(&o.WarcDigest, "warc-digest", "sha1", "with --warc, `ALGO` of WARC-Block-Digest and WARC-Payload-Digest: sha1 or sha256 (base32)")
 	fs.BoolVar(&o.WarcCDX, "warc-cdx", false, "with --warc, write a sorted CDXJ index (pywb's) next to each WARC file: <file>.cdxj")
 	fs.StringArrayVar(&o.WarcHeaders, "warc-header", nil, `with --warc, a "name: value" field of the warcinfo record, such as "operator: Jane Doe" (repeatable)`)
 }
