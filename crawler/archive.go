@@ -12,10 +12,11 @@ import (
 
 // An Archive writes what a run fetched into WARC files (--warc): for
 // every [Exchange] a request record and a response record, and for a
-// page a metadata record holding its result. It is used by the run's
-// writer task only (RunConfig.Archive), before the page's record goes to
-// the output, so that the output never names a record that is not on
-// disk.
+// page a metadata record holding its result. The records of a page are
+// made and compressed by [Archive.Prepare] in the worker that fetched it
+// (safe for concurrent use), and written by [Archive.Write] in the run's
+// writer task only, before the page's record goes to the output, so that
+// the output never names a record that is not on disk.
 type Archive struct {
 	w *warc.Writer
 }
@@ -23,12 +24,19 @@ type Archive struct {
 // NewArchive returns an Archive writing with w.
 func NewArchive(w *warc.Writer) *Archive { return &Archive{w: w} }
 
-// Write writes the records of exchanges, in order, and, when res is a
-// page whose final response is among them, a metadata record with res;
-// it returns where the page's response record went (nil when there is
-// none). A 304 carried forward from a previous capture that is known
-// (res's previous warc field) becomes a revisit record referring to it.
-func (a *Archive) Write(ctx context.Context, res *Result, exchanges []*Exchange) (*warc.Placement, error) {
+// A PreparedPage is the records of one page (or of the sitemaps read),
+// compressed, waiting for [Archive.Write].
+type PreparedPage struct {
+	members []warc.Member
+	page    int // index of the page's response record; -1 when none
+}
+
+// Prepare makes the records of exchanges, in order, and, when res is a
+// page whose final response is among them, a metadata record with res,
+// and compresses them. A 304 carried forward from a previous capture that
+// is known (res's previous warc field) becomes a revisit record referring
+// to it. res may be nil (sitemaps).
+func (a *Archive) Prepare(ctx context.Context, res *Result, exchanges []*Exchange) (*PreparedPage, error) {
 	page := -1
 	if res != nil && res.Status != 0 {
 		for i, ex := range exchanges {
@@ -56,18 +64,34 @@ func (a *Archive) Write(ctx context.Context, res *Result, exchanges []*Exchange)
 		}
 		recs = append(recs, meta)
 	}
-	if len(recs) == 0 {
+	p := &PreparedPage{members: make([]warc.Member, len(recs)), page: -1}
+	if page >= 0 {
+		p.page = 2*page + 1
+	}
+	for i, r := range recs {
+		var err error
+		if p.members[i], err = a.w.Compress(r); err != nil {
+			return nil, fmt.Errorf("compress a record of %s: %w", r.Header.Get("WARC-Target-URI"), err)
+		}
+	}
+	return p, nil
+}
+
+// Write writes the records of p and returns where the page's response
+// record went (nil when there is none). Only one task may call it.
+func (a *Archive) Write(ctx context.Context, p *PreparedPage) (*warc.Placement, error) {
+	if p == nil || len(p.members) == 0 {
 		return nil, nil
 	}
-	places, err := a.w.Write(ctx, recs...)
+	places, err := a.w.WriteMembers(ctx, p.members...)
 	if err != nil {
 		return nil, err
 	}
-	if page < 0 {
+	if p.page < 0 {
 		return nil, nil
 	}
-	p := places[2*page+1]
-	return &p, nil
+	place := places[p.page]
+	return &place, nil
 }
 
 // records returns the request and response records of ex.

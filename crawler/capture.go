@@ -106,12 +106,21 @@ func (c *tapConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Write copies p into the tap before sending it: the response can come
+// back, and the request end, before the Write returns.
 func (c *tapConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	t, before := c.cur, 0
+	if t != nil && t.req.Len() < t.limit {
+		before = t.req.Len()
+		t.req.Write(p)
+	}
+	c.mu.Unlock()
 	n, err := c.Conn.Write(p)
-	if n > 0 {
+	if n < len(p) && t != nil {
 		c.mu.Lock()
-		if t := c.cur; t != nil && t.req.Len() < t.limit {
-			t.req.Write(p[:n])
+		if c.cur == t && t.req.Len() == before+len(p) {
+			t.req.Truncate(before + n) // what was not sent is not kept
 		}
 		c.mu.Unlock()
 	}

@@ -94,7 +94,11 @@ func archiveOne(t *testing.T, f *Fetcher, url string) (*Response, error, []*warc
 		t.Fatal(err)
 	}
 	a := NewArchive(w)
-	place, err := a.Write(ctx, res, take())
+	prepared, err := a.Prepare(ctx, res, take())
+	if err != nil {
+		t.Fatal(err)
+	}
+	place, err := a.Write(ctx, prepared)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -230,9 +230,10 @@ type finishedRequest struct {
 	req    Request
 	result *Result
 	fromQ  bool // the request came from the frontier and must be marked done
-	// exchanges are the requests made for it, to archive (RunConfig.Archive);
-	// a finishedRequest with no result carries only those.
-	exchanges []*Exchange
+	// archive holds the records of the requests made for it
+	// (RunConfig.Archive); a finishedRequest with no result carries only
+	// those.
+	archive *PreparedPage
 }
 
 // Run runs the pipeline until every URL is done, Stop was honoured, or ctx
@@ -501,7 +502,11 @@ func (r *run) addSitemaps(ctx context.Context, out *structured.SendStream[finish
 			return err
 		}, skipped)
 		if ex := captured(); len(ex) > 0 {
-			if serr := out.Send(context.WithoutCancel(ctx), finishedRequest{exchanges: ex}); serr != nil && !errors.Is(serr, structured.ErrBrokenResource) {
+			prepared, perr := r.prepare(ctx, nil, ex)
+			if perr != nil {
+				return perr
+			}
+			if serr := out.Send(context.WithoutCancel(ctx), finishedRequest{archive: prepared}); serr != nil && !errors.Is(serr, structured.ErrBrokenResource) {
 				return serr
 			}
 		}
@@ -554,9 +559,13 @@ func (r *run) worker(hctx, sctx context.Context, c Consumer, out *structured.Sen
 		if res == nil {
 			return nil // cancelled in flight: left undone for a resumed run
 		}
+		prepared, err := r.prepare(hctx, res, captured())
+		if err != nil {
+			return err
+		}
 		// The writer always drains, so this never waits for long; it must
 		// not be cancelled, or a fetched result would be lost.
-		err = out.Send(context.WithoutCancel(hctx), finishedRequest{req: req, result: res, fromQ: true, exchanges: captured()})
+		err = out.Send(context.WithoutCancel(hctx), finishedRequest{req: req, result: res, fromQ: true, archive: prepared})
 		if errors.Is(err, structured.ErrBrokenResource) {
 			return nil // the writer failed; its error tells why
 		}
@@ -745,8 +754,8 @@ func (r *run) flush(ctx context.Context) error {
 // ctx is the writer's shutdown context: results fetched before still go
 // out, all of them within one bound.
 func (r *run) write(wctx context.Context, fr finishedRequest) error {
-	if r.cfg.Archive != nil && len(fr.exchanges) > 0 {
-		place, err := r.cfg.Archive.Write(wctx, fr.result, fr.exchanges)
+	if fr.archive != nil {
+		place, err := r.cfg.Archive.Write(wctx, fr.archive)
 		if err != nil {
 			return fmt.Errorf("archive the requests of %s: %w", fr.req.URL, err)
 		}
@@ -765,6 +774,19 @@ func (r *run) write(wctx context.Context, fr finishedRequest) error {
 		return r.frontier.Done(wctx, fr.req)
 	}
 	return nil
+}
+
+// prepare makes the archive's records of what was fetched for res (nil
+// for sitemaps); nil without an archive or exchanges.
+func (r *run) prepare(ctx context.Context, res *Result, exchanges []*Exchange) (*PreparedPage, error) {
+	if r.cfg.Archive == nil || len(exchanges) == 0 {
+		return nil, nil
+	}
+	p, err := r.cfg.Archive.Prepare(ctx, res, exchanges)
+	if err != nil {
+		return nil, fmt.Errorf("archive: %w", err)
+	}
+	return p, nil
 }
 
 // capture returns ctx under which the fetcher records its requests for

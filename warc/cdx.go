@@ -57,33 +57,56 @@ type cdxJSON struct {
 	Filename string `json:"filename"`
 }
 
-// cdxLine returns the CDXJ line of a response or revisit record placed at
-// p in the file named file; false for other records.
-func cdxLine(r *Record, p Placement, file string) (string, bool) {
+// cdxEntry is the CDXJ line of a record but for where it is.
+type cdxEntry struct {
+	prefix string // key and timestamp
+	j      cdxJSON
+}
+
+// cdxEntryOf returns the CDXJ entry of a response or revisit record
+// whose HTTP head (nil when it has none) is head; false for other
+// records.
+func cdxEntryOf(r *Record, head *HTTPResponseHead) (cdxEntry, bool) {
 	typ := r.Type()
 	if typ != TypeResponse && typ != TypeRevisit {
-		return "", false
+		return cdxEntry{}, false
 	}
 	target := r.Header.Get("WARC-Target-URI")
 	date, err := ParseDate(r.Header.Get("WARC-Date"))
 	if err != nil || target == "" {
-		return "", false
+		return cdxEntry{}, false
 	}
-	j := cdxJSON{URL: target, Mime: "unk", Length: strconv.FormatInt(p.Length, 10), Offset: strconv.FormatInt(p.Offset, 10), Filename: file}
-	if head, _, err := SplitHTTP(r.Block); err == nil {
-		if h, err := ParseHTTPResponse(head); err == nil {
-			j.Status = strconv.Itoa(h.Status)
-			if mt, _, err := mime.ParseMediaType(h.Header.Get("Content-Type")); err == nil {
-				j.Mime = mt
-			}
+	j := cdxJSON{URL: target, Mime: "unk"}
+	if head != nil {
+		j.Status = strconv.Itoa(head.Status)
+		if mt, _, err := mime.ParseMediaType(head.Header.Get("Content-Type")); err == nil {
+			j.Mime = mt
 		}
 	}
 	if typ == TypeRevisit {
 		j.Mime = "warc/revisit"
 	}
 	j.Digest = strings.TrimPrefix(r.Header.Get("WARC-Payload-Digest"), SHA1+":")
-	b, _ := json.Marshal(j)
-	return SURT(target) + " " + timestamp14(date) + " " + string(b), true
+	return cdxEntry{prefix: SURT(target) + " " + timestamp14(date) + " ", j: j}, true
+}
+
+// line is the entry's CDXJ line for the record placed at p in the file
+// named file.
+func (e cdxEntry) line(p Placement, file string) string {
+	e.j.Length, e.j.Offset, e.j.Filename = strconv.FormatInt(p.Length, 10), strconv.FormatInt(p.Offset, 10), file
+	b, _ := json.Marshal(e.j)
+	return e.prefix + string(b)
+}
+
+// cdxLine returns the CDXJ line of a response or revisit record placed
+// at p in the file named file; false for other records.
+func cdxLine(r *Record, p Placement, file string) (string, bool) {
+	head, _ := httpHeadOf(r)
+	e, ok := cdxEntryOf(r, head)
+	if !ok {
+		return "", false
+	}
+	return e.line(p, file), true
 }
 
 // sortCDX sorts CDXJ lines as pywb expects: by key and timestamp, byte

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trawl-dev/trawl/structured"
@@ -24,9 +25,21 @@ const DefaultMaxSize = 1 << 30
 // closed.
 const OpenSuffix = ".open"
 
-// compressionLevel trades archive size for the writer's CPU time: every
-// record is its own gzip member, compressed in the writer task.
+// compressionLevel trades archive size for CPU time: every record is
+// its own gzip member. A response whose body came content-encoded (gzip,
+// br, ...) is stored instead: compressing it again costs the CPU and
+// saves next to nothing.
 const compressionLevel = gzip.BestSpeed
+
+// gzipPools hold the gzip writers of [Writer.Compress], by level.
+var gzipPools = map[int]*sync.Pool{
+	compressionLevel:   {New: func() any { zw, _ := gzip.NewWriterLevel(nil, compressionLevel); return zw }},
+	gzip.NoCompression: {New: func() any { zw, _ := gzip.NewWriterLevel(nil, gzip.NoCompression); return zw }},
+}
+
+// scratchPool holds the buffers records are serialised into before
+// compression.
+var scratchPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // Options configure a [Writer].
 type Options struct {
@@ -78,11 +91,19 @@ type Writer struct {
 
 	full []openFile // files past MaxSize, closed at the next Commit
 
-	gz      *gzip.Writer
-	out     bytes.Buffer // the members of one Write
-	scratch bytes.Buffer // one record, uncompressed
-	failed  error
+	out    bytes.Buffer // the members of one Write
+	failed error
 }
+
+// A Member is a record compressed into one gzip member by
+// [Writer.Compress], ready for [Writer.WriteMembers].
+type Member struct {
+	data []byte
+	cdx  *cdxEntry // nil when the record is not indexed
+}
+
+// Len returns the size of the member.
+func (m Member) Len() int { return len(m.data) }
 
 // openFile is a file left open by a rotation.
 type openFile struct {
@@ -122,7 +143,6 @@ func NewWriter(opts Options) (*Writer, error) {
 	for _, f := range files {
 		w.serial = max(w.serial, f.Serial+1)
 	}
-	w.gz, _ = gzip.NewWriterLevel(nil, compressionLevel)
 	return w, nil
 }
 
@@ -138,6 +158,83 @@ func (w *Writer) NewID() string { return w.opts.NewID() }
 // A file that has reached the maximum size is set aside first, to be
 // closed by the next Commit, and the records go to a new file.
 func (w *Writer) Write(ctx context.Context, recs ...*Record) ([]Placement, error) {
+	ms := make([]Member, len(recs))
+	for i, r := range recs {
+		var err error
+		if ms[i], err = w.Compress(r); err != nil {
+			return nil, err
+		}
+	}
+	return w.WriteMembers(ctx, ms...)
+}
+
+// Compress turns r into a gzip member for WriteMembers, adding its
+// WARC-Block-Digest when it has none. It may be called from any
+// goroutine, concurrently with the writer's other methods: the costly
+// part of writing a record (digest and compression) can run in the
+// tasks that made the records, and only the write in the one that owns
+// the writer.
+func (w *Writer) Compress(r *Record) (Member, error) {
+	if r.Header.Get("WARC-Block-Digest") == "" {
+		r.Header.Add("WARC-Block-Digest", DigestOf(w.opts.Digest, r.Block))
+	}
+	head, stored := httpHeadOf(r)
+	scratch := scratchPool.Get().(*bytes.Buffer)
+	defer func() {
+		if scratch.Cap() <= 4<<20 { // one huge page does not pin its buffer
+			scratch.Reset()
+			scratchPool.Put(scratch)
+		}
+	}()
+	appendRecord(scratch, r)
+	level := compressionLevel
+	if stored {
+		level = gzip.NoCompression
+	}
+	zw := gzipPools[level].Get().(*gzip.Writer)
+	defer gzipPools[level].Put(zw)
+	var out bytes.Buffer
+	out.Grow(scratch.Len()/2 + 64)
+	zw.Reset(&out)
+	if _, err := zw.Write(scratch.Bytes()); err != nil {
+		return Member{}, err
+	}
+	if err := zw.Close(); err != nil {
+		return Member{}, err
+	}
+	m := Member{data: out.Bytes()}
+	if w.opts.CDX {
+		if e, ok := cdxEntryOf(r, head); ok {
+			m.cdx = &e
+		}
+	}
+	return m, nil
+}
+
+// httpHeadOf parses the HTTP head of a response or revisit record, and
+// tells whether its body came content-encoded (stored, not compressed
+// again).
+func httpHeadOf(r *Record) (*HTTPResponseHead, bool) {
+	if t := r.Type(); t != TypeResponse && t != TypeRevisit {
+		return nil, false
+	}
+	raw, _, err := SplitHTTP(r.Block)
+	if err != nil {
+		return nil, false
+	}
+	h, err := ParseHTTPResponse(raw)
+	if err != nil {
+		return nil, false
+	}
+	ce := strings.ToLower(strings.TrimSpace(h.Header.Get("Content-Encoding")))
+	return &h, ce != "" && ce != "identity"
+}
+
+// WriteMembers writes ms, in order, into the current file (opening one
+// first when none is), with one write, and returns where each went. A
+// file that has reached the maximum size is set aside first, to be closed
+// by the next Commit, and the members go to a new file.
+func (w *Writer) WriteMembers(ctx context.Context, ms ...Member) ([]Placement, error) {
 	if w.failed != nil {
 		return nil, fmt.Errorf("%w: %w", ErrWriterFailed, w.failed)
 	}
@@ -151,17 +248,12 @@ func (w *Writer) Write(ctx context.Context, recs ...*Record) ([]Placement, error
 		}
 	}
 	w.out.Reset()
-	places := make([]Placement, len(recs))
-	for i, r := range recs {
-		start := w.out.Len()
-		if err := w.compress(r); err != nil {
-			return nil, w.fail(err)
-		}
-		places[i] = Placement{File: w.name, Offset: w.size + int64(start), Length: int64(w.out.Len() - start)}
-		if w.opts.CDX {
-			if line, ok := cdxLine(r, places[i], filepath.Base(w.name)); ok {
-				w.cdx = append(w.cdx, line)
-			}
+	places := make([]Placement, len(ms))
+	for i, m := range ms {
+		places[i] = Placement{File: w.name, Offset: w.size + int64(w.out.Len()), Length: int64(len(m.data))}
+		w.out.Write(m.data)
+		if m.cdx != nil {
+			w.cdx = append(w.cdx, m.cdx.line(places[i], filepath.Base(w.name)))
 		}
 	}
 	if _, err := w.f.Write(ctx, w.out.Bytes()); err != nil {
@@ -177,23 +269,6 @@ func (w *Writer) Write(ctx context.Context, recs ...*Record) ([]Placement, error
 func (w *Writer) fail(err error) error {
 	w.failed = err
 	return err
-}
-
-// compress appends r to w.out as one gzip member.
-func (w *Writer) compress(r *Record) error {
-	if r.Header.Get("WARC-Block-Digest") == "" {
-		r.Header.Add("WARC-Block-Digest", DigestOf(w.opts.Digest, r.Block))
-	}
-	w.scratch.Reset()
-	appendRecord(&w.scratch, r)
-	w.gz.Reset(&w.out)
-	if _, err := w.gz.Write(w.scratch.Bytes()); err != nil {
-		return err
-	}
-	if w.scratch.Cap() > 4<<20 {
-		w.scratch = bytes.Buffer{}
-	}
-	return w.gz.Close()
 }
 
 // open creates the next file under its ".open" name and writes its
@@ -213,14 +288,14 @@ func (w *Writer) open(ctx context.Context) error {
 	info.Header.Add("WARC-Date", FormatDate(now))
 	info.Header.Add("WARC-Filename", filepath.Base(name))
 	info.Header.Add("Content-Type", "application/warc-fields")
-	w.out.Reset()
-	if err := w.compress(info); err != nil {
+	m, err := w.Compress(info)
+	if err != nil {
 		return err
 	}
-	if _, err := w.f.Write(ctx, w.out.Bytes()); err != nil {
+	if _, err := w.f.Write(ctx, m.data); err != nil {
 		return fmt.Errorf("write %s: %w", w.f.Name(), err)
 	}
-	w.size = int64(w.out.Len())
+	w.size = int64(len(m.data))
 	return nil
 }
 
