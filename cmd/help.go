@@ -24,7 +24,7 @@ var flagGroups = []struct {
 	{"Politeness", []string{"concurrency", "per-host", "rate", "no-robots", "max-retry-after", "queue-memory"}},
 	{"Crawl", []string{"scope", "include", "exclude", "depth", "max-pages", "sitemap"}},
 	{"Cron & resume", []string{"resume", "lock", "max-time", "grace"}},
-	{"Archiving (WARC)", []string{"warc", "warc-max-size", "warc-digest", "warc-cdx", "warc-header"}},
+	{"Archiving (WARC)", []string{"warc", "warc-max-size", "warc-digest", "warc-cdx", "warc-no-compress", "warc-header"}},
 	{"Shared run (several processes, one Redis frontier)", []string{"frontier", "run"}},
 	{"Sample site", []string{"pages", "seed"}},
 }

@@ -20,6 +20,7 @@ type WarcOptions struct {
 	WarcDigest  string
 	WarcCDX     bool
 	WarcHeaders []string
+	WarcNoGzip  bool
 
 	warcMaxSize int64
 	warcInfo    []warc.Field
@@ -31,6 +32,7 @@ func addWarcFlags(fs *pflag.FlagSet, o *WarcOptions) {
 	fs.StringVar(&o.WarcMaxSize, "warc-max-size", "1GiB", "with --warc, start a new WARC file once one reaches `SIZE`")
 	fs.StringVar(&o.WarcDigest, "warc-digest", "sha1", "with --warc, `ALGO` of WARC-Block-Digest and WARC-Payload-Digest: sha1 or sha256 (base32)")
 	fs.BoolVar(&o.WarcCDX, "warc-cdx", false, "with --warc, write a sorted CDXJ index (pywb's) next to each WARC file: <file>.cdxj")
+	fs.BoolVar(&o.WarcNoGzip, "warc-no-compress", false, "with --warc, store the records in their gzip members without compressing them: much less CPU, files several times larger")
 	fs.StringArrayVar(&o.WarcHeaders, "warc-header", nil, `with --warc, a "name: value" field of the warcinfo record, such as "operator: Jane Doe" (repeatable)`)
 }
 
@@ -40,7 +42,7 @@ func (o *WarcOptions) validateWarc(robots bool, userAgent string) error {
 		for _, f := range []struct {
 			set  bool
 			name string
-		}{{o.WarcCDX, "--warc-cdx"}, {len(o.WarcHeaders) > 0, "--warc-header"}} {
+		}{{o.WarcCDX, "--warc-cdx"}, {len(o.WarcHeaders) > 0, "--warc-header"}, {o.WarcNoGzip, "--warc-no-compress"}} {
 			if f.set {
 				return usageError("%s needs --warc PREFIX", f.name)
 			}
@@ -116,11 +118,12 @@ func (r *pipelineRun) openWarc(ctx context.Context, done map[string]bool) error 
 		}
 	}
 	w, err := warc.NewWriter(warc.Options{
-		Prefix:  o.Warc,
-		MaxSize: o.warcMaxSize,
-		Digest:  o.WarcDigest,
-		CDX:     o.WarcCDX,
-		Info:    o.warcInfo,
+		Prefix:       o.Warc,
+		MaxSize:      o.warcMaxSize,
+		Digest:       o.WarcDigest,
+		CDX:          o.WarcCDX,
+		Uncompressed: o.WarcNoGzip,
+		Info:         o.warcInfo,
 	})
 	if err != nil {
 		return usageError("--warc %s: %v", o.Warc, err)

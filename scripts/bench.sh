@@ -22,9 +22,9 @@
 # --quick: 2,000 pages, concurrency 16 only, no 10×N run (about a minute).
 # --reps N: run each job N times and keep the fastest run (default 1).
 # --warc: trawl against itself with --warc (archiving every page into
-# WARC files with a CDXJ index), the two runs of each rep back to back,
-# instead of the comparison with colly and raw; the ratios are then
-# trawl-warc/trawl, and the RSS difference in MiB.
+# WARC files with a CDXJ index; trawl-warc0 adds --warc-no-compress), the
+# runs of each rep back to back, instead of the comparison with colly and
+# raw; the ratios are then against trawl, with the RSS difference in MiB.
 # Every run is bounded by `timeout`; the server is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -177,6 +177,8 @@ command_for() {
 	trawl/crawl) echo "$work/trawl crawl -q --no-robots -c $c --per-host $c -o $work/out.jsonl $base/" ;;
 	trawl-warc/fetch) echo "$work/trawl fetch -q --no-robots -c $c --per-host $c --warc $work/warc/bench --warc-cdx -o $work/out.jsonl $urls" ;;
 	trawl-warc/crawl) echo "$work/trawl crawl -q --no-robots -c $c --per-host $c --warc $work/warc/bench --warc-cdx -o $work/out.jsonl $base/" ;;
+	trawl-warc0/fetch) echo "$work/trawl fetch -q --no-robots -c $c --per-host $c --warc $work/warc/bench --warc-cdx --warc-no-compress -o $work/out.jsonl $urls" ;;
+	trawl-warc0/crawl) echo "$work/trawl crawl -q --no-robots -c $c --per-host $c --warc $work/warc/bench --warc-cdx --warc-no-compress -o $work/out.jsonl $base/" ;;
 	colly/fetch) echo "$work/colly -mode list -c $c -urls $urls" ;;
 	colly/crawl) echo "$work/colly -mode crawl -c $c -url $base/" ;;
 	raw/fetch) echo "$work/rawpool -mode list -c $c -urls $urls" ;;
@@ -215,7 +217,7 @@ run_once() {
 	elif [[ "$ok" != "$want" ]]; then check="FAIL(rc=$rc,pages_200=$ok,lines=$lines)"
 	elif ((dup > 0)); then check="ok, $dup fetched twice"
 	fi
-	if [[ "$tool" == trawl-warc ]]; then
+	if [[ "$tool" == trawl-warc* ]]; then
 		log "warc: $(du -sm "$work/warc" | cut -f1) MB in $(ls "$work/warc" | grep -c 'warc.gz$') file(s)"
 	fi
 	printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n" "$tool" "$mode" "$c" "$want" "$wall" "$pps" "$cpuk" "$rss" "$check" >>"$work/reps-$tool.tsv"
@@ -239,17 +241,16 @@ keep() {
 	fi
 }
 
-# run_pair MODE CONC URLFILE EXPECTED: trawl and trawl-warc, each rep's
-# two runs back to back (the machine's load changes between reps).
+# run_pair MODE CONC URLFILE EXPECTED: trawl, trawl-warc and
+# trawl-warc0, each rep's runs back to back (the machine's load changes
+# between reps).
 run_pair() {
-	: >"$work/reps-trawl.tsv"
-	: >"$work/reps-trawl-warc.tsv"
+	local tool
+	for tool in trawl trawl-warc trawl-warc0; do : >"$work/reps-$tool.tsv"; done
 	for ((rep = 1; rep <= reps; rep++)); do
-		run_once trawl "$@"
-		run_once trawl-warc "$@"
+		for tool in trawl trawl-warc trawl-warc0; do run_once "$tool" "$@"; done
 	done
-	keep trawl
-	keep trawl-warc
+	for tool in trawl trawl-warc trawl-warc0; do keep "$tool"; done
 }
 
 load_start=$(uptime)
@@ -278,9 +279,9 @@ report() {
 	echo "site: $pages pages, $(du -sm "$work/site" | cut -f1) MB; load at start:$(echo "$load_start" | sed 's/.*load average//'), at end:$(echo "$load_end" | sed 's/.*load average//')"
 	echo "cpu = client user+sys seconds per 1,000 pages (the server's CPU is not counted); best of $reps run(s) each"
 	echo
-	printf "%-10s %-6s %4s %7s %8s %8s %9s %8s  %s\n" tool mode c pages wall_s pages/s cpu/1k rss_MiB check
+	printf "%-11s %-6s %4s %7s %8s %8s %9s %8s  %s\n" tool mode c pages wall_s pages/s cpu/1k rss_MiB check
 	while IFS=$'\t' read -r tool mode c want wall pps cpuk rss check; do
-		printf "%-10s %-6s %4s %7s %8s %8s %9s %8s  %s\n" "$tool" "$mode" "$c" "$want" "$wall" "$pps" "$cpuk" "$rss" "$check"
+		printf "%-11s %-6s %4s %7s %8s %8s %9s %8s  %s\n" "$tool" "$mode" "$c" "$want" "$wall" "$pps" "$cpuk" "$rss" "$check"
 	done <"$results"
 	echo
 	echo "ratios trawl/other (pages/s: >1 is trawl faster; cpu/1k and rss: <1 is trawl leaner)"
@@ -294,10 +295,13 @@ report() {
 			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (order[j] < order[i]) { t = order[i]; order[i] = order[j]; order[j] = t }
 			for (i = 1; i <= n; i++) {
 				k = order[i]; split(k, p, FS)
-				if ((("trawl-warc", k) in pps) && (("trawl", k) in pps))
-					printf "%-6s %4s %7s %-6s %9s %9s %9s  (warc/trawl; rss: %+d MiB)\n", p[1], p[2], p[3], "warc",
-						r(pps["trawl-warc", k], pps["trawl", k]), r(cpu["trawl-warc", k], cpu["trawl", k]), r(rss["trawl-warc", k], rss["trawl", k]),
-						rss["trawl-warc", k] - rss["trawl", k]
+				for (w = 1; w <= 2; w++) {
+					wt = (w == 1 ? "trawl-warc" : "trawl-warc0")
+					if (((wt, k) in pps) && (("trawl", k) in pps))
+						printf "%-6s %4s %7s %-6s %9s %9s %9s  (%s/trawl; rss: %+d MiB)\n", p[1], p[2], p[3], "trawl", \
+							r(pps[wt, k], pps["trawl", k]), r(cpu[wt, k], cpu["trawl", k]), r(rss[wt, k], rss["trawl", k]), wt,
+							rss[wt, k] - rss["trawl", k]
+				}
 				for (o = 1; o <= 2; o++) {
 					other = (o == 1 ? "colly" : "raw")
 					if (!((other, k) in pps) || !(("trawl", k) in pps)) continue

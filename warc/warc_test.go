@@ -464,3 +464,56 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// TestStoredMembers: a content-encoded response, and every record with
+// Uncompressed, is stored in its gzip member as it is (its bytes appear
+// in the file); other records are compressed.
+func TestStoredMembers(t *testing.T) {
+	gz := func(s string) []byte {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write([]byte(s))
+		zw.Close()
+		return b.Bytes()
+	}
+	body := gz(strings.Repeat("<p>compressed already</p>", 50))
+	encoded := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	plain := "HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n" + strings.Repeat("y", 2000)
+	for _, c := range []struct {
+		name         string
+		uncompressed bool
+		resp         string
+		stored       bool
+	}{
+		{"encoded", false, encoded, true},
+		{"plain", false, plain, false},
+		{"plain uncompressed", true, plain, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			opts := fixed(filepath.Join(dir, "s"))
+			opts.Uncompressed = c.uncompressed
+			w, err := NewWriter(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			p, err := w.Write(ctx, page(w, "http://example.com/", c.resp)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(p[1].File)
+			if err != nil {
+				t.Fatal(err)
+			}
+			member := b[p[1].Offset : p[1].Offset+p[1].Length]
+			if got := bytes.Contains(member, []byte(c.resp)); got != c.stored {
+				t.Errorf("response stored as is: %v, want %v (member of %d bytes for %d)", got, c.stored, len(member), len(c.resp))
+			}
+			readAll(t, p[1].File)
+		})
+	}
+}

@@ -58,6 +58,10 @@ type Options struct {
 	// each file when it is closed: the file's name with ".cdxj" in place
 	// of ".warc.gz", sorted.
 	CDX bool
+	// Uncompressed stores every record in its gzip member without
+	// compressing it: the files stay gzip, one member a record, but are
+	// several times larger, for several times less CPU.
+	Uncompressed bool
 	// Info are the fields of the warcinfo record that starts every file
 	// (software, format, operator, ...), in order.
 	Info []Field
@@ -188,7 +192,7 @@ func (w *Writer) Compress(r *Record) (Member, error) {
 	}()
 	appendRecord(scratch, r)
 	level := compressionLevel
-	if stored {
+	if stored || w.opts.Uncompressed {
 		level = gzip.NoCompression
 	}
 	zw := gzipPools[level].Get().(*gzip.Writer)
