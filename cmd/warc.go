@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -93,6 +95,9 @@ func (r *pipelineRun) openWarc(ctx context.Context, done map[string]bool) error 
 	o := r.o
 	if o.Warc == "" {
 		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(o.Warc), 0o755); err != nil {
+		return usageError("--warc %s: %v", o.Warc, err)
 	}
 	files, err := warc.Files(o.Warc)
 	if err != nil {
