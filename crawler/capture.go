@@ -77,7 +77,7 @@ type tap struct {
 	limit     int
 	date      time.Time
 	ip        string
-	attached  bool
+	overflow  bool // response bytes past limit were dropped
 }
 
 // tapConn copies what goes over a connection into the tap of the request
@@ -98,8 +98,10 @@ func (c *tapConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 {
 		c.mu.Lock()
-		if t := c.cur; t != nil && t.resp.Len() < t.limit {
-			t.resp.Write(p[:min(n, t.limit-t.resp.Len())])
+		if t := c.cur; t != nil {
+			keep := min(n, t.limit-t.resp.Len())
+			t.resp.Write(p[:keep])
+			t.overflow = t.overflow || keep < n
 		}
 		c.mu.Unlock()
 	}

@@ -86,7 +86,7 @@ func archiveOne(t *testing.T, f *Fetcher, url string) (*Response, error, []*warc
 	resp, ferr := f.Fetch(ctx, url)
 	res := &Result{URL: url}
 	if resp != nil {
-		res.FinalURL, res.Status = resp.FinalURL, resp.Status
+		res.FinalURL, res.Status = RedactURL(resp.FinalURL), resp.Status // as NewResult does
 	}
 	prefix := filepath.Join(t.TempDir(), "t")
 	w, err := warc.NewWriter(warc.Options{Prefix: prefix})
@@ -373,5 +373,31 @@ func TestCaptureKeepsDenyPrivate(t *testing.T) {
 		_, err := f.Fetch(ctx, u)
 		cancel()
 		wantKind(t, err, KindDeniedPrivate)
+	}
+}
+
+// TestCaptureRedactsPassword: the records name a URL with its password
+// redacted, as the output does, and the page still gets its metadata
+// record.
+func TestCaptureRedactsPassword(t *testing.T) {
+	srv := httptest.NewServer(captureSite())
+	t.Cleanup(srv.Close)
+	f, err := NewFetcher(Config{Capture: true, IgnoreRobots: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	u := strings.Replace(srv.URL, "http://", "http://user:secret@", 1) + "/gzip"
+	_, err, recs := archiveOne(t, f, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if strings.Contains(r.Header.Get("WARC-Target-URI"), "secret") {
+			t.Errorf("%s record names %s", r.Type(), r.Header.Get("WARC-Target-URI"))
+		}
+	}
+	if len(ofType(recs, warc.TypeMetadata)) != 1 {
+		t.Errorf("records %v, want a metadata record", types(recs))
 	}
 }

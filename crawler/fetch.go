@@ -560,7 +560,12 @@ func (c *connFacts) endCapture(log *captureLog, u *url.URL, truncated *string) {
 	if _, _, err := warc.SplitHTTP(t.resp.Bytes()); err != nil || t.req.Len() == 0 {
 		return // no response to archive
 	}
-	log.add(&Exchange{URL: u.String(), Date: t.date, IP: t.ip, Request: t.req.Bytes(), Response: t.resp.Bytes(), Truncated: *truncated})
+	if *truncated == "" && t.overflow {
+		*truncated = "length"
+	}
+	// The URL as the records name it, a password redacted (the request
+	// record keeps what was sent).
+	log.add(&Exchange{URL: RedactURL(u.String()), Date: t.date, IP: t.ip, Request: t.req.Bytes(), Response: t.resp.Bytes(), Truncated: *truncated})
 }
 
 // roundTrip sends one GET for u and reads the body. When ctx ends, it

@@ -517,3 +517,37 @@ func TestStoredMembers(t *testing.T) {
 		})
 	}
 }
+
+// TestNameTaken: a name taken meanwhile (by another process writing the
+// same prefix), open or closed, makes the writer take the next serial; it
+// never writes into or over another's file.
+func TestNameTaken(t *testing.T) {
+	dir := t.TempDir()
+	opts := fixed(filepath.Join(dir, "n"))
+	w, err := NewWriter(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(dir, "n-20261201102030-")
+	for _, taken := range []string{base + "00000.warc.gz" + OpenSuffix, base + "00001.warc.gz"} {
+		if err := os.WriteFile(taken, []byte("another's"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	p, err := w.Write(ctx, page(w, "http://example.com/", chunkedResponse)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if want := base + "00002.warc.gz"; p[0].File != want {
+		t.Errorf("wrote %s, want %s", p[0].File, want)
+	}
+	for _, taken := range []string{base + "00000.warc.gz" + OpenSuffix, base + "00001.warc.gz"} {
+		if b, _ := os.ReadFile(taken); string(b) != "another's" {
+			t.Errorf("%s changed: %q", taken, b)
+		}
+	}
+}

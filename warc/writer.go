@@ -279,10 +279,27 @@ func (w *Writer) fail(err error) error {
 // warcinfo record.
 func (w *Writer) open(ctx context.Context) error {
 	now := w.opts.Now()
-	name := fmt.Sprintf("%s-%s-%05d.warc.gz", w.opts.Prefix, now.UTC().Format("20060102150405"), w.serial)
-	f, err := structured.OpenFile(ctx, name+OpenSuffix, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return fmt.Errorf("create warc file: %w", err)
+	var name string
+	var f *structured.File
+	for try := 0; ; try++ {
+		// Another writer of the prefix (another process of a shared run)
+		// may take a name first: the next serial is tried.
+		name = fmt.Sprintf("%s-%s-%05d.warc.gz", w.opts.Prefix, now.UTC().Format("20060102150405"), w.serial)
+		var err error
+		f, err = structured.OpenFile(ctx, name+OpenSuffix, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err == nil {
+			if _, serr := os.Stat(name); serr == nil { // closed already
+				f.Close(ctx)
+				os.Remove(name + OpenSuffix)
+				err = os.ErrExist
+			} else {
+				break
+			}
+		}
+		if !errors.Is(err, os.ErrExist) || try == 100 {
+			return fmt.Errorf("create warc file: %w", err)
+		}
+		w.serial++
 	}
 	w.serial++
 	w.f, w.name, w.size, w.cdx = f, name, 0, nil
