@@ -206,7 +206,7 @@ func checkPages(t *testing.T, lines []warcLine, a archived) {
 	}
 }
 
-// TestWarcCrawl: a crawl with --warc: robots.txt, a redirect chain and
+// TestWarcCrawl: a crawl with --warc: robots.txt, the sitemap, a redirect chain and
 // every page archived as sent, digests right, warcinfo with the
 // --warc-header, metadata records, CDXJ indexes sorted and pointing at
 // the records, and warcio (another implementation) reads every file
@@ -221,7 +221,7 @@ func TestWarcCrawl(t *testing.T) {
 	if err := os.Mkdir(filepath.Dir(prefix), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	res := runTrawl(t, ctx, nil, "crawl", "-q", "--timeout", "5s", "--warc", prefix, "--warc-cdx",
+	res := runTrawl(t, ctx, nil, "crawl", "-q", "--timeout", "5s", "--sitemap", "--warc", prefix, "--warc-cdx",
 		"--warc-header", "operator: Test Operator", "-o", out, s.URL+"/p/0")
 	if res.code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", res.code, res.stderr)
@@ -258,7 +258,7 @@ func TestWarcCrawl(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"/robots.txt", "/redir", "/p/1", "/p/0"} {
+	for _, want := range []string{"/robots.txt", "/sitemap.xml", "/redir", "/p/1", "/p/0"} {
 		if !slices.Contains(targets, want) {
 			t.Errorf("no response record of %s among %v", want, targets)
 		}
