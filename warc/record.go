@@ -110,10 +110,13 @@ func ParseDate(s string) (time.Time, error) {
 	return time.Parse(time.RFC3339Nano, s)
 }
 
-// appendRecord appends r's serialised form (version line, fields,
-// Content-Length, a blank line, the block and two CRLF) to b. The block
-// digest must already be among the fields.
-func appendRecord(b *bytes.Buffer, r *Record) {
+// recordEnd ends every record, after its block.
+var recordEnd = []byte("\r\n\r\n")
+
+// appendHead appends the head of r (version line, fields,
+// Content-Length and a blank line) to b: the block and recordEnd follow
+// it. The block digest must already be among the fields.
+func appendHead(b *bytes.Buffer, r *Record) {
 	b.WriteString(Version)
 	b.WriteString("\r\n")
 	for _, f := range r.Header {
@@ -124,7 +127,5 @@ func appendRecord(b *bytes.Buffer, r *Record) {
 	}
 	b.WriteString("Content-Length: ")
 	b.WriteString(strconv.Itoa(len(r.Block)))
-	b.WriteString("\r\n\r\n")
-	b.Write(r.Block)
 	b.WriteString("\r\n\r\n")
 }

@@ -37,9 +37,8 @@ var gzipPools = map[int]*sync.Pool{
 	gzip.NoCompression: {New: func() any { zw, _ := gzip.NewWriterLevel(nil, gzip.NoCompression); return zw }},
 }
 
-// scratchPool holds the buffers records are serialised into before
-// compression.
-var scratchPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// headPool holds the buffers a record's head is serialised into.
+var headPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // Options configure a [Writer].
 type Options struct {
@@ -182,15 +181,15 @@ func (w *Writer) Compress(r *Record) (Member, error) {
 	if r.Header.Get("WARC-Block-Digest") == "" {
 		r.Header.Add("WARC-Block-Digest", DigestOf(w.opts.Digest, r.Block))
 	}
-	head, stored := httpHeadOf(r)
-	scratch := scratchPool.Get().(*bytes.Buffer)
+	httpHead, stored := httpHeadOf(r)
+	head := headPool.Get().(*bytes.Buffer)
 	defer func() {
-		if scratch.Cap() <= 4<<20 { // one huge page does not pin its buffer
-			scratch.Reset()
-			scratchPool.Put(scratch)
+		if head.Cap() <= 64<<10 {
+			head.Reset()
+			headPool.Put(head)
 		}
 	}()
-	appendRecord(scratch, r)
+	appendHead(head, r)
 	level := compressionLevel
 	if stored || w.opts.Uncompressed {
 		level = gzip.NoCompression
@@ -198,17 +197,19 @@ func (w *Writer) Compress(r *Record) (Member, error) {
 	zw := gzipPools[level].Get().(*gzip.Writer)
 	defer gzipPools[level].Put(zw)
 	var out bytes.Buffer
-	out.Grow(scratch.Len()/2 + 64)
+	out.Grow((head.Len()+len(r.Block))/2 + 64)
 	zw.Reset(&out)
-	if _, err := zw.Write(scratch.Bytes()); err != nil {
-		return Member{}, err
+	for _, b := range [][]byte{head.Bytes(), r.Block, recordEnd} {
+		if _, err := zw.Write(b); err != nil {
+			return Member{}, err
+		}
 	}
 	if err := zw.Close(); err != nil {
 		return Member{}, err
 	}
 	m := Member{data: out.Bytes()}
 	if w.opts.CDX {
-		if e, ok := cdxEntryOf(r, head); ok {
+		if e, ok := cdxEntryOf(r, httpHead); ok {
 			m.cdx = &e
 		}
 	}
