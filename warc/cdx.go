@@ -109,10 +109,6 @@ func cdxLine(r *Record, p Placement, file string) (string, bool) {
 	return e.line(p, file), true
 }
 
-// sortCDX sorts CDXJ lines as pywb expects: by key and timestamp, byte
-// order.
-func sortCDX(lines []string) { slices.Sort(lines) }
-
 // sortFiles sorts files by serial.
 func sortFiles(fs []File) {
 	slices.SortFunc(fs, func(a, b File) int { return a.Serial - b.Serial })

@@ -101,12 +101,13 @@ func recoverFile(ctx context.Context, path string, opts RecoverOptions) (Recover
 	if err := f.Sync(); err != nil {
 		return Recovered{}, fmt.Errorf("recover %s: %w", path, err)
 	}
-	var cdx []string
+	var cdx []byte
 	for _, l := range lines {
 		if l.end <= cut {
-			cdx = append(cdx, l.line)
+			cdx = append(append(cdx, l.line...), '\n')
 		}
 	}
+	os.Remove(CDXPath(name) + OpenSuffix) // the crashed writer's spool: rebuilt above
 	if err := finishFile(ctx, name, cdx, opts.CDX); err != nil {
 		return Recovered{}, err
 	}

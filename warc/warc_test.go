@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -549,5 +550,46 @@ func TestNameTaken(t *testing.T) {
 		if b, _ := os.ReadFile(taken); string(b) != "another's" {
 			t.Errorf("%s changed: %q", taken, b)
 		}
+	}
+}
+
+// TestCDXSpill: a file's index lines past cdxSpillSize wait in a spool
+// file, not in memory; at close the index holds every line, sorted, and
+// the spool is gone.
+func TestCDXSpill(t *testing.T) {
+	dir := t.TempDir()
+	opts := fixed(filepath.Join(dir, "x"))
+	opts.CDX = true
+	w, err := NewWriter(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const n = 600
+	var name string
+	for i := range n {
+		p, err := w.Write(ctx, page(w, fmt.Sprintf("http://example.com/%d", n-i), chunkedResponse)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name = p[0].File
+	}
+	spool := CDXPath(name) + OpenSuffix
+	if st, err := os.Stat(spool); err != nil || st.Size() < cdxSpillSize {
+		t.Fatalf("spool %s: %v, want the lines past %d bytes in it", spool, err, cdxSpillSize)
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(spool); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("spool left after close: %v", err)
+	}
+	b, err := os.ReadFile(CDXPath(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) != n || !slices.IsSorted(lines) {
+		t.Errorf("%d lines (sorted: %v), want %d sorted", len(lines), slices.IsSorted(lines), n)
 	}
 }

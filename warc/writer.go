@@ -1,6 +1,7 @@
 package warc
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -90,7 +92,7 @@ type Writer struct {
 	f    *structured.File
 	name string // final name of the open file; "" when none is open
 	size int64
-	cdx  []string
+	cdx  *cdxSpool // nil without Options.CDX
 
 	full []openFile // files past MaxSize, closed at the next Commit
 
@@ -112,7 +114,7 @@ func (m Member) Len() int { return len(m.data) }
 type openFile struct {
 	f    *structured.File
 	name string
-	cdx  []string
+	cdx  *cdxSpool
 }
 
 // ErrWriterFailed is returned by every call after a write failed: the
@@ -257,8 +259,13 @@ func (w *Writer) WriteMembers(ctx context.Context, ms ...Member) ([]Placement, e
 	for i, m := range ms {
 		places[i] = Placement{File: w.name, Offset: w.size + int64(w.out.Len()), Length: int64(len(m.data))}
 		w.out.Write(m.data)
-		if m.cdx != nil {
-			w.cdx = append(w.cdx, m.cdx.line(places[i], filepath.Base(w.name)))
+		if m.cdx != nil && w.cdx != nil {
+			w.cdx.add(m.cdx.line(places[i], filepath.Base(w.name)))
+		}
+	}
+	if w.cdx != nil {
+		if err := w.cdx.spill(ctx, false); err != nil {
+			return nil, w.fail(err)
 		}
 	}
 	if _, err := w.f.Write(ctx, w.out.Bytes()); err != nil {
@@ -304,6 +311,9 @@ func (w *Writer) open(ctx context.Context) error {
 	}
 	w.serial++
 	w.f, w.name, w.size, w.cdx = f, name, 0, nil
+	if w.opts.CDX {
+		w.cdx = &cdxSpool{path: CDXPath(name) + OpenSuffix}
+	}
 	info := &Record{Block: infoBlock(w.opts.Info)}
 	info.Header.Add("WARC-Type", TypeWarcinfo)
 	info.Header.Add("WARC-Record-ID", w.opts.NewID())
@@ -364,7 +374,15 @@ func (w *Writer) Close(ctx context.Context) error {
 }
 
 func (w *Writer) closeFile(ctx context.Context, of openFile) error {
-	f, name, cdx := of.f, of.name, of.cdx
+	f, name := of.f, of.name
+	var cdx []byte
+	if of.cdx != nil {
+		var err error
+		if cdx, err = of.cdx.lines(ctx); err != nil {
+			f.Close(ctx)
+			return err
+		}
+	}
 	err := f.Sync(ctx)
 	if cerr := f.Close(ctx); err == nil {
 		err = cerr
@@ -375,18 +393,16 @@ func (w *Writer) closeFile(ctx context.Context, of openFile) error {
 	return finishFile(ctx, name, cdx, w.opts.CDX)
 }
 
-// finishFile writes the sorted CDXJ index of the file name (when cdx
-// is wanted) and renames name.open to name. The index goes first: a file
-// without ".open" always has its index.
-func finishFile(ctx context.Context, name string, cdx []string, wantCDX bool) error {
+// finishFile writes the CDXJ index of the file name (when cdx is
+// wanted), its lines cdx (each ended by a line break) sorted, and renames
+// name.open to name. The index goes first: a file without ".open" always
+// has its index.
+func finishFile(ctx context.Context, name string, cdx []byte, wantCDX bool) error {
 	if wantCDX {
-		sortCDX(cdx)
-		var b bytes.Buffer
-		for _, l := range cdx {
-			b.WriteString(l)
-			b.WriteByte('\n')
-		}
-		if err := structured.WriteFile(ctx, CDXPath(name), b.Bytes(), 0o644); err != nil {
+		_, err := structured.RunSync(ctx, func(context.Context) (struct{}, error) {
+			return struct{}{}, writeSortedLines(CDXPath(name), cdx)
+		})
+		if err != nil {
 			return fmt.Errorf("write cdx index of %s: %w", name, err)
 		}
 	}
@@ -436,4 +452,89 @@ func Files(prefix string) ([]File, error) {
 	}
 	sortFiles(out)
 	return out, nil
+}
+
+// cdxSpool holds the CDXJ lines of an open file until it is closed: in
+// memory up to cdxSpillSize, then in a file next to the index's
+// (".cdxj.open"), so that a large WARC file does not keep its index in
+// memory while it is written. The lines are sorted when the file closes.
+type cdxSpool struct {
+	path string
+	f    *structured.File
+	buf  []byte
+}
+
+// cdxSpillSize is how many bytes of CDXJ lines are held in memory
+// before they are appended to the spool's file.
+const cdxSpillSize = 64 << 10
+
+func (s *cdxSpool) add(line string) {
+	s.buf = append(s.buf, line...)
+	s.buf = append(s.buf, '\n')
+}
+
+// spill appends the lines held in memory to the spool's file, when they
+// are more than cdxSpillSize or always.
+func (s *cdxSpool) spill(ctx context.Context, always bool) error {
+	if len(s.buf) == 0 || (!always && len(s.buf) < cdxSpillSize) {
+		return nil
+	}
+	if s.f == nil {
+		f, err := structured.OpenFile(ctx, s.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			return fmt.Errorf("cdx index: %w", err)
+		}
+		s.f = f
+	}
+	if _, err := s.f.Write(ctx, s.buf); err != nil {
+		return fmt.Errorf("cdx index: %w", err)
+	}
+	s.buf = s.buf[:0]
+	return nil
+}
+
+// lines returns every line of the spool, each ended by a line break, and
+// removes its file.
+func (s *cdxSpool) lines(ctx context.Context) ([]byte, error) {
+	data := s.buf
+	if s.f != nil {
+		if err := s.f.Close(ctx); err != nil {
+			return nil, fmt.Errorf("cdx index: %w", err)
+		}
+		b, err := structured.ReadFile(ctx, s.path)
+		if err != nil {
+			return nil, fmt.Errorf("cdx index: %w", err)
+		}
+		data = append(b, s.buf...)
+		os.Remove(s.path)
+	}
+	return data, nil
+}
+
+// writeSortedLines writes the lines of data (each ended by a line
+// break), sorted in byte order, to the file path, without copying them.
+func writeSortedLines(path string, data []byte) error {
+	var lines [][]byte
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			i = len(data) - 1
+		}
+		lines = append(lines, data[:i+1])
+		data = data[i+1:]
+	}
+	slices.SortFunc(lines, bytes.Compare)
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 64<<10)
+	for _, l := range lines {
+		bw.Write(l)
+	}
+	err = bw.Flush()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
