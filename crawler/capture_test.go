@@ -401,3 +401,32 @@ func TestCaptureRedactsPassword(t *testing.T) {
 		t.Errorf("records %v, want a metadata record", types(recs))
 	}
 }
+
+// TestCaptureTimeout: a body cut by the timeout is archived as far as it
+// came, with WARC-Truncated: time.
+func TestCaptureTimeout(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100000")
+		io.WriteString(w, "<title>slow</title>")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // the rest never comes
+	}))
+	t.Cleanup(srv.Close)
+	f, err := NewFetcher(Config{Capture: true, IgnoreRobots: true, Timeout: 300 * time.Millisecond, Retries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	_, err, recs := archiveOne(t, f, srv.URL+"/slow")
+	wantKind(t, err, KindTimeout)
+	resps := ofType(recs, warc.TypeResponse)
+	if len(resps) != 1 {
+		t.Fatalf("records %v, want one response", types(recs))
+	}
+	if got := resps[0].Header.Get("WARC-Truncated"); got != "time" {
+		t.Errorf("WARC-Truncated %q, want time", got)
+	}
+	if !bytes.HasSuffix(resps[0].Block, []byte("\r\n\r\n<title>slow</title>")) {
+		t.Errorf("block %q, want the part that came", resps[0].Block)
+	}
+}
