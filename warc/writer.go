@@ -3,10 +3,10 @@ package warc
 import (
 	"bufio"
 	"bytes"
-	gzip "github.com/klauspost/compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	gzip "github.com/klauspost/compress/gzip"
 	"os"
 	"path/filepath"
 	"regexp"
