@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	gzip "github.com/klauspost/compress/gzip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/trawl-dev/trawl/structured"
 )
