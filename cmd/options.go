@@ -77,6 +77,9 @@ type RunOptions struct {
 	// JavaScript rendering.
 	RenderOptions
 
+	// --warc and its companions.
+	WarcOptions
+
 	// Crawl only.
 	Scope    string
 	Include  []string
@@ -147,6 +150,8 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	addReportFlags(fs, o)
 	addSinceFlags(fs, o)
 	addRenderFlags(fs, o)
+
+	addWarcFlags(fs, &o.WarcOptions)
 }
 
 // addCrawlFlags defines the crawl-only flags on fs.
@@ -210,6 +215,9 @@ func (o *RunOptions) Validate() error {
 		return err
 	}
 	if err := o.validateMarkdownDir(); err != nil {
+		return err
+	}
+	if err := o.validateWarc(!o.NoRobots, o.UserAgent); err != nil {
 		return err
 	}
 	if o.maxBody, err = ParseSize(o.MaxBody); err != nil || o.maxBody <= 0 {
@@ -397,6 +405,7 @@ func (o *RunOptions) baseFetchConfig() crawler.Config {
 		PerHost:      o.PerHost,
 		Rate:         o.Rate,
 		IgnoreRobots: o.NoRobots,
+		Capture:      o.Warc != "",
 	}
 }
 

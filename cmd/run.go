@@ -143,7 +143,9 @@ type pipelineRun struct {
 	total    int      // -1 when unknown
 	seeds    []string // crawl: the seeds, never nil
 
-	bodies *crawler.BodyStore // --store
+	bodies  *crawler.BodyStore // --store
+	archive *crawler.Archive   // --warc
+	done    map[string]bool    // --warc --resume: the URLs in the output
 	// --since and --changed-only.
 	since         *store.SinceIndex
 	unchanged     *unchangedFile // --changed-only -o FILE: the URLs left out
@@ -206,6 +208,11 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 		r.close(ctx)
 		return nil, err
 	}
+	if err := r.openWarc(ctx, r.done); err != nil {
+		r.close(ctx)
+		return nil, err
+	}
+	r.done = nil
 	cfg := o.fetchConfig()
 	if r.redis != nil {
 		r.output = redisOutput{ResultWriter: r.output, f: r.redis}
@@ -440,6 +447,7 @@ func (r *pipelineRun) run(ctx context.Context, stop *structured.Event) (crawler.
 		Warn:        func(msg string) { r.o.warnf("trawl: %s", msg) },
 		Frontier:    r.frontier,
 		Output:      r.output,
+		Archive:     r.archive,
 		Stop:        stop,
 		Grace:       r.o.Grace,
 		MaxTime:     r.o.MaxTime,
@@ -456,9 +464,16 @@ func (r *pipelineRun) run(ctx context.Context, stop *structured.Event) (crawler.
 }
 
 // doneBefore marks u done by the run being resumed: seen, and reached
-// for --report-removed.
+// for --report-removed, and committed for --warc (a resumed WARC file
+// keeps the records of these pages).
 func (r *pipelineRun) doneBefore(u string) {
 	r.frontier.Seen(u)
+	if r.o.Warc != "" {
+		if r.done == nil {
+			r.done = map[string]bool{}
+		}
+		r.done[u] = true
+	}
 	if r.since != nil && r.o.ReportRemoved {
 		r.since.MarkReached(u)
 	}
@@ -477,6 +492,9 @@ func (r *pipelineRun) close(ctx context.Context) error {
 	var err error
 	if r.closer != nil {
 		err = r.closer(ctx)
+	}
+	if r.archive != nil {
+		err = errors.Join(err, r.archive.Close(ctx))
 	}
 	if r.journal != nil {
 		err = errors.Join(err, r.journal.Close(ctx))

@@ -129,6 +129,7 @@ func carryForward(ctx context.Context, since *store.SinceIndex, res *Result, e s
 		res.ContentType = prev.ContentType
 	}
 	res.PreviousFetchedAt = prev.FetchedAt
+	res.prevWarc = prev.Warc
 	return nil
 }
 

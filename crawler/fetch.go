@@ -2,8 +2,10 @@ package crawler
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptrace"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/trawl-dev/trawl/ratelimit"
 	"github.com/trawl-dev/trawl/structured"
+	"github.com/trawl-dev/trawl/warc"
 	"golang.org/x/net/publicsuffix"
 )
 
@@ -113,10 +116,18 @@ type Config struct {
 	// processes, waited on after the fetcher's own (ignored when Limiter
 	// is set: put it in that limiter's config).
 	SharedLimiter ratelimit.Shared
+	// Capture records every request and response as they go over the
+	// wire, for a WARC archive: requests are made over HTTP/1.1 only, and
+	// under a context from [WithCapture] each one is recorded as an
+	// [Exchange]. A request over HTTPS through a proxy is not recorded
+	// (the proxy's tunnel hides it).
+	Capture bool
 	// Transport, when set, replaces the fetcher's own HTTP transport
 	// (tests use it to run without a network). DenyPrivate and Proxy are
 	// then up to it.
 	Transport http.RoundTripper
+
+	rootCAs *x509.CertPool // tests: the roots TLS trusts instead of the system's
 }
 
 // withDefaults returns cfg with its zero values replaced by the defaults.
@@ -502,12 +513,18 @@ func cancelled(ctx context.Context, u *url.URL) error {
 	return newError(KindCancelled, u.String(), context.Cause(ctx))
 }
 
-// connFacts collects what httptrace reports about the connection.
+// connFacts collects what httptrace reports about the connection, and,
+// when capturing, attaches the request's tap to it.
 type connFacts struct {
-	mu     sync.Mutex
-	got    bool
-	remote string
-	reused bool
+	mu         sync.Mutex
+	got        bool
+	remote     string
+	reused     bool
+	tlsVersion string // of a TLS connection the capturing dialer made
+
+	tap              *tap // nil unless capturing
+	scheme, hostport string
+	conn             *tapConn // the connection tap is attached to
 }
 
 func (c *connFacts) gotConn(info httptrace.GotConnInfo) {
@@ -517,6 +534,38 @@ func (c *connFacts) gotConn(info httptrace.GotConnInfo) {
 	if addr := info.Conn.RemoteAddr(); addr != nil {
 		c.remote = addr.String()
 	}
+	tc, ok := info.Conn.(*tapConn)
+	if !ok {
+		return
+	}
+	c.tlsVersion = tc.tlsVersion
+	if c.tap != nil && tc.capturable(c.scheme, c.hostport) {
+		c.tap.date = time.Now()
+		c.tap.ip, _, _ = net.SplitHostPort(c.remote)
+		c.conn = tc
+		tc.attach(c.tap)
+	}
+}
+
+// endCapture detaches the request's tap from its connection and records
+// its exchange, when a whole response header came.
+func (c *connFacts) endCapture(log *captureLog, u *url.URL, truncated *string) {
+	c.mu.Lock()
+	t, conn := c.tap, c.conn
+	c.mu.Unlock()
+	if conn == nil {
+		return
+	}
+	conn.detach(t)
+	if _, _, err := warc.SplitHTTP(t.resp.Bytes()); err != nil || t.req.Len() == 0 {
+		return // no response to archive
+	}
+	if *truncated == "" && t.overflow {
+		*truncated = "length"
+	}
+	// The URL as the records name it, a password redacted (the request
+	// record keeps what was sent).
+	log.add(&Exchange{URL: RedactURL(u.String()), Date: t.date, IP: t.ip, Request: t.req.Bytes(), Response: t.resp.Bytes(), Truncated: *truncated})
 }
 
 // roundTrip sends one GET for u and reads the body. When ctx ends, it
@@ -524,6 +573,12 @@ func (c *connFacts) gotConn(info httptrace.GotConnInfo) {
 // own deadline from an outer cancellation.
 func (f *Fetcher) roundTrip(ctx context.Context, u *url.URL, o fetchOptions) (*Response, error) {
 	facts := &connFacts{}
+	truncated := "" // why the captured response is cut short
+	if log := captureFrom(ctx); log != nil && f.cfg.Capture {
+		facts.tap = &tap{limit: int(min(o.maxBody, 1<<30)) + 2*maxHeaderBytes}
+		facts.scheme, facts.hostport = u.Scheme, hostKey(u)
+		defer facts.endCapture(log, u, &truncated) // after the body is closed
+	}
 	tctx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: facts.gotConn})
 	req, err := http.NewRequestWithContext(tctx, http.MethodGet, u.String(), nil)
 	if err != nil {
@@ -538,7 +593,9 @@ func (f *Fetcher) roundTrip(ctx context.Context, u *url.URL, o fetchOptions) (*R
 	}
 	hr, err := f.client.Do(req)
 	if err != nil {
+		truncated = "disconnect"
 		if ctx.Err() != nil {
+			truncated = "time"
 			return nil, ctx.Err()
 		}
 		facts.mu.Lock()
@@ -552,11 +609,17 @@ func (f *Fetcher) roundTrip(ctx context.Context, u *url.URL, o fetchOptions) (*R
 		delete(hr.Header, hiddenLocation)
 	}
 	body, err := readBody(hr.Body, hr.Header.Get("Content-Encoding"), o.maxBody, o.cutBody)
+	if o.cutBody && err == nil && int64(len(body)) >= o.maxBody {
+		truncated = "length"
+	}
 	if err != nil {
+		truncated = "disconnect"
 		if ctx.Err() != nil {
+			truncated = "time"
 			return nil, ctx.Err()
 		}
 		if bodyKind(err) == KindTooLarge {
+			truncated = "length"
 			// The response came: its status and headers are kept, its
 			// body is not.
 			return newResponse(u, hr, nil, facts), newError(KindTooLarge, u.String(), f.tooLarge(o.maxBody))
@@ -601,7 +664,7 @@ func bodyKind(err error) Kind {
 // newResponse builds the Response for one received reply.
 func newResponse(u *url.URL, hr *http.Response, body []byte, facts *connFacts) *Response {
 	facts.mu.Lock()
-	remote, reused := facts.remote, facts.reused
+	remote, reused, tlsVersion := facts.remote, facts.reused, facts.tlsVersion
 	facts.mu.Unlock()
 	r := &Response{
 		FinalURL:   u.String(),
@@ -612,7 +675,10 @@ func newResponse(u *url.URL, hr *http.Response, body []byte, facts *connFacts) *
 		Proto:      hr.Proto,
 	}
 	if hr.TLS != nil {
-		r.TLSVersion = tlsVersionName(hr.TLS.Version)
+		tlsVersion = tlsVersionName(hr.TLS.Version)
+	}
+	if tlsVersion != "" {
+		r.TLSVersion = tlsVersion
 		structured.SetAttribute(&r.attrs, AttrTLSVersion, r.TLSVersion)
 	}
 	if remote != "" {

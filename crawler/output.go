@@ -25,7 +25,7 @@ var OutputFields = []string{
 	"content_hash", "etag", "last_modified", "stored_path",
 	"html", "headers", "jsonld", "jsonld_errors", "opengraph", "meta", "images", "robots_meta", "data_truncated",
 	"markdown", "text", "extract", "byline", "published_time", "site_name", "word_count",
-	"change", "previous_fetched_at", "via",
+	"warc", "change", "previous_fetched_at", "via",
 	"rendered", "render_ms", "render_reason", "render_timeout", "screenshot",
 	"error", "line",
 }
@@ -142,7 +142,7 @@ func TooLargeRecord(r *Result, err error) *Result {
 	return &Result{
 		URL: r.URL, Input: r.Input, Referrer: r.Referrer, Host: r.Host, FinalURL: r.FinalURL, Status: r.Status, ContentType: r.ContentType,
 		Bytes: r.Bytes, ElapsedMS: r.ElapsedMS, FetchedAt: r.FetchedAt, Depth: r.Depth,
-		RemoteAddr: r.RemoteAddr, Proto: r.Proto, TLSVersion: r.TLSVersion, Line: r.Line,
+		RemoteAddr: r.RemoteAddr, Proto: r.Proto, TLSVersion: r.TLSVersion, Line: r.Line, Warc: r.Warc,
 		PageData: PageData{ContentHash: r.ContentHash, ETag: r.ETag, LastModified: r.LastModified, StoredPath: r.StoredPath},
 		Error: &ResultError{Kind: KindTooLarge, Message: fmt.Sprintf(
 			"record not written: larger than the limit of %d bytes (%d MiB) a record (%v); the page's content is left out",
@@ -392,6 +392,12 @@ func csvText(r *Result, c string) string {
 		return string(b)
 	case "markdown", "text", "extract", "byline", "published_time", "site_name", "word_count":
 		return contentText(r.PageContent, c)
+	case "warc":
+		if r.Warc == nil {
+			return ""
+		}
+		b, _ := json.Marshal(r.Warc)
+		return string(b)
 	}
 	if v, ok := pageDataText(r, c); ok {
 		return v

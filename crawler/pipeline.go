@@ -94,6 +94,12 @@ type RunConfig struct {
 	// Renderer, when set, renders the pages it picks in a browser
 	// (--render): extraction then runs on the rendered document.
 	Renderer PageRenderer
+	// Archive, when set, gets from the writer task, before each result
+	// goes to Output, every request the run made for it (robots.txt,
+	// redirect hops, retries), and the sitemaps read: the Fetcher must
+	// capture (Config.Capture). The result's Warc says where its
+	// response record went.
+	Archive *Archive
 	// Stop, when set, makes the run stop taking new URLs and finish the
 	// requests in flight within Grace (the first SIGINT, or --max-time).
 	Stop *structured.Event
@@ -247,6 +253,10 @@ type finishedRequest struct {
 	req    Request
 	result *Result
 	fromQ  bool // the request came from the frontier and must be marked done
+	// archive holds the records of the requests made for it
+	// (RunConfig.Archive); a finishedRequest with no result carries only
+	// those.
+	archive *PreparedPage
 }
 
 // Run runs the pipeline until every URL is done, Stop was honoured, or ctx
@@ -419,7 +429,7 @@ func (r *run) produce(ctx context.Context, out *structured.SendStream[finishedRe
 	sitemapsFirst := r.sitemapsFirst()
 	var err error
 	if sitemapsFirst {
-		err = r.addSitemaps(ctx)
+		err = r.addSitemaps(ctx, out)
 	}
 	if err == nil {
 		err = ReadInputs(ctx, r.cfg.Inputs, r.cfg.Stdin, func(ctx context.Context, line InputLine) error {
@@ -427,7 +437,7 @@ func (r *run) produce(ctx context.Context, out *structured.SendStream[finishedRe
 		})
 	}
 	if err == nil && r.cfg.Crawl && r.cfg.Sitemaps && !sitemapsFirst {
-		err = r.addSitemaps(ctx)
+		err = r.addSitemaps(ctx, out)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -525,7 +535,7 @@ func (r *run) noteOrigin(seed string) {
 
 // addSitemaps queues the in-scope pages listed in the sitemaps of the
 // seeds' sites, as seeds.
-func (r *run) addSitemaps(ctx context.Context) error {
+func (r *run) addSitemaps(ctx context.Context, out *structured.SendStream[finishedRequest]) error {
 	skipped := func(sitemap string, err error) {
 		if r.cfg.Warn != nil {
 			r.cfg.Warn(fmt.Sprintf("sitemap %s skipped: %v", RedactURL(sitemap), err))
@@ -536,7 +546,8 @@ func (r *run) addSitemaps(ctx context.Context) error {
 		if r.cfg.Scope != nil {
 			allow = r.cfg.Scope.AllowsSitemap
 		}
-		err := r.cfg.Fetcher.SitemapURLs(ctx, origin, allow, func(ctx context.Context, loc, lastmod string) error {
+		sctx, captured := r.capture(ctx)
+		err := r.cfg.Fetcher.SitemapURLs(sctx, origin, allow, func(ctx context.Context, loc, lastmod string) error {
 			if r.cfg.Scope != nil && r.cfg.Scope.Check(loc, 0) != nil {
 				return nil
 			}
@@ -544,6 +555,15 @@ func (r *run) addSitemaps(ctx context.Context) error {
 			_, err := AddRequest(ctx, r.frontier, Request{URL: loc, Source: "sitemap"})
 			return err
 		}, skipped)
+		if ex := captured(); len(ex) > 0 {
+			prepared, perr := r.prepare(ctx, nil, ex)
+			if perr != nil {
+				return perr
+			}
+			if serr := out.Send(context.WithoutCancel(ctx), finishedRequest{archive: prepared}); serr != nil && !errors.Is(serr, structured.ErrBrokenResource) {
+				return serr
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -585,16 +605,21 @@ func (r *run) worker(hctx, sctx context.Context, c Consumer, out *structured.Sen
 				req.Turn = turn
 			} // else: a bad URL, which the fetch reports
 		}
-		res, err := r.process(hctx, req)
+		pctx, captured := r.capture(hctx)
+		res, err := r.process(pctx, req)
 		if err != nil {
 			return err
 		}
 		if res == nil {
 			return nil // cancelled in flight: left undone for a resumed run
 		}
+		prepared, err := r.prepare(hctx, res, captured())
+		if err != nil {
+			return err
+		}
 		// The writer always drains, so this never waits for long; it must
 		// not be cancelled, or a fetched result would be lost.
-		err = out.Send(context.WithoutCancel(hctx), finishedRequest{req: req, result: res, fromQ: true})
+		err = out.Send(context.WithoutCancel(hctx), finishedRequest{req: req, result: res, fromQ: true, archive: prepared})
 		if errors.Is(err, structured.ErrBrokenResource) {
 			return nil // the writer failed; its error tells why
 		}
@@ -794,13 +819,28 @@ func (r *run) flush(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return nil // the final flush runs shielded
 	}
-	return r.cfg.Output.Flush(ctx)
+	if err := r.cfg.Output.Flush(ctx); err != nil || r.cfg.Archive == nil {
+		return err
+	}
+	return r.cfg.Archive.Commit(ctx) // the output naming their records is out
 }
 
 // write writes one result and marks its request done. After cancellation
 // ctx is the writer's shutdown context: results fetched before still go
 // out, all of them within one bound.
 func (r *run) write(wctx context.Context, fr finishedRequest) error {
+	if fr.archive != nil {
+		place, err := r.cfg.Archive.Write(wctx, fr.archive)
+		if err != nil {
+			return fmt.Errorf("archive the requests of %s: %w", fr.req.URL, err)
+		}
+		if fr.result != nil {
+			fr.result.Warc = place
+		}
+	}
+	if fr.result == nil {
+		return nil
+	}
 	if err := r.writeOut(wctx, fr.result); err != nil {
 		return fmt.Errorf("write result for %s: %w", fr.result.URL, err)
 	}
@@ -815,4 +855,27 @@ func (r *run) write(wctx context.Context, fr finishedRequest) error {
 		return r.frontier.Done(wctx, fr.req)
 	}
 	return nil
+}
+
+// prepare makes the archive's records of what was fetched for res (nil
+// for sitemaps); nil without an archive or exchanges.
+func (r *run) prepare(ctx context.Context, res *Result, exchanges []*Exchange) (*PreparedPage, error) {
+	if r.cfg.Archive == nil || len(exchanges) == 0 {
+		return nil, nil
+	}
+	p, err := r.cfg.Archive.Prepare(ctx, res, exchanges)
+	if err != nil {
+		return nil, fmt.Errorf("archive: %w", err)
+	}
+	return p, nil
+}
+
+// capture returns ctx under which the fetcher records its requests for
+// the archive, and what takes them; without an archive, ctx itself and a
+// func returning nil.
+func (r *run) capture(ctx context.Context) (context.Context, func() []*Exchange) {
+	if r.cfg.Archive == nil {
+		return ctx, func() []*Exchange { return nil }
+	}
+	return WithCapture(ctx)
 }

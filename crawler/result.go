@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/trawl-dev/trawl/warc"
 	"os"
 	"time"
 )
@@ -106,6 +107,11 @@ type Result struct {
 	*PageContent
 	// RenderData says whether and how the page was rendered (--render).
 	RenderData
+
+	// Warc, with --warc, is where the page's response record (or revisit
+	// record) is: the WARC file and the offset and length of its gzip
+	// member.
+	Warc *warc.Placement `json:"warc,omitempty"`
 	// Change, with --since, says how the page compares with the previous
 	// run: [ChangeNew], [ChangeChanged], [ChangeUnchanged] or [ChangeGone].
 	Change string `json:"change,omitempty"`
@@ -119,6 +125,10 @@ type Result struct {
 	Error *ResultError `json:"error,omitempty"`
 	// Line is the input line number of a line that is not a valid URL.
 	Line int `json:"line,omitempty"`
+
+	// prevWarc, on a record carried forward (a 304), is the previous
+	// run's Warc: the capture a revisit record refers to.
+	prevWarc *warc.Placement
 }
 
 // MarshalJSON writes r with nil Links and Redirects as empty arrays. It

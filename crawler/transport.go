@@ -55,7 +55,7 @@ func newTransport(cfg *Config) *http.Transport {
 		proxy, dial = g.proxy, g.dialContext
 	}
 	perHost := max(cfg.PerHost, 0)
-	return &http.Transport{
+	t := &http.Transport{
 		Proxy:                  proxy,
 		DialContext:            dial,
 		ForceAttemptHTTP2:      true,
@@ -69,6 +69,17 @@ func newTransport(cfg *Config) *http.Transport {
 		DisableCompression:     true,
 		MaxResponseHeaderBytes: maxHeaderBytes,
 	}
+	if cfg.rootCAs != nil {
+		t.TLSClientConfig = &tls.Config{RootCAs: cfg.rootCAs}
+	}
+	if cfg.Capture {
+		// HTTP/1.1 only, and TLS made here so that the tap sees the
+		// bytes above it: the WARC records hold the messages as sent.
+		t.ForceAttemptHTTP2 = false
+		t.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+		t.DialContext, t.DialTLSContext = tapDialers(dial, cfg.rootCAs, t.TLSHandshakeTimeout)
+	}
+	return t
 }
 
 // transportKind classifies an error from a round trip or a body read.

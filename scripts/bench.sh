@@ -2,7 +2,7 @@
 # Benchmark trawl against colly v2 and a hand-written net/http + goquery
 # worker pool, in one run, on a generated static site served on loopback.
 #
-#   scripts/bench.sh [--quick] [--pages N] [--conc "16 64"] [--no-big] [--go-server] [--reps N]
+#   scripts/bench.sh [--quick] [--pages N] [--conc "16 64"] [--no-big] [--go-server] [--reps N] [--warc]
 #
 # Steps: build trawl, scripts/colly (own module) and scripts/rawpool (own
 # module); write a deterministic site of N pages (default 20,000; 10–30 KB,
@@ -21,12 +21,16 @@
 #
 # --quick: 2,000 pages, concurrency 16 only, no 10×N run (about a minute).
 # --reps N: run each job N times and keep the fastest run (default 1).
+# --warc: trawl against itself with --warc (archiving every page into
+# WARC files with a CDXJ index; trawl-warc0 adds --warc-no-compress), the
+# runs of each rep back to back, instead of the comparison with colly and
+# raw; the ratios are then against trawl, with the RSS difference in MiB.
 # Every run is bounded by `timeout`; the server is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
 
-pages=20000 concs="16 64" big=1 quick=0 server=auto reps=1
+pages=20000 concs="16 64" big=1 quick=0 server=auto reps=1 warc=0
 while (($#)); do
 	case "$1" in
 	--quick) quick=1 pages=2000 concs=16 big=0 ;;
@@ -35,7 +39,8 @@ while (($#)); do
 	--no-big) big=0 ;;
 	--reps) reps="$2"; shift ;;
 	--go-server) server=go ;;
-	*) echo "usage: $0 [--quick] [--pages N] [--conc \"16 64\"] [--no-big] [--go-server]" >&2; exit 2 ;;
+	--warc) warc=1 big=0 ;;
+	*) echo "usage: $0 [--quick] [--pages N] [--conc \"16 64\"] [--no-big] [--go-server] [--reps N] [--warc]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -170,6 +175,10 @@ command_for() {
 	case "$tool/$mode" in
 	trawl/fetch) echo "$work/trawl fetch -q --no-robots -c $c --per-host $c -o $work/out.jsonl $urls" ;;
 	trawl/crawl) echo "$work/trawl crawl -q --no-robots -c $c --per-host $c -o $work/out.jsonl $base/" ;;
+	trawl-warc/fetch) echo "$work/trawl fetch -q --no-robots -c $c --per-host $c --warc $work/warc/bench --warc-cdx -o $work/out.jsonl $urls" ;;
+	trawl-warc/crawl) echo "$work/trawl crawl -q --no-robots -c $c --per-host $c --warc $work/warc/bench --warc-cdx -o $work/out.jsonl $base/" ;;
+	trawl-warc0/fetch) echo "$work/trawl fetch -q --no-robots -c $c --per-host $c --warc $work/warc/bench --warc-cdx --warc-no-compress -o $work/out.jsonl $urls" ;;
+	trawl-warc0/crawl) echo "$work/trawl crawl -q --no-robots -c $c --per-host $c --warc $work/warc/bench --warc-cdx --warc-no-compress -o $work/out.jsonl $base/" ;;
 	colly/fetch) echo "$work/colly -mode list -c $c -urls $urls" ;;
 	colly/crawl) echo "$work/colly -mode crawl -c $c -url $base/" ;;
 	raw/fetch) echo "$work/rawpool -mode list -c $c -urls $urls" ;;
@@ -185,8 +194,9 @@ run_once() {
 	local tool=$1 mode=$2 c=$3 urls=$4 want=$5 cmd rc=0
 	cmd=$(command_for "$tool" "$mode" "$c" "$urls")
 	rm -f "$work/out.jsonl"
+	rm -rf "$work/warc" && mkdir -p "$work/warc"
 	log "$tool $mode c=$c ($want pages), load $(cut -d' ' -f1-3 /proc/loadavg)"
-	if [[ "$tool" == trawl ]]; then
+	if [[ "$tool" == trawl* ]]; then
 		timeout -k 10 "$limit" /usr/bin/time -v $cmd 2>"$work/time.txt" || rc=$?
 	else
 		timeout -k 10 "$limit" /usr/bin/time -v $cmd >"$work/out.jsonl" 2>"$work/time.txt" || rc=$?
@@ -207,25 +217,49 @@ run_once() {
 	elif [[ "$ok" != "$want" ]]; then check="FAIL(rc=$rc,pages_200=$ok,lines=$lines)"
 	elif ((dup > 0)); then check="ok, $dup fetched twice"
 	fi
-	printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n" "$tool" "$mode" "$c" "$want" "$wall" "$pps" "$cpuk" "$rss" "$check" >>"$work/reps.tsv"
+	if [[ "$tool" == trawl-warc* ]]; then
+		log "warc: $(du -sm "$work/warc" | cut -f1) MB in $(ls "$work/warc" | grep -c 'warc.gz$') file(s)"
+	fi
+	printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n" "$tool" "$mode" "$c" "$want" "$wall" "$pps" "$cpuk" "$rss" "$check" >>"$work/reps-$tool.tsv"
 }
 
 # run TOOL MODE CONC URLFILE EXPECTED: $reps runs; the table gets the first
 # one that failed its check, or else the fastest (best of N, as the machine
 # is shared and noisy).
 run() {
-	: >"$work/reps.tsv"
+	: >"$work/reps-$1.tsv"
 	for ((rep = 1; rep <= reps; rep++)); do run_once "$@"; done
-	if cut -f9 "$work/reps.tsv" | grep -qv '^ok'; then
-		awk -F'\t' '$9 !~ /^ok/' "$work/reps.tsv" | head -n 1 >>"$results"
+	keep "$1"
+}
+
+# keep TOOL: appends to the results the run of TOOL kept (see run).
+keep() {
+	if cut -f9 "$work/reps-$1.tsv" | grep -qv '^ok'; then
+		awk -F'\t' '$9 !~ /^ok/' "$work/reps-$1.tsv" | head -n 1 >>"$results"
 	else
-		sort -t$'\t' -k5,5g "$work/reps.tsv" | head -n 1 >>"$results"
+		sort -t$'\t' -k5,5g "$work/reps-$1.tsv" | head -n 1 >>"$results"
 	fi
+}
+
+# run_pair MODE CONC URLFILE EXPECTED: trawl, trawl-warc and
+# trawl-warc0, each rep's runs back to back (the machine's load changes
+# between reps).
+run_pair() {
+	local tool
+	for tool in trawl trawl-warc trawl-warc0; do : >"$work/reps-$tool.tsv"; done
+	for ((rep = 1; rep <= reps; rep++)); do
+		for tool in trawl trawl-warc trawl-warc0; do run_once "$tool" "$@"; done
+	done
+	for tool in trawl trawl-warc trawl-warc0; do keep "$tool"; done
 }
 
 load_start=$(uptime)
 for c in $concs; do
 	for mode in fetch crawl; do
+		if ((warc)); then
+			run_pair "$mode" "$c" "$work/urls.txt" "$pages"
+			continue
+		fi
 		for tool in trawl colly raw; do
 			run "$tool" "$mode" "$c" "$work/urls.txt" "$pages"
 		done
@@ -245,9 +279,9 @@ report() {
 	echo "site: $pages pages, $(du -sm "$work/site" | cut -f1) MB; load at start:$(echo "$load_start" | sed 's/.*load average//'), at end:$(echo "$load_end" | sed 's/.*load average//')"
 	echo "cpu = client user+sys seconds per 1,000 pages (the server's CPU is not counted); best of $reps run(s) each"
 	echo
-	printf "%-6s %-6s %4s %7s %8s %8s %9s %8s  %s\n" tool mode c pages wall_s pages/s cpu/1k rss_MiB check
+	printf "%-11s %-6s %4s %7s %8s %8s %9s %8s  %s\n" tool mode c pages wall_s pages/s cpu/1k rss_MiB check
 	while IFS=$'\t' read -r tool mode c want wall pps cpuk rss check; do
-		printf "%-6s %-6s %4s %7s %8s %8s %9s %8s  %s\n" "$tool" "$mode" "$c" "$want" "$wall" "$pps" "$cpuk" "$rss" "$check"
+		printf "%-11s %-6s %4s %7s %8s %8s %9s %8s  %s\n" "$tool" "$mode" "$c" "$want" "$wall" "$pps" "$cpuk" "$rss" "$check"
 	done <"$results"
 	echo
 	echo "ratios trawl/other (pages/s: >1 is trawl faster; cpu/1k and rss: <1 is trawl leaner)"
@@ -261,6 +295,13 @@ report() {
 			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (order[j] < order[i]) { t = order[i]; order[i] = order[j]; order[j] = t }
 			for (i = 1; i <= n; i++) {
 				k = order[i]; split(k, p, FS)
+				for (w = 1; w <= 2; w++) {
+					wt = (w == 1 ? "trawl-warc" : "trawl-warc0")
+					if (((wt, k) in pps) && (("trawl", k) in pps))
+						printf "%-6s %4s %7s %-6s %9s %9s %9s  (%s/trawl; rss: %+d MiB)\n", p[1], p[2], p[3], "trawl", \
+							r(pps[wt, k], pps["trawl", k]), r(cpu[wt, k], cpu["trawl", k]), r(rss[wt, k], rss["trawl", k]), wt,
+							rss[wt, k] - rss["trawl", k]
+				}
 				for (o = 1; o <= 2; o++) {
 					other = (o == 1 ? "colly" : "raw")
 					if (!((other, k) in pps) || !(("trawl", k) in pps)) continue
@@ -272,7 +313,7 @@ report() {
 }
 
 mkdir -p scripts/results
-out="scripts/results/bench-$( ((quick)) && echo quick- )$(date +%F).txt"
+out="scripts/results/bench-$( ((warc)) && echo warc- )$( ((quick)) && echo quick- )$(date +%F).txt"
 report | tee "$out"
 log "written to $out"
 if cut -f9 "$results" | grep -qv "^ok"; then

@@ -1,0 +1,152 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/warc"
+)
+
+// WarcOptions are the --warc flags.
+type WarcOptions struct {
+	Warc        string
+	WarcMaxSize string
+	WarcDigest  string
+	WarcCDX     bool
+	WarcHeaders []string
+	WarcNoGzip  bool
+
+	warcMaxSize int64
+	warcInfo    []warc.Field
+}
+
+// addWarcFlags defines the --warc flags on fs.
+func addWarcFlags(fs *pflag.FlagSet, o *WarcOptions) {
+	fs.StringVar(&o.Warc, "warc", "", "archive every request and response (robots.txt, sitemaps, redirects) byte for byte over HTTP/1.1 into `PREFIX`-<YYYYmmddHHMMSS>-<nnnnn>.warc.gz (WARC/1.1); each record gets warc: {file, offset, length}")
+	fs.StringVar(&o.WarcMaxSize, "warc-max-size", "1GiB", "with --warc, start a new WARC file once one reaches `SIZE`")
+	fs.StringVar(&o.WarcDigest, "warc-digest", "sha1", "with --warc, `ALGO` of WARC-Block-Digest and WARC-Payload-Digest: sha1 or sha256 (base32)")
+	fs.BoolVar(&o.WarcCDX, "warc-cdx", false, "with --warc, write a sorted CDXJ index (pywb's) next to each WARC file: <file>.cdxj")
+	fs.BoolVar(&o.WarcNoGzip, "warc-no-compress", false, "with --warc, store the records in their gzip members without compressing them: much less CPU, files several times larger")
+	fs.StringArrayVar(&o.WarcHeaders, "warc-header", nil, `with --warc, a "name: value" field of the warcinfo record, such as "operator: Jane Doe" (repeatable)`)
+}
+
+// validateWarc checks the --warc flags.
+func (o *WarcOptions) validateWarc(robots bool, userAgent string) error {
+	if o.Warc == "" {
+		for _, f := range []struct {
+			set  bool
+			name string
+		}{{o.WarcCDX, "--warc-cdx"}, {len(o.WarcHeaders) > 0, "--warc-header"}, {o.WarcNoGzip, "--warc-no-compress"}} {
+			if f.set {
+				return usageError("%s needs --warc PREFIX", f.name)
+			}
+		}
+		return nil
+	}
+	if strings.HasSuffix(o.Warc, "/") {
+		return usageError("--warc %q: want a file name prefix such as crawls/site, not a directory", o.Warc)
+	}
+	var err error
+	if o.warcMaxSize, err = ParseSize(o.WarcMaxSize); err != nil || o.warcMaxSize <= 0 {
+		return usageError("--warc-max-size %q: want a positive size such as 100MiB or 1GiB", o.WarcMaxSize)
+	}
+	if err := warc.CheckDigest(o.WarcDigest); err != nil {
+		return usageError("--warc-digest %v", err)
+	}
+	policy := "obey"
+	if !robots {
+		policy = "ignore"
+	}
+	if userAgent == "" {
+		userAgent = crawler.DefaultUserAgent()
+	}
+	o.warcInfo = []warc.Field{
+		{Name: "software", Value: "trawl/" + crawler.Version + " (+https://github.com/trawl-dev/trawl)"},
+		{Name: "format", Value: "WARC File Format 1.1"},
+		{Name: "conformsTo", Value: "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"},
+		{Name: "robots", Value: policy},
+		{Name: "http-header-user-agent", Value: userAgent},
+	}
+	for _, h := range o.WarcHeaders {
+		name, value, ok := strings.Cut(h, ":")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || !httpguts.ValidHeaderFieldName(name) || !httpguts.ValidHeaderFieldValue(value) {
+			return usageError(`--warc-header %q: want "name: value" on one line`, h)
+		}
+		o.warcInfo = append(o.warcInfo, warc.Field{Name: name, Value: value})
+	}
+	return nil
+}
+
+// openWarc opens the run's WARC writer. With --resume it first closes
+// the files an interrupted run left open, each cut after the last page
+// whose record is in the output (done): the pages after it are fetched
+// again and archived in the new file, so that every page of the output
+// has exactly one response record.
+func (r *pipelineRun) openWarc(ctx context.Context, done map[string]bool) error {
+	o := r.o
+	if o.Warc == "" {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(o.Warc), 0o755); err != nil {
+		return usageError("--warc %s: %v", o.Warc, err)
+	}
+	files, err := warc.Files(o.Warc)
+	if err != nil {
+		return usageError("--warc %s: %v", o.Warc, err)
+	}
+	if o.Resume {
+		recovered, err := warc.Recover(ctx, o.Warc, warc.RecoverOptions{CDX: o.WarcCDX, Committed: committedIn(done)})
+		if err != nil {
+			return fmt.Errorf("--warc --resume: %w", err)
+		}
+		for _, rf := range recovered {
+			o.warnf("trawl: --resume: closed %s: %d records kept, %d bytes of unfinished pages cut", rf.File, rf.Records, rf.Cut)
+		}
+	} else {
+		n := 0
+		for _, f := range files {
+			if f.Open {
+				n++
+			}
+		}
+		if n > 0 {
+			o.warnf("trawl: --warc %s: %d unfinished .open file(s) of an interrupted run left as they are (--resume closes them)", o.Warc, n)
+		}
+	}
+	w, err := warc.NewWriter(warc.Options{
+		Prefix:       o.Warc,
+		MaxSize:      o.warcMaxSize,
+		Digest:       o.WarcDigest,
+		CDX:          o.WarcCDX,
+		Uncompressed: o.WarcNoGzip,
+		Info:         o.warcInfo,
+	})
+	if err != nil {
+		return usageError("--warc %s: %v", o.Warc, err)
+	}
+	r.archive = crawler.NewArchive(w)
+	return nil
+}
+
+// committedIn says whether a WARC file may end after r: after the
+// metadata record of a page whose record is in the output.
+func committedIn(done map[string]bool) func(r *warc.ReadRecord) bool {
+	return func(r *warc.ReadRecord) bool {
+		if r.Type() != warc.TypeMetadata {
+			return false
+		}
+		var page struct {
+			URL string `json:"url"`
+		}
+		return json.Unmarshal(r.Block, &page) == nil && done[page.URL]
+	}
+}

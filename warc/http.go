@@ -1,0 +1,92 @@
+package warc
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"net/textproto"
+	"strconv"
+	"strings"
+)
+
+// ErrNoHTTPHeader is returned for a block that has no complete HTTP
+// header (no blank line after the status line and fields).
+var ErrNoHTTPHeader = errors.New("no complete HTTP header")
+
+// SplitHTTP splits an HTTP message as it was on the wire into its header
+// (status or request line and fields, up to and including the blank line)
+// and the rest.
+func SplitHTTP(msg []byte) (head, rest []byte, err error) {
+	if i := bytes.Index(msg, []byte("\r\n\r\n")); i >= 0 {
+		return msg[:i+4], msg[i+4:], nil
+	}
+	if i := bytes.Index(msg, []byte("\n\n")); i >= 0 {
+		return msg[:i+2], msg[i+2:], nil
+	}
+	return msg, nil, ErrNoHTTPHeader
+}
+
+// HTTPResponseHead is what [ParseHTTPResponse] reads from a response's
+// header.
+type HTTPResponseHead struct {
+	Status int
+	Header http.Header
+}
+
+// ParseHTTPResponse reads the status and the fields of an HTTP response
+// header as returned by [SplitHTTP].
+func ParseHTTPResponse(head []byte) (HTTPResponseHead, error) {
+	tp := textproto.NewReader(bufio.NewReader(bytes.NewReader(head)))
+	line, err := tp.ReadLine()
+	if err != nil {
+		return HTTPResponseHead{}, ErrNoHTTPHeader
+	}
+	_, rest, _ := strings.Cut(line, " ")
+	code, _, _ := strings.Cut(rest, " ")
+	status, err := strconv.Atoi(code)
+	if err != nil || !strings.HasPrefix(line, "HTTP/") {
+		return HTTPResponseHead{}, errors.New("not an HTTP status line: " + strconv.Quote(line))
+	}
+	h, err := tp.ReadMIMEHeader()
+	if err != nil && !errors.Is(err, io.EOF) {
+		return HTTPResponseHead{}, err
+	}
+	return HTTPResponseHead{Status: status, Header: http.Header(h)}, nil
+}
+
+// HTTPPayload returns the payload of an HTTP response as it was on the
+// wire: its entity body with the transfer encoding (chunked) removed and
+// any content encoding (gzip, br) kept, as WARC-Payload-Digest is
+// computed over. A body cut short comes back as far as it goes; a body
+// longer than its Content-Length is cut to it. A response without a
+// complete header has no payload.
+func HTTPPayload(msg []byte) []byte {
+	head, body, err := SplitHTTP(msg)
+	if err != nil {
+		return nil
+	}
+	h, err := ParseHTTPResponse(head)
+	if err != nil {
+		return body
+	}
+	if te := h.Header.Values("Transfer-Encoding"); len(te) > 0 && isChunked(te) {
+		out, _ := io.ReadAll(httputil.NewChunkedReader(bytes.NewReader(body)))
+		return out
+	}
+	if n, err := strconv.ParseInt(h.Header.Get("Content-Length"), 10, 64); err == nil && n >= 0 && int64(len(body)) > n {
+		return body[:n]
+	}
+	return body
+}
+
+// isChunked reports whether the last transfer coding is chunked.
+func isChunked(te []string) bool {
+	last := te[len(te)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	return strings.EqualFold(strings.TrimSpace(last), "chunked")
+}

@@ -1,0 +1,115 @@
+package warc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/trawl-dev/trawl/structured"
+)
+
+// RecoverOptions say how [Recover] trims a file.
+type RecoverOptions struct {
+	// Committed, when set, tells whether the file may end after r: the
+	// file is cut after the last such record (a warcinfo record always
+	// is). Nil means after any whole record.
+	Committed func(r *ReadRecord) bool
+	// CDX writes the CDXJ index of each recovered file, as
+	// [Options].CDX.
+	CDX bool
+}
+
+// A Recovered file is one [Recover] closed.
+type Recovered struct {
+	File    string // its final name
+	Records int    // records kept
+	Cut     int64  // bytes cut from its end
+}
+
+// Recover closes the ".open" files of prefix that a writer left behind
+// (a crash, a kill -9): each is read record by record, cut after its last
+// whole record (or the last one opts.Committed accepts), synced, given
+// its CDXJ index if asked for, and renamed to its final name. A file
+// whose first record is not whole is left with only what can be kept;
+// it may end up empty.
+func Recover(ctx context.Context, prefix string, opts RecoverOptions) ([]Recovered, error) {
+	files, err := Files(prefix)
+	if err != nil {
+		return nil, err
+	}
+	var out []Recovered
+	for _, f := range files {
+		if !f.Open {
+			continue
+		}
+		rec, err := structured.RunSync(ctx, func(ctx context.Context) (Recovered, error) {
+			return recoverFile(ctx, f.Path, opts)
+		})
+		if err != nil {
+			return out, err
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+type cdxAt struct {
+	end  int64
+	line string
+}
+
+func recoverFile(ctx context.Context, path string, opts RecoverOptions) (Recovered, error) {
+	name := strings.TrimSuffix(path, OpenSuffix)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return Recovered{}, fmt.Errorf("recover %s: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return Recovered{}, fmt.Errorf("recover %s: %w", path, err)
+	}
+	var cut int64
+	var kept, n int
+	var lines []cdxAt
+	rd := NewReader(f)
+	for ctx.Err() == nil {
+		r, err := rd.Next()
+		if errors.Is(err, io.EOF) || err != nil {
+			break // a torn last member: cut before it
+		}
+		n++
+		if opts.CDX {
+			if l, ok := cdxLine(&r.Record, Placement{Offset: r.Offset, Length: r.Length}, filepath.Base(name)); ok {
+				lines = append(lines, cdxAt{r.Offset + r.Length, l})
+			}
+		}
+		if r.Type() == TypeWarcinfo || opts.Committed == nil || opts.Committed(r) {
+			cut, kept = r.Offset+r.Length, n
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return Recovered{}, err
+	}
+	if err := f.Truncate(cut); err != nil {
+		return Recovered{}, fmt.Errorf("recover %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return Recovered{}, fmt.Errorf("recover %s: %w", path, err)
+	}
+	var cdx []byte
+	for _, l := range lines {
+		if l.end <= cut {
+			cdx = append(append(cdx, l.line...), '\n')
+		}
+	}
+	os.Remove(CDXPath(name) + OpenSuffix) // the crashed writer's spool: rebuilt above
+	if err := finishFile(ctx, name, cdx, opts.CDX); err != nil {
+		return Recovered{}, err
+	}
+	return Recovered{File: name, Records: kept, Cut: st.Size() - cut}, nil
+}

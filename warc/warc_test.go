@@ -1,0 +1,595 @@
+package warc
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base32"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// fixed returns options with a fixed clock and sequential record IDs.
+func fixed(prefix string) Options {
+	n := 0
+	return Options{
+		Prefix: prefix,
+		Info:   []Field{{"software", "trawl/test"}, {"format", "WARC File Format 1.1"}},
+		Now:    func() time.Time { return time.Date(2026, 12, 1, 10, 20, 30, 0, time.UTC) },
+		NewID: func() string {
+			n++
+			return fmt.Sprintf("<urn:uuid:00000000-0000-4000-8000-%012d>", n)
+		},
+	}
+}
+
+// sha1B32 is the digest computed here, independently of DigestOf.
+func sha1B32(b []byte) string {
+	s := sha1.Sum(b)
+	return "sha1:" + base32.StdEncoding.EncodeToString(s[:])
+}
+
+const chunkedResponse = "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nTransfer-Encoding: chunked\r\n\r\n" +
+	"6\r\n<p>hel\r\n5;ext=1\r\nlo</p\r\n1\r\n>\r\n0\r\n\r\n"
+
+// page returns the request, response and metadata records of one page.
+func page(w *Writer, uri string, response string) []*Record {
+	respID := w.NewID()
+	req := &Record{Block: []byte("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")}
+	req.Header.Add("WARC-Type", TypeRequest)
+	req.Header.Add("WARC-Record-ID", w.NewID())
+	req.Header.Add("WARC-Date", "2026-12-01T10:20:31Z")
+	req.Header.Add("WARC-Target-URI", uri)
+	req.Header.Add("WARC-Concurrent-To", respID)
+	req.Header.Add("Content-Type", ContentTypeHTTPRequest)
+	resp := &Record{Block: []byte(response)}
+	resp.Header.Add("WARC-Type", TypeResponse)
+	resp.Header.Add("WARC-Record-ID", respID)
+	resp.Header.Add("WARC-Date", "2026-12-01T10:20:31Z")
+	resp.Header.Add("WARC-Target-URI", uri)
+	resp.Header.Add("WARC-IP-Address", "192.0.2.1")
+	resp.Header.Add("Content-Type", ContentTypeHTTPResponse)
+	resp.Header.Add("WARC-Payload-Digest", DigestOf(SHA1, HTTPPayload(resp.Block)))
+	meta := &Record{Block: []byte(`{"url":"` + uri + `"}`)}
+	meta.Header.Add("WARC-Type", TypeMetadata)
+	meta.Header.Add("WARC-Record-ID", w.NewID())
+	meta.Header.Add("WARC-Date", "2026-12-01T10:20:31Z")
+	meta.Header.Add("WARC-Target-URI", uri)
+	meta.Header.Add("WARC-Concurrent-To", respID)
+	meta.Header.Add("Content-Type", "application/json")
+	return []*Record{req, resp, meta}
+}
+
+// members returns the gzip members of a file, each decompressed.
+func members(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := bytes.NewReader(b)
+	var out []string
+	for br.Len() > 0 {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			t.Fatalf("%s: member %d: %v", path, len(out), err)
+		}
+		zr.Multistream(false)
+		m, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatalf("%s: member %d: %v", path, len(out), err)
+		}
+		out = append(out, string(m))
+	}
+	return out
+}
+
+// TestGoldenRecords: the bytes of a file with a fixed clock and IDs, one
+// gzip member per record.
+func TestGoldenRecords(t *testing.T) {
+	dir := t.TempDir()
+	w, err := NewWriter(fixed(filepath.Join(dir, "crawl")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	places, err := w.Write(ctx, page(w, "https://example.com/", chunkedResponse)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(dir, "crawl-20261201102030-00000.warc.gz")
+	if places[1].File != name {
+		t.Errorf("placement names %q, want %q", places[1].File, name)
+	}
+	ms := members(t, name)
+	if len(ms) != 4 {
+		t.Fatalf("%d gzip members, want 4 (warcinfo and three records)", len(ms))
+	}
+	got := strings.Join(ms, "")
+	golden := filepath.Join("testdata", "golden.warc")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("records differ from %s (-update to rewrite):\n%s", golden, got)
+	}
+	if _, err := os.Stat(name + OpenSuffix); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s still there after Close: %v", name+OpenSuffix, err)
+	}
+}
+
+// TestDigestsIndependent: the digests in the records are those computed
+// here with crypto/sha1 over the entity body as sent, chunked framing
+// removed, content coding kept.
+func TestDigestsIndependent(t *testing.T) {
+	gz := func(s string) []byte {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write([]byte(s))
+		zw.Close()
+		return b.Bytes()
+	}
+	body := gz("<p>hello</p>")
+	cases := []struct {
+		name, resp string
+		payload    []byte
+	}{
+		{"chunked", chunkedResponse, []byte("<p>hello</p>")},
+		{"length", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", []byte("hello")},
+		{"gzip-chunked", fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(body), body), body},
+		{"no-length", "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil close", []byte("until close")},
+		{"cut chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\n01234", []byte("01234")},
+		{"304", "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n", nil},
+		{"large", "HTTP/1.1 200 OK\r\nContent-Length: 20000\r\n\r\n" + strings.Repeat("y", 20000), []byte(strings.Repeat("y", 20000))},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			w, err := NewWriter(fixed(filepath.Join(dir, "d")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			recs := page(w, "http://example.com/", c.resp)
+			if _, err := w.Write(ctx, recs...); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			files, _ := Files(filepath.Join(dir, "d"))
+			f, err := os.Open(files[0].Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			rd := NewReader(f)
+			for {
+				r, err := rd.Next()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, want := r.Header.Get("WARC-Block-Digest"), sha1B32(r.Block); got != want {
+					t.Errorf("%s: block digest %s, want %s", r.Type(), got, want)
+				}
+				if r.Type() == TypeResponse {
+					if string(r.Block) != c.resp {
+						t.Errorf("response block %q, want the response as sent", r.Block)
+					}
+					if got, want := r.Header.Get("WARC-Payload-Digest"), sha1B32(c.payload); got != want {
+						t.Errorf("payload digest %s, want %s", got, want)
+					}
+				}
+				if err := r.Verify(); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+}
+
+// TestSHA256: --warc-digest sha256 digests, base32.
+func TestSHA256(t *testing.T) {
+	b := []byte("hello")
+	s := sha256.Sum256(b)
+	if got, want := DigestOf(SHA256, b), "sha256:"+base32.StdEncoding.EncodeToString(s[:]); got != want {
+		t.Errorf("DigestOf(sha256) = %s, want %s", got, want)
+	}
+	if _, err := NewWriter(Options{Prefix: "x", Digest: "md5"}); !errors.Is(err, ErrUnknownDigest) {
+		t.Errorf("md5: %v, want ErrUnknownDigest", err)
+	}
+}
+
+// TestVerifyCatchesTampering: a changed block fails Verify.
+func TestVerifyCatchesTampering(t *testing.T) {
+	w, _ := NewWriter(fixed("x"))
+	recs := page(w, "http://example.com/", chunkedResponse)
+	r := recs[1]
+	r.Header.Add("WARC-Block-Digest", DigestOf(SHA1, r.Block))
+	if err := r.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	r.Block = bytes.Replace(r.Block, []byte("hel"), []byte("HEL"), 1)
+	if err := r.Verify(); !errors.Is(err, ErrDigestMismatch) {
+		t.Errorf("tampered record: %v, want ErrDigestMismatch", err)
+	}
+}
+
+// readAll reads every record of path, failing the test on any error.
+func readAll(t *testing.T, path string) []*ReadRecord {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rd := NewReader(f)
+	var out []*ReadRecord
+	for {
+		r, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if err := r.Verify(); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		out = append(out, r)
+	}
+}
+
+// TestRotation: past MaxSize a new file starts, each with its warcinfo
+// first; placements point at the records.
+func TestRotation(t *testing.T) {
+	dir := t.TempDir()
+	opts := fixed(filepath.Join(dir, "r"))
+	opts.MaxSize = 600
+	opts.CDX = true
+	w, err := NewWriter(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var places []Placement
+	for i := range 5 {
+		p, err := w.Write(ctx, page(w, fmt.Sprintf("http://example.com/%d", i), chunkedResponse)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		places = append(places, p[1])
+	}
+	files, err := Files(opts.Prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if !f.Open {
+			t.Errorf("%s closed before Commit: a crash could leave records the output never named", f.Path)
+		}
+	}
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if files, _ = Files(opts.Prefix); len(files) != 5 || files[3].Open || !files[4].Open {
+		t.Errorf("after Commit: %+v, want the four full files closed and the last open", files)
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if files, err = Files(opts.Prefix); err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 5 {
+		t.Fatalf("%d files, want 5 (one page each past 600 bytes): %v", len(files), files)
+	}
+	for i, f := range files {
+		if f.Open || f.Serial != i {
+			t.Errorf("file %d: %+v, want closed with serial %d", i, f, i)
+		}
+		recs := readAll(t, f.Path)
+		if len(recs) != 4 || recs[0].Type() != TypeWarcinfo {
+			t.Errorf("%s: %d records, first %s; want warcinfo and 3", f.Path, len(recs), recs[0].Type())
+		}
+		cdx, err := os.ReadFile(CDXPath(f.Path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(cdx), `"offset":"`+fmt.Sprint(places[i].Offset)+`"`) {
+			t.Errorf("%s: %s, want the response at offset %d", CDXPath(f.Path), cdx, places[i].Offset)
+		}
+	}
+	for i, p := range places {
+		r, err := ReadAt(p.File, p.Offset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Type() != TypeResponse || r.Header.Get("WARC-Target-URI") != fmt.Sprintf("http://example.com/%d", i) || r.Length != p.Length {
+			t.Errorf("placement %+v: %s record of %s, length %d", p, r.Type(), r.Header.Get("WARC-Target-URI"), r.Length)
+		}
+	}
+	// A new writer of the same prefix goes on with the next serial.
+	w2, err := NewWriter(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := w2.Write(ctx, page(w2, "http://example.com/x", chunkedResponse)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(p[0].File, "-00005.warc.gz") {
+		t.Errorf("next writer's file %s, want serial 00005", p[0].File)
+	}
+	if err := w2.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRecover: an .open file with a torn last member is cut after its
+// last whole record (or the last committed one), indexed and renamed.
+func TestRecover(t *testing.T) {
+	for _, committed := range []bool{false, true} {
+		t.Run(fmt.Sprint("committed=", committed), func(t *testing.T) {
+			dir := t.TempDir()
+			opts := fixed(filepath.Join(dir, "c"))
+			w, err := NewWriter(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			var ends []int64
+			var first int64 // length of a page's first member
+			for i := range 3 {
+				p, err := w.Write(ctx, page(w, fmt.Sprintf("http://example.com/%d", i), chunkedResponse)...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ends, first = append(ends, p[2].Offset+p[2].Length), p[0].Length
+			}
+			// The crash: the writer is never closed, and the next page
+			// was half written.
+			open := filepath.Join(dir, "c-20261201102030-00000.warc.gz"+OpenSuffix)
+			whole, err := os.ReadFile(open)
+			if err != nil {
+				t.Fatal(err)
+			}
+			torn := whole[ends[0] : ends[0]+first/2]
+			if err := os.WriteFile(open, append(whole, torn...), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			w.f.Close(ctx)
+			ropts := RecoverOptions{CDX: true}
+			wantEnd, wantRecords := ends[2], 10
+			if committed {
+				ropts.Committed = func(r *ReadRecord) bool {
+					return r.Type() == TypeMetadata && string(r.Block) != `{"url":"http://example.com/2"}`
+				}
+				wantEnd, wantRecords = ends[1], 7
+			}
+			got, err := Recover(ctx, opts.Prefix, ropts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := strings.TrimSuffix(open, OpenSuffix)
+			if len(got) != 1 || got[0].File != name || got[0].Records != wantRecords {
+				t.Fatalf("Recover = %+v, want %s with %d records", got, name, wantRecords)
+			}
+			st, err := os.Stat(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Size() != wantEnd {
+				t.Errorf("recovered size %d, want %d", st.Size(), wantEnd)
+			}
+			if n := len(readAll(t, name)); n != wantRecords {
+				t.Errorf("%d records read back, want %d", n, wantRecords)
+			}
+			cdx, err := os.ReadFile(CDXPath(name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(string(cdx), "\n"); n != (wantRecords-1)/3 {
+				t.Errorf("cdx of %d lines, want %d:\n%s", n, (wantRecords-1)/3, cdx)
+			}
+		})
+	}
+}
+
+func TestSURT(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"http://www.Example.com/", "com,example)/"},
+		{"https://example.com/A/b?z=1&a=2", "com,example)/a/b?a=2&z=1"},
+		{"http://example.com:8080/x", "com,example:8080)/x"},
+		{"https://example.com:443", "com,example)/"},
+		{"http://127.0.0.1:8000/p", "127.0.0.1:8000)/p"},
+		{"http://sub.example.co.uk/", "uk,co,example,sub)/"},
+	} {
+		if got := SURT(c.in); got != c.want {
+			t.Errorf("SURT(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func FuzzHTTPPayload(f *testing.F) {
+	f.Add([]byte(chunkedResponse))
+	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcdef"))
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		p := HTTPPayload(msg)
+		if len(p) > len(msg) {
+			t.Errorf("payload of %d bytes from a message of %d", len(p), len(msg))
+		}
+	})
+}
+
+func FuzzReader(f *testing.F) {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte("WARC/1.1\r\nWARC-Type: metadata\r\nContent-Length: 2\r\n\r\n{}\r\n\r\n"))
+	zw.Close()
+	f.Add(b.Bytes())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rd := NewReader(bytes.NewReader(data))
+		for range 100 {
+			r, err := rd.Next()
+			if err != nil {
+				return
+			}
+			if r.Offset+r.Length > int64(len(data)) {
+				t.Fatalf("record at %d+%d past the end %d", r.Offset, r.Length, len(data))
+			}
+		}
+	})
+}
+
+// TestStoredMembers: a content-encoded response, and every record with
+// Uncompressed, is stored in its gzip member as it is (its bytes appear
+// in the file); other records are compressed.
+func TestStoredMembers(t *testing.T) {
+	gz := func(s string) []byte {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write([]byte(s))
+		zw.Close()
+		return b.Bytes()
+	}
+	body := gz(strings.Repeat("<p>compressed already</p>", 50))
+	encoded := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	plain := "HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n" + strings.Repeat("y", 2000)
+	for _, c := range []struct {
+		name         string
+		uncompressed bool
+		resp         string
+		stored       bool
+	}{
+		{"encoded", false, encoded, true},
+		{"plain", false, plain, false},
+		{"plain uncompressed", true, plain, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			opts := fixed(filepath.Join(dir, "s"))
+			opts.Uncompressed = c.uncompressed
+			w, err := NewWriter(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			p, err := w.Write(ctx, page(w, "http://example.com/", c.resp)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(p[1].File)
+			if err != nil {
+				t.Fatal(err)
+			}
+			member := b[p[1].Offset : p[1].Offset+p[1].Length]
+			if got := bytes.Contains(member, []byte(c.resp)); got != c.stored {
+				t.Errorf("response stored as is: %v, want %v (member of %d bytes for %d)", got, c.stored, len(member), len(c.resp))
+			}
+			readAll(t, p[1].File)
+		})
+	}
+}
+
+// TestNameTaken: a name taken meanwhile (by another process writing the
+// same prefix), open or closed, makes the writer take the next serial; it
+// never writes into or over another's file.
+func TestNameTaken(t *testing.T) {
+	dir := t.TempDir()
+	opts := fixed(filepath.Join(dir, "n"))
+	w, err := NewWriter(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(dir, "n-20261201102030-")
+	for _, taken := range []string{base + "00000.warc.gz" + OpenSuffix, base + "00001.warc.gz"} {
+		if err := os.WriteFile(taken, []byte("another's"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	p, err := w.Write(ctx, page(w, "http://example.com/", chunkedResponse)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if want := base + "00002.warc.gz"; p[0].File != want {
+		t.Errorf("wrote %s, want %s", p[0].File, want)
+	}
+	for _, taken := range []string{base + "00000.warc.gz" + OpenSuffix, base + "00001.warc.gz"} {
+		if b, _ := os.ReadFile(taken); string(b) != "another's" {
+			t.Errorf("%s changed: %q", taken, b)
+		}
+	}
+}
+
+// TestCDXSpill: a file's index lines past cdxSpillSize wait in a spool
+// file, not in memory; at close the index holds every line, sorted, and
+// the spool is gone.
+func TestCDXSpill(t *testing.T) {
+	dir := t.TempDir()
+	opts := fixed(filepath.Join(dir, "x"))
+	opts.CDX = true
+	w, err := NewWriter(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const n = 600
+	var name string
+	for i := range n {
+		p, err := w.Write(ctx, page(w, fmt.Sprintf("http://example.com/%d", n-i), chunkedResponse)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name = p[0].File
+	}
+	spool := CDXPath(name) + OpenSuffix
+	if st, err := os.Stat(spool); err != nil || st.Size() < cdxSpillSize {
+		t.Fatalf("spool %s: %v, want the lines past %d bytes in it", spool, err, cdxSpillSize)
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(spool); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("spool left after close: %v", err)
+	}
+	b, err := os.ReadFile(CDXPath(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) != n || !slices.IsSorted(lines) {
+		t.Errorf("%d lines (sorted: %v), want %d sorted", len(lines), slices.IsSorted(lines), n)
+	}
+}
