@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"syscall"
@@ -202,9 +203,14 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 			admit = r.scope.Admit
 		}
 		r.memory = store.NewMemoryFrontier(structured.Unbounded, admit)
-		if !o.Crawl { // a crawl's workers add links and must never wait
-			r.memory.SetMemoryBudget(o.queueMemory)
-		}
+		// Past the budget the queue spills to disk: the producer reads
+		// ahead and a crawl's workers add links without ever waiting.
+		r.memory.SetMemoryBudget(o.queueMemory)
+		parent := o.spillParent()
+		store.RemoveStaleSpills(parent)
+		r.memory.SetSpill(parent, func(dir string) {
+			o.warnf("trawl: the queue passed --queue-memory %s: spilling it to %s", o.QueueMemory, dir)
+		})
 		r.frontier = r.memory
 	}
 	if err := r.resumeUnchanged(); err != nil {
@@ -476,7 +482,7 @@ func (r *pipelineRun) close(ctx context.Context) error {
 		err = errors.Join(err, r.journal.Close(ctx))
 	}
 	if r.memory != nil {
-		r.memory.Close()
+		err = errors.Join(err, r.memory.Close())
 	}
 	if r.redis != nil {
 		err = errors.Join(err, r.redis.Close(ctx))
@@ -524,3 +530,18 @@ func (s *writerSink) Write(ctx context.Context, rec []byte) error {
 }
 
 func (s *writerSink) Flush(ctx context.Context) error { return nil }
+
+// spillParent returns the directory in which the queue past
+// --queue-memory spills: --spill-dir, else the directory of -o FILE,
+// else the system's temporary directory (stdout, a device, a pipe).
+func (o *RunOptions) spillParent() string {
+	if o.SpillDir != "" {
+		return o.SpillDir
+	}
+	if o.Output != "" && o.Output != "-" {
+		if st, err := os.Stat(o.Output); err != nil || st.Mode().IsRegular() || st.IsDir() {
+			return filepath.Dir(o.Output)
+		}
+	}
+	return os.TempDir()
+}
