@@ -55,6 +55,8 @@ type Turn interface {
 // The seen set holds 128-bit URL fingerprints ([Fingerprint]), about 38
 // bytes a URL with the map's overhead at a million URLs. A host's queue is dropped as soon as it is empty, so a run
 // over millions of hosts holds queues for the hosts with queued work only.
+// With a spill ([MemoryFrontier.SetSpill]) the queues past a memory
+// budget are kept on disk, so that their memory stays flat.
 type MemoryFrontier struct {
 	mu        sync.Mutex
 	seen      map[[FingerprintSize]byte]struct{}
@@ -136,16 +138,20 @@ func (f *MemoryFrontier) SetGate(g Gate) {
 	f.queued, f.queuedBytes, f.itemBytes = 0, 0, 0
 	now := time.Now()
 	for _, q := range queued {
-		f.enqueueLocked(f.keyLocked(q.req.URL), q.req, now)
+		if err := f.enqueueLocked(f.keyLocked(q.req.URL), q.req, now); err != nil {
+			f.err = err // a spill that failed: Next reports it
+			return
+		}
 	}
 }
 
 // SetMemoryBudget bounds the memory the queued requests take, roughly
 // (the URL's bytes plus a fixed overhead each, and the same for each
 // host's queue), besides the request count
-// given to [NewMemoryFrontier]: Add waits while the queues hold more.
-// Zero or less means no bound but the count. A single request is always
-// accepted into empty queues, whatever its size.
+// given to [NewMemoryFrontier]: Add waits while the queues hold more,
+// or, with a spill ([MemoryFrontier.SetSpill]), puts what is past it on
+// disk. Zero or less means no bound but the count. A single request is
+// always accepted into empty queues, whatever its size.
 func (f *MemoryFrontier) SetMemoryBudget(bytes int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
