@@ -201,7 +201,7 @@ func (f *MemoryFrontier) Add(ctx context.Context, req Request) (bool, error) {
 		f.broadcastLocked()
 		return false, f.failAddLocked(req, fp, err)
 	}
-	f.mu.Unlock()
+	f.unlockAndAnnounce()
 	return true, nil
 }
 
@@ -425,7 +425,7 @@ func (f *MemoryFrontier) next(ctx context.Context) (Request, error) {
 			return Request{}, err
 		}
 		if ok {
-			f.mu.Unlock()
+			f.unlockAndAnnounce()
 			return req, nil
 		}
 		if f.endedLocked() {

@@ -11,7 +11,8 @@ import (
 // so that the producer reads ahead on any input order and a crawl's
 // workers never wait for each other, in flat memory. The files go into a
 // directory the frontier makes in parent (named [SpillPrefix]...) when
-// it first needs one, and created is then called with its path;
+// it first needs one, and created (unless nil) is then called with its
+// path, from the Add or Next that made it, without the frontier's lock;
 // [MemoryFrontier.Close] removes it.
 //
 // The budget is split in two halves. One holds the heads of the host
@@ -34,6 +35,22 @@ func (f *MemoryFrontier) SetSpill(parent string, created func(dir string)) {
 	defer f.mu.Unlock()
 	f.spill = newSpill(parent, created)
 	f.spill.maxStaged = f.budget / 8
+}
+
+// unlockAndAnnounce unlocks f and then, if the spill directory was
+// just made, tells SetSpill's created: outside the lock, since it may
+// block (a warning on a stderr that is a full pipe).
+func (f *MemoryFrontier) unlockAndAnnounce() {
+	var created func(string)
+	var dir string
+	if s := f.spill; s != nil && s.announce {
+		s.announce = false
+		created, dir = s.created, s.dir
+	}
+	f.mu.Unlock()
+	if created != nil {
+		created(dir)
+	}
 }
 
 // SpillDir returns the directory of the frontier's spill: "" until a

@@ -47,12 +47,15 @@ var errCorruptSpill = errors.New("corrupt spill record")
 // concurrent use: the frontier's lock guards it.
 type spill struct {
 	parent  string
-	created func(dir string) // called once the directory exists
-	dir     string           // "" until the first write
-	lock    *Lock
-	next    uint64     // id of the next chain
-	open    *list.List // chains with an open file, most recently used first
-	staged  int64      // bytes in the chains' buffers
+	created func(dir string) // told once the directory exists
+	// announce is set once the directory is made: the frontier calls
+	// created after it lets go of its lock.
+	announce bool
+	dir      string // "" until the first write
+	lock     *Lock
+	next     uint64     // id of the next chain
+	open     *list.List // chains with an open file, most recently used first
+	staged   int64      // bytes in the chains' buffers
 	// maxStaged bounds staged: past it every buffer is written out.
 	maxStaged int64
 	dirty     map[*spillChain]struct{} // chains with a buffer
@@ -277,10 +280,7 @@ func (s *spill) makeDir() error {
 		os.RemoveAll(dir)
 		return fmt.Errorf("spill queue past --queue-memory: %w", err)
 	}
-	s.dir, s.lock = dir, lock
-	if s.created != nil {
-		s.created(dir)
-	}
+	s.dir, s.lock, s.announce = dir, lock, true
 	return nil
 }
 
