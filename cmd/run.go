@@ -207,6 +207,9 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 		// ahead and a crawl's workers add links without ever waiting.
 		r.memory.SetMemoryBudget(o.queueMemory)
 		parent := o.spillParent()
+		if abs, err := filepath.Abs(parent); err == nil {
+			parent = abs // the warning names it whole
+		}
 		store.RemoveStaleSpills(parent)
 		r.memory.SetSpill(parent, func(dir string) {
 			o.warnf("trawl: the queue passed --queue-memory %s: spilling it to %s", o.QueueMemory, dir)

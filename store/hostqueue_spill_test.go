@@ -353,3 +353,44 @@ func overflowed(f *MemoryFrontier) int {
 	}
 	return n
 }
+
+// BenchmarkFrontierAddNext queues 100,000 URLs of one host and takes
+// them all, in memory and through a spill of an 8MiB budget (most of
+// the queue then goes through the disk).
+func BenchmarkFrontierAddNext(b *testing.B) {
+	for _, spill := range []bool{false, true} {
+		b.Run(fmt.Sprintf("spill=%v", spill), func(b *testing.B) {
+			ctx := b.Context()
+			const n = 100_000
+			urls := make([]string, n)
+			for i := range urls {
+				urls[i] = fmt.Sprintf("http://bench.test/page/%d.html", i)
+			}
+			parent := b.TempDir()
+			for b.Loop() {
+				f := NewMemoryFrontier(structured.Unbounded, nil)
+				if spill {
+					f.SetMemoryBudget(8 << 20)
+					f.SetSpill(parent, nil)
+				}
+				f.SetGate(openGate{})
+				for _, u := range urls {
+					if _, err := f.Add(ctx, Request{URL: u}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				f.InputDone()
+				c := f.Consumer()
+				for range n {
+					req, err := c.Next(ctx)
+					if err != nil {
+						b.Fatal(err)
+					}
+					f.Done(ctx, req)
+				}
+				f.Close()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/url")
+		})
+	}
+}
