@@ -39,6 +39,11 @@ const (
 	chainOverhead = 192
 )
 
+// ErrSpill is the error of a spill that failed: its directory could not
+// be made, or a file in it written, read back or removed (a full disk).
+// The message names the path.
+var ErrSpill = errors.New("spill the queue to disk")
+
 // errCorruptSpill is the cause of a spill record that cannot be read
 // back: the disk did not return what was written.
 var errCorruptSpill = errors.New("corrupt spill record")
@@ -124,7 +129,7 @@ func (s *spill) flush(c *spillChain) error {
 		return err
 	}
 	if _, err := f.WriteAt(c.buf, c.written); err != nil {
-		return fmt.Errorf("spill queue to %s: %w", f.Name(), err)
+		return fmt.Errorf("%w: %w", ErrSpill, err) // names the file
 	}
 	c.written += int64(len(c.buf))
 	s.staged -= int64(len(c.buf))
@@ -146,7 +151,7 @@ func (s *spill) readBatch(c *spillChain, fn func(Request) bool) error {
 		}
 		used, more, err := decodeSpillRecords(data, c, fn)
 		if err != nil {
-			return fmt.Errorf("read spilled queue %s: %w", s.path(c), err)
+			return fmt.Errorf("%w: read back %s: %w", ErrSpill, s.path(c), err)
 		}
 		if fromFile {
 			c.read += int64(used)
@@ -161,7 +166,7 @@ func (s *spill) readBatch(c *spillChain, fn func(Request) bool) error {
 			return nil
 		}
 		if used == 0 {
-			return fmt.Errorf("read spilled queue %s: %w", s.path(c), errCorruptSpill)
+			return fmt.Errorf("%w: read back %s: %w", ErrSpill, s.path(c), errCorruptSpill)
 		}
 	}
 	return nil
@@ -183,7 +188,7 @@ func (s *spill) front(c *spillChain) ([]byte, bool, error) {
 	}
 	buf := s.scratch[:size]
 	if _, err := f.ReadAt(buf, c.read); err != nil {
-		return nil, false, fmt.Errorf("read spilled queue %s: %w", f.Name(), err)
+		return nil, false, fmt.Errorf("%w: %w", ErrSpill, err) // names the file
 	}
 	if len(buf) >= 4 { // a record longer than one read: read it whole
 		if need := 4 + int64(binary.LittleEndian.Uint32(buf)); need > size && need <= c.written-c.read {
@@ -233,7 +238,7 @@ func (s *spill) drop(c *spillChain) error {
 		return nil // never written to disk
 	}
 	if err := os.Remove(s.path(c)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove spilled queue: %w", err)
+		return fmt.Errorf("%w: %w", ErrSpill, err)
 	}
 	return nil
 }
@@ -254,7 +259,7 @@ func (s *spill) file(c *spillChain) (*os.File, error) {
 	}
 	f, err := os.OpenFile(s.path(c), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("spill queue: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrSpill, err)
 	}
 	if s.open.Len() >= spillOpenFiles {
 		old := s.open.Remove(s.open.Back()).(*spillChain)
@@ -273,12 +278,12 @@ func (s *spill) makeDir() error {
 	}
 	dir, err := os.MkdirTemp(s.parent, SpillPrefix)
 	if err != nil {
-		return fmt.Errorf("spill queue past --queue-memory: %w", err)
+		return fmt.Errorf("%w: %w", ErrSpill, err)
 	}
 	lock, err := AcquireLock(context.Background(), filepath.Join(dir, "lock"))
 	if err != nil {
 		os.RemoveAll(dir)
-		return fmt.Errorf("spill queue past --queue-memory: %w", err)
+		return fmt.Errorf("%w: %w", ErrSpill, err)
 	}
 	s.dir, s.lock, s.announce = dir, lock, true
 	return nil
@@ -298,7 +303,7 @@ func (s *spill) close() error {
 	err := os.RemoveAll(s.dir)
 	s.lock.Release()
 	if err != nil {
-		return fmt.Errorf("remove spill directory: %w", err)
+		return fmt.Errorf("%w: remove %s: %w", ErrSpill, s.dir, err)
 	}
 	s.dir = ""
 	return nil
