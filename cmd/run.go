@@ -214,6 +214,9 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 		r.memory.SetSpill(parent, func(dir string) {
 			o.warnf("trawl: the queue passed --queue-memory %s: spilling it to %s", o.QueueMemory, dir)
 		})
+		// A list's producer waits for room for new hosts; a crawl's
+		// workers add links and must never wait.
+		r.memory.SetWaitForHosts(!o.Crawl)
 		r.frontier = r.memory
 	}
 	if err := r.resumeUnchanged(); err != nil {

@@ -73,6 +73,7 @@ type MemoryFrontier struct {
 	itemBytes   int64 // of queuedBytes, the requests'
 
 	spill        *spill      // nil: Add waits at the budget instead
+	waitForHosts bool        // with a spill, Add waits instead of overflowing
 	overflow     *spillChain // requests past the budget of hosts without a queue
 	overflowHead []Request   // read back from overflow, not yet in a host queue
 	spilled      int         // requests on disk or in a chain's buffer
@@ -177,7 +178,7 @@ func (f *MemoryFrontier) Add(ctx context.Context, req Request) (bool, error) {
 	}
 	f.seen[fp] = struct{}{}
 	f.pending++
-	for !f.closed && f.fullLocked() {
+	for !f.closed && f.fullLocked(key) {
 		ch := f.space
 		f.addWaiters++
 		f.mu.Unlock()
@@ -222,8 +223,13 @@ func (f *MemoryFrontier) failAddLocked(req Request, fp [FingerprintSize]byte, er
 	return fmt.Errorf("queue %s: %w", req.URL, err)
 }
 
-func (f *MemoryFrontier) fullLocked() bool {
-	if f.queued == 0 || f.spill != nil {
+// fullLocked reports whether Add must wait before it queues a request
+// of host key.
+func (f *MemoryFrontier) fullLocked(key string) bool {
+	if f.spill != nil {
+		return f.waitForHosts && f.budget > 0 && f.hosts[key] == nil && !f.roomForHostLocked(key)
+	}
+	if f.queued == 0 {
 		return false
 	}
 	return f.queued >= f.buffer || (f.budget > 0 && f.queuedBytes >= f.budget)

@@ -37,6 +37,22 @@ func (f *MemoryFrontier) SetSpill(parent string, created func(dir string)) {
 	f.spill.maxStaged = f.budget / 8
 }
 
+// SetWaitForHosts makes Add wait, under a spill, while the host queues
+// are full (half the budget) and the request is of a host that has none,
+// instead of putting it in the overflow file; it goes on as soon as a
+// host queue drains. For a list: its producer gains nothing by reading
+// past hosts that cannot be scheduled yet, and a list of millions of
+// hosts then fills the seen set as it is fetched, not all at once. A
+// host's own tail still spills, so a host with a million URLs does not
+// hold up the hosts behind it. A crawl must not set it: its workers add
+// links and must never wait for each other.
+func (f *MemoryFrontier) SetWaitForHosts(wait bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.waitForHosts = wait
+	f.signalSpaceLocked()
+}
+
 // unlockAndAnnounce unlocks f and then, if the spill directory was
 // just made, tells SetSpill's created: outside the lock, since it may
 // block (a warning on a stderr that is a full pipe).

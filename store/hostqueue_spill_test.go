@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -393,4 +394,57 @@ func BenchmarkFrontierAddNext(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/url")
 		})
 	}
+}
+
+// With SetWaitForHosts (a list), Add waits for room for a new host's
+// queue instead of overflowing, and goes on once a host drains; a
+// host's own tail still spills without waiting.
+func TestSpillWaitForHosts(t *testing.T) {
+	parent := t.TempDir()
+	synctest.Test(t, func(t *testing.T) {
+		f := NewMemoryFrontier(structured.Unbounded, nil)
+		defer f.Close()
+		const budget = 16 << 10
+		f.SetMemoryBudget(budget)
+		f.SetSpill(parent, nil)
+		f.SetWaitForHosts(true)
+		f.SetGate(openGate{})
+		added := 0
+		structured.WithTaskGroup(t.Context(), func(ctx context.Context, tg *structured.TaskGroup) error {
+			tg.StartSoon(func(ctx context.Context) error {
+				for i := range 3000 { // one host's tail: spilled, never waits
+					if _, err := f.Add(ctx, Request{URL: fmt.Sprintf("http://big.test/%d", i)}); err != nil {
+						return err
+					}
+				}
+				for i := range 1000 {
+					if _, err := f.Add(ctx, Request{URL: fmt.Sprintf("http://h%d.test/", i)}); err != nil {
+						return nil // cancelled below
+					}
+					added++
+				}
+				return nil
+			})
+			synctest.Wait()
+			f.mu.Lock()
+			hosts, overflow := len(f.hosts), f.overflowingLocked()
+			f.mu.Unlock()
+			if added == 0 || added >= 1000 || overflow || hosts != added+1 {
+				t.Errorf("%d of 1000 new hosts added, %d queues, overflow %v: want Add waiting for room, no overflow", added, hosts, overflow)
+			}
+			before := added
+			c := f.Consumer()
+			for range 3 { // big.test's first, then two single-URL hosts
+				if _, err := c.Next(ctx); err != nil {
+					return err
+				}
+			}
+			synctest.Wait()
+			if added <= before {
+				t.Errorf("no host added after two hosts drained (%d before, %d after)", before, added)
+			}
+			tg.CancelScope().Cancel()
+			return nil
+		})
+	})
 }
