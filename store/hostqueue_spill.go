@@ -24,8 +24,9 @@ import (
 // depth, whatever the length of its queue, so a host with a million
 // URLs queued does not keep the hosts behind it from being read ahead
 // and scheduled. The other half holds the host queues themselves: past
-// it (a list of millions of hosts), requests go to one overflow file in
-// the order they came, and move to their hosts' queues as hosts drain.
+// it (millions of hosts), requests go to one overflow file in the order
+// they came, and move to their hosts' queues as hosts drain; or Add waits
+// for room instead ([MemoryFrontier.SetWaitForHosts]).
 //
 // The spill is scratch: it is not synced, and a resumed run rebuilds its
 // queue from its input and output (and its journal, for a crawl). Call
