@@ -160,7 +160,8 @@ func (f *MemoryFrontier) refillLocked(h *hostQueue) error {
 	}
 	c := h.chains[0]
 	room := min(f.headCap()-h.headBytes, f.budget/2-f.itemBytes)
-	err := f.spill.readBatch(c, func(req Request) bool {
+	// On disk a request takes about half its cost in memory.
+	err := f.spill.readBatch(c, func() int64 { return room / 2 }, func(req Request) bool {
 		f.pushLocked(h, req)
 		f.spilled--
 		room -= requestCost(req)
@@ -214,7 +215,7 @@ func (f *MemoryFrontier) readOverflowLocked() error {
 	}
 	n := 0
 	f.overflowHead = f.overflowHead[:0]
-	err := f.spill.readBatch(c, func(req Request) bool {
+	err := f.spill.readBatch(c, nil, func(req Request) bool {
 		f.overflowHead = append(f.overflowHead, req)
 		f.spilled--
 		n++
@@ -260,7 +261,7 @@ func (f *MemoryFrontier) rekeyLocked() {
 	if overflow != nil {
 		for overflow.n > 0 {
 			var batch []Request
-			if err := f.spill.readBatch(overflow, func(req Request) bool {
+			if err := f.spill.readBatch(overflow, nil, func(req Request) bool {
 				batch = append(batch, req)
 				return len(batch) < 256
 			}); err != nil {

@@ -448,3 +448,37 @@ func TestSpillWaitForHosts(t *testing.T) {
 		})
 	})
 }
+
+// A spilled request longer than one read of its file comes back whole,
+// between short ones.
+func TestSpillLongRecord(t *testing.T) {
+	ctx := t.Context()
+	f := NewMemoryFrontier(structured.Unbounded, nil)
+	defer f.Close()
+	f.SetMemoryBudget(4000)
+	f.SetSpill(t.TempDir(), nil)
+	f.SetGate(openGate{})
+	var urls []string
+	for i := range 60 {
+		u := fmt.Sprintf("http://a.test/%d", i)
+		if i%20 == 10 {
+			u += "/" + strings.Repeat("x", 40000+i)
+		}
+		urls = append(urls, u)
+		if _, err := f.Add(ctx, Request{URL: u}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.InputDone()
+	c := f.Consumer()
+	for i, want := range urls {
+		req, err := c.Next(ctx)
+		if err != nil || req.URL != want {
+			t.Fatalf("request %d: %.40q (%d bytes), %v; want %.40q (%d bytes)", i, req.URL, len(req.URL), err, want, len(want))
+		}
+		f.Done(ctx, req)
+	}
+	if f.SpillDir() == "" {
+		t.Fatal("nothing spilled")
+	}
+}

@@ -33,7 +33,8 @@ const SpillPrefix = ".trawl-spill-"
 const (
 	spillOpenFiles = 64       // most chain files open at once
 	spillChainBuf  = 4 << 10  // a chain's writes are buffered up to this
-	spillReadSize  = 16 << 10 // one read of a chain's file
+	spillReadSize  = 16 << 10 // one read of a chain's file, at most
+	spillMinRead   = 1 << 10  // and at least, when the file has it
 	// chainOverhead approximates the memory of a chain besides its
 	// buffer: O(1) a chain, whatever the number of requests in it.
 	chainOverhead = 192
@@ -143,9 +144,16 @@ func (s *spill) flush(c *spillChain) error {
 
 // readBatch reads records from the front of c and passes them to fn
 // while fn returns true; it reads at least one record when c has one.
-func (s *spill) readBatch(c *spillChain, fn func(Request) bool) error {
+// hint, when not nil, says about how many bytes fn still wants: the
+// reads from the file are sized by it (a refill with little room left
+// reads a kilobyte, not spillReadSize, for its one record).
+func (s *spill) readBatch(c *spillChain, hint func() int64, fn func(Request) bool) error {
 	for c.n > 0 {
-		data, fromFile, err := s.front(c)
+		want := int64(spillReadSize)
+		if hint != nil {
+			want = hint()
+		}
+		data, fromFile, err := s.front(c, want)
 		if err != nil {
 			return err
 		}
@@ -174,7 +182,7 @@ func (s *spill) readBatch(c *spillChain, fn func(Request) bool) error {
 
 // front returns bytes from the front of what is unread in c: from its
 // file while the file has unread bytes, then from its buffer.
-func (s *spill) front(c *spillChain) ([]byte, bool, error) {
+func (s *spill) front(c *spillChain, hint int64) ([]byte, bool, error) {
 	if c.read >= c.written {
 		return c.buf, false, nil
 	}
@@ -182,21 +190,28 @@ func (s *spill) front(c *spillChain) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	size := min(int64(max(len(s.scratch), spillReadSize)), c.written-c.read)
+	left := c.written - c.read
+	size := min(max(hint, spillMinRead), spillReadSize, left)
+	buf, err := s.readAt(f, c.read, size)
+	if err != nil {
+		return nil, false, err
+	}
+	// A record longer than the read: read it whole.
+	if need := 4 + int64(binary.LittleEndian.Uint32(buf)); need > size && need <= left {
+		buf, err = s.readAt(f, c.read, need)
+	}
+	return buf, true, err
+}
+
+func (s *spill) readAt(f *os.File, off, size int64) ([]byte, error) {
 	if int64(cap(s.scratch)) < size {
 		s.scratch = make([]byte, size)
 	}
 	buf := s.scratch[:size]
-	if _, err := f.ReadAt(buf, c.read); err != nil {
-		return nil, false, fmt.Errorf("%w: %w", ErrSpill, err) // names the file
+	if _, err := f.ReadAt(buf, off); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSpill, err) // names the file
 	}
-	if len(buf) >= 4 { // a record longer than one read: read it whole
-		if need := 4 + int64(binary.LittleEndian.Uint32(buf)); need > size && need <= c.written-c.read {
-			s.scratch = make([]byte, need)
-			return s.front(c)
-		}
-	}
-	return buf, true, nil
+	return buf, nil
 }
 
 // decodeSpillRecords passes the whole records at the start of data to fn
