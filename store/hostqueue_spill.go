@@ -16,7 +16,8 @@ import (
 // [MemoryFrontier.Close] removes it.
 //
 // The budget is split in two halves. One holds the heads of the host
-// queues: each host keeps its first requests in memory, at most a
+// queues (a host read back from disk may take a few more, up to the whole
+// budget): each host keeps its first requests in memory, at most a
 // sixteenth of the budget, and the rest of its queue goes to one
 // append-only file a depth, read back from the front in order into the
 // head as it drains (first in, first out within a depth, so a list stays
@@ -149,17 +150,29 @@ func (f *MemoryFrontier) placeLocked(h *hostQueue, req Request, now time.Time) e
 	return nil
 }
 
+// minRefill is the least a refill reads back while the heads take less
+// than the whole budget.
+const minRefill = 2 << 10
+
 // refillLocked reads the next requests of h back from disk into its head
 // when the first of its queue is on disk: h's first chain is of a lower
 // depth than its head's first request. In a depth, the head's requests
 // came before the chain's, so the head goes first when the depths are
-// equal. It reads what fits in h's share, at least one request.
+// equal. It reads what fits in h's share, at least one request, and at
+// least minRefill worth while the heads take less than the budget: they
+// use half of it, and up to all of it this way.
 func (f *MemoryFrontier) refillLocked(h *hostQueue) error {
 	if len(h.chains) == 0 || (len(h.items) > 0 && h.items[0].req.Depth <= h.chains[0].depth) {
 		return nil
 	}
 	c := h.chains[0]
 	room := min(f.headCap()-h.headBytes, f.budget/2-f.itemBytes)
+	if room < minRefill && f.itemBytes < f.budget {
+		// The heads' half is full (the first hosts of a grouped list
+		// hold it): still read a few, one read for several takes, up
+		// to the whole budget.
+		room = min(minRefill, f.headCap())
+	}
 	// On disk a request takes about half its cost in memory.
 	err := f.spill.readBatch(c, func() int64 { return room / 2 }, func(req Request) bool {
 		f.pushLocked(h, req)

@@ -31,7 +31,7 @@ import (
 const SpillPrefix = ".trawl-spill-"
 
 const (
-	spillOpenFiles = 64       // most chain files open at once
+	spillOpenFiles = 256      // most chain files open at once
 	spillChainBuf  = 4 << 10  // a chain's writes are buffered up to this
 	spillReadSize  = 16 << 10 // one read of a chain's file, at most
 	spillMinRead   = 1 << 10  // and at least, when the file has it
