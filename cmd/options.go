@@ -20,6 +20,7 @@ import (
 	"golang.org/x/net/http/httpproxy"
 
 	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/store"
 )
 
 // RunOptions are the flags shared by `trawl fetch` and `trawl crawl`, and
@@ -37,6 +38,7 @@ type RunOptions struct {
 	Retries     int
 	MaxBody     string
 	QueueMemory string
+	SpillDir    string
 	Headers     []string
 	UserAgent   string
 	Proxy       string
@@ -119,7 +121,8 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.IntVar(&o.Retries, "retries", 2, "retries for network errors, 429 and 5xx, with backoff")
 	durationVar(fs, &o.MaxRetryAfter, "max-retry-after", 10*time.Minute, "longest Retry-After honoured; a 429/503 asking for more fails at once as rate_limited")
 	fs.StringVar(&o.MaxBody, "max-body", "10MiB", "largest body kept, after decompression (e.g. 512KiB, 10MiB, 1GB)")
-	fs.StringVar(&o.QueueMemory, "queue-memory", "8MiB", "memory the URLs read ahead into the per-host queues may take, a `SIZE` such as 64MiB (list mode)")
+	fs.StringVar(&o.QueueMemory, "queue-memory", "8MiB", "memory the queued URLs may take, a `SIZE` such as 64MiB; past it the queue spills to disk")
+	fs.StringVar(&o.SpillDir, "spill-dir", "", "where the queue past --queue-memory spills: a directory of its own in `DIR`, removed at the end (default: next to -o FILE, else the system temp directory)")
 	fs.StringArrayVarP(&o.Headers, "header", "H", nil, `extra request header "Name: value" (repeatable)`)
 	fs.StringVar(&o.UserAgent, "user-agent", "", "User-Agent header (default trawl/<version> (+project URL))")
 	fs.StringArrayVar(&o.SensitiveHeaders, "sensitive-header", nil, "header NAME that carries credentials, like Authorization and Cookie: sent only to the inputs' origins (repeatable)")
@@ -225,6 +228,11 @@ func (o *RunOptions) Validate() error {
 	}
 	if o.queueMemory, err = ParseSize(o.QueueMemory); err != nil || o.queueMemory <= 0 {
 		return usageError("--queue-memory %q: want a positive size such as 16MiB or 1GiB", o.QueueMemory)
+	}
+	if o.SpillDir != "" {
+		if err := store.CheckSpillDir(o.SpillDir); err != nil {
+			return usageError("--spill-dir %s: cannot write the queue there: %v", o.SpillDir, err)
+		}
 	}
 	if o.header, err = parseHeaders(o.Headers); err != nil {
 		return usageError("--header: %v", err)

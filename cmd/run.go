@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"syscall"
@@ -191,9 +192,20 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 			admit = r.scope.Admit
 		}
 		r.memory = store.NewMemoryFrontier(structured.Unbounded, admit)
-		if !o.Crawl { // a crawl's workers add links and must never wait
-			r.memory.SetMemoryBudget(o.queueMemory)
+		// Past the budget the queue spills to disk: the producer reads
+		// ahead and a crawl's workers add links without ever waiting.
+		r.memory.SetMemoryBudget(o.queueMemory)
+		parent := o.spillParent()
+		if abs, err := filepath.Abs(parent); err == nil {
+			parent = abs // the warning names it whole
 		}
+		store.RemoveStaleSpills(parent)
+		r.memory.SetSpill(parent, func(dir string) {
+			o.warnf("trawl: the queue passed --queue-memory %s: spilling it to %s", o.QueueMemory, dir)
+		})
+		// A list's producer waits for room for new hosts; a crawl's
+		// workers add links and must never wait.
+		r.memory.SetWaitForHosts(!o.Crawl)
 		r.frontier = r.memory
 	}
 	if err := r.resumeUnchanged(); err != nil {
@@ -500,7 +512,7 @@ func (r *pipelineRun) close(ctx context.Context) error {
 		err = errors.Join(err, r.journal.Close(ctx))
 	}
 	if r.memory != nil {
-		r.memory.Close()
+		err = errors.Join(err, r.memory.Close())
 	}
 	if r.redis != nil {
 		err = errors.Join(err, r.redis.Close(ctx))
@@ -548,3 +560,18 @@ func (s *writerSink) Write(ctx context.Context, rec []byte) error {
 }
 
 func (s *writerSink) Flush(ctx context.Context) error { return nil }
+
+// spillParent returns the directory in which the queue past
+// --queue-memory spills: --spill-dir, else the directory of -o FILE,
+// else the system's temporary directory (stdout, a device, a pipe).
+func (o *RunOptions) spillParent() string {
+	if o.SpillDir != "" {
+		return o.SpillDir
+	}
+	if o.Output != "" && o.Output != "-" {
+		if st, err := os.Stat(o.Output); err != nil || st.Mode().IsRegular() || st.IsDir() {
+			return filepath.Dir(o.Output)
+		}
+	}
+	return os.TempDir()
+}

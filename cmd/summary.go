@@ -40,6 +40,8 @@ func (c outcome) incomplete() string {
 		return "interrupted by a signal, stopped early: " + left
 	case errors.Is(c.err, store.ErrRedisUnreachable):
 		return "lost the shared frontier"
+	case errors.Is(c.err, store.ErrSpill):
+		return "spilling the queue to disk failed: " + left
 	case c.err != nil:
 		return "writing the output failed"
 	case c.sum.Stopped && !c.sum.Complete:

@@ -28,6 +28,7 @@ func TestRunExitCode(t *testing.T) {
 		{"--max-time left URLs", outcome{sum: maxTime}, true, ExitIncomplete, "stopped early by --max-time: 5 URLs"},
 		{"signal", outcome{sum: maxTime, interrupted: true}, false, ExitInterrupted, "interrupted by a signal"},
 		{"output failed", outcome{sum: done, err: errors.New("disk full")}, false, ExitIncomplete, "writing the output failed"},
+		{"spill failed", outcome{sum: maxTime, err: fmt.Errorf("x: %w", store.ErrSpill)}, false, ExitIncomplete, "spilling the queue to disk failed: 5 URLs"},
 		{"frontier lost", outcome{sum: done, err: fmt.Errorf("x: %w", store.ErrRedisUnreachable)}, false, ExitIncomplete, "lost the shared frontier"},
 	}
 	for _, tt := range tests {

@@ -73,6 +73,18 @@
 // sink may be closed before or after its journal: a closed journal was
 // synced by its Close.
 //
+// # The spill: scratch, never state
+//
+// A [MemoryFrontier] with a spill ([MemoryFrontier.SetSpill]) keeps the
+// requests past its memory budget in files of a directory of its own
+// ([SpillPrefix]...), deleted as they are read back and removed with the
+// directory on Close. They are never synced and never read by a later
+// run: a resumed run rebuilds its queue from its input and output, and a
+// crawl from its journal, exactly as without a spill, so that what a
+// kill -9 leaves in the spill cannot disagree with the journal. A later
+// run removes such a leftover directory ([RemoveStaleSpills]): the run
+// that made it holds a lock in it while it lives.
+//
 // # The Redis frontier: runs spread over several machines
 //
 // [RedisFrontier] keeps a run's frontier in Redis so that any number of

@@ -31,7 +31,18 @@ func frontierImpls(t *testing.T) []frontierImpl {
 	redisImpl := frontierImpl{"redis", func(t *testing.T, body func(ctx context.Context, f Frontier) error) {
 		withRedisFrontier(t, redistest.Start(t).URL(), "contract", RedisOptions{}, body)
 	}}
-	return []frontierImpl{memory, redisImpl}
+	// The memory frontier again with a budget so small that nearly every
+	// request goes through the spill files.
+	spilled := frontierImpl{"memory-spill", func(t *testing.T, body func(ctx context.Context, f Frontier) error) {
+		f := NewMemoryFrontier(structured.Unbounded, nil)
+		defer f.Close()
+		f.SetMemoryBudget(600)
+		f.SetSpill(t.TempDir(), nil)
+		if err := body(t.Context(), f); err != nil {
+			t.Fatal(err)
+		}
+	}}
+	return []frontierImpl{memory, spilled, redisImpl}
 }
 
 // withRedisFrontier opens a frontier on run and runs body beside its

@@ -55,6 +55,8 @@ type Turn interface {
 // The seen set holds 128-bit URL fingerprints ([Fingerprint]), about 38
 // bytes a URL with the map's overhead at a million URLs. A host's queue is dropped as soon as it is empty, so a run
 // over millions of hosts holds queues for the hosts with queued work only.
+// With a spill ([MemoryFrontier.SetSpill]) the queues past a memory
+// budget are kept on disk, so that their memory stays flat.
 type MemoryFrontier struct {
 	mu        sync.Mutex
 	seen      map[[FingerprintSize]byte]struct{}
@@ -65,9 +67,17 @@ type MemoryFrontier struct {
 	gate      Gate
 
 	buffer      int   // most requests queued before Add waits
-	budget      int64 // most bytes queued before Add waits; 0: no limit
-	queued      int
-	queuedBytes int64
+	budget      int64 // most bytes queued before Add waits or spills; 0: no limit
+	queued      int   // requests in memory
+	queuedBytes int64 // memory of the queued requests and host queues
+	itemBytes   int64 // of queuedBytes, the requests'
+
+	spill        *spill      // nil: Add waits at the budget instead
+	waitForHosts bool        // with a spill, Add waits instead of overflowing
+	overflow     *spillChain // requests past the budget of hosts without a queue
+	overflowHead []Request   // read back from overflow, not yet in a host queue
+	spilled      int         // requests on disk or in a chain's buffer
+	err          error       // a spill failure: Next fails with it
 
 	hosts map[string]*hostQueue
 	ready readyHeap // hosts to try, longest ready first
@@ -115,6 +125,10 @@ func (f *MemoryFrontier) SetGate(g Gate) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.gate = g
+	if f.spilledLocked() {
+		f.rekeyLocked()
+		return
+	}
 	var queued []queuedRequest
 	for _, h := range f.hosts {
 		queued = append(queued, h.items...)
@@ -122,27 +136,30 @@ func (f *MemoryFrontier) SetGate(g Gate) {
 	slices.SortFunc(queued, func(a, b queuedRequest) int { return cmp.Compare(a.order, b.order) })
 	clear(f.hosts)
 	f.ready, f.timed = nil, nil
-	f.queued, f.queuedBytes = 0, 0
+	f.queued, f.queuedBytes, f.itemBytes = 0, 0, 0
 	now := time.Now()
 	for _, q := range queued {
-		key := ""
-		if g != nil {
-			key = g.HostKey(q.req.URL)
+		if err := f.enqueueLocked(f.keyLocked(q.req.URL), q.req, now); err != nil {
+			f.err = err // a spill that failed: Next reports it
+			return
 		}
-		f.enqueueLocked(key, q.req, now)
 	}
 }
 
 // SetMemoryBudget bounds the memory the queued requests take, roughly
 // (the URL's bytes plus a fixed overhead each, and the same for each
 // host's queue), besides the request count
-// given to [NewMemoryFrontier]: Add waits while the queues hold more.
-// Zero or less means no bound but the count. A single request is always
-// accepted into empty queues, whatever its size.
+// given to [NewMemoryFrontier]: Add waits while the queues hold more,
+// or, with a spill ([MemoryFrontier.SetSpill]), puts what is past it on
+// disk. Zero or less means no bound but the count. A single request is
+// always accepted into empty queues, whatever its size.
 func (f *MemoryFrontier) SetMemoryBudget(bytes int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.budget = max(bytes, 0)
+	if f.spill != nil {
+		f.spill.maxStaged = f.budget / 8
+	}
 	f.signalSpaceLocked()
 }
 
@@ -150,10 +167,7 @@ func (f *MemoryFrontier) SetMemoryBudget(bytes int64) {
 func (f *MemoryFrontier) Add(ctx context.Context, req Request) (bool, error) {
 	fp := Fingerprint(req.URL)
 	f.mu.Lock()
-	key := ""
-	if f.gate != nil {
-		key = f.gate.HostKey(req.URL)
-	}
+	key := f.keyLocked(req.URL)
 	if _, dup := f.seen[fp]; dup {
 		f.mu.Unlock()
 		return false, nil
@@ -164,7 +178,7 @@ func (f *MemoryFrontier) Add(ctx context.Context, req Request) (bool, error) {
 	}
 	f.seen[fp] = struct{}{}
 	f.pending++
-	for !f.closed && f.fullLocked() {
+	for !f.closed && f.fullLocked(key) {
 		ch := f.space
 		f.addWaiters++
 		f.mu.Unlock()
@@ -183,9 +197,21 @@ func (f *MemoryFrontier) Add(ctx context.Context, req Request) (bool, error) {
 	if f.closed {
 		return false, f.failAddLocked(req, fp, structured.ErrClosedResource)
 	}
-	f.enqueueLocked(key, req, time.Now())
-	f.mu.Unlock()
+	if err := f.enqueueLocked(key, req, time.Now()); err != nil {
+		f.err = err // the spill may hold part of it: no more Next
+		f.broadcastLocked()
+		return false, f.failAddLocked(req, fp, err)
+	}
+	f.unlockAndAnnounce()
 	return true, nil
+}
+
+// keyLocked returns the key of url's host queue: "" without a gate.
+func (f *MemoryFrontier) keyLocked(url string) string {
+	if f.gate == nil {
+		return ""
+	}
+	return f.gate.HostKey(url)
 }
 
 // failAddLocked undoes an Add that could not queue req and unlocks.
@@ -197,7 +223,12 @@ func (f *MemoryFrontier) failAddLocked(req Request, fp [FingerprintSize]byte, er
 	return fmt.Errorf("queue %s: %w", req.URL, err)
 }
 
-func (f *MemoryFrontier) fullLocked() bool {
+// fullLocked reports whether Add must wait before it queues a request
+// of host key.
+func (f *MemoryFrontier) fullLocked(key string) bool {
+	if f.spill != nil {
+		return f.waitForHosts && f.budget > 0 && f.hosts[key] == nil && !f.roomForHostLocked(key)
+	}
 	if f.queued == 0 {
 		return false
 	}
@@ -208,21 +239,65 @@ func requestCost(req Request) int64 { return int64(len(req.URL)) + requestOverhe
 func hostCost(key string) int64     { return int64(len(key)) + hostOverhead }
 
 // enqueueLocked puts req at its place in its host's queue, and the host in
-// the schedule if it was not there.
-func (f *MemoryFrontier) enqueueLocked(key string, req Request, now time.Time) {
+// the schedule if it was not there. With a spill, it may put req on disk
+// instead (see [MemoryFrontier.SetSpill]).
+func (f *MemoryFrontier) enqueueLocked(key string, req Request, now time.Time) error {
+	if f.spill != nil && f.budget > 0 {
+		return f.spillEnqueueLocked(key, req, now)
+	}
 	h := f.hosts[key]
 	if h == nil {
-		h = &hostQueue{key: key}
-		f.hosts[key] = h
-		f.queuedBytes += hostCost(key)
+		h = f.newHostLocked(key)
 	}
-	f.order++
-	heap.Push(&h.items, queuedRequest{req: req, order: f.order})
-	f.queued++
-	f.queuedBytes += requestCost(req)
+	f.pushLocked(h, req)
 	if h.state == hostIdle {
 		f.readyLocked(h, now)
 	}
+	return nil
+}
+
+func (f *MemoryFrontier) newHostLocked(key string) *hostQueue {
+	h := &hostQueue{key: key}
+	f.hosts[key] = h
+	f.queuedBytes += hostCost(key)
+	return h
+}
+
+// pushLocked puts req in h's queue in memory.
+func (f *MemoryFrontier) pushLocked(h *hostQueue, req Request) {
+	f.order++
+	heap.Push(&h.items, queuedRequest{req: req, order: f.order})
+	cost := requestCost(req)
+	f.queued++
+	f.queuedBytes += cost
+	f.itemBytes += cost
+	h.headBytes += cost
+}
+
+// popLocked takes the first request of h, which has one, reading it
+// back from disk if it was spilled.
+func (f *MemoryFrontier) popLocked(h *hostQueue) (Request, error) {
+	if err := f.refillLocked(h); err != nil {
+		return Request{}, err
+	}
+	q := heap.Pop(&h.items).(queuedRequest)
+	cost := requestCost(q.req)
+	f.queued--
+	f.queuedBytes -= cost
+	f.itemBytes -= cost
+	h.headBytes -= cost
+	return q.req, nil
+}
+
+// dropIfEmptyLocked forgets h when nothing of it is queued.
+func (f *MemoryFrontier) dropIfEmptyLocked(h *hostQueue) bool {
+	if len(h.items) > 0 || len(h.chains) > 0 {
+		return false
+	}
+	h.state = hostIdle
+	delete(f.hosts, h.key)
+	f.queuedBytes -= hostCost(h.key)
+	return true
 }
 
 // readyLocked puts h among the ready hosts, ready since since, and tells
@@ -336,10 +411,10 @@ func (f *MemoryFrontier) Close() error {
 	f.closed = true
 	clear(f.hosts)
 	f.ready, f.timed = nil, nil
-	f.queued, f.queuedBytes = 0, 0
+	f.queued, f.queuedBytes, f.itemBytes = 0, 0, 0
 	f.broadcastLocked()
 	f.signalSpaceLocked()
-	return nil
+	return f.closeSpillLocked()
 }
 
 // next returns a request of a ready host, waiting as long as none is.
@@ -350,9 +425,13 @@ func (f *MemoryFrontier) next(ctx context.Context) (Request, error) {
 			f.mu.Unlock()
 			return Request{}, structured.ErrClosedResource
 		}
-		req, ok, wakeAt := f.takeLocked(time.Now())
-		if ok {
+		req, ok, wakeAt, err := f.takeLocked(time.Now())
+		if err != nil {
 			f.mu.Unlock()
+			return Request{}, err
+		}
+		if ok {
+			f.unlockAndAnnounce()
 			return req, nil
 		}
 		if f.endedLocked() {
@@ -366,7 +445,7 @@ func (f *MemoryFrontier) next(ctx context.Context) (Request, error) {
 		ch := make(chan struct{}, 1)
 		f.waiters = append(f.waiters, ch)
 		f.mu.Unlock()
-		err := waitChange(ctx, ch, wakeAt)
+		err = waitChange(ctx, ch, wakeAt)
 		f.mu.Lock()
 		if i := slices.Index(f.waiters, ch); i >= 0 {
 			f.waiters = slices.Delete(f.waiters, i, i+1) // not woken
@@ -401,7 +480,10 @@ func waitChange(ctx context.Context, ch <-chan struct{}, at time.Time) error {
 // takeLocked takes the next request of the ready host that has waited
 // longest, with its turn. When no host is ready it returns false and the
 // time the earliest parked host is due (zero when none is).
-func (f *MemoryFrontier) takeLocked(now time.Time) (Request, bool, time.Time) {
+func (f *MemoryFrontier) takeLocked(now time.Time) (Request, bool, time.Time, error) {
+	if f.err != nil {
+		return Request{}, false, time.Time{}, f.err
+	}
 	for len(f.timed) > 0 && !f.timed[0].at.After(now) {
 		h := heap.Pop(&f.timed).(*hostQueue)
 		f.readyLocked(h, h.at)
@@ -423,25 +505,30 @@ func (f *MemoryFrontier) takeLocked(now time.Time) (Request, bool, time.Time) {
 			}
 		}
 		heap.Pop(&f.ready)
-		q := heap.Pop(&h.items).(queuedRequest)
-		f.queued--
-		f.queuedBytes -= requestCost(q.req)
+		req, err := f.popLocked(h)
+		if err != nil {
+			f.err = err
+			if turn != nil {
+				turn.Release()
+			}
+			return Request{}, false, time.Time{}, err
+		}
 		f.signalSpaceLocked()
-		if len(h.items) == 0 {
-			h.state = hostIdle
-			delete(f.hosts, h.key)
-			f.queuedBytes -= hostCost(h.key)
-		} else {
+		if !f.dropIfEmptyLocked(h) {
 			f.readyLocked(h, now) // behind the hosts already ready
 		}
-		q.req.Turn = turn
-		return q.req, true, time.Time{}
+		if err := f.drainOverflowLocked(now); err != nil {
+			f.err = err
+			f.broadcastLocked()
+		}
+		req.Turn = turn
+		return req, true, time.Time{}, nil
 	}
 	var at time.Time
 	if len(f.timed) > 0 {
 		at = f.timed[0].at
 	}
-	return Request{}, false, at
+	return Request{}, false, at, nil
 }
 
 type memoryConsumer struct{ f *MemoryFrontier }
@@ -461,12 +548,14 @@ const (
 
 // hostQueue is one host's queued requests and its place in the schedule.
 type hostQueue struct {
-	key   string
-	items requestHeap
-	state hostState
-	since time.Time // ready since (hostReady)
-	order uint64    // tie-break between hosts ready at the same time
-	at    time.Time // due (hostTimed)
+	key       string
+	items     requestHeap   // the queue's head, in memory
+	headBytes int64         // memory of items
+	chains    []*spillChain // the rest on disk, one chain a depth, by depth
+	state     hostState
+	since     time.Time // ready since (hostReady)
+	order     uint64    // tie-break between hosts ready at the same time
+	at        time.Time // due (hostTimed)
 }
 
 type queuedRequest struct {

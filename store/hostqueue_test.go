@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -283,12 +284,14 @@ func TestHostQueueEmptyHostsDropped(t *testing.T) {
 func TestHostQueueInterleavedCancellationLosesNothing(t *testing.T) {
 	for seed := range uint64(30) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) { interleaved(t, seed) })
+			synctest.Test(t, func(t *testing.T) { interleaved(t, seed, "") })
 		})
 	}
 }
 
-func interleaved(t *testing.T, seed uint64) {
+// interleaved runs the property on a frontier that spills under
+// spillParent with a tiny budget, when spillParent is not "".
+func interleaved(t *testing.T, seed uint64, spillParent string) {
 	rng := rand.New(rand.NewPCG(seed, 99))
 	var rngMu sync.Mutex
 	intN := func(n int) int {
@@ -298,9 +301,19 @@ func interleaved(t *testing.T, seed uint64) {
 	}
 	f := NewMemoryFrontier(1+intN(8), nil)
 	defer f.Close()
+	spillDir := ""
+	if spillParent != "" {
+		f = NewMemoryFrontier(structured.Unbounded, nil)
+		defer f.Close()
+		f.SetMemoryBudget(int64(1000 + intN(4000)))
+		f.SetSpill(spillParent, func(dir string) { spillDir = dir })
+	}
 	slots := 1 + intN(3)
 	g := newSlotGate(f, slots)
 	hosts := 1 + intN(10)
+	if spillParent != "" {
+		hosts = 1 + intN(60)
+	}
 	n := 50 + intN(200)
 	var urls []string
 	for i := range n {
@@ -378,6 +391,17 @@ func interleaved(t *testing.T, seed uint64) {
 	}
 	if p := f.Pending(); p != 0 {
 		t.Errorf("pending = %d at the end", p)
+	}
+	if spillParent != "" {
+		if spillDir == "" {
+			t.Fatalf("%d URLs over %d hosts in a budget of %d bytes: nothing spilled", n, hosts, f.budget)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(spillDir); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("spill directory %s after Close: %v", spillDir, err)
+		}
 	}
 }
 
