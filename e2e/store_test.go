@@ -243,7 +243,8 @@ func TestExtractFiles(t *testing.T) {
 	r := recs[0]
 	if r["url"] != "https://example.com/trains/night" || r["title"] != "Night trains" || r["stored_path"] != body ||
 		!strings.Contains(fmt.Sprint(r["links"]), "https://example.com/trains/fares/2026") ||
-		!strings.Contains(r["markdown"].(string), "[fare_table](https://example.com/trains/fares/2026)") {
+		!strings.Contains(r["markdown"].(string), "[fare_table]") ||
+		!strings.Contains(r["markdown"].(string), "\n[fare_table]: https://example.com/trains/fares/2026") {
 		t.Errorf("record: %v", r)
 	}
 	for _, bad := range [][]string{
