@@ -72,6 +72,7 @@ url and final_url), the content type from their extension.
 	fs.StringSliceVar(&r.Fields, "fields", nil, "output only these fields, or +a,+b to add fields to the default ones, as for fetch")
 	fs.StringVar(&r.ContentSelector, "content-selector", "", "CSS selector of the main content (markdown, text), as for fetch")
 	fs.StringVar(&r.ExcludeSelector, "exclude-selector", "", "CSS selector of elements removed before the main content is chosen, as for fetch")
+	fs.StringVar(&r.MarkdownLinks, "markdown-links", "reference", markdownLinksHelp)
 	fs.IntVar(&r.MaxLinks, "max-links", crawler.DefaultMaxLinks, "most links kept from one page")
 	fs.StringVar(&r.MaxBody, "max-body", "10MiB", "largest stored body read; a larger one gets a too_large record")
 	fs.StringVarP(&r.Output, "output", "o", "", "write results to FILE instead of stdout")

@@ -70,6 +70,7 @@ type RunOptions struct {
 	// How the main content (--fields markdown, text, ...) is chosen.
 	ContentSelector string
 	ExcludeSelector string
+	MarkdownLinks   string
 
 	// Where credentials go, and how long a server may hold a host.
 	MaxRetryAfter    time.Duration
@@ -141,6 +142,7 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.StringVar(&o.OutputDir, "output-dir", "", "with --format md: write each page's main content to `DIR`/<host>/<path>.md, with a YAML front matter")
 	fs.StringVar(&o.ContentSelector, "content-selector", "", "CSS selector of the main content (markdown, text): its matches, instead of readability's choice")
 	fs.StringVar(&o.ExcludeSelector, "exclude-selector", "", "CSS selector of elements removed before the main content (markdown, text) is chosen")
+	fs.StringVar(&o.MarkdownLinks, "markdown-links", "reference", markdownLinksHelp)
 	fs.BoolVar(&o.CSVRaw, "csv-raw", false, "CSV: write cells starting with = + - @ tab or CR as they are, without the ' that stops spreadsheets running them as formulas")
 	fs.StringVar(&o.Progress, "progress", "auto", "progress bar on stderr: auto (on a terminal, when the records go to -o FILE or a file), always or never")
 	fs.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress bar, no summary, no warnings on stderr")
@@ -478,11 +480,21 @@ func (o *RunOptions) contentOptions() crawler.ContentOptions {
 		Enabled:         contentRequested(o.requestedFields()) || o.Format == "md",
 		ContentSelector: o.ContentSelector,
 		ExcludeSelector: o.ExcludeSelector,
+		InlineLinks:     o.MarkdownLinks == "inline",
 	}
 }
 
-// validateContent checks --content-selector and --exclude-selector.
+// markdownLinksHelp is the help of --markdown-links.
+const markdownLinksHelp = "how markdown writes links: reference ([text] in the prose, [text]: URL at the end; clean text, each URL once) or inline ([text](URL), for splitting the Markdown into chunks that keep their URLs)"
+
+// validateContent checks --content-selector, --exclude-selector and
+// --markdown-links.
 func (o *RunOptions) validateContent() error {
+	switch o.MarkdownLinks {
+	case "", "reference", "inline":
+	default:
+		return usageError("--markdown-links %q: want reference or inline", o.MarkdownLinks)
+	}
 	for _, f := range []struct{ flag, sel string }{{"content-selector", o.ContentSelector}, {"exclude-selector", o.ExcludeSelector}} {
 		if f.sel == "" {
 			continue

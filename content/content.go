@@ -85,6 +85,10 @@ type Options struct {
 	// ExcludeSelector, when set, is a CSS selector whose matches are
 	// removed from the page first.
 	ExcludeSelector string
+	// InlineLinks writes the Markdown's links inline, [text](url),
+	// instead of as reference links, [text] and [text]: url at the end
+	// (see [refLinks]).
+	InlineLinks bool
 }
 
 // Result is the main content of a page and how it was found.
@@ -181,7 +185,7 @@ func Extract(doc *html.Node, base *url.URL, opts Options) (Result, error) {
 		if pageText > 0 {
 			res.Coverage = roundCoverage(float64(visibleLen(main)) / float64(pageText))
 		}
-		return finish(res, main, base)
+		return finish(res, main, base, opts.InlineLinks)
 	}
 	clean(body)
 	pageText := visibleLen(body)
@@ -204,7 +208,7 @@ func Extract(doc *html.Node, base *url.URL, opts Options) (Result, error) {
 	if pageText > 0 {
 		res.Coverage = roundCoverage(float64(visibleLen(main)) / float64(pageText))
 	}
-	return finish(res, main, base)
+	return finish(res, main, base, opts.InlineLinks)
 }
 
 // h1Texts returns the texts of the first <h1> elements of doc.
@@ -282,13 +286,17 @@ func roundCoverage(c float64) float64 {
 }
 
 // finish writes main, the main content, as Markdown and text into res.
-func finish(res Result, main *html.Node, base *url.URL) (Result, error) {
+func finish(res Result, main *html.Node, base *url.URL, inlineLinks bool) (Result, error) {
 	if main == nil {
 		main = &html.Node{Type: html.ElementNode, Data: "div", DataAtom: atom.Div}
 	}
 	absolutize(main, base)
 	flattenNestedTables(main)
-	md, err := toMarkdown(main)
+	refs := &refLinks{}
+	if inlineLinks {
+		refs = nil
+	}
+	md, err := markdownLinks(main, refs)
 	if err != nil {
 		return Result{}, err
 	}

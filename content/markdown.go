@@ -15,10 +15,14 @@ import (
 )
 
 // newConverter returns the HTML to Markdown converter: CommonMark with
-// GitHub's tables and strikethrough, tables with minimal padding.
-func newConverter() *converter.Converter {
-	return converter.NewConverter(converter.WithPlugins(
-		base.NewBasePlugin(),
+// GitHub's tables and strikethrough, tables with minimal padding, links
+// marked for refs (see [refLinks]; inline links when refs is nil).
+func newConverter(refs *refLinks) *converter.Converter {
+	plugins := []converter.Plugin{base.NewBasePlugin()}
+	if refs != nil {
+		plugins = append(plugins, refs)
+	}
+	return converter.NewConverter(converter.WithPlugins(append(plugins,
 		commonmark.NewCommonmarkPlugin(),
 		strikethrough.NewStrikethroughPlugin(),
 		table.NewTablePlugin(
@@ -28,12 +32,19 @@ func newConverter() *converter.Converter {
 			table.WithHeaderPromotion(true),
 			table.WithNewlineBehavior(table.NewlineBehaviorSkip),
 		),
-	))
+	)...))
 }
 
-// toMarkdown writes the content under n as Markdown. The converter is not
-// shared between goroutines: it keeps state while converting.
+// toMarkdown writes the content under n as Markdown, with reference
+// links (see [refLinks]). The converter is not shared between
+// goroutines: it keeps state while converting.
 func toMarkdown(n *html.Node) (string, error) {
+	return markdownLinks(n, &refLinks{})
+}
+
+// markdownLinks writes the content under n as Markdown, with reference
+// links marked for refs, or inline links when refs is nil.
+func markdownLinks(n *html.Node, refs *refLinks) (string, error) {
 	root := n
 	if n.Type == html.ElementNode && n.DataAtom != atom.Body && n.DataAtom != atom.Html {
 		// The converter renders the children of the node it is given.
@@ -43,11 +54,15 @@ func toMarkdown(n *html.Node) (string, error) {
 		detach(n)
 		wrapper.AppendChild(n)
 	}
-	b, err := newConverter().ConvertNode(root)
+	b, err := newConverter(refs).ConvertNode(root)
 	if err != nil {
 		return "", fmt.Errorf("convert to markdown: %w", err)
 	}
-	return unescapeMarkdown(strings.TrimSpace(string(b))), nil
+	md := unescapeMarkdown(strings.TrimSpace(string(b)))
+	if refs != nil {
+		md = refs.referenceLinks(md)
+	}
+	return md, nil
 }
 
 func detach(n *html.Node) {

@@ -24,6 +24,9 @@ type ContentOptions struct {
 	// ExcludeSelector, when set, is a CSS selector whose matches are
 	// removed first (--exclude-selector).
 	ExcludeSelector string
+	// InlineLinks writes the Markdown's links inline instead of as
+	// reference links (--markdown-links inline).
+	InlineLinks bool
 }
 
 // PageContent is the main content of a page in a record: its fields are
@@ -73,7 +76,7 @@ func ExtractContent(r io.Reader, base *url.URL, opts ContentOptions) (content.Re
 	if doc == nil { // nested too deeply even once cut: no tree to look at
 		return content.Result{Method: content.MethodPage}, nil
 	}
-	return content.Extract(doc, base, content.Options{ContentSelector: opts.ContentSelector, ExcludeSelector: opts.ExcludeSelector})
+	return content.Extract(doc, base, content.Options{ContentSelector: opts.ContentSelector, ExcludeSelector: opts.ExcludeSelector, InlineLinks: opts.InlineLinks})
 }
 
 // extractContentInto sets the main-content fields of res from the body

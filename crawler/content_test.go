@@ -72,13 +72,14 @@ func TestContentGolden(t *testing.T) {
 
 // TestContentProperties checks what the golden files show, so that an
 // -update cannot bless a regression: absolute links, no over-escaped
-// underscores, the coverage fallback on non-article pages, tables.
+// underscores, the coverage fallback on non-article pages, tables,
+// reference links.
 func TestContentProperties(t *testing.T) {
 	art := extractFile(t, "testdata/content/article.html", ContentOptions{Enabled: true})
 	for _, want := range []string{
-		"[pools](https://example.com/glossary#pool)",
+		"[pools]", "\n[pools]: https://example.com/glossary#pool",
 		"![Sugar kelp at low tide](https://example.com/docs/guide/images/kelp.jpg)",
-		"[annual report](https://example.com/docs/reports/2025.pdf)",
+		"[annual report]", "\n[annual report]: https://example.com/docs/reports/2025.pdf",
 		"tide_height", "snake_case",
 	} {
 		if !strings.Contains(art.Markdown, want) {
@@ -96,7 +97,7 @@ func TestContentProperties(t *testing.T) {
 	}
 
 	docs := extractFile(t, "testdata/content/docs.html", ContentOptions{Enabled: true})
-	for _, want := range []string{"```toml\n[loader]\nmax_workers = 4", "| Key | Default | Meaning |", "`WIDGET_MAX_WORKERS`", "(https://example.com/docs/guide/install#upgrade)"} {
+	for _, want := range []string{"```toml\n[loader]\nmax_workers = 4", "| Key | Default | Meaning |", "`WIDGET_MAX_WORKERS`", "]: https://example.com/docs/guide/install#upgrade"} {
 		if !strings.Contains(docs.Markdown, want) {
 			t.Errorf("docs markdown lacks %q:\n%s", want, docs.Markdown)
 		}
@@ -114,7 +115,7 @@ func TestContentProperties(t *testing.T) {
 	if products.Method != content.MethodPage || products.Coverage < 0.99 {
 		t.Errorf("products: method %s, coverage %.2f, want the cleaned page", products.Method, products.Coverage)
 	}
-	for _, want := range []string{"Speckled mug", "£24", "[Espresso cups, pair](https://example.com/p/espresso-pair)"} {
+	for _, want := range []string{"Speckled mug", "£24", "### [Espresso cups, pair]\n", "\n[Espresso cups, pair]: https://example.com/p/espresso-pair"} {
 		if !strings.Contains(products.Markdown, want) {
 			t.Errorf("products markdown lacks %q:\n%s", want, products.Markdown)
 		}

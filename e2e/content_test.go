@@ -34,7 +34,7 @@ func TestContentFields(t *testing.T) {
 	}
 	r := recs[0]
 	md, _ := r["markdown"].(string)
-	for _, want := range []string{"[fare_table](" + s.URL + "/trains/fares/2026)", "twenty-fourth of December"} {
+	for _, want := range []string{"see the [fare_table] for", "\n[fare_table]: " + s.URL + "/trains/fares/2026", "twenty-fourth of December"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}

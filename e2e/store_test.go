@@ -227,6 +227,41 @@ func TestExtractFrom(t *testing.T) {
 
 // TestExtractFiles: trawl extract FILE --base URL extracts a stored body
 // as fetched from URL; bad arguments are usage errors.
+// TestMarkdownLinks checks --markdown-links: reference links by default
+// ([text] in the prose, [text]: URL at the end), inline links with
+// --markdown-links inline, a usage error for anything else.
+func TestMarkdownLinks(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	body := filepath.Join(t.TempDir(), "abc.html")
+	if err := os.WriteFile(body, []byte(htmlPage("Night trains", contentArticle).body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args       []string
+		want, lack string
+	}{
+		{nil, "\n[fare_table]: https://example.com/trains/fares/2026", "](https://example.com/trains/fares/2026)"},
+		{[]string{"--markdown-links", "reference"}, "\n[fare_table]: https://example.com/trains/fares/2026", "](https://example.com/trains/fares/2026)"},
+		{[]string{"--markdown-links", "inline"}, "[fare_table](https://example.com/trains/fares/2026)", "[fare_table]:"},
+	} {
+		args := append([]string{"extract", body, "--base", "https://example.com/trains/night", "--fields", "url,markdown"}, tc.args...)
+		res := runTrawl(t, ctx, nil, args...)
+		recs := rawRecords(t, res.stdout)
+		if res.code != 0 || len(recs) != 1 {
+			t.Fatalf("trawl %q: exit %d:\n%s\n%s", args, res.code, res.stdout, res.stderr)
+		}
+		md, _ := recs[0]["markdown"].(string)
+		if !strings.Contains(md, tc.want) || strings.Contains(md, tc.lack) {
+			t.Errorf("trawl %q: markdown lacks %q or has %q:\n%s", args, tc.want, tc.lack, md)
+		}
+	}
+	res := runTrawl(t, ctx, nil, "extract", body, "--fields", "markdown", "--markdown-links", "footnote")
+	if res.code != 2 || !strings.Contains(res.stderr, `--markdown-links "footnote"`) {
+		t.Errorf("--markdown-links footnote: exit %d, stderr:\n%s", res.code, res.stderr)
+	}
+}
+
 func TestExtractFiles(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
@@ -243,7 +278,8 @@ func TestExtractFiles(t *testing.T) {
 	r := recs[0]
 	if r["url"] != "https://example.com/trains/night" || r["title"] != "Night trains" || r["stored_path"] != body ||
 		!strings.Contains(fmt.Sprint(r["links"]), "https://example.com/trains/fares/2026") ||
-		!strings.Contains(r["markdown"].(string), "[fare_table](https://example.com/trains/fares/2026)") {
+		!strings.Contains(r["markdown"].(string), "[fare_table]") ||
+		!strings.Contains(r["markdown"].(string), "\n[fare_table]: https://example.com/trains/fares/2026") {
 		t.Errorf("record: %v", r)
 	}
 	for _, bad := range [][]string{
