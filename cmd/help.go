@@ -21,7 +21,7 @@ var flagGroups = []struct {
 	{"Input (URLs, files of URLs, - or piped standard input)", []string{"no-fallback-http"}},
 	{"Output", []string{"output", "format", "fields", "select", "content-selector", "exclude-selector", "markdown-links", "store", "output-dir", "csv-raw", "max-links", "progress", "quiet", "summary-json", "strict"}},
 	{"Requests", []string{"timeout", "retries", "max-body", "header", "user-agent", "proxy", "cookies", "sensitive-header", "location-trusted", "deny-private"}},
-	{"Politeness", []string{"concurrency", "per-host", "rate", "no-robots", "max-retry-after", "queue-memory", "spill-dir"}},
+	{"Politeness", []string{"concurrency", "per-host", "rate", "burst", "no-robots", "max-retry-after", "queue-memory", "spill-dir"}},
 	{"Crawl", []string{"scope", "include", "exclude", "depth", "max-pages", "sitemap"}},
 	{"Cron & resume", []string{"resume", "lock", "max-time", "grace"}},
 	{"JavaScript pages (headless Chromium)", []string{"render", "render-wait", "render-timeout", "render-tabs", "render-recycle", "render-block", "screenshot", "full-page", "chrome"}},

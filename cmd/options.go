@@ -34,6 +34,7 @@ type RunOptions struct {
 	Concurrency int
 	PerHost     int
 	Rate        float64
+	Burst       int
 	Timeout     time.Duration
 	Retries     int
 	MaxBody     string
@@ -118,6 +119,7 @@ func addRunFlags(fs *pflag.FlagSet, o *RunOptions) {
 	fs.IntVarP(&o.Concurrency, "concurrency", "c", 16, "number of requests in flight at once, over all hosts (one site gets at most --per-host of them)")
 	fs.IntVar(&o.PerHost, "per-host", 2, "requests in flight to one host at once")
 	fs.Float64Var(&o.Rate, "rate", 0, "requests per second to one host (0: no limit beyond robots.txt Crawl-delay)")
+	fs.IntVar(&o.Burst, "burst", 1, "with --rate: requests a host may get at once after being idle, then --rate holds")
 	durationVar(fs, &o.Timeout, "timeout", 30*time.Second, "time limit for one request, headers and body (bare numbers are seconds)")
 	fs.IntVar(&o.Retries, "retries", 2, "retries for network errors, 429 and 5xx, with backoff")
 	durationVar(fs, &o.MaxRetryAfter, "max-retry-after", 10*time.Minute, "longest Retry-After honoured; a 429/503 asking for more fails at once as rate_limited")
@@ -185,6 +187,10 @@ func (o *RunOptions) Validate() error {
 		return usageError("--per-host must be at least 1, got %d", o.PerHost)
 	case o.Rate < 0:
 		return usageError("--rate must not be negative, got %v", o.Rate)
+	case o.Burst < 1:
+		return usageError("--burst must be at least 1, got %d", o.Burst)
+	case o.Burst > 1 && o.Rate == 0:
+		return usageError("--burst %d needs --rate: without a rate there is nothing to burst over", o.Burst)
 	case o.Timeout <= 0:
 		return usageError("--timeout must be positive, got %v", o.Timeout)
 	case o.Retries < 0:
@@ -414,6 +420,7 @@ func (o *RunOptions) baseFetchConfig() crawler.Config {
 		DenyPrivate:  o.DenyPrivate,
 		PerHost:      o.PerHost,
 		Rate:         o.Rate,
+		Burst:        o.Burst,
 		IgnoreRobots: o.NoRobots,
 		Capture:      o.Warc != "",
 	}

@@ -232,7 +232,7 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 	if r.redis != nil {
 		// Without --rate it still carries pauses and Crawl-delays to the
 		// other processes.
-		cfg.SharedLimiter = r.redis.SharedRate(o.Rate, 1)
+		cfg.SharedLimiter = r.redis.SharedRate(o.Rate, o.Burst)
 	}
 	if r.scope != nil {
 		scope := r.scope

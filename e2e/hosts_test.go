@@ -310,3 +310,36 @@ func maxTimeStopsWaitingWork(t *testing.T, extra ...string) {
 		t.Errorf("the summary does not say the run stopped early:\n%s", res.stderr)
 	}
 }
+
+// TestBurst: --burst N lets a host that was idle get N requests at once,
+// then --rate holds; --burst needs --rate and is at least 1.
+func TestBurst(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	s := newHostsSite(t, 1, nil)
+	urls := s.groupedURLs(6)
+	res := runTrawl(t, ctx, nil, "fetch", "-c", "4", "--per-host", "4", "--rate", "2", "--burst", "3", urlFile(t, urls))
+	if res.code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", res.code, res.stderr)
+	}
+	checkAllOK(t, parseJSONL(t, res.stdout), urls)
+	hs := s.pageHits(s.hosts[0])
+	if len(hs) != 6 {
+		t.Fatalf("%d page requests, want 6", len(hs))
+	}
+	// The burst: 3 requests at once (not 0.5s apart, which would put the
+	// third 1s after the first); then one every 0.5s: the 6th is due 1.5s
+	// after the first, whatever the delays.
+	if d := hs[2].at - hs[0].at; d >= 500*time.Millisecond {
+		t.Errorf("the first 3 requests took %v: no burst", d)
+	}
+	if d := hs[5].at - hs[0].at; d < 1500*time.Millisecond-100*time.Millisecond {
+		t.Errorf("6 requests at --rate 2 --burst 3 within %v, want at least 1.5s", d)
+	}
+	for _, bad := range [][]string{{"--burst", "0", "--rate", "1"}, {"--burst", "2"}} {
+		res := runTrawl(t, ctx, nil, append([]string{"fetch"}, append(bad, urlFile(t, urls))...)...)
+		if res.code != 2 || !strings.Contains(res.stderr, "--burst") {
+			t.Errorf("%v: exit code %d, stderr %q; want 2 naming --burst", bad, res.code, res.stderr)
+		}
+	}
+}
