@@ -1,0 +1,104 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/structured"
+)
+
+// TestRenderConcurrentTabsAnimate: pages rendered at the same time in
+// tabs of one browser each get animation frames and timers as a visible,
+// focused page does: none is left hidden behind another tab with its
+// requestAnimationFrame never called.
+func TestRenderConcurrentTabsAnimate(t *testing.T) {
+	const n = 8
+	// The /wait of the API servers answers once every page asked for
+	// it twice, so that all the tabs are open at once when their frames
+	// are requested. Two requests, as one in flight counts as idle; a
+	// server per page, as Chromium makes at most 6 connections to a host.
+	var arrived atomic.Int32
+	all := make(chan struct{})
+	opened := make([]chan struct{}, n) // closed at the first request of page i
+	var firsts [n]sync.Once
+	for i := range opened {
+		opened[i] = make(chan struct{})
+	}
+	wait := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		firsts[i].Do(func() { close(opened[i]) })
+		if arrived.Add(1) == 2*n {
+			close(all)
+		}
+		select {
+		case <-all:
+		case <-r.Context().Done():
+		}
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		fmt.Fprint(w, "go")
+	})
+	apis := make([]string, n)
+	for i := range apis {
+		api := httptest.NewServer(wait)
+		defer api.Close()
+		apis[i] = api.URL
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/"))
+		htmlPage(`<html><head><title>stale</title></head><body><script>
+Promise.all([fetch("`+apis[i%n]+`/wait?k=a&page=`+strconv.Itoa(i%n)+`"), fetch("`+apis[i%n]+`/wait?k=b&page=`+strconv.Itoa(i%n)+`")]).then(function () {
+  requestAnimationFrame(function () {
+    setTimeout(function () {
+      requestAnimationFrame(function () {
+        document.title = "frame " + document.visibilityState + " " + document.hasFocus();
+      });
+    }, 20);
+  });
+});
+</script></body></html>`)(w, r)
+	}))
+	defer srv.Close()
+	withRenderer(t, crawler.Config{IgnoreRobots: true, PerHost: -1}, Config{Tabs: n, Timeout: 20 * time.Second}, func(ctx context.Context, f *crawler.Fetcher, r *Renderer) {
+		resps := make([]*crawler.Response, n)
+		for i := range resps {
+			resps[i] = fetchPage(ctx, t, f, fmt.Sprintf("%s/%d", srv.URL, i))
+		}
+		outs := make([]*crawler.Rendered, n)
+		err := structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
+			// One tab at a time, each opened once the one before is
+			// showing its page: the later ones then open beside it, in
+			// the same window, as a busy crawl's do.
+			for i := range resps {
+				tg.StartSoon(func(ctx context.Context) error {
+					var err error
+					outs[i], err = r.Render(ctx, resps[i])
+					return err
+				})
+				select {
+				case <-opened[i]:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, out := range outs {
+			mustContain(t, string(out.HTML), "<title>frame visible true</title>")
+			if out.TimedOut {
+				t.Errorf("page %d timed out", i)
+			}
+		}
+	})
+}
