@@ -119,6 +119,9 @@ type Result struct {
 	Error *ResultError `json:"error,omitempty"`
 	// Line is the input line number of a line that is not a valid URL.
 	Line int `json:"line,omitempty"`
+	// carry, on a record carried forward, holds the previous record's
+	// fields as written, which the fields above lack ([carryForward]).
+	carry *carriedRecord
 }
 
 // MarshalJSON writes r with nil Links and Redirects as empty arrays. It
