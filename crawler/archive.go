@@ -159,6 +159,15 @@ func (a *Archive) revisit(ctx context.Context, ex *Exchange, resp *warc.Record, 
 // metadata returns the metadata record of the page res, whose final
 // response is ex and its record respID: res as JSON.
 func (a *Archive) metadata(res *Result, ex *Exchange, respID string) (*warc.Record, error) {
+	if res.carry != nil {
+		// A 304's fields carried forward as written: decoded into a copy,
+		// the record itself stays spliced for the output.
+		cp := *res
+		if err := cp.materialize(); err != nil {
+			return nil, fmt.Errorf("encode the metadata record of %s: %w", res.URL, err)
+		}
+		res = &cp
+	}
 	block, err := json.Marshal(res)
 	if err != nil {
 		return nil, fmt.Errorf("encode the metadata record of %s: %w", res.URL, err)

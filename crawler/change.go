@@ -1,13 +1,16 @@
 package crawler
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/trawl-dev/trawl/store"
+	"github.com/trawl-dev/trawl/warc"
 )
 
 // The values of a record's change with --since ([Result.Change]).
@@ -64,20 +67,53 @@ func setConditional(ctx context.Context, req *http.Request) {
 // previous is what the previous runs hold of a request's URL.
 type previous struct {
 	entry  store.SinceEntry
-	found  bool    // the URL is in the previous runs
-	record *Result // the success of entry, when already read back; nil otherwise
+	found  bool        // the URL is in the previous runs
+	record *prevRecord // the success of entry, when already read back; nil otherwise
+}
+
+// prevRecord is a previous success read back: split into its members
+// (see [spliceRecord]), or, when it does not split, decoded whole.
+type prevRecord struct {
+	raw   rawRecord
+	whole *Result // nil when split
+}
+
+// validators returns the etag and last_modified of p.
+func (p *prevRecord) validators() (etag, lastModified string, err error) {
+	if p.whole != nil {
+		return p.whole.ETag, p.whole.LastModified, nil
+	}
+	l := layout()
+	if etag, err = rawString(p.raw.vals[l.byName[fieldETag]]); err != nil {
+		return "", "", err
+	}
+	lastModified, err = rawString(p.raw.vals[l.byName[fieldLastModified]])
+	return etag, lastModified, err
+}
+
+// rawString decodes the JSON string v ("" for none).
+func rawString(v []byte) (string, error) {
+	if v == nil || string(v) == "null" {
+		return "", nil
+	}
+	if len(v) >= 2 && v[0] == '"' && bytes.IndexByte(v, '\\') < 0 && utf8.Valid(v) {
+		return string(v[1 : len(v)-1]), nil
+	}
+	var s string
+	err := json.Unmarshal(v, &s)
+	return s, err
 }
 
 // applyChange sets res.Change from the previous runs' entry of its URL
 // (p), and on a 304 carries the previous
-// success's fields forward into res. It returns the error of a previous
-// record that could not be read back.
-func applyChange(ctx context.Context, since *store.SinceIndex, res *Result, p previous) error {
+// success's fields forward into res (their links decoded when links).
+// It returns the error of a previous record that could not be read back.
+func applyChange(ctx context.Context, since *store.SinceIndex, res *Result, p previous, links bool) error {
 	e, found := p.entry, p.found
 	switch {
 	case res.Status == http.StatusNotModified && res.Error == nil && found && e.OK:
 		res.Change = ChangeUnchanged
-		return carryForward(ctx, since, res, e, p.record)
+		return carryForward(ctx, since, res, e, p.record, links)
 	case found && !e.OK && res.Error != nil:
 		// It failed then and fails now: unchanged when in the same way.
 		res.Change = ChangeChanged
@@ -100,18 +136,62 @@ func applyChange(ctx context.Context, since *store.SinceIndex, res *Result, p pr
 	return nil
 }
 
-// carryForward copies into res, a 304, the extracted fields of the
+// carryForward carries into res, a 304, the extracted fields of the
 // previous success of e, re-read from its file: title, links, fields,
 // content hash, opt-in and content fields. The validators of the 304
 // replace the previous ones when it sent some. prev, when not nil, is
-// that success already read back.
-func carryForward(ctx context.Context, since *store.SinceIndex, res *Result, e store.SinceEntry, prev *Result) error {
+// that success already read back. The fields are not decoded: res.carry
+// holds them as written, for the JSON output to splice ([spliceRecord]),
+// and [Result.materialize] decodes them for other outputs; but the links
+// are decoded into res.Links when links is true (a crawl follows them).
+// A previous record that does not split into its members is decoded and
+// copied whole.
+func carryForward(ctx context.Context, since *store.SinceIndex, res *Result, e store.SinceEntry, prev *prevRecord, links bool) error {
 	if prev == nil {
 		var err error
 		if prev, err = readPrevious(ctx, since, e); err != nil {
 			return fmt.Errorf("--since %s: the record of %s cannot be carried forward: %w", since.Where(e), res.URL, err)
 		}
 	}
+	if err := carryRecord(res, prev, links); err != nil {
+		return fmt.Errorf("--since %s: the record of %s cannot be carried forward: %w", since.Where(e), res.URL, err)
+	}
+	return nil
+}
+
+// carryRecord is carryForward of prev, read back.
+func carryRecord(res *Result, prev *prevRecord, links bool) error {
+	if prev.whole != nil {
+		copyPrevious(res, prev.whole)
+		return nil
+	}
+	l := layout()
+	vals, fetchedAt, err := prepareCarry(l, prev.raw)
+	if err != nil {
+		return err
+	}
+	c := &carriedRecord{line: prev.raw.line, vals: vals, ownContentType: res.ContentType != "", ownHeaders: res.Headers != nil}
+	if links {
+		if res.Links, err = carriedLinks(l, c); err != nil {
+			return err
+		}
+	}
+	if v := prev.raw.vals[l.byName["warc"]]; v != nil && string(v) != "null" {
+		// The capture a revisit record refers to (--warc).
+		var w warc.Placement
+		if err := json.Unmarshal(v, &w); err != nil {
+			return fmt.Errorf("warc: %w", err)
+		}
+		res.prevWarc = &w
+	}
+	res.PreviousFetchedAt = fetchedAt
+	res.carry = c
+	return nil
+}
+
+// copyPrevious copies into res, a 304, the extracted fields of prev, the
+// previous success decoded: see [carryForward].
+func copyPrevious(res *Result, prev *Result) {
 	res.SetPage(prev.page())
 	etag, lastModified, headers := res.ETag, res.LastModified, res.Headers
 	res.PageData = prev.PageData
@@ -130,26 +210,51 @@ func carryForward(ctx context.Context, since *store.SinceIndex, res *Result, e s
 	}
 	res.PreviousFetchedAt = prev.FetchedAt
 	res.prevWarc = prev.Warc
+}
+
+// materialize decodes the fields that r carries forward as written
+// (r.carry) into r, for an output that does not splice them: r is then
+// what decoding the previous record and copying its fields gives.
+func (r *Result) materialize() error {
+	c := r.carry
+	if c == nil {
+		return nil
+	}
+	var prev Result
+	if err := json.Unmarshal(c.line, &prev); err != nil {
+		return fmt.Errorf("the record carried forward of %s: %w", r.URL, err)
+	}
+	copyPrevious(r, &prev)
+	r.carry = nil
 	return nil
 }
 
-// readPrevious reads back the success of e, decoded.
-func readPrevious(ctx context.Context, since *store.SinceIndex, e store.SinceEntry) (*Result, error) {
+// readPrevious reads back the success of e: split into its members, or
+// decoded whole when it does not split.
+func readPrevious(ctx context.Context, since *store.SinceIndex, e store.SinceEntry) (*prevRecord, error) {
 	line, err := since.Record(ctx, e)
 	if err != nil {
 		return nil, err
+	}
+	return readPreviousLine(line)
+}
+
+// readPreviousLine is readPrevious of the record line.
+func readPreviousLine(line []byte) (*prevRecord, error) {
+	if rr, ok := splitRecord(layout(), line); ok {
+		return &prevRecord{raw: rr}, nil
 	}
 	var prev Result
 	if err := json.Unmarshal(line, &prev); err != nil {
 		return nil, err
 	}
-	return &prev, nil
+	return &prevRecord{whole: &prev}, nil
 }
 
 // lookupSince finds req's URL in the previous runs (RunConfig.Since) and
 // returns ctx made conditional on its validators when they apply. They
-// come from the previous success read back once, whole, and kept for a
-// 304 to carry forward: one read and one decoding a URL. The error is
+// come from the previous success read back once, split into its members,
+// and kept for a 304 to carry forward: one read a URL. The error is
 // that of a previous output that cannot be read back.
 func (r *run) lookupSince(ctx context.Context, req Request) (context.Context, previous, error) {
 	if r.cfg.Since == nil {
@@ -161,8 +266,12 @@ func (r *run) lookupSince(ctx context.Context, req Request) (context.Context, pr
 		return ctx, p, nil
 	}
 	var etag, lastModified string
-	if prev, err := readPrevious(ctx, r.cfg.Since, e); err == nil {
-		p.record, etag, lastModified = prev, prev.ETag, prev.LastModified
+	prev, err := readPrevious(ctx, r.cfg.Since, e)
+	if err == nil {
+		etag, lastModified, err = prev.validators()
+	}
+	if err == nil {
+		p.record = prev
 	} else if etag, lastModified, err = r.cfg.Since.Validators(ctx, e); err != nil {
 		// Readable enough for its validators, not to be carried forward:
 		// that is found on a 304, if one comes.
@@ -175,6 +284,11 @@ func (r *run) lookupSince(ctx context.Context, req Request) (context.Context, pr
 // (an unchanged page): it then goes to Unwritten, if set.
 func (r *run) writeOut(ctx context.Context, res *Result) error {
 	if !r.cfg.ChangedOnly || res.Change != ChangeUnchanged {
+		if _, splices := r.cfg.Output.(*JSONOutput); res.carry != nil && !splices {
+			if err := res.materialize(); err != nil {
+				return err
+			}
+		}
 		return r.cfg.Output.Write(ctx, res)
 	}
 	if r.cfg.Unwritten != nil {
@@ -245,7 +359,7 @@ func (r *run) notRequested(ctx context.Context, req Request, start time.Time) (r
 	}
 	res = NewResult(req, nil, nil, start)
 	res.Status, res.Change, res.Via = e.Status, ChangeUnchanged, ViaSitemapLastmod
-	if err := carryForward(ctx, r.cfg.Since, res, e, nil); err != nil {
+	if err := carryForward(ctx, r.cfg.Since, res, e, nil, r.cfg.Crawl); err != nil {
 		return nil, true, err
 	}
 	return res, true, nil

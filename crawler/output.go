@@ -128,6 +128,9 @@ func writeBounded(ctx context.Context, r *Result, write func(context.Context, *R
 	if !errors.Is(err, store.ErrRecordTooLarge) {
 		return err
 	}
+	if err := r.materialize(); err != nil {
+		return err
+	}
 	*r = *TooLargeRecord(r, err)
 	return write(ctx, r)
 }
@@ -154,6 +157,14 @@ func TooLargeRecord(r *Result, err error) *Result {
 func (o *JSONOutput) Flush(ctx context.Context) error { return o.sink.Flush(ctx) }
 
 func (o *JSONOutput) encode(r *Result) ([]byte, error) {
+	if r.carry != nil {
+		// Its own members only: the carried ones are spliced in.
+		own := *r
+		own.SetPage(Page{})
+		own.PageData = PageData{ETag: r.ETag, LastModified: r.LastModified, Headers: r.Headers}
+		own.PageContent = nil
+		r = &own
+	}
 	c := r.cleaned()
 	r = &c
 	o.buf.Reset()
@@ -163,6 +174,12 @@ func (o *JSONOutput) encode(r *Result) ([]byte, error) {
 		return nil, err
 	}
 	full := bytes.TrimRight(o.buf.Bytes(), "\n")
+	if r.carry != nil {
+		var err error
+		if full, err = spliceRecord(layout(), full, r.carry); err != nil {
+			return nil, err
+		}
+	}
 	if o.fields == nil {
 		return full, nil
 	}

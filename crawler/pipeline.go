@@ -690,7 +690,7 @@ func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 		}
 	}
 	if r.cfg.Since != nil {
-		if err := applyChange(ctx, r.cfg.Since, res, prev); err != nil {
+		if err := applyChange(ctx, r.cfg.Since, res, prev, r.cfg.Crawl); err != nil {
 			return nil, sinceErr(ctx, err)
 		}
 		if res.Status == http.StatusNotModified {

@@ -129,6 +129,9 @@ type Result struct {
 	// prevWarc, on a record carried forward (a 304), is the previous
 	// run's Warc: the capture a revisit record refers to.
 	prevWarc *warc.Placement
+	// carry, on a record carried forward, holds the previous record's
+	// fields as written, which the fields above lack ([carryForward]).
+	carry *carriedRecord
 }
 
 // MarshalJSON writes r with nil Links and Redirects as empty arrays. It

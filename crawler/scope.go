@@ -168,6 +168,9 @@ func (s *Scope) Check(raw string, depth int) error {
 	if !s.inMode(u) {
 		return newError(KindOutOfScope, raw, fmt.Errorf("outside the %s scope of the seeds", s.opts.Mode))
 	}
+	if len(s.opts.Exclude) == 0 && len(s.opts.Include) == 0 {
+		return nil
+	}
 	norm := u.String()
 	for _, re := range s.opts.Exclude {
 		if re.MatchString(norm) {

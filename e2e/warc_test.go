@@ -547,6 +547,21 @@ func TestWarcSinceRevisit(t *testing.T) {
 		if !bytes.HasPrefix(r.Block, []byte("HTTP/1.1 304 ")) {
 			t.Errorf("%s: revisit block %q, want the 304 as sent", l.URL, r.Block)
 		}
+		// The metadata record holds the record as the output has it, the
+		// fields carried forward from the first run included.
+		var meta *warc.ReadRecord
+		for _, m := range a.recs {
+			if m.Type() == warc.TypeMetadata && m.Header.Get("WARC-Concurrent-To") == r.ID() {
+				meta = m
+			}
+		}
+		var got struct {
+			Title  string `json:"title"`
+			Change string `json:"change"`
+		}
+		if meta == nil || json.Unmarshal(meta.Block, &got) != nil || got.Title == "" || got.Change != "unchanged" {
+			t.Errorf("%s: metadata record of the revisit %v, want the record with its carried title", l.URL, meta)
+		}
 	}
 	checkCDX(t, a)
 }

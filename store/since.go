@@ -15,6 +15,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/trawl-dev/trawl/structured"
 )
@@ -218,6 +221,15 @@ var errSinceLinks = errors.New("links is not an array")
 
 // parseSinceRecord reads one line of a previous output.
 func parseSinceRecord(text string) (sinceRecord, error) {
+	if rec, ok := quickSinceRecord(text); ok {
+		return rec, nil
+	}
+	return decodeSinceRecord(text)
+}
+
+// decodeSinceRecord is parseSinceRecord of any line, decoded with
+// encoding/json.
+func decodeSinceRecord(text string) (sinceRecord, error) {
 	var rec sinceRecord
 	if t := strings.TrimSpace(text); !strings.HasPrefix(t, "{") {
 		return rec, errNotObject
@@ -424,4 +436,165 @@ func (idx *SinceIndex) Close() {
 		}
 	}
 	idx.files = nil
+}
+
+// sinceDecoders are the jsontext decoders of quickSinceRecord.
+var sinceDecoders = sync.Pool{New: func() any { return jsontext.NewDecoder(bytes.NewBuffer(nil)) }}
+
+// The members of a record that the index reads, by name.
+const (
+	memURL = iota
+	memFinalURL
+	memStatus
+	memFetchedAt
+	memContentHash
+	memETag
+	memLastModified
+	memError
+	memLinks
+	memCount
+)
+
+var sinceMembers = map[string]int{
+	"url": memURL, "final_url": memFinalURL, "status": memStatus, "fetched_at": memFetchedAt,
+	"content_hash": memContentHash, "etag": memETag, "last_modified": memLastModified,
+	"error": memError, "links": memLinks,
+}
+
+// quickSinceRecord reads the line text as parseSinceRecord does, in one
+// pass with jsontext (validating) and decoding only the members the index
+// reads, for a line as trawl writes them. It reports false when the line
+// is not one (not valid JSON, a member of the index twice or named in
+// another case, an escape in a string it reads, an error object, ...):
+// parseSinceRecord then decodes it as before, with its errors.
+func quickSinceRecord(text string) (sinceRecord, bool) {
+	var rec sinceRecord
+	var vals [memCount][]byte
+	line := []byte(text)
+	dec := sinceDecoders.Get().(*jsontext.Decoder)
+	defer sinceDecoders.Put(dec)
+	dec.Reset(bytes.NewBuffer(line), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return rec, false
+	}
+	for dec.PeekKind() == '"' {
+		name, err := dec.ReadValue()
+		if err != nil {
+			return rec, false
+		}
+		key := name[1 : len(name)-1]
+		i, wanted := sinceMembers[string(key)]
+		if !wanted && foldsToMember(key) {
+			return rec, false // decoding matches names regardless of case
+		}
+		v, err := dec.ReadValue()
+		if err != nil || wanted && vals[i] != nil {
+			return rec, false
+		}
+		if wanted {
+			end := int(dec.InputOffset())
+			vals[i] = line[end-len(v) : end]
+		}
+	}
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '}' || len(bytes.TrimLeft(line[dec.InputOffset():], " \t\r\n")) > 0 {
+		return rec, false
+	}
+	strs := [...]*string{memURL: &rec.URL, memFinalURL: &rec.FinalURL, memFetchedAt: &rec.FetchedAt,
+		memContentHash: &rec.ContentHash, memETag: &rec.ETag, memLastModified: &rec.LastModified}
+	for i, p := range strs {
+		v := vals[i]
+		if p == nil || v == nil || string(v) == "null" {
+			continue
+		}
+		str, ok := plainUnquote(v)
+		if !ok {
+			return rec, false
+		}
+		*p = str
+	}
+	if v := vals[memStatus]; v != nil && string(v) != "null" {
+		n, ok := plainStatus(v)
+		if !ok {
+			return rec, false
+		}
+		rec.Status = n
+	}
+	if v := vals[memError]; v != nil && string(v) != "null" {
+		return rec, false
+	}
+	if v := vals[memLinks]; v != nil && v[0] != '[' && string(v) != "null" {
+		return rec, false
+	}
+	if rec.FetchedAt != "" {
+		at, err := time.Parse(time.RFC3339Nano, rec.FetchedAt)
+		if err != nil {
+			return rec, false
+		}
+		rec.at = at
+	}
+	return rec, true
+}
+
+// foldsToMember reports whether the name key, not one the index reads,
+// could match one when decoding folds case: it has a byte that is not
+// ASCII, or equals one but for ASCII case.
+func foldsToMember(key []byte) bool {
+	var lower [16]byte
+	if len(key) > len(lower) {
+		for _, c := range key {
+			if c >= utf8.RuneSelf {
+				return true
+			}
+		}
+		return false // longer than any member's name
+	}
+	for i, c := range key {
+		if c >= utf8.RuneSelf {
+			return true
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	_, ok := sinceMembers[string(lower[:len(key)])]
+	return ok
+}
+
+// plainUnquote returns the JSON string v decoded when it is valid UTF-8
+// and its only escapes are \" and \\ (an etag's quotes), false otherwise.
+func plainUnquote(v []byte) (string, bool) {
+	if len(v) < 2 || v[0] != '"' || !utf8.Valid(v) {
+		return "", false
+	}
+	v = v[1 : len(v)-1]
+	i := bytes.IndexByte(v, '\\')
+	if i < 0 {
+		return string(v), true
+	}
+	out := make([]byte, 0, len(v))
+	for ; i >= 0; i = bytes.IndexByte(v, '\\') {
+		if i+1 >= len(v) || v[i+1] != '"' && v[i+1] != '\\' {
+			return "", false
+		}
+		out = append(append(out, v[:i]...), v[i+1])
+		v = v[i+2:]
+	}
+	return string(append(out, v...)), true
+}
+
+// plainStatus returns the int v as encoding/json writes one, false when
+// it is not one or too long for a status.
+func plainStatus(v []byte) (int, bool) {
+	if len(v) == 0 || len(v) > 9 || v[0] == '0' && len(v) > 1 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }

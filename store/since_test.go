@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -190,6 +191,31 @@ func FuzzSinceIndexCSV(f *testing.F) {
 			if err := json.Unmarshal(rec, &r); err != nil || Fingerprint(r.URL) != key {
 				t.Fatalf("read back %q (%v) is not the record of its URL", rec, err)
 			}
+		}
+	})
+}
+
+// FuzzQuickSinceRecord: a line that quickSinceRecord reads is read alike
+// by decoding it with encoding/json, as before it.
+func FuzzQuickSinceRecord(f *testing.F) {
+	f.Add(`{"url":"http://a/","final_url":"http://a/b","status":200,"etag":"\"e\"","last_modified":"Mon, 30 Nov 2026 10:00:00 GMT","content_hash":"ab","fetched_at":"2026-01-03T00:00:00.000Z","links":["http://a/c"],"title":"é"}`)
+	f.Add(`{"url":"http://a/","status":304,"fetched_at":"2026-01-03T00:00:00+02:00","error":null,"links":null,"other":{"url":5}}`)
+	f.Add(`{"URL":"http://a/","status":200}`)
+	f.Add(`{"url":"http://a/","url":"http://b/"}`)
+	f.Add(`{"url":"http://a/\u0041","status":"200"}`)
+	f.Add(`{"url":"http://a/","status":200,"error":{"kind":"http"}} x`)
+	f.Add(`{"url":"http://a/","status":-0,"links":{}}`)
+	f.Fuzz(func(t *testing.T, line string) {
+		quick, ok := quickSinceRecord(line)
+		if !ok {
+			return
+		}
+		slow, err := decodeSinceRecord(line)
+		if err != nil {
+			t.Fatalf("quick read %q, decoding refuses it: %v", line, err)
+		}
+		if !reflect.DeepEqual(quick, slow) {
+			t.Fatalf("quick read %q as %+v, decoding as %+v", line, quick, slow)
 		}
 	})
 }
