@@ -1,6 +1,7 @@
 package crawler
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -159,11 +160,14 @@ func (a *Archive) revisit(ctx context.Context, ex *Exchange, resp *warc.Record, 
 // metadata returns the metadata record of the page res, whose final
 // response is ex and its record respID: res as JSON.
 func (a *Archive) metadata(res *Result, ex *Exchange, respID string) (*warc.Record, error) {
-	block, err := json.Marshal(res)
-	if err != nil {
+	// What json.Marshal(res) writes (HTML characters escaped, unlike
+	// the output), in one pass: json.Marshal would encode res through
+	// its MarshalJSON and compact the result again.
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(res.jsonForm()); err != nil {
 		return nil, fmt.Errorf("encode the metadata record of %s: %w", res.URL, err)
 	}
-	m := &warc.Record{Block: block}
+	m := &warc.Record{Block: bytes.TrimSuffix(buf.Bytes(), []byte("\n"))}
 	m.Header.Add("WARC-Type", warc.TypeMetadata)
 	m.Header.Add("WARC-Record-ID", a.w.NewID())
 	m.Header.Add("WARC-Date", warc.FormatDate(ex.Date))

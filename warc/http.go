@@ -10,6 +10,7 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // ErrNoHTTPHeader is returned for a block that has no complete HTTP
@@ -39,7 +40,11 @@ type HTTPResponseHead struct {
 // ParseHTTPResponse reads the status and the fields of an HTTP response
 // header as returned by [SplitHTTP].
 func ParseHTTPResponse(head []byte) (HTTPResponseHead, error) {
-	tp := textproto.NewReader(bufio.NewReader(bytes.NewReader(head)))
+	hr := headReaders.Get().(*headReader)
+	defer hr.put()
+	hr.r.Reset(head)
+	hr.br.Reset(&hr.r)
+	tp := textproto.NewReader(&hr.br)
 	line, err := tp.ReadLine()
 	if err != nil {
 		return HTTPResponseHead{}, ErrNoHTTPHeader
@@ -55,6 +60,26 @@ func ParseHTTPResponse(head []byte) (HTTPResponseHead, error) {
 		return HTTPResponseHead{}, err
 	}
 	return HTTPResponseHead{Status: status, Header: http.Header(h)}, nil
+}
+
+// headReader is the reader stack ParseHTTPResponse reads a head with,
+// kept in headReaders: a bufio.Reader of its own would cost 4 KiB for
+// every record.
+type headReader struct {
+	r  bytes.Reader
+	br bufio.Reader
+}
+
+var headReaders = sync.Pool{New: func() any {
+	hr := &headReader{}
+	hr.br = *bufio.NewReaderSize(nil, 1024)
+	return hr
+}}
+
+func (hr *headReader) put() {
+	hr.r.Reset(nil)
+	hr.br.Reset(nil)
+	headReaders.Put(hr)
 }
 
 // HTTPPayload returns the payload of an HTTP response as it was on the

@@ -107,7 +107,21 @@ type Writer struct {
 // [Writer.Compress], ready for [Writer.WriteMembers].
 type Member struct {
 	data []byte
-	cdx  *cdxEntry // nil when the record is not indexed
+	buf  *bytes.Buffer // holds data; back to memberPool once written
+	cdx  *cdxEntry     // nil when the record is not indexed
+}
+
+// memberPool holds the buffers of [Member]s: [Writer.WriteMembers] puts
+// them back once it has copied them out.
+var memberPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// release puts m's buffer back in memberPool; m is not to be used after.
+func (m *Member) release() {
+	if m.buf != nil && m.buf.Cap() <= 1<<20 {
+		m.buf.Reset()
+		memberPool.Put(m.buf)
+	}
+	m.data, m.buf = nil, nil
 }
 
 // Len returns the size of the member.
@@ -201,9 +215,15 @@ func (w *Writer) Compress(r *Record) (Member, error) {
 	}
 	zw := gzipPools[level].Get().(*gzip.Writer)
 	defer gzipPools[level].Put(zw)
-	var out bytes.Buffer
-	out.Grow((head.Len()+len(r.Block))/2 + 64)
-	zw.Reset(&out)
+	out := memberPool.Get().(*bytes.Buffer)
+	size := head.Len() + len(r.Block) + len(recordEnd)
+	if level == gzip.NoCompression {
+		size += 64 + 5*(size/(16<<10)+1) // gzip header and trailer, stored block headers
+	} else {
+		size = size/2 + 64
+	}
+	out.Grow(size)
+	zw.Reset(out)
 	for _, b := range [][]byte{head.Bytes(), r.Block, recordEnd} {
 		if _, err := zw.Write(b); err != nil {
 			return Member{}, err
@@ -212,7 +232,7 @@ func (w *Writer) Compress(r *Record) (Member, error) {
 	if err := zw.Close(); err != nil {
 		return Member{}, err
 	}
-	m := Member{data: out.Bytes()}
+	m := Member{data: out.Bytes(), buf: out}
 	if w.opts.CDX {
 		if e, ok := cdxEntryOf(r, httpHead); ok {
 			m.cdx = &e
@@ -270,6 +290,9 @@ func (w *Writer) WriteMembers(ctx context.Context, ms ...Member) ([]Placement, e
 		if err := w.cdx.spill(ctx, false); err != nil {
 			return nil, w.fail(err)
 		}
+	}
+	for i := range ms {
+		ms[i].release() // copied into w.out
 	}
 	if _, err := w.f.Write(ctx, w.out.Bytes()); err != nil {
 		return nil, w.fail(fmt.Errorf("write %s: %w", w.f.Name(), err))
