@@ -89,22 +89,39 @@ func (hr *headReader) put() {
 // longer than its Content-Length is cut to it. A response without a
 // complete header has no payload.
 func HTTPPayload(msg []byte) []byte {
+	p, _ := httpPayload(msg)
+	return p
+}
+
+// httpPayload is [HTTPPayload], with the head it parsed (nil when it
+// could not).
+func httpPayload(msg []byte) ([]byte, *HTTPResponseHead) {
 	head, body, err := SplitHTTP(msg)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	h, err := ParseHTTPResponse(head)
 	if err != nil {
-		return body
+		return body, nil
 	}
 	if te := h.Header.Values("Transfer-Encoding"); len(te) > 0 && isChunked(te) {
 		out, _ := io.ReadAll(httputil.NewChunkedReader(bytes.NewReader(body)))
-		return out
+		return out, &h
 	}
 	if n, err := strconv.ParseInt(h.Header.Get("Content-Length"), 10, 64); err == nil && n >= 0 && int64(len(body)) > n {
-		return body[:n]
+		return body[:n], &h
 	}
-	return body
+	return body, &h
+}
+
+// HTTPPayload returns the payload of the record's block, an HTTP
+// response, as [HTTPPayload] does, and keeps the head it parsed for
+// [Writer.Compress], which would otherwise parse it again. The block is
+// not to change after.
+func (r *Record) HTTPPayload() []byte {
+	p, h := httpPayload(r.Block)
+	r.head = h
+	return p
 }
 
 // isChunked reports whether the last transfer coding is chunked.

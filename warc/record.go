@@ -77,6 +77,8 @@ func (h *Header) Add(name, value string) {
 type Record struct {
 	Header Header
 	Block  []byte
+
+	head *HTTPResponseHead // the block's HTTP head, when [Record.HTTPPayload] parsed it
 }
 
 // Type returns the record's WARC-Type.

@@ -248,16 +248,20 @@ func httpHeadOf(r *Record) (*HTTPResponseHead, bool) {
 	if t := r.Type(); t != TypeResponse && t != TypeRevisit {
 		return nil, false
 	}
-	raw, _, err := SplitHTTP(r.Block)
-	if err != nil {
-		return nil, false
-	}
-	h, err := ParseHTTPResponse(raw)
-	if err != nil {
-		return nil, false
+	h := r.head
+	if h == nil {
+		raw, _, err := SplitHTTP(r.Block)
+		if err != nil {
+			return nil, false
+		}
+		parsed, err := ParseHTTPResponse(raw)
+		if err != nil {
+			return nil, false
+		}
+		h = &parsed
 	}
 	ce := strings.ToLower(strings.TrimSpace(h.Header.Get("Content-Encoding")))
-	return &h, ce != "" && ce != "identity"
+	return h, ce != "" && ce != "identity"
 }
 
 // WriteMembers writes ms, in order, into the current file (opening one
