@@ -107,19 +107,33 @@ type Writer struct {
 // [Writer.Compress], ready for [Writer.WriteMembers].
 type Member struct {
 	data []byte
-	buf  *bytes.Buffer // holds data; back to memberPool once written
+	buf  *bytes.Buffer // holds data; back to memberBufs once written
 	cdx  *cdxEntry     // nil when the record is not indexed
 }
 
-// memberPool holds the buffers of [Member]s: [Writer.WriteMembers] puts
-// them back once it has copied them out.
-var memberPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// memberBufs holds spare buffers for [Member]s: [Writer.WriteMembers]
+// puts them back once it has copied them out. A bounded free list rather
+// than a sync.Pool: a pool filled while the writer caught up after a
+// slow write kept several MiB more for two collections.
+var memberBufs = make(chan *bytes.Buffer, 64)
 
-// release puts m's buffer back in memberPool; m is not to be used after.
+func memberBuf() *bytes.Buffer {
+	select {
+	case b := <-memberBufs:
+		return b
+	default:
+		return new(bytes.Buffer)
+	}
+}
+
+// release puts m's buffer back in memberBufs; m is not to be used after.
 func (m *Member) release() {
 	if m.buf != nil && m.buf.Cap() <= 1<<20 {
 		m.buf.Reset()
-		memberPool.Put(m.buf)
+		select {
+		case memberBufs <- m.buf:
+		default:
+		}
 	}
 	m.data, m.buf = nil, nil
 }
@@ -215,7 +229,7 @@ func (w *Writer) Compress(r *Record) (Member, error) {
 	}
 	zw := gzipPools[level].Get().(*gzip.Writer)
 	defer gzipPools[level].Put(zw)
-	out := memberPool.Get().(*bytes.Buffer)
+	out := memberBuf()
 	size := head.Len() + len(r.Block) + len(recordEnd)
 	if level == gzip.NoCompression {
 		size += 64 + 5*(size/(16<<10)+1) // gzip header and trailer, stored block headers
