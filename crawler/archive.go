@@ -1,6 +1,7 @@
 package crawler
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -113,7 +114,7 @@ func (a *Archive) records(ex *Exchange) (req, resp *warc.Record) {
 	resp.Header.Add("WARC-Target-URI", ex.URL)
 	resp.Header.Add("WARC-IP-Address", ex.IP)
 	resp.Header.Add("Content-Type", warc.ContentTypeHTTPResponse)
-	resp.Header.Add("WARC-Payload-Digest", warc.DigestOf(a.w.Digest(), warc.HTTPPayload(ex.Response)))
+	resp.Header.Add("WARC-Payload-Digest", warc.DigestOf(a.w.Digest(), resp.HTTPPayload()))
 	resp.Header.Add("WARC-Truncated", ex.Truncated)
 	return req, resp
 }
@@ -168,11 +169,14 @@ func (a *Archive) metadata(res *Result, ex *Exchange, respID string) (*warc.Reco
 		}
 		res = &cp
 	}
-	block, err := json.Marshal(res)
-	if err != nil {
+	// What json.Marshal(res) writes (HTML characters escaped, unlike
+	// the output), in one pass: json.Marshal would encode res through
+	// its MarshalJSON and compact the result again.
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(res.jsonForm()); err != nil {
 		return nil, fmt.Errorf("encode the metadata record of %s: %w", res.URL, err)
 	}
-	m := &warc.Record{Block: block}
+	m := &warc.Record{Block: bytes.TrimSuffix(buf.Bytes(), []byte("\n"))}
 	m.Header.Add("WARC-Type", warc.TypeMetadata)
 	m.Header.Add("WARC-Record-ID", a.w.NewID())
 	m.Header.Add("WARC-Date", warc.FormatDate(ex.Date))

@@ -3,6 +3,7 @@ package crawler
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -106,5 +107,33 @@ func TestArchiveGolden(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("records differ from %s (-update to rewrite):\n%s", golden, got)
+	}
+}
+
+// TestArchiveMetadataJSON: the metadata record's block is json.Marshal of
+// the result (HTML characters and line separators escaped), byte for
+// byte, though it is encoded in one pass.
+func TestArchiveMetadataJSON(t *testing.T) {
+	w, err := warc.NewWriter(warc.Options{Prefix: filepath.Join(t.TempDir(), "m")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewArchive(w)
+	res := &Result{URL: "http://example.com/a?x=1&y=<2>", FinalURL: "http://example.com/a?x=1&y=<2>", Status: 200,
+		Title: "Fish & <chips> \u2028 \"quoted\" é", Description: "a > b", Links: []string{"http://example.com/b?c&d"}}
+	ex := &Exchange{URL: res.FinalURL, Date: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC), IP: "192.0.2.7"}
+	m, err := a.metadata(res, ex, "<urn:uuid:00000000-0000-4000-8000-000000000001>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(m.Block, want) {
+		t.Fatalf("metadata block:\n%s\nwant json.Marshal's:\n%s", m.Block, want)
+	}
+	if !bytes.Contains(want, []byte(`\u003cchips\u003e`)) || !bytes.Contains(want, []byte(`\u2028`)) {
+		t.Fatalf("the test's result has no escaped characters: %s", want)
 	}
 }

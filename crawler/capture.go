@@ -33,6 +33,40 @@ type Exchange struct {
 	// WARC-Truncated value: "length" (the body limit), "time" (the
 	// timeout), "disconnect" (the connection failed); empty when whole.
 	Truncated string
+
+	tap *tap // whose buffers Request and Response are; see releaseExchanges
+}
+
+// tapPool holds the taps of finished exchanges, so that their buffers,
+// grown to a page's size, serve the next request.
+var tapPool = sync.Pool{New: func() any { return new(tap) }}
+
+// newTap returns a tap from tapPool for a request whose response may be
+// up to limit bytes.
+func newTap(limit int) *tap {
+	t := tapPool.Get().(*tap)
+	t.limit = limit
+	return t
+}
+
+// releaseExchanges gives the buffers of exchanges back for reuse: their
+// Request and Response are not to be used after. Exchanges not made by
+// the fetcher are left as they are.
+func releaseExchanges(exchanges []*Exchange) {
+	for _, e := range exchanges {
+		t := e.tap
+		if t == nil {
+			continue
+		}
+		e.tap, e.Request, e.Response = nil, nil, nil
+		if t.req.Cap()+t.resp.Cap() > 4<<20 {
+			continue // one huge page does not pin its buffers
+		}
+		t.req.Reset()
+		t.resp.Reset()
+		*t = tap{req: t.req, resp: t.resp}
+		tapPool.Put(t)
+	}
 }
 
 // captureLog collects the exchanges made under one context.

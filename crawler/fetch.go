@@ -540,6 +540,9 @@ func (c *connFacts) gotConn(info httptrace.GotConnInfo) {
 	}
 	c.tlsVersion = tc.tlsVersion
 	if c.tap != nil && tc.capturable(c.scheme, c.hostport) {
+		if c.conn != nil && c.conn != tc {
+			c.conn.detach(c.tap) // a retry on another connection: the tap is reused, so no stale one may write to it
+		}
 		c.tap.date = time.Now()
 		c.tap.ip, _, _ = net.SplitHostPort(c.remote)
 		c.conn = tc
@@ -565,7 +568,7 @@ func (c *connFacts) endCapture(log *captureLog, u *url.URL, truncated *string) {
 	}
 	// The URL as the records name it, a password redacted (the request
 	// record keeps what was sent).
-	log.add(&Exchange{URL: RedactURL(u.String()), Date: t.date, IP: t.ip, Request: t.req.Bytes(), Response: t.resp.Bytes(), Truncated: *truncated})
+	log.add(&Exchange{URL: RedactURL(u.String()), Date: t.date, IP: t.ip, Request: t.req.Bytes(), Response: t.resp.Bytes(), Truncated: *truncated, tap: t})
 }
 
 // roundTrip sends one GET for u and reads the body. When ctx ends, it
@@ -575,7 +578,7 @@ func (f *Fetcher) roundTrip(ctx context.Context, u *url.URL, o fetchOptions) (*R
 	facts := &connFacts{}
 	truncated := "" // why the captured response is cut short
 	if log := captureFrom(ctx); log != nil && f.cfg.Capture {
-		facts.tap = &tap{limit: int(min(o.maxBody, 1<<30)) + 2*maxHeaderBytes}
+		facts.tap = newTap(int(min(o.maxBody, 1<<30)) + 2*maxHeaderBytes)
 		facts.scheme, facts.hostport = u.Scheme, hostKey(u)
 		defer facts.endCapture(log, u, &truncated) // after the body is closed
 	}

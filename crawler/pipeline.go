@@ -557,6 +557,7 @@ func (r *run) addSitemaps(ctx context.Context, out *structured.SendStream[finish
 		}, skipped)
 		if ex := captured(); len(ex) > 0 {
 			prepared, perr := r.prepare(ctx, nil, ex)
+			releaseExchanges(ex) // compressed into prepared
 			if perr != nil {
 				return perr
 			}
@@ -613,7 +614,9 @@ func (r *run) worker(hctx, sctx context.Context, c Consumer, out *structured.Sen
 		if res == nil {
 			return nil // cancelled in flight: left undone for a resumed run
 		}
-		prepared, err := r.prepare(hctx, res, captured())
+		exchanges := captured()
+		prepared, err := r.prepare(hctx, res, exchanges)
+		releaseExchanges(exchanges) // compressed into prepared
 		if err != nil {
 			return err
 		}

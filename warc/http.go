@@ -10,6 +10,7 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // ErrNoHTTPHeader is returned for a block that has no complete HTTP
@@ -39,7 +40,11 @@ type HTTPResponseHead struct {
 // ParseHTTPResponse reads the status and the fields of an HTTP response
 // header as returned by [SplitHTTP].
 func ParseHTTPResponse(head []byte) (HTTPResponseHead, error) {
-	tp := textproto.NewReader(bufio.NewReader(bytes.NewReader(head)))
+	hr := headReaders.Get().(*headReader)
+	defer hr.put()
+	hr.r.Reset(head)
+	hr.br.Reset(&hr.r)
+	tp := textproto.NewReader(&hr.br)
 	line, err := tp.ReadLine()
 	if err != nil {
 		return HTTPResponseHead{}, ErrNoHTTPHeader
@@ -57,6 +62,26 @@ func ParseHTTPResponse(head []byte) (HTTPResponseHead, error) {
 	return HTTPResponseHead{Status: status, Header: http.Header(h)}, nil
 }
 
+// headReader is the reader stack ParseHTTPResponse reads a head with,
+// kept in headReaders: a bufio.Reader of its own would cost 4 KiB for
+// every record.
+type headReader struct {
+	r  bytes.Reader
+	br bufio.Reader
+}
+
+var headReaders = sync.Pool{New: func() any {
+	hr := &headReader{}
+	hr.br = *bufio.NewReaderSize(nil, 1024)
+	return hr
+}}
+
+func (hr *headReader) put() {
+	hr.r.Reset(nil)
+	hr.br.Reset(nil)
+	headReaders.Put(hr)
+}
+
 // HTTPPayload returns the payload of an HTTP response as it was on the
 // wire: its entity body with the transfer encoding (chunked) removed and
 // any content encoding (gzip, br) kept, as WARC-Payload-Digest is
@@ -64,22 +89,39 @@ func ParseHTTPResponse(head []byte) (HTTPResponseHead, error) {
 // longer than its Content-Length is cut to it. A response without a
 // complete header has no payload.
 func HTTPPayload(msg []byte) []byte {
+	p, _ := httpPayload(msg)
+	return p
+}
+
+// httpPayload is [HTTPPayload], with the head it parsed (nil when it
+// could not).
+func httpPayload(msg []byte) ([]byte, *HTTPResponseHead) {
 	head, body, err := SplitHTTP(msg)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	h, err := ParseHTTPResponse(head)
 	if err != nil {
-		return body
+		return body, nil
 	}
 	if te := h.Header.Values("Transfer-Encoding"); len(te) > 0 && isChunked(te) {
 		out, _ := io.ReadAll(httputil.NewChunkedReader(bytes.NewReader(body)))
-		return out
+		return out, &h
 	}
 	if n, err := strconv.ParseInt(h.Header.Get("Content-Length"), 10, 64); err == nil && n >= 0 && int64(len(body)) > n {
-		return body[:n]
+		return body[:n], &h
 	}
-	return body
+	return body, &h
+}
+
+// HTTPPayload returns the payload of the record's block, an HTTP
+// response, as [HTTPPayload] does, and keeps the head it parsed for
+// [Writer.Compress], which would otherwise parse it again. The block is
+// not to change after.
+func (r *Record) HTTPPayload() []byte {
+	p, h := httpPayload(r.Block)
+	r.head = h
+	return p
 }
 
 // isChunked reports whether the last transfer coding is chunked.

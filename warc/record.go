@@ -17,9 +17,9 @@ package warc
 import (
 	"bytes"
 	"crypto/rand"
-	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -77,6 +77,8 @@ func (h *Header) Add(name, value string) {
 type Record struct {
 	Header Header
 	Block  []byte
+
+	head *HTTPResponseHead // the block's HTTP head, when [Record.HTTPPayload] parsed it
 }
 
 // Type returns the record's WARC-Type.
@@ -89,10 +91,42 @@ func (r *Record) ID() string { return r.Header.Get("WARC-Record-ID") }
 // 4) UUID.
 func NewRecordID() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	idRandom.read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("<urn:uuid:%x-%x-%x-%x-%x>", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	out := make([]byte, 0, len("<urn:uuid:>")+36)
+	out = append(out, "<urn:uuid:"...)
+	for i, c := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			out = append(out, '-')
+		}
+		out = append(out, hexDigits[c>>4], hexDigits[c&0x0f])
+	}
+	return string(append(out, '>'))
+}
+
+const hexDigits = "0123456789abcdef"
+
+// idRandom is crypto/rand read 4 KiB at a time: three record IDs a page
+// would otherwise be three reads of 16 bytes.
+var idRandom randomBuffer
+
+type randomBuffer struct {
+	mu  sync.Mutex
+	buf [4096]byte
+	n   int // bytes of buf not handed out yet, at its end
+}
+
+func (r *randomBuffer) read(p []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.n < len(p) {
+		_, _ = rand.Read(r.buf[:]) // never fails (crypto/rand)
+		r.n = len(r.buf)
+	}
+	copy(p, r.buf[len(r.buf)-r.n:])
+	clear(r.buf[len(r.buf)-r.n : len(r.buf)-r.n+len(p)]) // handed out once
+	r.n -= len(p)
 }
 
 // FormatDate writes t as a WARC-Date: UTC, RFC 3339, with the fraction of

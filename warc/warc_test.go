@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -591,5 +592,22 @@ func TestCDXSpill(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 	if len(lines) != n || !slices.IsSorted(lines) {
 		t.Errorf("%d lines (sorted: %v), want %d sorted", len(lines), slices.IsSorted(lines), n)
+	}
+}
+
+// TestNewRecordID: record IDs are random (version 4) UUIDs in lower-case
+// hex, each one different, past the refills of the buffered generator.
+func TestNewRecordID(t *testing.T) {
+	re := regexp.MustCompile(`^<urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}>$`)
+	seen := map[string]bool{}
+	for range 3 * len(idRandom.buf) / 16 {
+		id := NewRecordID()
+		if !re.MatchString(id) {
+			t.Fatalf("record ID %q is not a version 4 UUID URN", id)
+		}
+		if seen[id] {
+			t.Fatalf("record ID %q made twice", id)
+		}
+		seen[id] = true
 	}
 }

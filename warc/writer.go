@@ -107,7 +107,35 @@ type Writer struct {
 // [Writer.Compress], ready for [Writer.WriteMembers].
 type Member struct {
 	data []byte
-	cdx  *cdxEntry // nil when the record is not indexed
+	buf  *bytes.Buffer // holds data; back to memberBufs once written
+	cdx  *cdxEntry     // nil when the record is not indexed
+}
+
+// memberBufs holds spare buffers for [Member]s: [Writer.WriteMembers]
+// puts them back once it has copied them out. A bounded free list rather
+// than a sync.Pool: a pool filled while the writer caught up after a
+// slow write kept several MiB more for two collections.
+var memberBufs = make(chan *bytes.Buffer, 64)
+
+func memberBuf() *bytes.Buffer {
+	select {
+	case b := <-memberBufs:
+		return b
+	default:
+		return new(bytes.Buffer)
+	}
+}
+
+// release puts m's buffer back in memberBufs; m is not to be used after.
+func (m *Member) release() {
+	if m.buf != nil && m.buf.Cap() <= 1<<20 {
+		m.buf.Reset()
+		select {
+		case memberBufs <- m.buf:
+		default:
+		}
+	}
+	m.data, m.buf = nil, nil
 }
 
 // Len returns the size of the member.
@@ -201,9 +229,15 @@ func (w *Writer) Compress(r *Record) (Member, error) {
 	}
 	zw := gzipPools[level].Get().(*gzip.Writer)
 	defer gzipPools[level].Put(zw)
-	var out bytes.Buffer
-	out.Grow((head.Len()+len(r.Block))/2 + 64)
-	zw.Reset(&out)
+	out := memberBuf()
+	size := head.Len() + len(r.Block) + len(recordEnd)
+	if level == gzip.NoCompression {
+		size += 64 + 5*(size/(16<<10)+1) // gzip header and trailer, stored block headers
+	} else {
+		size = size/2 + 64
+	}
+	out.Grow(size)
+	zw.Reset(out)
 	for _, b := range [][]byte{head.Bytes(), r.Block, recordEnd} {
 		if _, err := zw.Write(b); err != nil {
 			return Member{}, err
@@ -212,7 +246,7 @@ func (w *Writer) Compress(r *Record) (Member, error) {
 	if err := zw.Close(); err != nil {
 		return Member{}, err
 	}
-	m := Member{data: out.Bytes()}
+	m := Member{data: out.Bytes(), buf: out}
 	if w.opts.CDX {
 		if e, ok := cdxEntryOf(r, httpHead); ok {
 			m.cdx = &e
@@ -228,16 +262,20 @@ func httpHeadOf(r *Record) (*HTTPResponseHead, bool) {
 	if t := r.Type(); t != TypeResponse && t != TypeRevisit {
 		return nil, false
 	}
-	raw, _, err := SplitHTTP(r.Block)
-	if err != nil {
-		return nil, false
-	}
-	h, err := ParseHTTPResponse(raw)
-	if err != nil {
-		return nil, false
+	h := r.head
+	if h == nil {
+		raw, _, err := SplitHTTP(r.Block)
+		if err != nil {
+			return nil, false
+		}
+		parsed, err := ParseHTTPResponse(raw)
+		if err != nil {
+			return nil, false
+		}
+		h = &parsed
 	}
 	ce := strings.ToLower(strings.TrimSpace(h.Header.Get("Content-Encoding")))
-	return &h, ce != "" && ce != "identity"
+	return h, ce != "" && ce != "identity"
 }
 
 // WriteMembers writes ms, in order, into the current file (opening one
@@ -270,6 +308,9 @@ func (w *Writer) WriteMembers(ctx context.Context, ms ...Member) ([]Placement, e
 		if err := w.cdx.spill(ctx, false); err != nil {
 			return nil, w.fail(err)
 		}
+	}
+	for i := range ms {
+		ms[i].release() // copied into w.out
 	}
 	if _, err := w.f.Write(ctx, w.out.Bytes()); err != nil {
 		return nil, w.fail(fmt.Errorf("write %s: %w", w.f.Name(), err))
