@@ -149,6 +149,7 @@ func Extract(doc *html.Node, base *url.URL, opts Options) (Result, error) {
 		}
 	}
 	clampSpans(doc)
+	dropCaptionAlts(doc)
 	headings := h1Texts(doc)
 	byline := bylineOf(doc)
 	if PruneBoilerplate {
@@ -292,6 +293,7 @@ func finish(res Result, main *html.Node, base *url.URL, inlineLinks bool) (Resul
 	}
 	absolutize(main, base)
 	flattenNestedTables(main)
+	prepareImages(main, base)
 	refs := &refLinks{}
 	if inlineLinks {
 		refs = nil

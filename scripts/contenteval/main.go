@@ -168,6 +168,11 @@ func run(meta, dir string, verbose bool) error {
 				s.add(c.Markdown, page{Without: []string{w}}, true)
 				if s.fp > 0 {
 					fmt.Printf("FP\t%s\t%s\t%.2f\t%q\n", p.File, c.Method, c.Coverage, w)
+					var st score
+					st.add(c.Text, page{Without: []string{w}}, false)
+					if st.fp == 0 {
+						fmt.Printf("FPMDONLY\t%s\t%q\n", p.File, w)
+					}
 				}
 			}
 		}
