@@ -81,7 +81,8 @@ func (s score) String() string {
 	if p+r > 0 {
 		f = 2 * p * r / (p + r)
 	}
-	return fmt.Sprintf("precision %.3f  recall %.3f  F1 %.3f  (%.1f ms/page)", p, r, f, float64(s.elapsed.Microseconds())/1000)
+	return fmt.Sprintf("precision %.3f  recall %.3f  F1 %.3f  (F1 %.4f; tp %d fp %d fn %d tn %d; %.1f ms/page)",
+		p, r, f, f, s.tp, s.fp, s.fn, s.tn, float64(s.elapsed.Microseconds())/1000)
 }
 
 func main() {
