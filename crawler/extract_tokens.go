@@ -47,7 +47,7 @@ func tokenPass(r io.Reader, base *url.URL, readForeign bool, lim Limits) (Page, 
 				return Page{}, newError(KindDecode, urlString(base), fmt.Errorf("parse html: %w", err))
 			}
 			s.endH1(&x)
-			p := Page{Title: x.title, Description: x.description, H1: x.h1, Lang: x.lang}
+			p := Page{Title: x.title, Description: x.description, H1: x.h1, H1Count: x.h1Count, Lang: x.lang}
 			docBase := documentBase(base, x.baseHref)
 			p.Links, p.LinksTruncated, p.LinksDropped = resolveLinks(docBase, x.hrefs, lim)
 			if x.hasCanonical {
@@ -162,6 +162,7 @@ func (s *tokenState) start(z *html.Tokenizer, x *extraction, selfClosing bool) b
 			x.hasTitle, s.inTitle = true, true
 		}
 	case atom.H1:
+		x.h1Count++ // <h1/> too: the parser ignores the slash
 		if !x.hasH1 && !selfClosing {
 			x.hasH1, s.inH1, s.h1Table = true, true, s.tables
 		}
