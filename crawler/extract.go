@@ -29,8 +29,10 @@ type Page struct {
 	Canonical string
 	// H1 is the text of the first <h1>, whitespace collapsed.
 	H1 string
-	// H1Count is the number of <h1> elements (HTML ones, not SVG or
-	// MathML; those in script, style, noscript and textarea are text).
+	// H1Count is the number of <h1> elements the HTML parser makes: not
+	// SVG or MathML ones, nor markup inside script, style, noscript,
+	// textarea or comments, which is text; those inside <template> count,
+	// as the tree holds them (and H1 may be one of them).
 	H1Count int
 	// Lang is the lang attribute of <html>, trimmed.
 	Lang string

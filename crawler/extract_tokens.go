@@ -23,7 +23,8 @@ var errForeignContent = errors.New("foreign content")
 // would restructure badly nested markup (foster parenting out of tables, a
 // heading opened inside an unclosed inline element), the order of links
 // and the text of the first <h1> may differ slightly from what the tree
-// holds. It returns errForeignContent at the first <svg> or <math>. Links
+// holds; so may the count of <h1> where the parser drops tags (inside a
+// frameset). It returns errForeignContent at the first <svg> or <math>. Links
 // are kept within lim.
 func extractTokens(r io.Reader, base *url.URL, lim Limits) (Page, error) {
 	return tokenPass(r, base, false, lim)
