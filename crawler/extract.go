@@ -29,6 +29,11 @@ type Page struct {
 	Canonical string
 	// H1 is the text of the first <h1>, whitespace collapsed.
 	H1 string
+	// H1Count is the number of <h1> elements the HTML parser makes: not
+	// SVG or MathML ones, nor markup inside script, style, noscript,
+	// textarea or comments, which is text; those inside <template> count,
+	// as the tree holds them (and H1 may be one of them).
+	H1Count int
 	// Lang is the lang attribute of <html>, trimmed.
 	Lang string
 	// Links are the hrefs of <a> and <area> elements as [ResolveLink]
@@ -174,7 +179,7 @@ func extractTreeDoc(r io.Reader, base *url.URL, selectors []Selector, lim Limits
 	doc := goquery.NewDocumentFromNode(root)
 	var x extraction
 	x.walk(doc.Nodes[0])
-	p := Page{Title: x.title, Description: x.description, H1: x.h1, Lang: x.lang}
+	p := Page{Title: x.title, Description: x.description, H1: x.h1, H1Count: x.h1Count, Lang: x.lang}
 	docBase := documentBase(base, x.baseHref)
 	p.Links, p.LinksTruncated, p.LinksDropped = resolveLinks(docBase, x.hrefs, lim)
 	if x.hasCanonical {
@@ -194,6 +199,7 @@ type extraction struct {
 	title, description, h1, lang, baseHref, canonical               string
 	hasTitle, hasDescription, hasH1, hasLang, hasBase, hasCanonical bool
 	hrefs                                                           []string
+	h1Count                                                         int
 }
 
 // walk visits the descendants of n in document order.
@@ -230,6 +236,7 @@ func (x *extraction) element(n *html.Node) {
 			x.title, x.hasTitle = textOf(n), true
 		}
 	case atom.H1:
+		x.h1Count++
 		if !x.hasH1 {
 			x.h1, x.hasH1 = textOf(n), true
 		}

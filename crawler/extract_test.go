@@ -180,6 +180,55 @@ func TestTextCollapse(t *testing.T) {
 	}
 }
 
+// Both extraction paths count the page's <h1> elements, those the HTML
+// parser makes: not text inside script, noscript, textarea or comments,
+// nor SVG's.
+func TestExtractH1Count(t *testing.T) {
+	sel, _ := ParseSelector("x=p")
+	for doc, want := range map[string]int{
+		``:                                  0,
+		`<h2>no</h2>`:                       0,
+		`<h1>one</h1>`:                      1,
+		`<h1>a</h1><main><H1>b</H1></main>`: 2,
+		`<h1>a<h1>b</h1></h1><h1/>`:         3, // the parser closes the open one; <h1/> is a start tag
+		`<h1>a</h1><script>document.write("<h1>s</h1>")</script><noscript><h1>n</h1></noscript>`: 1,
+		`<h1>a</h1><textarea><h1>t</h1></textarea><!-- <h1>c</h1> --><title><h1></title>`:        1,
+		`<table><tr><td><h1>cell</h1></td></tr></table><h1>b</h1><h1>c</h1>`:                     3,
+		`<svg><h1>breaks out</h1></svg><h1>b</h1>`:                                               2,
+	} {
+		tok, err := Extract(strings.NewReader(doc), nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tree, err := Extract(strings.NewReader(doc), nil, []Selector{sel})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok.H1Count != want || tree.H1Count != want {
+			t.Errorf("%q: h1 count %d (tokens), %d (tree), want %d", doc, tok.H1Count, tree.H1Count, want)
+		}
+	}
+}
+
+// h1_count is written only for two or more <h1>, in JSON and CSV alike.
+func TestResultH1Count(t *testing.T) {
+	for n, want := range map[int]string{0: "", 1: "", 2: "2", 7: "7"} {
+		var r Result
+		r.SetPage(Page{H1: "x", H1Count: n})
+		b, err := json.Marshal(&r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		has := strings.Contains(string(b), `"h1_count"`)
+		if got := csvText(&r, "h1_count"); got != want || has != (want != "") {
+			t.Errorf("h1 count %d: csv %q, in JSON %v (%s); want %q", n, got, has, b, want)
+		}
+		if want != "" && !strings.Contains(string(b), `"h1_count":`+want) {
+			t.Errorf("h1 count %d: JSON %s", n, b)
+		}
+	}
+}
+
 func TestResultJSON(t *testing.T) {
 	at := time.Date(2026, 1, 2, 15, 4, 5, 123456789, time.FixedZone("X", 3600))
 	r := Result{URL: "http://example.com/", Status: 0, FetchedAt: Timestamp{at}, Error: ErrorFromErr(newError(KindDNS, "http://example.com/", errors.New("no such host")))}

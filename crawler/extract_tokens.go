@@ -23,7 +23,8 @@ var errForeignContent = errors.New("foreign content")
 // would restructure badly nested markup (foster parenting out of tables, a
 // heading opened inside an unclosed inline element), the order of links
 // and the text of the first <h1> may differ slightly from what the tree
-// holds. It returns errForeignContent at the first <svg> or <math>. Links
+// holds; so may the count of <h1> where the parser drops tags (inside a
+// frameset). It returns errForeignContent at the first <svg> or <math>. Links
 // are kept within lim.
 func extractTokens(r io.Reader, base *url.URL, lim Limits) (Page, error) {
 	return tokenPass(r, base, false, lim)
@@ -47,7 +48,7 @@ func tokenPass(r io.Reader, base *url.URL, readForeign bool, lim Limits) (Page, 
 				return Page{}, newError(KindDecode, urlString(base), fmt.Errorf("parse html: %w", err))
 			}
 			s.endH1(&x)
-			p := Page{Title: x.title, Description: x.description, H1: x.h1, Lang: x.lang}
+			p := Page{Title: x.title, Description: x.description, H1: x.h1, H1Count: x.h1Count, Lang: x.lang}
 			docBase := documentBase(base, x.baseHref)
 			p.Links, p.LinksTruncated, p.LinksDropped = resolveLinks(docBase, x.hrefs, lim)
 			if x.hasCanonical {
@@ -162,6 +163,7 @@ func (s *tokenState) start(z *html.Tokenizer, x *extraction, selfClosing bool) b
 			x.hasTitle, s.inTitle = true, true
 		}
 	case atom.H1:
+		x.h1Count++ // <h1/> too: the parser ignores the slash
 		if !x.hasH1 && !selfClosing {
 			x.hasH1, s.inH1, s.h1Table = true, true, s.tables
 		}

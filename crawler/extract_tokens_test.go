@@ -41,6 +41,8 @@ func TestExtractTokensMatchesTree(t *testing.T) {
 		`<textarea><h1>no</h1></textarea><h1>yes</h1>`, `<title>a &amp; b</title><h1>&lt;c&gt;</h1>`,
 		`<table><tr><td><h1>in cell</h1></td></tr></table>`,
 		`<h1><a href="/in-h1">link text</a> and more</h1>`,
+		`<h1>a</h1><div><h1>b</h1></div><h1/>c<table><h1>d</h1></table><noscript><h1>n</h1></noscript>`,
+		`<h1>a<h1>b</h1></h1><template><h1>t</h1></template><textarea><h1>no</h1></textarea>`,
 		`<title>
 		  spaced
 		  title </title>`,

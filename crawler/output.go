@@ -19,7 +19,7 @@ import (
 // error_message, and a selector's values become one column named after it.
 var OutputFields = []string{
 	"url", "input", "host", "final_url", "status", "content_type", "title", "description",
-	"canonical", "h1", "lang", "links", "links_truncated", "links_dropped",
+	"canonical", "h1", "h1_count", "lang", "links", "links_truncated", "links_dropped",
 	"bytes", "elapsed_ms", "fetched_at", "depth", "redirects", "remote_addr",
 	"proto", "tls_version", "fields", "fields_truncated",
 	"content_hash", "etag", "last_modified", "stored_path",
@@ -341,6 +341,11 @@ func csvText(r *Result, c string) string {
 		return r.Canonical
 	case "h1":
 		return r.H1
+	case "h1_count":
+		if r.H1Count < 2 {
+			return "" // as in JSON, where it is absent
+		}
+		return itoa(int64(r.H1Count))
 	case "lang":
 		return r.Lang
 	case "links":

@@ -24,6 +24,7 @@ const KindOther Kind = "other"
 // other fields are left out when empty: final_url, content_type,
 // remote_addr and proto when no response came; title, description,
 // canonical, h1 and lang when the page has none or is not HTML;
+// h1_count unless the page has two or more <h1>;
 // tls_version over plain HTTP; input for discovered links; referrer
 // for inputs and in list mode; host for an input that is not a URL; fields without --select; links_truncated,
 // links_dropped and fields_truncated unless a limit cut the page; error when the
@@ -61,6 +62,10 @@ type Result struct {
 	Canonical string `json:"canonical,omitempty"`
 	// H1 is the text of the first <h1>, whitespace collapsed.
 	H1 string `json:"h1,omitempty"`
+	// H1Count is the number of <h1> elements when there are two or more,
+	// and 0 (absent) otherwise: whether a page has none or one tells H1,
+	// empty or not, so the common case costs the record nothing.
+	H1Count int `json:"h1_count,omitempty"`
 	// Lang is the lang attribute of <html>.
 	Lang string `json:"lang,omitempty"`
 	// Links are the page's <a href> and <area href> links to http(s) URLs:
@@ -170,6 +175,10 @@ func (r *Result) SetPage(p Page) {
 	r.Description = p.Description
 	r.Canonical = p.Canonical
 	r.H1 = p.H1
+	r.H1Count = 0
+	if p.H1Count >= 2 {
+		r.H1Count = p.H1Count
+	}
 	r.Lang = p.Lang
 	r.Links = p.Links
 	r.LinksTruncated = p.LinksTruncated
@@ -181,7 +190,7 @@ func (r *Result) SetPage(p Page) {
 // page returns the page fields of r, the inverse of SetPage.
 func (r *Result) page() Page {
 	return Page{
-		Title: r.Title, Description: r.Description, Canonical: r.Canonical, H1: r.H1, Lang: r.Lang,
+		Title: r.Title, Description: r.Description, Canonical: r.Canonical, H1: r.H1, H1Count: r.H1Count, Lang: r.Lang,
 		Links: r.Links, LinksTruncated: r.LinksTruncated, LinksDropped: r.LinksDropped,
 		Fields: r.Fields, FieldsTruncated: r.FieldsTruncated,
 	}

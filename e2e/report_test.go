@@ -36,12 +36,12 @@ func plantedPage(title, desc string, links ...string) string {
 
 // plantedSite serves a site with known problems: two 404s (one linked
 // from two pages), a redirect chain of two hops, a redirect loop, two
-// pages with the same title, a page without a description, and a slow
-// page. Everything else is clean. extra adds pages (path → HTML) that
+// pages with the same title, a page without a description, a page with
+// two h1 and a slow page. Everything else is clean. extra adds pages (path → HTML) that
 // the home page links to.
 func plantedSite(t *testing.T, extra map[string]string) *httptest.Server {
 	t.Helper()
-	home := []string{"/a", "/b", "/slow", "/missing", "/chain1", "/loop1"}
+	home := []string{"/a", "/b", "/slow", "/missing", "/chain1", "/loop1", "/headings"}
 	for _, p := range slices.Sorted(maps.Keys(extra)) {
 		home = append(home, p)
 	}
@@ -51,6 +51,9 @@ func plantedSite(t *testing.T, extra map[string]string) *httptest.Server {
 		"/b":     plantedPage("Same title", "", "/a"),
 		"/slow":  plantedPage("Slow", "A slow page", "/"),
 		"/final": plantedPage("Final", "The end of the chain", "/"),
+		// Two h1, and one in a script and one in a comment that are not.
+		"/headings": strings.Replace(plantedPage("Headings", "A page with two h1", "/"), "</body>",
+			`<script>document.write("<h1>no</h1>")</script><!-- <h1>no</h1> --><div><h1>Second</h1></div></body>`, 1),
 	}
 	for p, h := range extra {
 		pages[p] = h
@@ -95,6 +98,7 @@ type reportJSON struct {
 			Chain      []string `json:"chain"`
 			Value      string   `json:"value"`
 			URLs       []string `json:"urls"`
+			H1Count    int      `json:"h1_count"`
 		} `json:"items"`
 	} `json:"findings"`
 	Slowest []struct {
@@ -151,6 +155,10 @@ func TestReportFindsPlantedProblems(t *testing.T) {
 			if c := f.Items[0].Chain; !slices.Equal(c, []string{u("/chain1"), u("/chain2"), u("/final")}) {
 				t.Errorf("chain %v", c)
 			}
+		case "h1-multiple":
+			if it := f.Items[0]; it.H1Count != 2 || it.Value != "Headings" {
+				t.Errorf("multiple h1: %d, first %q; want 2, %q", it.H1Count, it.Value, "Headings")
+			}
 		case "title-duplicate":
 			if it := f.Items[0]; it.Value != "Same title" || !slices.Equal(it.URLs, []string{u("/a"), u("/b")}) {
 				t.Errorf("duplicate titles %q on %v", it.Value, it.URLs)
@@ -163,6 +171,7 @@ func TestReportFindsPlantedProblems(t *testing.T) {
 		"redirect-loop":       {"/loop1"},
 		"title-duplicate":     {"/a"},
 		"description-missing": {"/b"},
+		"h1-multiple":         {"/headings"},
 	}
 	if len(got) != len(want) {
 		t.Errorf("findings %v, want %v", got, want)

@@ -97,6 +97,7 @@ type Builder struct {
 	times                 [len(timeBuckets) + 1]int
 	slow, large, deep     topList
 	sawRobotsMeta         bool
+	sawH1Count            bool // a record has h1_count: its trawl writes it
 	checked, notes        []string
 	inputs                []string
 	compare               *comparer
@@ -288,7 +289,11 @@ func (b *Builder) Report() *Report {
 		})
 		b.notes = append(b.notes, "noindex not checked: the records have no robots_meta (crawl with --fields +robots_meta)")
 	}
-	b.notes = append(b.notes, "multiple h1 not checked: a record holds the first h1 only")
+	if !b.sawH1Count && b.cov.HTMLPages > 0 {
+		// trawl writes h1_count only for two or more <h1>, and versions
+		// before it never do: records without one cannot tell which.
+		b.notes = append(b.notes, "multiple h1: no record has h1_count, so no page has two or more h1, unless the records come from a trawl older than h1_count")
+	}
 	b.finishChecks()
 	if n := b.canonicalsUnknown; n > 0 {
 		b.notes = append(b.notes, fmt.Sprintf("%d canonical %s not checked: not crawled", n, plural(n, "URL", "URLs")))

@@ -41,6 +41,7 @@ var (
 	checkDescDup       = Check{"description-duplicate", Low, "Duplicate descriptions", "Descriptions shared by several HTML pages."}
 	checkDescLong      = Check{"description-too-long", Low, "Long descriptions", "Descriptions over " + strconv.Itoa(MaxDescription) + " characters."}
 	checkH1Missing     = Check{"h1-missing", Low, "Missing h1", "HTML pages without an <h1>."}
+	checkH1Multiple    = Check{"h1-multiple", Low, "Multiple h1", "HTML pages with more than one <h1>, with how many and the first one's text."}
 	checkCanonRedirect = Check{"canonical-to-redirect", Low, "Canonical to a redirect", "Pages whose canonical URL redirects."}
 	checkCanonHost     = Check{"canonical-other-host", Low, "Canonical to another host", "Pages whose canonical URL is on another host."}
 	checkNoindex       = Check{"noindex", Low, "Noindex pages", "Pages that ask not to be indexed (robots meta tag or X-Robots-Tag)."}
@@ -53,7 +54,7 @@ var Checks = []Check{
 	checkBroken5xx, checkBrokenNetwork, checkRedirectLoop,
 	checkBroken4xx, checkRedirectError, checkTitleMissing, checkCanonError, checkCanonNoindex,
 	checkRedirectChain, checkTitleDup, checkTitleLong, checkDescMissing, checkDescDup, checkDescLong,
-	checkH1Missing, checkCanonRedirect, checkCanonHost, checkNoindex, checkDupContent, checkOrphan,
+	checkH1Missing, checkH1Multiple, checkCanonRedirect, checkCanonHost, checkNoindex, checkDupContent, checkOrphan,
 }
 
 // networkKinds are the error kinds of a URL that gave no HTTP answer.
@@ -88,6 +89,12 @@ func (b *Builder) checkRecord(r *record, idx uint32) {
 	b.checkText(checkDescMissing, checkDescLong, &b.descs, r.Description, MaxDescription, r.URL, idx)
 	if r.H1 == "" {
 		b.add(checkH1Missing, Item{URL: r.URL})
+	}
+	if r.H1Count > 0 {
+		b.sawH1Count = true
+	}
+	if r.H1Count >= 2 {
+		b.add(checkH1Multiple, Item{URL: r.URL, Value: r.H1, H1Count: r.H1Count})
 	}
 	if r.noindex() {
 		b.add(checkNoindex, Item{URL: r.URL, Value: strings.Join(r.robotsDirectives(), ", ")})

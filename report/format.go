@@ -87,6 +87,9 @@ func detail(it Item) string {
 	if len(it.Chain) > 0 {
 		parts = append(parts, strings.Join(it.Chain, " → "))
 	}
+	if it.H1Count > 0 {
+		parts = append(parts, fmt.Sprintf("%d h1", it.H1Count))
+	}
 	if it.Value != "" {
 		parts = append(parts, fmt.Sprintf("%q", it.Value))
 	}

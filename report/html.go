@@ -171,6 +171,8 @@ func layout(id string) string {
 		return "canonical"
 	case checkNoindex.ID:
 		return "noindex"
+	case checkH1Multiple.ID:
+		return "h1"
 	}
 	return "url"
 }

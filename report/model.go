@@ -175,6 +175,8 @@ type Item struct {
 	// (the first ones).
 	Count int      `json:"count,omitempty"`
 	URLs  []string `json:"urls,omitempty"`
+	// H1Count is the number of <h1> elements of the page (h1-multiple).
+	H1Count int `json:"h1_count,omitempty"`
 }
 
 // PageStat is a page in a top list.

@@ -28,6 +28,7 @@ type record struct {
 	Description    string      `json:"description"`
 	Canonical      string      `json:"canonical"`
 	H1             string      `json:"h1"`
+	H1Count        int         `json:"h1_count"`
 	Links          linkList    `json:"links"`
 	LinksTruncated bool        `json:"links_truncated"`
 	Bytes          int64       `json:"bytes"`

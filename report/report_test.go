@@ -8,6 +8,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -47,7 +48,7 @@ func build(t *testing.T, names ...string) *Report {
 // review the diff). Each fixture plants the problems of a group of
 // checks; the golden says which findings come out.
 func TestGolden(t *testing.T) {
-	for _, name := range []string{"broken", "redirects", "content", "canonical", "coverage", "orphan", "clean", "list", "compare"} {
+	for _, name := range []string{"broken", "redirects", "content", "canonical", "coverage", "orphan", "clean", "list", "compare", "h1"} {
 		t.Run(name, func(t *testing.T) {
 			var buf bytes.Buffer
 			if err := WriteJSON(&buf, build(t, name)); err != nil {
@@ -93,6 +94,7 @@ func TestChecksFound(t *testing.T) {
 		"orphan":    {"orphan": 1},
 		"clean":     {},
 		"list":      {"broken-4xx": 1},
+		"h1":        {"h1-multiple": 2}, // the redirect's record is its target's page
 	} {
 		got := findingIDs(build(t, name))
 		if len(got) != len(want) {
@@ -105,6 +107,32 @@ func TestChecksFound(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// TestH1Multiple: a page's h1-multiple item has its h1 count and first
+// h1; the coverage note on multiple h1 stays only while no record has
+// h1_count, which trawl writes for two or more h1 only.
+func TestH1Multiple(t *testing.T) {
+	rep := build(t, "h1")
+	var items []Item
+	for _, f := range rep.Findings {
+		if f.ID == "h1-multiple" {
+			items = f.Items
+		}
+	}
+	if len(items) != 2 || items[0].URL != "https://h.test/one" || items[0].H1Count != 5 || items[0].Value != "First of five" ||
+		items[1].URL != "https://h.test/two" || items[1].H1Count != 2 {
+		t.Errorf("h1-multiple items = %+v", items)
+	}
+	note := func(r *Report) bool {
+		return slices.ContainsFunc(r.Notes, func(n string) bool { return strings.HasPrefix(n, "multiple h1") })
+	}
+	if note(rep) {
+		t.Errorf("records with h1_count still have the note: %q", rep.Notes)
+	}
+	if clean := build(t, "clean"); !note(clean) {
+		t.Errorf("records without h1_count lack the note: %q", clean.Notes)
 	}
 }
 

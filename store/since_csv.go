@@ -31,7 +31,7 @@ var SinceCSVColumns = []string{"url", "fetched_at", "status"}
 // as JSON numbers, booleans, lists (cells joined by [ListSeparator]) or
 // JSON values; error_kind and error_message become the error object.
 var (
-	csvIntColumns  = []string{"status", "bytes", "elapsed_ms", "depth", "links_dropped", "line", "word_count"}
+	csvIntColumns  = []string{"status", "bytes", "elapsed_ms", "depth", "links_dropped", "line", "word_count", "h1_count"}
 	csvBoolColumns = []string{"links_truncated", "fields_truncated", "data_truncated"}
 	csvListColumns = []string{"links", "redirects", "images"}
 	csvJSONColumns = []string{"fields", "extract", "headers", "jsonld", "jsonld_errors", "opengraph", "meta", "robots_meta"}
