@@ -66,7 +66,7 @@ var layout = sync.OnceValue(newRecordLayout)
 // its place.
 func newRecordLayout() *recordLayout {
 	l := &recordLayout{byName: make(map[string]int), folded: make(map[string]bool)}
-	page := map[string]bool{"title": true, "description": true, "canonical": true, "h1": true, "lang": true,
+	page := map[string]bool{"title": true, "description": true, "canonical": true, "h1": true, "h1_count": true, "lang": true,
 		"links": true, "links_truncated": true, "links_dropped": true, "fields": true, "fields_truncated": true}
 	cleaned := map[string]bool{fieldContentType: true, "title": true, "description": true, "h1": true, "lang": true, "fields": true}
 	var walk func(t reflect.Type, index []int, inCarried bool)

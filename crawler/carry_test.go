@@ -31,7 +31,7 @@ func carryLines(t testing.TB) []string {
 		Fields:      map[string][]string{"price": {"12 €", "a\tb\nc"}, "empty": {}, "q": {`say "hi" \ there`}},
 		PageData:    PageData{ContentHash: strings.Repeat("ab", 32), ETag: `"e1"`, LastModified: "Mon, 30 Nov 2026 10:00:00 GMT", Headers: map[string]any{"server": "nginx"}, JSONLD: []any{map[string]any{"@type": "Thing", "n": 1.5}}, Images: []string{"http://h.test/i.png"}, RobotsMeta: &RobotsMeta{Meta: []string{"noindex"}}},
 		PageContent: &PageContent{Markdown: "# T\n\n<b>x</b> & y\r\n", Text: "naïve – ü 日本 \u2028 line", Extract: &ExtractInfo{Method: "readability", Coverage: 0.5}, WordCount: 3, Byline: "Ann"},
-		Title:       "Ünïcödé \"title\" <&> \\ / 😀", Description: "tab\there", H1: "h1", Lang: "de", LinksDropped: 2, LinksTruncated: true,
+		Title:       "Ünïcödé \"title\" <&> \\ / 😀", Description: "tab\there", H1: "h1", H1Count: 3, Lang: "de", LinksDropped: 2, LinksTruncated: true,
 	}
 	var lines []string
 	for _, r := range []Result{rich, {URL: "http://h.test/min", Status: 200, FetchedAt: rich.FetchedAt, PageData: PageData{ETag: `W/"w"`}}} {
