@@ -403,12 +403,22 @@ func (r *run) work(hctx, sctx context.Context, results *structured.SendStream[fi
 	// alone would leave the other tasks waiting forever.
 	ictx, cancelIntake := context.WithCancel(sctx)
 	defer cancelIntake()
+	// With sitemaps read first for their <lastmod> (see sitemapsFirst),
+	// the workers wait until every sitemap has been read: a page taken
+	// meanwhile could link to one whose lastmod is not known yet, which
+	// would then be requested. The queued URLs wait in the frontier,
+	// which spills past its budget.
+	var sitemapsRead *structured.Event
+	sitemapsFirst := r.sitemapsFirst()
+	if sitemapsFirst {
+		sitemapsRead = &structured.Event{}
+	}
 	return structured.WithTaskGroup(hctx, func(ctx context.Context, tg *structured.TaskGroup) error {
 		context.AfterFunc(ctx, cancelIntake) // fires when the group's scope ends
 		out := results.Clone()
 		tg.StartSoon(func(ctx context.Context) error {
 			defer out.Close()
-			return r.produce(ictx, out)
+			return r.produce(ictx, out, sitemapsFirst, sitemapsRead)
 		})
 		for range r.cfg.Concurrency {
 			out := results.Clone()
@@ -416,6 +426,9 @@ func (r *run) work(hctx, sctx context.Context, results *structured.SendStream[fi
 			tg.StartSoon(func(ctx context.Context) error {
 				defer out.Close()
 				defer consumer.Close()
+				if sitemapsRead != nil && sitemapsRead.Wait(ictx) != nil {
+					return nil // stopped before the sitemaps were read
+				}
 				return r.worker(ctx, ictx, consumer, out)
 			})
 		}
@@ -424,12 +437,14 @@ func (r *run) work(hctx, sctx context.Context, results *structured.SendStream[fi
 }
 
 // produce reads the inputs into the frontier. Lines that are not URLs
-// become invalid_url results right away.
-func (r *run) produce(ctx context.Context, out *structured.SendStream[finishedRequest]) error {
-	sitemapsFirst := r.sitemapsFirst()
+// become invalid_url results right away. With sitemapsFirst, the sitemaps
+// are read first, and sitemapsRead is set once they are (or produce ends).
+func (r *run) produce(ctx context.Context, out *structured.SendStream[finishedRequest], sitemapsFirst bool, sitemapsRead *structured.Event) error {
 	var err error
 	if sitemapsFirst {
+		defer sitemapsRead.Set() // also when reading them failed
 		err = r.addSitemaps(ctx, out)
+		sitemapsRead.Set()
 	}
 	if err == nil {
 		err = ReadInputs(ctx, r.cfg.Inputs, r.cfg.Stdin, func(ctx context.Context, line InputLine) error {

@@ -3,8 +3,11 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -150,5 +153,79 @@ func TestSinceSitemapLastmod(t *testing.T) {
 	third := crawl(filepath.Join(dir, "3.jsonl"), "--since", second, "--no-lastmod")
 	if r := third[s.URL+"/old"]; r.Via != "" || r.Status != 304 || s.requests("/old") != oldCount+1 {
 		t.Errorf("--no-lastmod: /old via %q status %d, %d requests; want requested, a 304", r.Via, r.Status, s.requests("/old")-oldCount)
+	}
+}
+
+// TestSinceSitemapLastmodLinkedEarly: with sitemaps read first for their
+// <lastmod>, no page is taken before every sitemap has been read. Here
+// /a, listed in the first sitemap, links to /b, whose old lastmod is in
+// the second; the second is served only once /b has been requested (or
+// after 3s). Taking /a before the second sitemap was read found /b by
+// its link with no lastmod known, and requested it.
+func TestSinceSitemapLastmodLinkedEarly(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	var mu sync.Mutex
+	requests := map[string]int{}
+	bRequested := make(chan struct{})
+	var once sync.Once
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests[r.URL.Path]++
+		mu.Unlock()
+		urlset := func(path string) string {
+			return `<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">` +
+				"<url><loc>" + srv.URL + path + "</loc><lastmod>2000-01-01</lastmod></url></urlset>"
+		}
+		switch r.URL.Path {
+		case "/sitemap.xml":
+			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">`+
+				`<sitemap><loc>%s/s1.xml</loc></sitemap><sitemap><loc>%s/s2.xml</loc></sitemap></sitemapindex>`, srv.URL, srv.URL)
+		case "/s1.xml":
+			fmt.Fprint(w, urlset("/a"))
+		case "/s2.xml":
+			t := time.NewTimer(3 * time.Second)
+			defer t.Stop()
+			select {
+			case <-bRequested:
+			case <-t.C:
+			case <-r.Context().Done():
+			}
+			fmt.Fprint(w, urlset("/b"))
+		case "/":
+			fmt.Fprint(w, `<title>home</title>`)
+		case "/a":
+			fmt.Fprint(w, `<title>a</title><a href="/b">b</a>`)
+		case "/b":
+			once.Do(func() { close(bRequested) })
+			fmt.Fprint(w, `<title>b</title>`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	// The previous run fetched /b an hour ago; /a is new.
+	dir := t.TempDir()
+	prev := filepath.Join(dir, "prev.jsonl")
+	at := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	line := fmt.Sprintf(`{"url":%q,"final_url":%q,"status":200,"title":"b","links":[],"fetched_at":%q,"content_hash":"00"}`+"\n", srv.URL+"/b", srv.URL+"/b", at)
+	if err := os.WriteFile(prev, []byte(line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.jsonl")
+	res := runTrawl(t, ctx, nil, "crawl", "-q", "--sitemap", "--retries", "0", "--since", prev, "-o", out, srv.URL+"/")
+	if res.code != 0 {
+		t.Fatalf("exit %d: %s", res.code, res.stderr)
+	}
+	recs := readSinceRecords(t, out)
+	b := recs[srv.URL+"/b"]
+	mu.Lock()
+	defer mu.Unlock()
+	if requests["/b"] != 0 || b.Via != "sitemap-lastmod" {
+		t.Errorf("/b requested %d times, record %+v; want not requested, via sitemap-lastmod", requests["/b"], b)
+	}
+	if requests["/a"] != 1 {
+		t.Errorf("/a requested %d times, want 1", requests["/a"])
 	}
 }
