@@ -58,8 +58,8 @@ worse exists, so that CI can gate on broken links:
   trawl report --format junit --fail-on high -o report.xml site.jsonl
 
 Exit codes: 0 the report was written (and --fail-on found nothing),
-1 --fail-on found something, 2 usage error or an input that is not
-trawl's output.`,
+1 --fail-on found something (or the input held no records, so nothing
+was checked), 2 usage error or an input that is not trawl's output.`,
 		Example: `  trawl crawl https://example.com/ -o site.jsonl
   trawl report site.jsonl -o report.html
   trawl report --compare last-week.jsonl site.jsonl -o report.html
@@ -129,6 +129,10 @@ func runReport(ctx context.Context, o *ReportOptions) error {
 		return err
 	}
 	if o.FailOn != "" {
+		if rep.Coverage.Records == 0 {
+			// An empty crawl output would pass the gate with nothing checked.
+			return &ExitError{Code: ExitFindings, Err: errors.New("report: --fail-on: the input holds no records: nothing was checked")}
+		}
 		min, _ := report.ParseSeverity(o.FailOn)
 		if w := rep.Worst(); w != "" && w.AtLeast(min) {
 			return &ExitError{Code: ExitFindings, Err: fmt.Errorf("report: findings of severity %s or worse (worst: %s)", min, w)}

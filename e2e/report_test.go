@@ -197,6 +197,7 @@ func TestReportFailOn(t *testing.T) {
 	ctx := testContext(t)
 	dir := t.TempDir()
 	planted := crawlPlanted(t, plantedSite(t, nil))
+	empty := writeFile(t, "empty.jsonl", "")
 	clean := writeFile(t, "clean.jsonl", `{"url":"https://s.test/","status":200,"content_type":"text/html","title":"Home","description":"d","h1":"Home","links":[],"redirects":[],"depth":0}`+"\n")
 	for _, tc := range []struct {
 		file, failOn string
@@ -207,6 +208,7 @@ func TestReportFailOn(t *testing.T) {
 		{planted, "low", 1},
 		{clean, "low", 0},
 		{clean, "critical", 0},
+		{empty, "low", 1}, // nothing checked does not pass the gate
 	} {
 		out := filepath.Join(dir, "report.xml")
 		os.Remove(out)
