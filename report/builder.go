@@ -129,7 +129,14 @@ func (b *Builder) Read(ctx context.Context, name string, r io.Reader) error {
 	return readRecords(ctx, name, r, func(rec *record) error {
 		b.addRecord(rec)
 		return nil
-	})
+	}, b.tornLine(name))
+}
+
+// tornLine notes a last line of name left out because it was cut short.
+func (b *Builder) tornLine(name string) func(line int) {
+	return func(line int) {
+		b.notes = append(b.notes, fmt.Sprintf("%s line %d left out: the last line is cut short (a crawl still being written, or stopped mid-record)", name, line))
+	}
 }
 
 // addRecord adds one record; a URL seen before is counted and skipped.

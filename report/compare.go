@@ -37,7 +37,7 @@ func (b *Builder) ReadOld(ctx context.Context, name string, r io.Reader) error {
 			c.pages[h] = &oldPage{url: rec.URL, title: rec.Title, status: rec.Status}
 		}
 		return nil
-	})
+	}, b.tornLine(name))
 }
 
 // see compares the new record r, of URL hash h, with the older crawl.

@@ -108,14 +108,16 @@ const maxLine = 64 << 20
 
 // readRecords calls fn for each record of r, named name in errors, in
 // order. A line that is not a JSON object with a url fails with
-// [ErrBadRecord] naming the line; blank lines are skipped. The records
-// passed to fn are valid until fn returns.
+// [ErrBadRecord] naming the line; blank lines are skipped; but a last
+// line without its newline that is not even whole JSON (a crawl still
+// being written, or killed mid-record) is left out and given to torn. The
+// records passed to fn are valid until fn returns.
 //
 // Decoding and fn run in two tasks, so that a report uses two cores: a
 // decoder fills batches of records and hands them over a stream; fn's
 // task gives each batch back once done with it, so that a few batches
 // are reused for the whole input.
-func readRecords(ctx context.Context, name string, r io.Reader, fn func(*record) error) error {
+func readRecords(ctx context.Context, name string, r io.Reader, fn func(*record) error, torn func(line int)) error {
 	const batches = 4
 	err := structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
 		full, fullRx := structured.NewMemoryStream[*batch](batches)
@@ -127,7 +129,7 @@ func readRecords(ctx context.Context, name string, r io.Reader, fn func(*record)
 		}
 		tg.StartSoon(func(ctx context.Context) error {
 			defer full.Close()
-			return decodeRecords(ctx, name, r, freeRx, full)
+			return decodeRecords(ctx, name, r, freeRx, full, torn)
 		})
 		for b := range fullRx.All(ctx) {
 			for i := range b.n {
@@ -156,9 +158,15 @@ type batch struct {
 
 // decodeRecords decodes the lines of r into batches taken from free and
 // sends each full one on out.
-func decodeRecords(ctx context.Context, name string, r io.Reader, free *structured.ReceiveStream[*batch], out *structured.SendStream[*batch]) error {
+func decodeRecords(ctx context.Context, name string, r io.Reader, free *structured.ReceiveStream[*batch], out *structured.SendStream[*batch], torn func(line int)) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 256<<10), maxLine)
+	unterminated := false // the line just scanned is the last, without its newline
+	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
+		adv, tok, err := bufio.ScanLines(data, atEOF)
+		unterminated = atEOF && tok != nil && adv == len(data) && bytes.IndexByte(data, '\n') < 0
+		return adv, tok, err
+	})
 	b, err := free.Receive(ctx)
 	if err != nil {
 		return err
@@ -170,6 +178,10 @@ func decodeRecords(ctx context.Context, name string, r io.Reader, free *structur
 			continue
 		}
 		if err := decodeRecord(name, n, line, &b.recs[b.n]); err != nil {
+			if unterminated && torn != nil && !jsontext.Value(line).IsValid() {
+				torn(n)
+				break
+			}
 			return err
 		}
 		if b.n++; b.n == len(b.recs) {
