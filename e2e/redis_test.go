@@ -65,12 +65,8 @@ func (s *linkSite) serve(w http.ResponseWriter, r *http.Request) {
 	close(s.changed)
 	s.changed = make(chan struct{})
 	s.mu.Unlock()
-	if s.latency > 0 {
-		select {
-		case <-time.After(s.latency): // the server's own latency
-		case <-r.Context().Done():
-			return
-		}
+	if s.latency > 0 && !serverLatency(r, s.latency) {
+		return
 	}
 	var links strings.Builder
 	for _, j := range []int{2*i + 1, 2*i + 2} {

@@ -219,15 +219,23 @@ func browserProcs(pid int) []int {
 }
 
 // pollGone waits until no browser process of pid is left, up to d.
-// Processes outside the test are watched: polling is the only way.
+// Processes outside the test (reparented away from it) are watched:
+// looking at /proc every 100ms is the only way.
 func pollGone(pid int, d time.Duration) []int {
-	deadline := time.Now().Add(d)
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		left := browserProcs(pid)
-		if len(left) == 0 || time.Now().After(deadline) {
+		if len(left) == 0 {
 			return left
 		}
-		time.Sleep(100 * time.Millisecond)
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			return browserProcs(pid)
+		}
 	}
 }
 

@@ -69,8 +69,8 @@ func plantedSite(t *testing.T, extra map[string]string) *httptest.Server {
 			http.NotFound(w, r)
 			return
 		}
-		if r.URL.Path == "/slow" {
-			time.Sleep(time.Second) // the server is slow (slower than any page under load); no test waits on it
+		if r.URL.Path == "/slow" && !serverLatency(r, time.Second) { // slower than any page under load
+			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, page)

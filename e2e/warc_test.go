@@ -43,8 +43,8 @@ func warcSite(t *testing.T, n int, delay time.Duration) *httptest.Server {
 			http.NotFound(w, r)
 			return
 		}
-		if delay > 0 {
-			time.Sleep(delay) // the server's latency, not a wait on another goroutine
+		if delay > 0 && !serverLatency(r, delay) {
+			return
 		}
 		etag := fmt.Sprintf(`"v1-%d"`, i)
 		w.Header().Set("ETag", etag)
