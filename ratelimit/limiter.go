@@ -96,23 +96,11 @@ func New(cfg Config) *HostLimiter {
 // the request is over (later calls do nothing). If ctx is cancelled first,
 // Acquire returns ctx's error and holds no slot.
 func (l *HostLimiter) Acquire(ctx context.Context, host string) (release func(), err error) {
-	h := l.enter(host)
-	if err := l.takeSlot(ctx, h); err != nil {
-		l.leave(h, false)
+	t, err := l.AcquireTurn(ctx, host)
+	if err != nil {
 		return nil, err
 	}
-	if err := l.waitTurn(ctx, h); err != nil {
-		l.leave(h, true)
-		return nil, err
-	}
-	if l.cfg.Shared != nil {
-		if err := l.cfg.Shared.Wait(ctx, host); err != nil {
-			l.leave(h, true)
-			return nil, err
-		}
-	}
-	var once sync.Once
-	return func() { once.Do(func() { l.leave(h, true) }) }, nil
+	return t.Release, nil
 }
 
 // enter returns host's state, creating it, and counts the caller as a
