@@ -67,6 +67,10 @@ was checked), 2 usage error or an input that is not trawl's output.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Inputs = args
+			if c.Flags().Changed("fail-on") && o.FailOn == "" {
+				// An empty value would silently turn the CI gate off.
+				return usageError("--fail-on: empty: want critical, high or low")
+			}
 			if err := o.validate(); err != nil {
 				return err
 			}
@@ -113,14 +117,32 @@ func runReport(ctx context.Context, o *ReportOptions) error {
 		// garbage of decoding from doubling the peak.
 		debug.SetMemoryLimit(256 << 20)
 	}
+	// Every file is opened before any is read, so that a misspelt last
+	// name is a usage error at once, not after minutes of reading.
+	files := map[string]*os.File{}
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	for _, name := range append(slices.Clone(o.Compare), o.Inputs...) {
+		if name == "-" || files[name] != nil {
+			continue
+		}
+		f, err := os.Open(name)
+		if err != nil {
+			return usageError("report: %v", err)
+		}
+		files[name] = f
+	}
 	b := report.NewBuilder(report.Options{})
 	for _, name := range o.Compare {
-		if err := o.read(ctx, name, b.ReadOld); err != nil {
+		if err := o.read(ctx, files, name, b.ReadOld); err != nil {
 			return err
 		}
 	}
 	for _, name := range o.Inputs {
-		if err := o.read(ctx, name, b.Read); err != nil {
+		if err := o.read(ctx, files, name, b.Read); err != nil {
 			return err
 		}
 	}
@@ -141,15 +163,18 @@ func runReport(ctx context.Context, o *ReportOptions) error {
 	return nil
 }
 
-// read feeds the file name (or standard input for -) to fn.
-func (o *ReportOptions) read(ctx context.Context, name string, fn func(context.Context, string, io.Reader) error) error {
+// read feeds the opened file name (or standard input for -) to fn. A
+// file named twice is read from its start each time.
+func (o *ReportOptions) read(ctx context.Context, files map[string]*os.File, name string, fn func(context.Context, string, io.Reader) error) error {
 	var r io.Reader = o.IO.In
 	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return usageError("report: %v", err)
+		f := files[name]
+		// Seek only a file already read: a pipe (<(zcat ...)) cannot.
+		if off, _ := f.Seek(0, io.SeekCurrent); off > 0 {
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				return fmt.Errorf("report: %s: %w", name, err)
+			}
 		}
-		defer f.Close()
 		r = f
 	} else {
 		name = "standard input"

@@ -225,6 +225,7 @@ func TestReportFailOn(t *testing.T) {
 		{"report", "-o", filepath.Join(dir, "r.html"), bad},
 		{"report", "--format", "pdf", clean},
 		{"report", "--fail-on", "medium", clean},
+		{"report", "--fail-on", "", clean}, // an empty gate is not no gate
 		{"report", filepath.Join(dir, "absent.jsonl")},
 		{"report"},
 	} {
@@ -235,6 +236,31 @@ func TestReportFailOn(t *testing.T) {
 	}
 	if res := runTrawl(t, ctx, nil, "report", "-o", filepath.Join(dir, "r.html"), bad); !strings.Contains(res.stderr, "bad.jsonl line 2") {
 		t.Errorf("stderr %q does not name bad.jsonl line 2", res.stderr)
+	}
+
+	// A missing file is found before any input is read: here standard
+	// input never ends, so reading it first would never get to the name.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	defer r.Close()
+	qctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	absent := filepath.Join(dir, "absent.jsonl")
+	res := runTrawl(t, qctx, r, "report", "--format", "json", "--compare", clean, "-", absent)
+	if res.code != 2 || !strings.Contains(res.stderr, "absent.jsonl") {
+		t.Errorf("report - absent.jsonl with standard input open: exit code %d, stderr %q; want 2 naming absent.jsonl", res.code, res.stderr)
+	}
+	// A file given twice (as old and new) is read from its start both times.
+	res = runTrawl(t, ctx, nil, "report", "--format", "json", "--compare", clean, clean)
+	var rep struct {
+		Coverage struct{ Records int }
+		Compare  struct{ Added struct{ Count int } }
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &rep); res.code != 0 || err != nil || rep.Coverage.Records != 1 || rep.Compare.Added.Count != 0 {
+		t.Errorf("report --compare clean clean: exit code %d (%v), records %d, added %d; want 1 and 0", res.code, err, rep.Coverage.Records, rep.Compare.Added.Count)
 	}
 }
 
