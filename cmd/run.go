@@ -407,7 +407,12 @@ func (r *pipelineRun) resume(ctx context.Context, columns []string) error {
 	if r.o.Format == "csv" {
 		res, err = store.ScanCSV(ctx, r.o.Output, columns, "url", done)
 	} else {
-		res, err = store.ScanJSONL(ctx, r.o.Output, done)
+		res, err = store.ScanJSONLFinal(ctx, r.o.Output, func(u, final string) {
+			done(u)
+			if final != "" && r.since != nil && r.o.ReportRemoved {
+				r.since.MarkReached(final) // a redirect reached it, as in the run itself
+			}
+		})
 	}
 	if errors.Is(err, store.ErrCorruptRecord) {
 		return usageError("--resume: %v: not the %s output of trawl; left as it is", err, r.o.Format)

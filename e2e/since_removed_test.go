@@ -120,3 +120,57 @@ func TestSinceReportRemoved(t *testing.T) {
 		t.Errorf("--report-removed alone: exit %d: %s", res.code, res.stderr)
 	}
 }
+
+// TestSinceReportRemovedResumeRedirect: a page reached only through a
+// redirect whose record an interrupted run had written is reached in the
+// resumed run too, not listed as removed.
+func TestSinceReportRemovedResumeRedirect(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	s := newSinceSite(t, map[string]sincePage{
+		"/":  {body: `<title>home</title><a href="/r">r</a><a href="/t">t</a><a href="/b">b</a>`, etag: `"home"`},
+		"/r": {status: 301, location: "/t"},
+		"/t": {body: "<title>t</title>", etag: `"t"`},
+		"/b": {body: "<title>b</title>", etag: `"b"`},
+	})
+	dir := t.TempDir()
+	prev, out := filepath.Join(dir, "prev.jsonl"), filepath.Join(dir, "out.jsonl")
+	if res := runTrawl(t, ctx, nil, args("crawl", "-q", "-o", prev, s.URL+"/")...); res.code != 0 {
+		t.Fatalf("run 1: exit %d: %s", res.code, res.stderr)
+	}
+	if got := readSinceRecords(t, prev); got[s.URL+"/t"].URL == "" {
+		t.Fatalf("run 1 has no record of /t: %v", got)
+	}
+	// /t is now reached only through the redirect of /r.
+	s.set("/", &sincePage{body: `<title>home 2</title><a href="/r">r</a><a href="/b">b</a>`, etag: `"home2"`})
+	a := args("crawl", "-c", "1", "--per-host", "1", "--grace", "0", "--since", prev, "--report-removed", "-o", out, s.URL+"/")
+
+	// Interrupted while /b is in flight, after the record of /r.
+	s.mu.Lock()
+	s.holdPath, s.hold, s.arrived = "/b", make(chan struct{}), make(chan struct{}, 4)
+	s.mu.Unlock()
+	p := startTrawl(t, ctx, nil, a...)
+	select {
+	case <-s.arrived:
+	case <-ctx.Done():
+		t.Fatal("the held request never came")
+	}
+	p.signal(os.Interrupt)
+	if code := p.wait(); code != 130 {
+		t.Fatalf("interrupted crawl: exit %d, want 130: %s", code, p.stderr.String())
+	}
+	close(s.hold)
+	if got := readSinceRecords(t, out); got[s.URL+"/r"].URL == "" {
+		t.Fatalf("the interrupted run wrote no record of /r: %v", got)
+	}
+
+	res := runTrawl(t, ctx, nil, append(a, "--resume")...)
+	if res.code != 0 {
+		t.Fatalf("resumed crawl: exit %d: %s", res.code, res.stderr)
+	}
+	for u, r := range readSinceRecords(t, out) {
+		if r.Change == "gone" {
+			t.Errorf("resumed crawl lists %s as gone; /t was reached through /r's redirect before the interruption", u)
+		}
+	}
+}

@@ -22,6 +22,7 @@ type sincePage struct {
 	lastModified string
 	ignoreCond   bool // answers 200 whatever the validators say
 	status       int  // 0: 200
+	location     string
 }
 
 // sinceSite is a site whose pages change between runs. It records the
@@ -77,6 +78,9 @@ func (s *sinceSite) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Last-Modified", p.lastModified)
 	}
 	if p.status != 0 {
+		if p.location != "" {
+			w.Header().Set("Location", p.location)
+		}
 		w.WriteHeader(p.status)
 		return
 	}

@@ -73,19 +73,27 @@ type ScanResult struct {
 // streamed, never loaded whole. A missing file holds nothing: the result
 // is zero and the error nil.
 func ScanJSONL(ctx context.Context, path string, done func(url string)) (ScanResult, error) {
+	return ScanJSONLFinal(ctx, path, func(url, _ string) { done(url) })
+}
+
+// ScanJSONLFinal is [ScanJSONL] that also gives each record's
+// "final_url" field (empty when the record has none): the page a
+// redirect reached, which a resumed crawl with --report-removed counts
+// as reached too.
+func ScanJSONLFinal(ctx context.Context, path string, done func(url, finalURL string)) (ScanResult, error) {
 	var res ScanResult
 	torn := func(l scannedLine) bool { return l.first == '{' && !l.tooLong && isJSONPrefix(l.text) }
 	err := scanLines(ctx, path, &res, torn, func(l scannedLine) error {
 		if l.tooLong {
 			return &CorruptRecordError{Path: path, Line: l.num, Err: errRecordTooLong}
 		}
-		url, err := jsonlURL(l.text)
+		url, final, err := jsonlURLs(l.text)
 		if err != nil {
 			return &CorruptRecordError{Path: path, Line: l.num, Err: err}
 		}
 		res.Records++
 		if url != "" {
-			done(url)
+			done(url, final)
 		}
 		return nil
 	})
@@ -220,16 +228,24 @@ var errNotObject = errors.New("not a JSON object")
 
 // jsonlURL returns the "url" field of a JSON Lines record.
 func jsonlURL(text string) (string, error) {
+	u, _, err := jsonlURLs(text)
+	return u, err
+}
+
+// jsonlURLs returns the "url" and "final_url" fields of a JSON Lines
+// record.
+func jsonlURLs(text string) (url, finalURL string, err error) {
 	if t := strings.TrimSpace(text); !strings.HasPrefix(t, "{") {
-		return "", errNotObject
+		return "", "", errNotObject
 	}
 	var rec struct {
-		URL string `json:"url"`
+		URL      string `json:"url"`
+		FinalURL string `json:"final_url"`
 	}
 	if err := json.Unmarshal([]byte(text), &rec); err != nil {
-		return "", err
+		return "", "", err
 	}
-	return rec.URL, nil
+	return rec.URL, rec.FinalURL, nil
 }
 
 // ScanCSV is [ScanJSONL] for a CSV output file whose header names the URL
