@@ -336,6 +336,7 @@ type run struct {
 
 	inputDone  atomic.Bool // the producer read every input
 	removedCut atomic.Bool // a stop cut the list of --report-removed short
+	linksCut   atomic.Bool // with --report-removed, --max-links left links of a page out
 	origins    []string    // sites of the seeds, for --sitemap
 }
 
@@ -867,6 +868,9 @@ func (r *run) write(wctx context.Context, fr finishedRequest) error {
 		r.cfg.Since.MarkReached(fr.req.URL)
 		if fr.result.FinalURL != "" {
 			r.cfg.Since.MarkReached(fr.result.FinalURL) // a redirect reached it
+		}
+		if fr.result.LinksTruncated {
+			r.linksCut.Store(true) // pages only its dropped links reach look removed
 		}
 	}
 	if fr.fromQ {

@@ -17,7 +17,8 @@ var errStopListing = errors.New("stopped")
 // record for every page of the previous runs (a success) that it did not
 // reach and that is in its scope at its previous depth: change gone, via
 // not-reached, status 0, not requested. A crawl that did not complete
-// (stopped, or cut by --max-pages) lists nothing and says so through
+// (stopped, or cut by --max-pages), or one where --max-links left links
+// of a page out, lists nothing and says so through
 // Warn. The index is walked in place: memory does not grow with it. A
 // stop during the walk ends it, and the run is then incomplete (a
 // resumed run lists the rest: those listed are in its output, reached).
@@ -36,6 +37,9 @@ func (r *run) reportRemoved(ctx context.Context, results *structured.SendStream[
 		return nil
 	case r.cfg.Scope != nil && r.cfg.Scope.Truncated():
 		r.warn("--report-removed: --max-pages cut the crawl short: no page is listed as removed")
+		return nil
+	case r.linksCut.Load():
+		r.warn("--report-removed: --max-links left links of a page out (links_truncated), so pages only they reach would look removed: no page is listed as removed (raise --max-links)")
 		return nil
 	}
 	err := r.cfg.Since.Unreached(func(e store.SinceEntry) error {

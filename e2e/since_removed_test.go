@@ -123,7 +123,8 @@ func TestSinceReportRemoved(t *testing.T) {
 
 // TestSinceReportRemovedResumeRedirect: a page reached only through a
 // redirect whose record an interrupted run had written is reached in the
-// resumed run too, not listed as removed.
+// resumed run too, not listed as removed; a crawl where --max-links left
+// links out lists nothing.
 func TestSinceReportRemovedResumeRedirect(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
@@ -171,6 +172,18 @@ func TestSinceReportRemovedResumeRedirect(t *testing.T) {
 	for u, r := range readSinceRecords(t, out) {
 		if r.Change == "gone" {
 			t.Errorf("resumed crawl lists %s as gone; /t was reached through /r's redirect before the interruption", u)
+		}
+	}
+	// --max-links 1 leaves /b out of the links of /: nothing is listed,
+	// rather than /b as removed.
+	cut := filepath.Join(dir, "cut.jsonl")
+	res = runTrawl(t, ctx, nil, args("crawl", "--max-links", "1", "--since", prev, "--report-removed", "-o", cut, s.URL+"/")...)
+	if res.code != 0 || !strings.Contains(res.stderr, "--max-links left links of a page out") {
+		t.Errorf("--max-links 1: exit %d, want 0 and a warning: %s", res.code, res.stderr)
+	}
+	for u, r := range readSinceRecords(t, cut) {
+		if r.Change == "gone" {
+			t.Errorf("--max-links 1 lists %s as gone", u)
 		}
 	}
 }
