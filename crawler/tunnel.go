@@ -75,13 +75,10 @@ func (p *proxyTunnel) open(ctx context.Context, network, addr string) (net.Conn,
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	switch pu.Scheme {
-	case "http", "https":
-		return p.connect(ctx, pu, addr)
-	case "socks5", "socks5h":
+	if pu.Scheme == "socks5" || pu.Scheme == "socks5h" {
 		return p.socks(ctx, pu, addr)
 	}
-	return nil, fmt.Errorf("proxy %s: unsupported scheme %q", RedactURL(pu.String()), pu.Scheme)
+	return p.connect(ctx, pu, addr) // any other scheme, as net/http does
 }
 
 // connect opens a CONNECT tunnel to addr through the http or https proxy

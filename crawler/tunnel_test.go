@@ -518,3 +518,34 @@ func TestWithoutProxyAuth(t *testing.T) {
 		}
 	}
 }
+
+// TestCaptureProxySilent: a proxy that never answers the CONNECT fails
+// the URL with kind timeout, and trawl gives up the tunnel within the
+// timeout too, not only when the fetcher is closed (net/http goes on
+// dialing after the request gives up).
+func TestCaptureProxySilent(t *testing.T) {
+	gaveUp := make(chan struct{})
+	p := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		io.Copy(io.Discard, conn) // until trawl hangs up
+		close(gaveUp)
+	}))
+	t.Cleanup(p.Close)
+	pu, _ := url.Parse(p.URL)
+	f, err := NewFetcher(Config{Capture: true, IgnoreRobots: true, Proxy: pu, Timeout: 300 * time.Millisecond, Retries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, err = f.Fetch(t.Context(), "https://example.com/")
+	wantKind(t, err, KindTimeout)
+	select {
+	case <-gaveUp:
+	case <-time.After(10 * time.Second):
+		t.Fatal("trawl still holds the tunnel 10s after the timeout")
+	}
+}
