@@ -37,6 +37,7 @@ type testProxy struct {
 	srv        *httptest.Server
 	to         string
 	user, pass string
+	upstream   *http.Transport // for plain requests
 
 	mu       sync.Mutex
 	connects []string // CONNECT targets
@@ -46,7 +47,8 @@ type testProxy struct {
 
 func newTestProxy(t *testing.T, to, user, pass string, withTLS bool) *testProxy {
 	t.Helper()
-	p := &testProxy{to: to, user: user, pass: pass}
+	p := &testProxy{to: to, user: user, pass: pass, upstream: &http.Transport{}}
+	t.Cleanup(p.upstream.CloseIdleConnections)
 	p.srv = httptest.NewUnstartedServer(p)
 	if withTLS {
 		p.srv.StartTLS()
@@ -114,7 +116,7 @@ func (p *testProxy) forward(w http.ResponseWriter, r *http.Request) {
 	out.RequestURI = ""
 	out.URL.Host = p.to
 	out.Header.Del("Proxy-Authorization")
-	resp, err := http.DefaultTransport.RoundTrip(out)
+	resp, err := p.upstream.RoundTrip(out)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
