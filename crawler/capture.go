@@ -182,8 +182,8 @@ func (c *tapConn) detach(t *tap) {
 
 // capturable reports whether the bytes over c are those of a request for
 // scheme://hostport: plain HTTP, or TLS that this conn's dialer made to
-// that very host (not a tunnel through a proxy, whose inner TLS the tap
-// would see encrypted).
+// that very host (not a tunnel net/http made through a proxy, whose
+// inner TLS the tap would see encrypted: see proxyTunnel).
 func (c *tapConn) capturable(scheme, hostport string) bool {
 	if scheme == "https" {
 		return c.tlsVersion != "" && c.addr == hostport
@@ -193,8 +193,9 @@ func (c *tapConn) capturable(scheme, hostport string) bool {
 
 // tapDialers wraps the transport's dial function so that every
 // connection is a tapConn, and returns a TLS dialer that makes HTTP/1.1
-// TLS connections itself, so that the tap sits above TLS.
-func tapDialers(dial func(ctx context.Context, network, addr string) (net.Conn, error), roots *x509.CertPool, handshake time.Duration) (
+// TLS connections itself, so that the tap sits above TLS, over the raw
+// connections dialTLS opens (directly or through a proxy's tunnel).
+func tapDialers(dial, dialTLS func(ctx context.Context, network, addr string) (net.Conn, error), roots *x509.CertPool, handshake time.Duration) (
 	plain, withTLS func(ctx context.Context, network, addr string) (net.Conn, error)) {
 	plain = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dial(ctx, network, addr)
@@ -204,7 +205,7 @@ func tapDialers(dial func(ctx context.Context, network, addr string) (net.Conn, 
 		return &tapConn{Conn: c, addr: addr}, nil
 	}
 	withTLS = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		raw, err := dial(ctx, network, addr)
+		raw, err := dialTLS(ctx, network, addr)
 		if err != nil {
 			return nil, err
 		}

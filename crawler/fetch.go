@@ -119,8 +119,10 @@ type Config struct {
 	// Capture records every request and response as they go over the
 	// wire, for a WARC archive: requests are made over HTTP/1.1 only, and
 	// under a context from [WithCapture] each one is recorded as an
-	// [Exchange]. A request over HTTPS through a proxy is not recorded
-	// (the proxy's tunnel hides it).
+	// [Exchange]. An https request through a proxy gets its tunnel from
+	// the fetcher, so that it is recorded like a direct one; a plain http
+	// request through a proxy is recorded with its absolute-form request
+	// line, without the Proxy-Authorization sent to the proxy.
 	Capture bool
 	// Transport, when set, replaces the fetcher's own HTTP transport
 	// (tests use it to run without a network). DenyPrivate and Proxy are
@@ -567,8 +569,8 @@ func (c *connFacts) endCapture(log *captureLog, u *url.URL, truncated *string) {
 		*truncated = "length"
 	}
 	// The URL as the records name it, a password redacted (the request
-	// record keeps what was sent).
-	log.add(&Exchange{URL: RedactURL(u.String()), Date: t.date, IP: t.ip, Request: t.req.Bytes(), Response: t.resp.Bytes(), Truncated: *truncated, tap: t})
+	// record keeps what was sent, but for a proxy's credentials).
+	log.add(&Exchange{URL: RedactURL(u.String()), Date: t.date, IP: t.ip, Request: withoutProxyAuth(t.req.Bytes()), Response: t.resp.Bytes(), Truncated: *truncated, tap: t})
 }
 
 // roundTrip sends one GET for u and reads the body. When ctx ends, it

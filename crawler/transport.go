@@ -44,6 +44,7 @@ func newTransport(cfg *Config) *http.Transport {
 	if cfg.Proxy != nil {
 		proxy = http.ProxyURL(cfg.Proxy)
 	}
+	decide := proxy // which proxy, if any, a request goes through
 	dialer := newDialer(cfg.DenyPrivate)
 	dial := dialer.DialContext
 	if cfg.DenyPrivate {
@@ -75,9 +76,13 @@ func newTransport(cfg *Config) *http.Transport {
 	if cfg.Capture {
 		// HTTP/1.1 only, and TLS made here so that the tap sees the
 		// bytes above it: the WARC records hold the messages as sent.
+		// That holds through a proxy too: the tunnel of an https
+		// request is made here as well (proxyTunnel).
 		t.ForceAttemptHTTP2 = false
 		t.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
-		t.DialContext, t.DialTLSContext = tapDialers(dial, cfg.rootCAs, t.TLSHandshakeTimeout)
+		t.Proxy = tunnelProxy(proxy)
+		tunnel := &proxyTunnel{decide: decide, dial: dial, roots: cfg.rootCAs, timeout: cfg.Timeout}
+		t.DialContext, t.DialTLSContext = tapDialers(dial, tunnel.open, cfg.rootCAs, t.TLSHandshakeTimeout)
 	}
 	return t
 }
