@@ -3,9 +3,16 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestSinceCronRecipeKilled: the README's --since cron line killed with
@@ -43,6 +50,11 @@ func TestSinceCronRecipeKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
+	// The shell is reaped, but trawl, its child, may still be dying with
+	// its lock held: wait until nothing of the group is left.
+	if err := groupGone(ctx, cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
 	close(s.hold)
 	s.mu.Lock()
 	aBefore := len(s.inm["/a"])
@@ -66,4 +78,40 @@ func TestSinceCronRecipeKilled(t *testing.T) {
 			t.Errorf("%s: change %q, want %q", path, r.Change, change)
 		}
 	}
+}
+
+// groupGone waits until no live process of the process group pgid is
+// left (a zombie has closed its files and released its locks: here
+// nobody may reap it).
+func groupGone(ctx context.Context, pgid int) error {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for groupAlive(pgid) {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return fmt.Errorf("process group %d still there: %w", pgid, ctx.Err())
+		}
+	}
+	return nil
+}
+
+// groupAlive reports whether a process of group pgid is running, read
+// from /proc/PID/stat (state and pgrp follow the command's parenthesis).
+func groupAlive(pgid int) bool {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) > 2 && f[2] == strconv.Itoa(pgid) && f[0] != "Z" && f[0] != "X" {
+			return true
+		}
+	}
+	return false
 }
