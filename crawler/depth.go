@@ -65,6 +65,14 @@ func parseTree(r io.Reader) (doc *html.Node, src []byte, err error) {
 // <style>...) are always kept, so that links survive and no script is
 // read as markup.
 func cutDeep(src []byte, limit int) []byte {
+	out, _ := cutDeepSteps(src, limit)
+	return out
+}
+
+// cutDeepSteps is cutDeep that also counts its steps: one per token,
+// and one per element of the stack looked at. They are linear in the
+// size of src, whatever its markup; tests check it.
+func cutDeepSteps(src []byte, limit int) (out []byte, steps int) {
 	type open struct {
 		name string
 		kept bool
@@ -86,6 +94,7 @@ func cutDeep(src []byte, limit int) []byte {
 	}
 	popTo := func(i int) {
 		for j := len(stack) - 1; j >= i; j-- {
+			steps++
 			name := stack[j].name
 			at[name] = at[name][:len(at[name])-1]
 			if n := len(specials); n > 0 && specials[n-1] == j {
@@ -96,13 +105,14 @@ func cutDeep(src []byte, limit int) []byte {
 	}
 	reopenable := map[string]int{} // formatting elements closed by another's end tag
 	nReopenable := 0
-	out := make([]byte, 0, len(src))
+	out = make([]byte, 0, len(src))
 	z := html.NewTokenizer(bytes.NewReader(src))
 	for {
 		tt := z.Next()
 		if tt == html.ErrorToken {
-			return out
+			return out, steps
 		}
+		steps++
 		raw := z.Raw()
 		if tt != html.StartTagToken && tt != html.SelfClosingTagToken && tt != html.EndTagToken {
 			out = append(out, raw...)
@@ -129,6 +139,7 @@ func cutDeep(src []byte, limit int) []byte {
 				continue
 			}
 			for _, e := range stack[i+1:] {
+				steps++
 				if e.kept && isFormatting(atom.Lookup([]byte(e.name))) {
 					reopenable[e.name]++
 					nReopenable++
