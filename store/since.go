@@ -18,8 +18,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
-
-	"github.com/trawl-dev/trawl/structured"
 )
 
 // sinceGCPercent is the GC percentage while an index is built.
@@ -387,10 +385,9 @@ func (idx *SinceIndex) Validators(ctx context.Context, e SinceEntry) (etag, last
 // output no longer holds the record where it was indexed.
 var ErrSinceChanged = errors.New("previous output changed while the run read it")
 
-// recordReaders are the buffered readers of [SinceIndex.Record], sized
-// for a typical record: one read of a few KiB each, not 64 KiB, and no
-// garbage (a long record is read in several).
-var recordReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 8<<10) }}
+// recordChunks are the buffers of [readRecordAt]: one read of a few KiB
+// holds a typical record whole.
+var recordChunks = sync.Pool{New: func() any { b := make([]byte, 4<<10); return &b }}
 
 // Record re-reads the newest successful record of e (e.OK) from its file:
 // the JSON object as written (of a CSV row, the JSON object of its
@@ -404,19 +401,48 @@ func (idx *SinceIndex) Record(ctx context.Context, e SinceEntry) ([]byte, error)
 	if h := idx.headers[file]; h != nil {
 		return csvRecord(ctx, f, h, offset)
 	}
-	return structured.RunSync(ctx, func(context.Context) ([]byte, error) {
-		br := recordReaders.Get().(*bufio.Reader)
-		defer recordReaders.Put(br)
-		br.Reset(io.NewSectionReader(f, offset, 1<<62))
-		l, n, err := readScannedLine(br, 0, offset)
-		if err != nil {
-			return nil, fmt.Errorf("--since: read %s: %w", f.Name(), err)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// A read of a file the index has just read whole (from the page
+	// cache, as the index's own reads): made here, not handed to a
+	// goroutine of structured.RunSync, which cost more than the read.
+	line, err := readRecordAt(f, offset)
+	if err != nil {
+		return nil, fmt.Errorf("--since: read %s: %w", f.Name(), err)
+	}
+	if len(line) == 0 || len(line) > MaxRecordBytes {
+		return nil, fmt.Errorf("--since: %s at byte %d: %w", f.Name(), offset, ErrSinceChanged)
+	}
+	return line, nil
+}
+
+// readRecordAt returns the line at offset off of f, without its line
+// break and the blanks around it, in a slice of its own: one read of the
+// file for a line that fits in a buffer of recordChunks. A line longer
+// than a record is cut short past [MaxRecordBytes].
+func readRecordAt(f *os.File, off int64) ([]byte, error) {
+	bp := recordChunks.Get().(*[]byte)
+	defer recordChunks.Put(bp)
+	chunk := *bp
+	var line []byte // what a line longer than chunk holds so far
+	for {
+		n, err := f.ReadAt(chunk, off)
+		if i := bytes.IndexByte(chunk[:n], '\n'); i >= 0 {
+			if line == nil {
+				return bytes.Clone(bytes.TrimSpace(chunk[:i])), nil
+			}
+			return bytes.TrimSpace(append(line, chunk[:i]...)), nil
 		}
-		if n == 0 || l.tooLong || l.blank {
-			return nil, fmt.Errorf("--since: %s at byte %d: %w", f.Name(), offset, ErrSinceChanged)
+		line = append(line, chunk[:n]...)
+		switch {
+		case err == io.EOF || len(line) > maxLine:
+			return bytes.TrimSpace(line), nil // the last line, without a line break
+		case err != nil:
+			return nil, err
 		}
-		return bytes.TrimSpace([]byte(l.text)), nil
-	})
+		off += int64(n)
+	}
 }
 
 // Where names the record of e's success: "FILE at byte N".
