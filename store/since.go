@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -172,7 +171,7 @@ func (idx *SinceIndex) scan(ctx context.Context, i int, path string, f *os.File)
 	br := bufio.NewReaderSize(ctxReader(ctx, f), 64<<10)
 	var off int64
 	for num := 1; ; num++ {
-		l, n, err := readScannedLine(br, num, off)
+		l, n, err := readSinceLine(br)
 		if err != nil {
 			return fmt.Errorf("--since: read %s: %w", path, err)
 		}
@@ -201,6 +200,60 @@ func (idx *SinceIndex) scan(ctx context.Context, i int, path string, f *os.File)
 	}
 }
 
+// sinceLine is a line of a previous output as scan reads it.
+type sinceLine struct {
+	text    []byte // without the line break; nil when tooLong
+	blank   bool   // white space only
+	tooLong bool   // longer than MaxRecordBytes
+	ended   bool   // a line break ends it: false for a torn last line
+}
+
+// readSinceLine is readScannedLine for scan: the line's text is, when
+// the line fits in br's buffer (a record of trawl does), a slice of that
+// buffer, valid until the next read, not a copy. The index keeps only
+// a few strings of a record: copying each line twice (to a slice, then
+// a string) was most of the index's garbage, and the GC at
+// sinceGCPercent ran every few records.
+func readSinceLine(br *bufio.Reader) (sinceLine, int64, error) {
+	l := sinceLine{blank: true}
+	chunk, err := br.ReadSlice('\n')
+	n := int64(len(chunk))
+	var buf []byte
+	for errors.Is(err, bufio.ErrBufferFull) {
+		l.blank = l.blank && len(bytes.TrimLeft(chunk, " \t\r\n")) == 0
+		if !l.tooLong {
+			if len(buf)+len(chunk) > maxLine {
+				l.tooLong, buf = true, nil
+			} else {
+				buf = append(buf, chunk...)
+			}
+		}
+		chunk, err = br.ReadSlice('\n')
+		n += int64(len(chunk))
+	}
+	switch {
+	case err == io.EOF:
+	case err != nil:
+		return l, n, err
+	default:
+		l.ended = true
+	}
+	l.blank = l.blank && len(bytes.TrimLeft(chunk, " \t\r\n")) == 0
+	if l.tooLong || len(buf)+len(chunk) > maxLine {
+		return sinceLine{blank: l.blank, tooLong: true, ended: l.ended}, n, nil
+	}
+	text := chunk
+	if buf != nil {
+		text = append(buf, chunk...)
+	}
+	text = bytes.TrimSuffix(bytes.TrimSuffix(text, []byte("\n")), []byte("\r"))
+	if len(text) > MaxRecordBytes {
+		return sinceLine{blank: l.blank, tooLong: true, ended: l.ended}, n, nil
+	}
+	l.text = text
+	return l, n, nil
+}
+
 // ctxReader reads f, failing once ctx is done.
 func ctxReader(ctx context.Context, f *os.File) io.Reader {
 	return readerFunc(func(p []byte) (int, error) {
@@ -218,7 +271,7 @@ var errSinceFetchedAt = errors.New("fetched_at is not an RFC 3339 time")
 var errSinceLinks = errors.New("links is not an array")
 
 // parseSinceRecord reads one line of a previous output.
-func parseSinceRecord(text string) (sinceRecord, error) {
+func parseSinceRecord(text []byte) (sinceRecord, error) {
 	if rec, ok := quickSinceRecord(text); ok {
 		return rec, nil
 	}
@@ -227,12 +280,12 @@ func parseSinceRecord(text string) (sinceRecord, error) {
 
 // decodeSinceRecord is parseSinceRecord of any line, decoded with
 // encoding/json.
-func decodeSinceRecord(text string) (sinceRecord, error) {
+func decodeSinceRecord(text []byte) (sinceRecord, error) {
 	var rec sinceRecord
-	if t := strings.TrimSpace(text); !strings.HasPrefix(t, "{") {
+	if t := bytes.TrimSpace(text); !bytes.HasPrefix(t, []byte("{")) {
 		return rec, errNotObject
 	}
-	if err := json.Unmarshal([]byte(text), &rec); err != nil {
+	if err := json.Unmarshal(text, &rec); err != nil {
 		return rec, err
 	}
 	if l := rec.Links; len(l) > 0 && l[0] != '[' && string(l) != "null" {
@@ -374,7 +427,7 @@ func (idx *SinceIndex) Validators(ctx context.Context, e SinceEntry) (etag, last
 	if err != nil {
 		return "", "", err
 	}
-	rec, err := parseSinceRecord(string(line))
+	rec, err := parseSinceRecord(line)
 	if err != nil {
 		return "", "", fmt.Errorf("--since: %s at byte %d: %w", idx.files[e.slot.file].Name(), e.slot.offset, ErrSinceChanged)
 	}
@@ -493,10 +546,9 @@ var sinceMembers = map[string]int{
 // is not one (not valid JSON, a member of the index twice or named in
 // another case, an escape in a string it reads, an error object, ...):
 // parseSinceRecord then decodes it as before, with its errors.
-func quickSinceRecord(text string) (sinceRecord, bool) {
+func quickSinceRecord(line []byte) (sinceRecord, bool) {
 	var rec sinceRecord
 	var vals [memCount][]byte
-	line := []byte(text)
 	dec := sinceDecoders.Get().(*jsontext.Decoder)
 	defer sinceDecoders.Put(dec)
 	dec.Reset(bytes.NewBuffer(line), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
