@@ -131,7 +131,12 @@ var errNotSplit = errors.New("record does not split into its members")
 // that decoding matches to a member only by folding its case, or a name
 // with an escape: such a record must be decoded whole.
 func splitRecord(l *recordLayout, line []byte) (rawRecord, bool) {
-	rr := rawRecord{line: line, vals: make([][]byte, len(l.fields))}
+	return splitRecordInto(l, line, make([][]byte, len(l.fields)))
+}
+
+// splitRecordInto is splitRecord into vals, len(l.fields) nil values.
+func splitRecordInto(l *recordLayout, line []byte, vals [][]byte) (rawRecord, bool) {
+	rr := rawRecord{line: line, vals: vals}
 	dec := decoders.Get().(*jsontext.Decoder)
 	defer decoders.Put(dec)
 	dec.Reset(bytes.NewBuffer(line), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
@@ -174,36 +179,51 @@ func splitRecord(l *recordLayout, line []byte) (rawRecord, bool) {
 // writes the string it decodes to, and that string as [CleanText] leaves
 // it: printable ASCII or valid UTF-8 but C1 controls and U+2028/U+2029,
 // escapes \" \\ \n \t only.
-func plainString(v []byte) bool {
-	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
-		return false
+func plainString(v []byte) bool { return plainStringEnd(v) == len(v) }
+
+// plainASCII marks the bytes a plain string holds as they are: printable
+// ASCII but " and \.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
 	}
-	for i := 1; i < len(v)-1; {
-		c := v[i]
+	return t
+}()
+
+// plainStringEnd returns the length of the plain JSON string (see
+// [plainString]) at the start of b, -1 when b does not start with one.
+func plainStringEnd(b []byte) int {
+	if len(b) < 2 || b[0] != '"' {
+		return -1
+	}
+	for i := 1; i < len(b); {
+		c := b[i]
 		switch {
+		case plainASCII[c]:
+			i++
+		case c == '"':
+			return i + 1
 		case c == '\\':
-			if i+1 >= len(v)-1 {
-				return false
+			if i+1 >= len(b) {
+				return -1
 			}
-			switch v[i+1] {
+			switch b[i+1] {
 			case '"', '\\', 'n', 't':
 			default:
-				return false
+				return -1
 			}
 			i += 2
-		case c == '"' || c < 0x20 || c == 0x7f:
-			return false
 		case c < utf8.RuneSelf:
-			i++
+			return -1 // a control character or DEL
 		default:
-			r, size := utf8.DecodeRune(v[i:])
+			r, size := utf8.DecodeRune(b[i:])
 			if r == utf8.RuneError && size == 1 || r >= 0x80 && r <= 0x9f || r == '\u2028' || r == '\u2029' {
-				return false
+				return -1
 			}
 			i += size
 		}
 	}
-	return true
+	return -1
 }
 
 // plainInt reports whether v is an integer as encoding/json writes one.
@@ -271,8 +291,8 @@ func plainValue(f *recordField, v []byte) (out []byte, ok bool) {
 			return v, true
 		}
 		for rest := v[1:]; ; {
-			end := stringEnd(rest)
-			if end < 0 || end >= len(rest) || !plainString(rest[:end]) {
+			end := plainStringEnd(rest)
+			if end < 0 || end >= len(rest) {
 				return nil, false
 			}
 			switch rest[end] {
@@ -286,23 +306,6 @@ func plainValue(f *recordField, v []byte) (out []byte, ok bool) {
 		}
 	}
 	return nil, false
-}
-
-// stringEnd returns the length of the JSON string at the start of b, -1
-// when b does not start with one.
-func stringEnd(b []byte) int {
-	if len(b) == 0 || b[0] != '"' {
-		return -1
-	}
-	for i := 1; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return -1
 }
 
 // normalValue returns the encoding of the member f with value v as
@@ -417,11 +420,21 @@ func carriedLinks(l *recordLayout, c *carriedRecord) ([]string, error) {
 	return links, err
 }
 
+// ownVals are the members of the new records spliceRecord splits, a
+// record at a time.
+var ownVals = sync.Pool{New: func() any { return new([][]byte) }}
+
 // spliceRecord returns the record carried forward from c whose own
 // members are encoded in own (the new record, without what it carries):
 // own's members with c's carried ones spliced in, in output order.
 func spliceRecord(l *recordLayout, own []byte, c *carriedRecord) ([]byte, error) {
-	mine, ok := splitRecord(l, own)
+	vp := ownVals.Get().(*[][]byte)
+	defer ownVals.Put(vp)
+	if len(*vp) != len(l.fields) {
+		*vp = make([][]byte, len(l.fields))
+	}
+	defer clear(*vp)
+	mine, ok := splitRecordInto(l, own, *vp)
 	if !ok {
 		return nil, errNotSplit
 	}

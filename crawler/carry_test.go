@@ -160,3 +160,21 @@ func FuzzCarrySplice(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRawString: a JSON string of a previous record (an etag, a
+// last_modified) decodes as encoding/json decodes it.
+func FuzzRawString(f *testing.F) {
+	for _, s := range []string{`"\"5f3a-7530\""`, `"W/\"x\""`, `"Tue, 01 Dec 2026 21:00:00 GMT"`, `""`, `"\ud800"`, "\"\xff\"", `"\u00e9\\"`, `null`, `"a\nb"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		var want string
+		if !json.Valid([]byte(v)) || json.Unmarshal([]byte(v), &want) != nil {
+			return // not a string: records that split hold valid JSON
+		}
+		got, err := rawString([]byte(v))
+		if err != nil || got != want {
+			t.Fatalf("rawString(%q) = %q, %v; want %q", v, got, err, want)
+		}
+	})
+}

@@ -1,13 +1,13 @@
 package crawler
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
-	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/trawl-dev/trawl/store"
 	"github.com/trawl-dev/trawl/warc"
@@ -96,8 +96,8 @@ func rawString(v []byte) (string, error) {
 	if v == nil || string(v) == "null" {
 		return "", nil
 	}
-	if len(v) >= 2 && v[0] == '"' && bytes.IndexByte(v, '\\') < 0 && utf8.Valid(v) {
-		return string(v[1 : len(v)-1]), nil
+	if b, err := jsontext.AppendUnquote(nil, v); err == nil {
+		return string(b), nil // valid UTF-8, and an etag's \" unescaped without reflection
 	}
 	var s string
 	err := json.Unmarshal(v, &s)

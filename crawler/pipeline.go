@@ -300,6 +300,9 @@ func Run(ctx context.Context, cfg RunConfig) (Summary, error) {
 		frontier = newHostWatch(frontier, cfg.HostQueueWarn, cfg.Warn)
 	}
 	r := &run{cfg: cfg, frontier: frontier, stats: stats}
+	if cfg.Crawl {
+		r.links = newLinkCache()
+	}
 	err := r.run(ctx)
 	sum := stats.Snapshot(cfg.Now())
 	sum.Pending = frontier.Pending()
@@ -338,6 +341,7 @@ type run struct {
 	removedCut atomic.Bool // a stop cut the list of --report-removed short
 	linksCut   atomic.Bool // with --report-removed, --max-links left links of a page out
 	origins    []string    // sites of the seeds, for --sitemap
+	links      *linkCache  // links handed to the frontier, in crawl mode
 }
 
 // flushTimeout bounds the final flush of the output, which runs shielded
@@ -738,11 +742,20 @@ func (r *run) limits() Limits {
 func (r *run) addLinks(ctx context.Context, req Request, links []string) error {
 	ctx = context.WithoutCancel(ctx) // the crawl queue is unbounded: Add does not wait
 	for _, link := range links {
+		var h1, h2 uint64
+		if r.links != nil {
+			if h1, h2 = r.links.key(link); r.links.has(h1, h2) {
+				continue // handed to the frontier before, which has seen it
+			}
+		}
 		if r.cfg.Scope != nil && r.cfg.Scope.Check(link, req.Depth+1) != nil {
 			continue
 		}
 		if _, err := AddRequest(ctx, r.frontier, Request{URL: link, Depth: req.Depth + 1, Source: req.URL}); err != nil {
 			return fmt.Errorf("queue links of %s: %w", RedactURL(req.URL), err)
+		}
+		if r.links != nil {
+			r.links.add(h1, h2)
 		}
 	}
 	return nil

@@ -11,15 +11,12 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
-
-	"github.com/trawl-dev/trawl/structured"
 )
 
 // sinceGCPercent is the GC percentage while an index is built.
@@ -174,7 +171,7 @@ func (idx *SinceIndex) scan(ctx context.Context, i int, path string, f *os.File)
 	br := bufio.NewReaderSize(ctxReader(ctx, f), 64<<10)
 	var off int64
 	for num := 1; ; num++ {
-		l, n, err := readScannedLine(br, num, off)
+		l, n, err := readSinceLine(br)
 		if err != nil {
 			return fmt.Errorf("--since: read %s: %w", path, err)
 		}
@@ -203,6 +200,60 @@ func (idx *SinceIndex) scan(ctx context.Context, i int, path string, f *os.File)
 	}
 }
 
+// sinceLine is a line of a previous output as scan reads it.
+type sinceLine struct {
+	text    []byte // without the line break; nil when tooLong
+	blank   bool   // white space only
+	tooLong bool   // longer than MaxRecordBytes
+	ended   bool   // a line break ends it: false for a torn last line
+}
+
+// readSinceLine is readScannedLine for scan: the line's text is, when
+// the line fits in br's buffer (a record of trawl does), a slice of that
+// buffer, valid until the next read, not a copy. The index keeps only
+// a few strings of a record: copying each line twice (to a slice, then
+// a string) was most of the index's garbage, and the GC at
+// sinceGCPercent ran every few records.
+func readSinceLine(br *bufio.Reader) (sinceLine, int64, error) {
+	l := sinceLine{blank: true}
+	chunk, err := br.ReadSlice('\n')
+	n := int64(len(chunk))
+	var buf []byte
+	for errors.Is(err, bufio.ErrBufferFull) {
+		l.blank = l.blank && len(bytes.TrimLeft(chunk, " \t\r\n")) == 0
+		if !l.tooLong {
+			if len(buf)+len(chunk) > maxLine {
+				l.tooLong, buf = true, nil
+			} else {
+				buf = append(buf, chunk...)
+			}
+		}
+		chunk, err = br.ReadSlice('\n')
+		n += int64(len(chunk))
+	}
+	switch {
+	case err == io.EOF:
+	case err != nil:
+		return l, n, err
+	default:
+		l.ended = true
+	}
+	l.blank = l.blank && len(bytes.TrimLeft(chunk, " \t\r\n")) == 0
+	if l.tooLong || len(buf)+len(chunk) > maxLine {
+		return sinceLine{blank: l.blank, tooLong: true, ended: l.ended}, n, nil
+	}
+	text := chunk
+	if buf != nil {
+		text = append(buf, chunk...)
+	}
+	text = bytes.TrimSuffix(bytes.TrimSuffix(text, []byte("\n")), []byte("\r"))
+	if len(text) > MaxRecordBytes {
+		return sinceLine{blank: l.blank, tooLong: true, ended: l.ended}, n, nil
+	}
+	l.text = text
+	return l, n, nil
+}
+
 // ctxReader reads f, failing once ctx is done.
 func ctxReader(ctx context.Context, f *os.File) io.Reader {
 	return readerFunc(func(p []byte) (int, error) {
@@ -220,7 +271,7 @@ var errSinceFetchedAt = errors.New("fetched_at is not an RFC 3339 time")
 var errSinceLinks = errors.New("links is not an array")
 
 // parseSinceRecord reads one line of a previous output.
-func parseSinceRecord(text string) (sinceRecord, error) {
+func parseSinceRecord(text []byte) (sinceRecord, error) {
 	if rec, ok := quickSinceRecord(text); ok {
 		return rec, nil
 	}
@@ -229,12 +280,12 @@ func parseSinceRecord(text string) (sinceRecord, error) {
 
 // decodeSinceRecord is parseSinceRecord of any line, decoded with
 // encoding/json.
-func decodeSinceRecord(text string) (sinceRecord, error) {
+func decodeSinceRecord(text []byte) (sinceRecord, error) {
 	var rec sinceRecord
-	if t := strings.TrimSpace(text); !strings.HasPrefix(t, "{") {
+	if t := bytes.TrimSpace(text); !bytes.HasPrefix(t, []byte("{")) {
 		return rec, errNotObject
 	}
-	if err := json.Unmarshal([]byte(text), &rec); err != nil {
+	if err := json.Unmarshal(text, &rec); err != nil {
 		return rec, err
 	}
 	if l := rec.Links; len(l) > 0 && l[0] != '[' && string(l) != "null" {
@@ -376,7 +427,7 @@ func (idx *SinceIndex) Validators(ctx context.Context, e SinceEntry) (etag, last
 	if err != nil {
 		return "", "", err
 	}
-	rec, err := parseSinceRecord(string(line))
+	rec, err := parseSinceRecord(line)
 	if err != nil {
 		return "", "", fmt.Errorf("--since: %s at byte %d: %w", idx.files[e.slot.file].Name(), e.slot.offset, ErrSinceChanged)
 	}
@@ -387,10 +438,9 @@ func (idx *SinceIndex) Validators(ctx context.Context, e SinceEntry) (etag, last
 // output no longer holds the record where it was indexed.
 var ErrSinceChanged = errors.New("previous output changed while the run read it")
 
-// recordReaders are the buffered readers of [SinceIndex.Record], sized
-// for a typical record: one read of a few KiB each, not 64 KiB, and no
-// garbage (a long record is read in several).
-var recordReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 8<<10) }}
+// recordChunks are the buffers of [readRecordAt]: one read of a few KiB
+// holds a typical record whole.
+var recordChunks = sync.Pool{New: func() any { b := make([]byte, 4<<10); return &b }}
 
 // Record re-reads the newest successful record of e (e.OK) from its file:
 // the JSON object as written (of a CSV row, the JSON object of its
@@ -404,19 +454,48 @@ func (idx *SinceIndex) Record(ctx context.Context, e SinceEntry) ([]byte, error)
 	if h := idx.headers[file]; h != nil {
 		return csvRecord(ctx, f, h, offset)
 	}
-	return structured.RunSync(ctx, func(context.Context) ([]byte, error) {
-		br := recordReaders.Get().(*bufio.Reader)
-		defer recordReaders.Put(br)
-		br.Reset(io.NewSectionReader(f, offset, 1<<62))
-		l, n, err := readScannedLine(br, 0, offset)
-		if err != nil {
-			return nil, fmt.Errorf("--since: read %s: %w", f.Name(), err)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// A read of a file the index has just read whole (from the page
+	// cache, as the index's own reads): made here, not handed to a
+	// goroutine of structured.RunSync, which cost more than the read.
+	line, err := readRecordAt(f, offset)
+	if err != nil {
+		return nil, fmt.Errorf("--since: read %s: %w", f.Name(), err)
+	}
+	if len(line) == 0 || len(line) > MaxRecordBytes {
+		return nil, fmt.Errorf("--since: %s at byte %d: %w", f.Name(), offset, ErrSinceChanged)
+	}
+	return line, nil
+}
+
+// readRecordAt returns the line at offset off of f, without its line
+// break and the blanks around it, in a slice of its own: one read of the
+// file for a line that fits in a buffer of recordChunks. A line longer
+// than a record is cut short past [MaxRecordBytes].
+func readRecordAt(f *os.File, off int64) ([]byte, error) {
+	bp := recordChunks.Get().(*[]byte)
+	defer recordChunks.Put(bp)
+	chunk := *bp
+	var line []byte // what a line longer than chunk holds so far
+	for {
+		n, err := f.ReadAt(chunk, off)
+		if i := bytes.IndexByte(chunk[:n], '\n'); i >= 0 {
+			if line == nil {
+				return bytes.Clone(bytes.TrimSpace(chunk[:i])), nil
+			}
+			return bytes.TrimSpace(append(line, chunk[:i]...)), nil
 		}
-		if n == 0 || l.tooLong || l.blank {
-			return nil, fmt.Errorf("--since: %s at byte %d: %w", f.Name(), offset, ErrSinceChanged)
+		line = append(line, chunk[:n]...)
+		switch {
+		case err == io.EOF || len(line) > maxLine:
+			return bytes.TrimSpace(line), nil // the last line, without a line break
+		case err != nil:
+			return nil, err
 		}
-		return bytes.TrimSpace([]byte(l.text)), nil
-	})
+		off += int64(n)
+	}
 }
 
 // Where names the record of e's success: "FILE at byte N".
@@ -467,10 +546,9 @@ var sinceMembers = map[string]int{
 // is not one (not valid JSON, a member of the index twice or named in
 // another case, an escape in a string it reads, an error object, ...):
 // parseSinceRecord then decodes it as before, with its errors.
-func quickSinceRecord(text string) (sinceRecord, bool) {
+func quickSinceRecord(line []byte) (sinceRecord, bool) {
 	var rec sinceRecord
 	var vals [memCount][]byte
-	line := []byte(text)
 	dec := sinceDecoders.Get().(*jsontext.Decoder)
 	defer sinceDecoders.Put(dec)
 	dec.Reset(bytes.NewBuffer(line), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))

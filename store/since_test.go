@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -206,11 +207,11 @@ func FuzzQuickSinceRecord(f *testing.F) {
 	f.Add(`{"url":"http://a/","status":200,"error":{"kind":"http"}} x`)
 	f.Add(`{"url":"http://a/","status":-0,"links":{}}`)
 	f.Fuzz(func(t *testing.T, line string) {
-		quick, ok := quickSinceRecord(line)
+		quick, ok := quickSinceRecord([]byte(line))
 		if !ok {
 			return
 		}
-		slow, err := decodeSinceRecord(line)
+		slow, err := decodeSinceRecord([]byte(line))
 		if err != nil {
 			t.Fatalf("quick read %q, decoding refuses it: %v", line, err)
 		}
@@ -218,4 +219,41 @@ func FuzzQuickSinceRecord(f *testing.F) {
 			t.Fatalf("quick read %q as %+v, decoding as %+v", line, quick, slow)
 		}
 	})
+}
+
+// TestSinceRecordReadBack: records shorter and longer than one read of
+// the file (4 KiB) and than the index's buffer (64 KiB), ending in \n,
+// \r\n or the end of the file, are indexed and read back whole, without
+// their line break.
+func TestSinceRecordReadBack(t *testing.T) {
+	var recs []string
+	var data strings.Builder
+	for i, n := range []int{10, 4000, 4095, 4096, 4097, 9000, 20000, 100 << 10, 5000} {
+		rec := fmt.Sprintf(`{"url":"http://a/%d","status":200,"fetched_at":"2026-01-03T00:00:00Z","title":"%s"}`, i, strings.Repeat("t", n))
+		recs = append(recs, rec)
+		data.WriteString(rec)
+		switch {
+		case i == 8: // the last, without a line break
+		case i%2 == 0:
+			data.WriteString("\r\n")
+		default:
+			data.WriteString("  \n")
+		}
+	}
+	p := writeSince(t, t.TempDir(), "prev.jsonl", data.String())
+	idx, _, err := OpenSince(context.Background(), []string{p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	for i, want := range recs {
+		e, ok := idx.Lookup(fmt.Sprintf("http://a/%d", i))
+		if !ok {
+			t.Fatalf("record %d not indexed", i)
+		}
+		got, err := idx.Record(context.Background(), e)
+		if err != nil || string(got) != want {
+			t.Errorf("record %d (%d bytes) read back as %d bytes, %v", i, len(want), len(got), err)
+		}
+	}
 }

@@ -1,0 +1,80 @@
+package crawler
+
+import (
+	"context"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"testing"
+
+	"github.com/trawl-dev/trawl/crawler/demosite"
+	"github.com/trawl-dev/trawl/store"
+	"github.com/trawl-dev/trawl/structured"
+)
+
+// addCounter counts the requests handed to its frontier's Add, by URL.
+type addCounter struct {
+	Frontier
+	mu   sync.Mutex
+	adds map[string]int
+}
+
+func (c *addCounter) Add(ctx context.Context, req Request) (bool, error) {
+	c.mu.Lock()
+	c.adds[req.URL]++
+	c.mu.Unlock()
+	return c.Frontier.Add(ctx, req)
+}
+
+// TestRunCrawlHandsLinksOverOnce: a link many pages have is handed to the
+// frontier about once, not once a page (the frontier would find it seen),
+// and the crawl still fetches every page once.
+func TestRunCrawlHandsLinksOverOnce(t *testing.T) {
+	site := demosite.Site{Pages: 120, Seed: 7}
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	seed, _ := ParseURL(srv.URL + "/")
+	mf := store.NewMemoryFrontier(structured.Unbounded, nil)
+	defer mf.Close()
+	counter := &addCounter{Frontier: mf, adds: map[string]int{}}
+	out := &memoryOutput{}
+	sum, err := Run(t.Context(), RunConfig{
+		Inputs:      []Input{{Name: srv.URL + "/", IsURL: true}},
+		Fetcher:     newPipelineFetcher(t, Config{PerHost: 8}),
+		Concurrency: 8,
+		Crawl:       true,
+		Scope:       NewScope([]*url.URL{seed}, ScopeOptions{}),
+		Frontier:    counter,
+		Output:      out,
+	})
+	if err != nil || !sum.Complete || sum.Done != site.Pages {
+		t.Fatalf("summary %+v, %v; want %d pages, complete", sum, err, site.Pages)
+	}
+	links := 0
+	for _, r := range out.results {
+		links += len(r.Links)
+	}
+	adds := 0
+	for _, n := range counter.adds {
+		adds += n
+	}
+	// A slot of the cache taken by another link makes a link handed over
+	// again: a few times, not once a page.
+	if unique := len(counter.adds); adds > unique+unique/4 || links < 3*unique {
+		t.Fatalf("%d links on the pages, %d URLs: handed to the frontier %d times, want about once each", links, unique, adds)
+	}
+}
+
+// TestLinkCache: a link added is found; one not added is not.
+func TestLinkCache(t *testing.T) {
+	c := newLinkCache()
+	a1, a2 := c.key("http://a.test/x")
+	b1, b2 := c.key("http://a.test/y")
+	if c.has(a1, a2) {
+		t.Fatal("found before added")
+	}
+	c.add(a1, a2)
+	if !c.has(a1, a2) || c.has(b1, b2) && (a1 != b1 || a2 != b2) {
+		t.Fatalf("after adding x: has x %v, has y %v", c.has(a1, a2), c.has(b1, b2))
+	}
+}
