@@ -64,7 +64,11 @@ func takeEach(ctx context.Context, fs []*RedisFrontier) ([]handout, error) {
 // once the pause is over; every URL is done once and the run ends.
 func TestRedisDeferredRetryAcrossProcesses(t *testing.T) {
 	srv := redistest.Start(t)
-	withProcs(t, srv.URL(), "deferred", 2, 0, fastOpts, func(ctx context.Context, fs []*RedisFrontier) error {
+	// Alive for longer than fastOpts: a heartbeat late on a loaded
+	// machine must not hand the taken request to the other process.
+	opts := fastOpts
+	opts.AliveTTL = 5 * time.Second
+	withProcs(t, srv.URL(), "deferred", 2, 0, opts, func(ctx context.Context, fs []*RedisFrontier) error {
 		if err := groupedList(ctx, fs, []string{"a.test", "b.test"}, 3); err != nil {
 			return err
 		}
