@@ -258,3 +258,57 @@ func mapKeys(m map[string]string) func(func(string) bool) {
 		}
 	}
 }
+
+// FetchStep, driven through its continuations, returns the response
+// FetchTurn returns for the same exchanges: status, final URL, redirect
+// chain and the attempts of the last hop (a 503 retried after a
+// redirect, a 429 retried before it).
+func TestFetchStepMatchesFetchTurn(t *testing.T) {
+	answer := func(r *http.Request, n int) (*http.Response, error) {
+		switch r.URL.Host + r.URL.Path {
+		case "a.test/1":
+			if n == 1 {
+				return reply(r, 429, "", "Retry-After", "1"), nil
+			}
+			return reply(r, 302, "", "Location", "http://b.test/2"), nil
+		case "b.test/2":
+			if n == 1 {
+				return reply(r, 503, "busy"), nil
+			}
+		}
+		return reply(r, 200, "<title>ok</title>"), nil
+	}
+	synctest.Test(t, func(t *testing.T) {
+		f := fakeFetcher(t, newFakeRT(answer), Config{IgnoreRobots: true})
+		want, err := f.FetchTurn(t.Context(), "http://a.test/1", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f = fakeFetcher(t, newFakeRT(answer), Config{IgnoreRobots: true})
+		var c *Continuation
+		var got *Response
+		steps := 0
+		for {
+			got, c, err = f.FetchStep(t.Context(), "http://a.test/1", nil, c)
+			if c == nil {
+				break
+			}
+			steps++
+			time.Sleep(time.Until(c.NotBefore()))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if steps != 3 { // the 429's retry, the hop, the 503's retry
+			t.Errorf("%d continuations, want 3", steps)
+		}
+		if got.URL != want.URL || got.FinalURL != want.FinalURL || got.Status != want.Status ||
+			got.Attempts != want.Attempts || fmt.Sprint(got.Redirects) != fmt.Sprint(want.Redirects) || string(got.Body) != string(want.Body) {
+			t.Errorf("FetchStep: %s → %s %d, attempts %d, redirects %v\nFetchTurn: %s → %s %d, attempts %d, redirects %v",
+				got.URL, got.FinalURL, got.Status, got.Attempts, got.Redirects, want.URL, want.FinalURL, want.Status, want.Attempts, want.Redirects)
+		}
+		if want.Attempts != 2 || len(want.Redirects) != 1 {
+			t.Errorf("FetchTurn: attempts %d, redirects %v; want 2 and one", want.Attempts, want.Redirects)
+		}
+	})
+}

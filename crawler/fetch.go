@@ -319,7 +319,8 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (*Response, error) {
 //     before the page, and takes no rate token of its own (one small
 //     request per host and day); it waits out a Retry-After pause.
 //   - Every later request (a retry, a redirect hop) waits for the limiter
-//     as without a turn.
+//     as without a turn ([Fetcher.FetchStep] returns instead, for the
+//     caller's schedule to give it its host's turn).
 //
 // The turn's slot is released when the attempt that used it is over; the
 // caller should still Release the turn once FetchTurn returns, for when
