@@ -321,49 +321,169 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (*Response, error) {
 //     before the page, and takes no rate token of its own (one small
 //     request per host and day); it waits out a Retry-After pause.
 //   - Every later request (a retry, a redirect hop) waits for the limiter
-//     as without a turn.
+//     as without a turn ([Fetcher.FetchStep] returns instead, for the
+//     caller's schedule to give it its host's turn).
 //
 // The turn's slot is released when the attempt that used it is over; the
 // caller should still Release the turn once FetchTurn returns, for when
 // no attempt used it.
 func (f *Fetcher) FetchTurn(ctx context.Context, rawURL string, turn *ratelimit.Turn) (*Response, error) {
-	return f.fetch(ctx, rawURL, fetchOptions{
+	o := f.pageOptions()
+	o.turn = turn
+	return f.fetch(ctx, rawURL, o)
+}
+
+// A Continuation is a page's fetch that stopped before a request it
+// could not make at once, to let its caller do other work meanwhile (see
+// [Fetcher.FetchStep]): a retry whose backoff is not over, or that waits
+// for its host's pause (a Retry-After) to end, or a redirect hop, which
+// needs its host's turn. It holds everything the fetch had: the redirect
+// chain, the URLs seen, the attempts made at the current URL and the
+// trust of the start URL's origin (for the sensitive headers).
+type Continuation struct{ st *fetchState }
+
+// URL returns the URL of the next request: its host's turn is the one to
+// pass to [Fetcher.FetchStep] to go on.
+func (c *Continuation) URL() string { return c.st.u.String() }
+
+// NotBefore returns the earliest time the next request may be made: a
+// retry's backoff; a pause of the host is the limiter's to tell.
+func (c *Continuation) NotBefore() time.Time { return c.st.at }
+
+// Size approximates the memory the continuation takes.
+func (c *Continuation) Size() int64 {
+	n := int64(256 + len(c.st.rawURL))
+	for _, r := range c.st.redirects {
+		n += 2*int64(len(r)) + 64 // in redirects and in seen
+	}
+	return n
+}
+
+// fetchState is where a fetch is: the hop it is at, the chain so far and
+// the attempts made at the hop.
+type fetchState struct {
+	rawURL       string
+	start        time.Time
+	o            fetchOptions // o.left points to left
+	left         time.Duration
+	u, first     *url.URL
+	startTrusted bool
+	seen         map[string]bool
+	redirects    []string
+	attempt      int       // attempts made at u
+	checked      bool      // robots.txt was checked for u
+	yield        bool      // stop instead of waiting (FetchStep)
+	at           time.Time // when yielded: not before
+}
+
+// FetchStep is [Fetcher.FetchTurn] for a caller that does other work
+// while a fetch must wait: instead of waiting for a retry's backoff, for
+// its host's pause, or for the turn of the host of a redirect hop (or a
+// retry), it returns a [Continuation], with no response and no error. The
+// caller passes it back, with the turn of the host of its URL (taken no
+// earlier than its NotBefore) and rawURL ignored, to go on; the fetch
+// then makes its next request on that turn, as FetchTurn makes its first.
+// The response of a fetch that went through continuations is the one
+// FetchTurn would have returned: its attempts, redirects and elapsed time
+// count from the first call. A robots.txt fetch still waits within the
+// call.
+func (f *Fetcher) FetchStep(ctx context.Context, rawURL string, turn *ratelimit.Turn, c *Continuation) (*Response, *Continuation, error) {
+	st := (*fetchState)(nil)
+	if c != nil {
+		st = c.st
+	} else {
+		var err error
+		st, err = f.newFetch(ctx, rawURL, f.pageOptions())
+		if err != nil {
+			return nil, nil, err
+		}
+		st.yield = true
+	}
+	resp, yielded, err := f.step(ctx, st, turn)
+	if yielded {
+		return nil, &Continuation{st}, nil
+	}
+	return resp, nil, err
+}
+
+// StartLater returns a fetch of rawURL as [Fetcher.FetchStep] starts it,
+// that has made no request yet: a Continuation to pass to FetchStep with
+// the turn of rawURL's host, for a caller that has no turn yet and would
+// rather not wait for one. It fails only for a URL that cannot be parsed.
+func (f *Fetcher) StartLater(ctx context.Context, rawURL string) (*Continuation, error) {
+	st, err := f.newFetch(ctx, rawURL, f.pageOptions())
+	if err != nil {
+		return nil, err
+	}
+	st.yield, st.at = true, time.Now()
+	return &Continuation{st}, nil
+}
+
+// pageOptions are the options of a page's fetch.
+func (f *Fetcher) pageOptions() fetchOptions {
+	return fetchOptions{
 		robots:       true,
 		timeout:      f.cfg.Timeout,
 		maxBody:      f.cfg.MaxBody,
 		maxRedirects: f.cfg.MaxRedirects,
 		retries:      f.cfg.Retries,
-		turn:         turn,
-	})
+	}
 }
 
 func (f *Fetcher) fetch(ctx context.Context, rawURL string, o fetchOptions) (*Response, error) {
-	start := time.Now()
+	st, err := f.newFetch(ctx, rawURL, o)
+	if err != nil {
+		return nil, err
+	}
+	resp, _, err := f.step(ctx, st, o.turn)
+	return resp, err
+}
+
+// newFetch starts a fetch of rawURL.
+func (f *Fetcher) newFetch(ctx context.Context, rawURL string, o fetchOptions) (*fetchState, error) {
 	u, err := ParseURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
+	st := &fetchState{rawURL: rawURL, start: time.Now(), o: o, u: u, first: u, startTrusted: f.trustsStart(ctx, u),
+		seen: map[string]bool{u.String(): true}}
+	st.o.turn = nil // passed to step
 	if o.budget > 0 {
-		left := o.budget
-		o.left = &left
+		st.left = o.budget
+		st.o.left = &st.left
 	}
-	seen := map[string]bool{u.String(): true}
-	var redirects []string
-	first, startTrusted := u, f.trustsStart(ctx, u)
+	return st, nil
+}
+
+// step goes on with the fetch st, its next request on turn (when not
+// nil), until the final response or error, or, when st.yield is set,
+// until a request must wait (yielded: st.at says until when).
+func (f *Fetcher) step(ctx context.Context, st *fetchState, turn *ratelimit.Turn) (resp *Response, yielded bool, err error) {
 	for {
-		resp, err := f.fetchHop(ctx, u, f.hopTrust(o, startTrusted, first, u))
+		o := f.hopTrust(st.o, st.startTrusted, st.first, st.u)
+		o.turn = turn
+		resp, yielded, err := f.fetchHop(ctx, st, o)
+		if yielded {
+			return nil, true, nil
+		}
 		if resp != nil {
-			resp.URL, resp.Redirects, resp.Elapsed = rawURL, redirects, time.Since(start)
+			resp.URL, resp.Redirects, resp.Elapsed = st.rawURL, st.redirects, time.Since(st.start)
 		}
 		if err != nil {
-			return resp, err
+			return resp, false, err
 		}
-		next, err := f.nextHop(u, resp, o, seen, len(redirects))
+		next, err := f.nextHop(st.u, resp, st.o, st.seen, len(st.redirects))
 		if next == nil || err != nil {
-			return resp, err
+			return resp, false, err
 		}
-		redirects = append(redirects, next.String())
-		u = next
+		st.redirects = append(st.redirects, next.String())
+		st.u, st.attempt, st.checked = next, 0, false
+		if st.yield {
+			// The hop needs its host's turn: the caller's schedule
+			// gives it.
+			st.at = time.Now()
+			return nil, true, nil
+		}
 	}
 }
 
@@ -402,19 +522,23 @@ func (f *Fetcher) nextHop(u *url.URL, resp *Response, o fetchOptions, seen map[s
 	return next, nil
 }
 
-// fetchHop fetches u without following redirects: robots.txt first, then
-// attempts until one succeeds, fails for good or the retries run out.
-func (f *Fetcher) fetchHop(ctx context.Context, u *url.URL, o fetchOptions) (*Response, error) {
-	if o.robots && f.robots != nil {
+// fetchHop fetches st.u without following redirects: robots.txt first,
+// then attempts until one succeeds, fails for good or the retries run
+// out. With st.yield it returns yielded instead of waiting to retry.
+func (f *Fetcher) fetchHop(ctx context.Context, st *fetchState, o fetchOptions) (resp *Response, yielded bool, err error) {
+	u := st.u
+	if o.robots && f.robots != nil && !st.checked {
 		rctx := ctx
 		if !o.trusted {
 			rctx = withoutSecrets(ctx) // even with LocationTrusted
 		}
 		if err := f.checkRobots(rctx, u, o.turn); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
-	for attempt := 0; ; attempt++ {
+	st.checked = true
+	for ; ; st.attempt++ {
+		attempt := st.attempt
 		resp, release, err := f.attempt(ctx, u, o)
 		// The host's slot is held until the outcome is judged, so that a
 		// Retry-After pauses the host before its next request may start.
@@ -422,14 +546,23 @@ func (f *Fetcher) fetchHop(ctx context.Context, u *url.URL, o fetchOptions) (*Re
 		release()
 		if refused > 0 {
 			resp.Attempts = attempt + 1
-			return resp, newError(KindRateLimited, u.String(), fmt.Errorf("status %d with Retry-After %v, more than the %v honoured",
+			return resp, false, newError(KindRateLimited, u.String(), fmt.Errorf("status %d with Retry-After %v, more than the %v honoured",
 				resp.Status, refused, f.cfg.MaxRetryAfter))
 		}
 		if !retry || attempt >= o.retries || !o.affords(wait) {
-			return finish(u, resp, err, attempt+1)
+			resp, err := finish(u, resp, err, attempt+1)
+			return resp, false, err
+		}
+		if st.yield {
+			// The retry waits for its backoff, or for the host's pause,
+			// outside the caller's worker; the response is dropped as it
+			// is when waiting here.
+			st.attempt, st.at = attempt+1, time.Now().Add(wait)
+			o.spend(wait)
+			return nil, true, nil
 		}
 		if err := structured.Sleep(ctx, wait); err != nil {
-			return nil, cancelled(ctx, u)
+			return nil, false, cancelled(ctx, u)
 		}
 		o.spend(wait)
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+
+	"github.com/trawl-dev/trawl/store"
 )
 
 // DefaultHostQueueWarn is the number of URLs of one host queued and not
@@ -27,9 +29,24 @@ type hostWatch struct {
 	warned bool
 }
 
-func newHostWatch(f Frontier, threshold int, warn func(string)) *hostWatch {
-	return &hostWatch{Frontier: f, threshold: threshold, warn: warn, queued: map[string]int{}}
+// newHostWatch returns f watched; a [store.Deferrer] when f is one.
+func newHostWatch(f Frontier, threshold int, warn func(string)) Frontier {
+	w := &hostWatch{Frontier: f, threshold: threshold, warn: warn, queued: map[string]int{}}
+	if d, ok := f.(store.Deferrer); ok {
+		return hostWatchDeferrer{w, d}
+	}
+	return w
 }
+
+// hostWatchDeferrer is a hostWatch over a [store.Deferrer].
+type hostWatchDeferrer struct {
+	*hostWatch
+	d store.Deferrer
+}
+
+// Defer implements [store.Deferrer]: a request deferred was counted as
+// taken already.
+func (w hostWatchDeferrer) Defer(req Request, d store.Deferral) error { return w.d.Defer(req, d) }
 
 // Add implements [Frontier].
 func (w *hostWatch) Add(ctx context.Context, req Request) (bool, error) {
@@ -71,7 +88,7 @@ type hostWatchConsumer struct {
 
 func (c hostWatchConsumer) Next(ctx context.Context) (Request, error) {
 	req, err := c.Consumer.Next(ctx)
-	if err == nil {
+	if err == nil && req.Resume == nil { // a deferred one was counted when first taken
 		c.w.taken(req.URL)
 	}
 	return req, err

@@ -615,7 +615,7 @@ func (r *run) worker(hctx, sctx context.Context, c Consumer, out *structured.Sen
 			// A frontier that does not schedule by host: wait for the
 			// host here, where a stop ends the wait at once (the request
 			// has not started), not in the fetcher under hctx.
-			turn, err := r.cfg.Fetcher.WaitTurn(sctx, req.URL)
+			turn, err := r.cfg.Fetcher.WaitTurn(sctx, nextURL(req))
 			if sctx.Err() != nil || r.cfg.Stop.IsSet() {
 				if turn != nil {
 					turn.Release()
@@ -627,14 +627,31 @@ func (r *run) worker(hctx, sctx context.Context, c Consumer, out *structured.Sen
 			} // else: a bad URL, which the fetch reports
 		}
 		pctx, captured := r.capture(hctx)
-		res, err := r.process(pctx, req)
+		res, wait, err := r.process(pctx, req)
 		if err != nil {
 			return err
+		}
+		if wait != nil {
+			// The fetch must wait: the request goes back to the frontier
+			// and the worker takes other work meanwhile.
+			wait.exchanges = append(wait.exchanges, captured()...)
+			if err := r.deferRequest(req, wait); err != nil {
+				releaseExchanges(wait.exchanges)
+				if errors.Is(err, structured.ErrClosedResource) {
+					return nil // the run is over: left undone, as if queued
+				}
+				return err
+			}
+			continue
 		}
 		if res == nil {
 			return nil // cancelled in flight: left undone for a resumed run
 		}
 		exchanges := captured()
+		if pf, _ := req.Resume.(*pageFetch); pf != nil {
+			exchanges = append(pf.exchanges, exchanges...) // the earlier requests' first
+			req.Resume = nil
+		}
 		prepared, err := r.prepare(hctx, res, exchanges)
 		releaseExchanges(exchanges) // compressed into prepared
 		if err != nil {
@@ -652,46 +669,130 @@ func (r *run) worker(hctx, sctx context.Context, c Consumer, out *structured.Sen
 	}
 }
 
+// pageFetch is a page whose fetch gave its worker back to wait (a retry,
+// a redirect hop; see [Fetcher.FetchStep]), as [Request.Resume] while the
+// frontier holds it: what the worker that takes it again goes on from.
+type pageFetch struct {
+	fetch     *Continuation
+	start     time.Time    // when the request was first taken
+	prev      previous     // the previous record, with --since
+	cond      *conditional // the conditional request's validators, if any
+	url       string       // the URL fetched: the request's, or its http form after a fallback
+	fellBack  bool         // url is the http form of the request's bare host
+	exchanges []*Exchange  // captured so far, for the archive
+}
+
+// size approximates the memory pf takes while it waits.
+func (pf *pageFetch) size() int64 {
+	n := pf.fetch.Size() + 128 + int64(len(pf.url))
+	for _, e := range pf.exchanges {
+		n += int64(cap(e.Request) + cap(e.Response))
+	}
+	return n
+}
+
+// nextURL is the URL whose host's turn req needs: its own, or that of
+// the next request of its fetch when it was deferred.
+func nextURL(req Request) string {
+	if pf, _ := req.Resume.(*pageFetch); pf != nil {
+		return pf.fetch.URL()
+	}
+	return req.URL
+}
+
+// deferrer returns the frontier as a [store.Deferrer], when it is one.
+func (r *run) deferrer() store.Deferrer {
+	d, _ := r.frontier.(store.Deferrer)
+	return d
+}
+
+// deferRequest gives req back to the frontier until its fetch may go on.
+func (r *run) deferRequest(req Request, pf *pageFetch) error {
+	req.Turn, req.Resume = nil, pf
+	return r.deferrer().Defer(req, store.Deferral{URL: pf.fetch.URL(), NotBefore: pf.fetch.NotBefore(), Bytes: pf.size()})
+}
+
 // process fetches and extracts one request, adds its links in crawl mode,
 // and returns its result; nil when ctx was cancelled before it finished.
-// An error means the frontier could not take the page's links: the page
-// is left undone (for a resumed run, or for another process on a shared
+// When the frontier takes requests back ([store.Deferrer]) and the fetch
+// must wait (a retry, a redirect hop), it returns no result but the
+// fetch's state instead, for the worker to defer the request with. An
+// error means the frontier could not take the page's links: the page is
+// left undone (for a resumed run, or for another process on a shared
 // frontier) and the run stops with that error.
-func (r *run) process(ctx context.Context, req Request) (*Result, error) {
-	start := r.cfg.Now()
+func (r *run) process(ctx context.Context, req Request) (*Result, *pageFetch, error) {
 	turn := requestTurn(req)
-	if res, ok, err := r.notRequested(ctx, req, start); ok || err != nil {
-		if turn != nil {
-			turn.Release()
-		}
-		if err != nil {
-			return nil, sinceErr(ctx, err)
-		}
-		if r.cfg.Crawl {
-			if err := r.addLinks(ctx, req, res.Links); err != nil {
-				return nil, err
+	pf, _ := req.Resume.(*pageFetch)
+	fctx := ctx
+	if pf == nil {
+		start := r.cfg.Now()
+		if res, ok, err := r.notRequested(ctx, req, start); ok || err != nil {
+			if turn != nil {
+				turn.Release()
 			}
+			if err != nil {
+				return nil, nil, sinceErr(ctx, err)
+			}
+			if r.cfg.Crawl {
+				if err := r.addLinks(ctx, req, res.Links); err != nil {
+					return nil, nil, err
+				}
+			}
+			return res, nil, nil
 		}
-		return res, nil
-	}
-	fctx, prev, err := r.lookupSince(ctx, req)
-	if err != nil {
-		if turn != nil {
-			turn.Release()
+		var prev previous
+		var err error
+		fctx, prev, err = r.lookupSince(ctx, req)
+		if err != nil {
+			if turn != nil {
+				turn.Release()
+			}
+			return nil, nil, sinceErr(ctx, err)
 		}
-		return nil, sinceErr(ctx, err)
+		pf = &pageFetch{start: start, prev: prev, url: req.URL}
+		if c, ok := fctx.Value(conditionalKey{}).(conditional); ok {
+			pf.cond = &c
+		}
+	} else if pf.cond != nil {
+		fctx = context.WithValue(ctx, conditionalKey{}, *pf.cond)
 	}
-	resp, err := r.cfg.Fetcher.FetchTurn(fctx, req.URL, turn)
+	var resp *Response
+	var err error
+	switch {
+	case r.deferrer() == nil:
+		resp, err = r.cfg.Fetcher.FetchTurn(fctx, req.URL, turn)
+	case pf.fetch == nil:
+		resp, pf.fetch, err = r.cfg.Fetcher.FetchStep(fctx, req.URL, turn, nil)
+	default:
+		var next *Continuation
+		if pf.fellBack {
+			fctx = ctx // the conditional request is the https URL's
+		}
+		resp, next, err = r.cfg.Fetcher.FetchStep(fctx, "", turn, pf.fetch)
+		if next == nil {
+			pf.fetch = nil
+		}
+	}
 	if turn != nil {
 		turn.Release() // when no request of the fetch used it
 	}
-	if req.FallbackHTTP && resp == nil && ctx.Err() == nil && (KindOf(err) == KindConnect || KindOf(err) == KindTLS) {
-		// The record names the URL fetched. Another host key: no turn.
-		req.URL = HTTPForm(req.URL)
-		resp, err = r.cfg.Fetcher.Fetch(ctx, req.URL)
+	if pf.fetch != nil {
+		return nil, pf, nil
 	}
+	if req.FallbackHTTP && !pf.fellBack && resp == nil && ctx.Err() == nil && (KindOf(err) == KindConnect || KindOf(err) == KindTLS) {
+		// The record names the URL fetched. Another host key: its own
+		// turn, waited for in the frontier when it takes requests back.
+		pf.url, pf.fellBack = HTTPForm(req.URL), true
+		if r.deferrer() == nil {
+			resp, err = r.cfg.Fetcher.Fetch(ctx, pf.url)
+		} else if pf.fetch, err = r.cfg.Fetcher.StartLater(ctx, pf.url); err == nil {
+			return nil, pf, nil
+		}
+	}
+	req.URL = pf.url
+	start, prev := pf.start, pf.prev
 	if ctx.Err() != nil && (err != nil || resp == nil) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	res := NewResult(req, resp, err, start)
 	if resp == nil {
@@ -703,7 +804,7 @@ func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 		if r.cfg.Renderer != nil && err == nil {
 			page = renderInto(ctx, r.cfg.Renderer, res, resp)
 			if ctx.Err() != nil && res.Error != nil && res.Error.Kind == KindCancelled {
-				return nil, nil // cancelled mid-render: left undone
+				return nil, nil, nil // cancelled mid-render: left undone
 			}
 		}
 		links = extractInto(res, page, r.cfg.Selectors, r.limits(), r.cfg.Extras)
@@ -714,7 +815,7 @@ func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 	}
 	if r.cfg.Since != nil {
 		if err := applyChange(ctx, r.cfg.Since, res, prev, r.cfg.Crawl); err != nil {
-			return nil, sinceErr(ctx, err)
+			return nil, nil, sinceErr(ctx, err)
 		}
 		if res.Status == http.StatusNotModified {
 			links = res.Links // an unchanged page's links keep the crawl going
@@ -722,10 +823,10 @@ func (r *run) process(ctx context.Context, req Request) (*Result, error) {
 	}
 	if r.cfg.Crawl && resp != nil && err == nil {
 		if err := r.addLinks(ctx, req, links); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return res, nil
+	return res, nil, nil
 }
 
 // limits are what one page may produce.

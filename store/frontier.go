@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"time"
 )
 
 // FingerprintSize is the size of a [Fingerprint] in bytes.
@@ -46,6 +47,40 @@ type Request struct {
 	// the request releases it when the request is over. It is never
 	// stored or sent anywhere.
 	Turn Turn
+	// Resume, when not nil, is the state of a request that started and
+	// gave its worker back to wait (see [Deferrer]): whoever takes the
+	// request goes on with it from there. It is the taker's, opaque to
+	// the frontier, and never stored or sent anywhere.
+	Resume any
+}
+
+// A Deferral says when a request that started may go on: its next
+// request (a retry, a redirect hop) is to URL, whose host must be ready,
+// and not before NotBefore.
+type Deferral struct {
+	// URL is the URL of the next request; its host is the one that must
+	// be ready (and whose turn the request is handed out with).
+	URL string
+	// NotBefore is the earliest time the request is handed out again.
+	NotBefore time.Time
+	// Bytes is the memory the request's state (Request.Resume) takes,
+	// counted against the frontier's memory budget while it waits.
+	Bytes int64
+}
+
+// A Deferrer is a [Frontier] that takes back a request a consumer took
+// and started, for it to wait without holding a worker or its host's
+// slot: a retry whose backoff is not over, a host paused by a
+// Retry-After, a redirect hop to a host that may not start now.
+type Deferrer interface {
+	Frontier
+	// Defer puts req back: it is handed out again by Next, with its
+	// Resume as given, once d.NotBefore has passed and the host of d.URL
+	// may start a request, ahead of the requests queued for that host
+	// (it was admitted already), and with that host's turn. It stays
+	// pending meanwhile; Done is called for it once, after it finishes.
+	// After Close it returns [structured.ErrClosedResource].
+	Defer(req Request, d Deferral) error
 }
 
 // A Frontier holds the URLs of a run that are still to be fetched and

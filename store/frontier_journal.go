@@ -13,9 +13,24 @@ type journaledFrontier struct {
 // of the page that found the URL; a sink that syncs the journal before its
 // own writes ([WithJournal]) then guarantees that a page in the output has
 // its links in the journal.
+// When f is a [Deferrer], so is the frontier returned.
 func JournaledFrontier(f Frontier, j *Journal) Frontier {
-	return journaledFrontier{Frontier: f, journal: j}
+	jf := journaledFrontier{Frontier: f, journal: j}
+	if d, ok := f.(Deferrer); ok {
+		return journaledDeferrer{jf, d}
+	}
+	return jf
 }
+
+// journaledDeferrer is a journaledFrontier over a [Deferrer]: a request
+// deferred was journaled when it was queued, and is done once.
+type journaledDeferrer struct {
+	journaledFrontier
+	d Deferrer
+}
+
+// Defer implements [Deferrer].
+func (f journaledDeferrer) Defer(req Request, d Deferral) error { return f.d.Defer(req, d) }
 
 // Add implements [Frontier].
 func (f journaledFrontier) Add(ctx context.Context, req Request) (bool, error) {

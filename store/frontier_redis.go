@@ -1,6 +1,7 @@
 package store
 
 import (
+	"container/heap"
 	"context"
 	"encoding/json"
 	"errors"
@@ -124,6 +125,8 @@ type RedisFrontier struct {
 	burst     int
 	full      map[string]bool // hosts whose local slots are all busy
 	lastIdle  time.Time       // last run of the idle script
+	later     deferHeap       // requests deferred (Defer), still taken by this process
+	laterSize int64           // memory of later, against maxDeferredBytes
 
 	claim structured.Lock // one consumer of the process asks Redis and waits at a time
 	wake  chan struct{}   // cap 1: new work may be there (Redis wake-up, freed slot)
@@ -131,7 +134,12 @@ type RedisFrontier struct {
 	onEmptyRead func() // tests: called after each look that found nothing to take
 }
 
-var _ Frontier = (*RedisFrontier)(nil)
+var _ Deferrer = (*RedisFrontier)(nil)
+
+// maxDeferredBytes bounds the memory of the requests a process of a
+// shared run holds deferred (see [RedisFrontier.Defer]): past it, the
+// process takes no new request from the run until some of them went on.
+const maxDeferredBytes = 32 << 20
 
 type redisKeys struct {
 	prefix, seen, seeders, admitted, stats, hash, hosts, pending, consumers, wake, oldQueue string
@@ -713,10 +721,133 @@ func (c redisConsumer) Next(ctx context.Context) (Request, error) {
 
 func (c redisConsumer) Close() error { return nil }
 
-// take takes the next request of a host that may start now, with its
-// turn. When none may, it returns errNoEntry and how long until the
-// earliest host not busy in this process is due (-1: none is queued).
+// Defer implements [Deferrer]. The request stays taken by this process
+// in Redis (a process that dies holding it leaves it to be reclaimed like
+// any other it took), and waits here, holding no slot and no worker,
+// until d.NotBefore; Next then hands it out, ahead of the run's queue,
+// once this process has a free slot of d.URL's host and the shared
+// schedule grants that host's turn (its shared rate, pause and
+// Crawl-delay). While this process holds more than maxDeferredBytes of
+// deferred requests, it takes no new request from the run.
+func (f *RedisFrontier) Defer(req Request, d Deferral) error {
+	req.Turn = nil
+	cost := int64(len(req.URL)) + requestOverhead + max(d.Bytes, 0)
+	key := f.hostKey(d.URL)
+	f.mu.Lock()
+	heap.Push(&f.later, deferredRequest{req: req, key: key, at: d.NotBefore, cost: cost})
+	f.laterSize += cost
+	f.mu.Unlock()
+	f.signal() // a consumer waiting for a later time looks again
+	return nil
+}
+
+// takeDeferred hands out the first deferred request that is due and whose
+// host may start now, with its turn: a free slot of this process and the
+// host's turn in the shared schedule. When none may, ok is false and due
+// is how long until one might (-1: none is deferred but for hosts whose
+// slots are all busy, which Wake reports).
+func (f *RedisFrontier) takeDeferred(ctx context.Context) (req Request, due time.Duration, ok bool, err error) {
+	f.mu.Lock()
+	now := time.Now()
+	var dueNow []deferredRequest
+	for len(f.later) > 0 && !f.later[0].at.After(now) {
+		dueNow = append(dueNow, heap.Pop(&f.later).(deferredRequest))
+	}
+	gate := f.gate
+	f.mu.Unlock()
+	iv, burst := f.rateArgs()
+	due = -1
+	var back []deferredRequest // not handed out: put back in the heap
+	for i, d := range dueNow {
+		if ok || err != nil {
+			back = append(back, dueNow[i:]...)
+			break
+		}
+		f.mu.Lock()
+		full := f.full[d.key]
+		f.mu.Unlock()
+		if full {
+			back = append(back, d)
+			continue
+		}
+		var turn Turn
+		if gate != nil {
+			var isFull bool
+			if turn, isFull = gate.TakeSlot(d.key); isFull || turn == nil {
+				f.mu.Lock()
+				f.full[d.key] = true
+				f.mu.Unlock()
+			}
+			if turn == nil {
+				back = append(back, d)
+				continue
+			}
+		}
+		var us int64
+		err = f.retry(ctx, "take the turn of "+d.key, func(ctx context.Context) error {
+			var err error
+			us, err = turnScript.Run(ctx, f.client, nil, f.keys.prefix, d.key, iv, burst).Int64()
+			return err
+		})
+		if err != nil || us > 0 {
+			if turn != nil {
+				turn.Release()
+			}
+			if err == nil {
+				d.at = now.Add(time.Duration(us) * time.Microsecond)
+				if due < 0 || time.Duration(us)*time.Microsecond < due {
+					due = time.Duration(us) * time.Microsecond
+				}
+			}
+			back = append(back, d)
+			continue
+		}
+		req, ok = d.req, true
+		req.Turn = turn
+		f.mu.Lock()
+		f.laterSize -= d.cost
+		f.mu.Unlock()
+	}
+	f.mu.Lock()
+	for _, d := range back {
+		heap.Push(&f.later, d)
+	}
+	if len(f.later) > 0 && f.later[0].at.After(now) {
+		if d := f.later[0].at.Sub(now); due < 0 || d < due {
+			due = d
+		}
+	}
+	f.mu.Unlock()
+	return req, due, ok, err
+}
+
+// take takes the next request: a deferred one due whose host may start
+// (see takeDeferred), or else one of the run's queue whose host may start
+// now, with its turn. When none may, it returns errNoEntry and how long
+// until the earliest is due (-1: none is queued or deferred, or only for
+// hosts busy in this process).
 func (f *RedisFrontier) take(ctx context.Context) (Request, time.Duration, error) {
+	req, later, ok, err := f.takeDeferred(ctx)
+	if ok || err != nil {
+		return req, 0, err
+	}
+	f.mu.Lock()
+	over := f.laterSize > maxDeferredBytes
+	f.mu.Unlock()
+	if over {
+		return Request{}, later, errNoEntry
+	}
+	req, due, err := f.takeQueued(ctx)
+	if errors.Is(err, errNoEntry) && later >= 0 && (due < 0 || later < due) {
+		due = later
+	}
+	return req, due, err
+}
+
+// takeQueued takes the next request of a host that may start now, with
+// its turn. When none may, it returns errNoEntry and how long until the
+// earliest host not busy in this process is due (-1: none is queued).
+func (f *RedisFrontier) takeQueued(ctx context.Context) (Request, time.Duration, error) {
 	f.mu.Lock()
 	full := slices.Collect(maps.Keys(f.full))
 	gate := f.gate

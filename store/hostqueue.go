@@ -82,6 +82,7 @@ type MemoryFrontier struct {
 	hosts map[string]*hostQueue
 	ready readyHeap // hosts to try, longest ready first
 	timed timedHeap // hosts parked until a known time
+	later deferHeap // requests deferred (Defer) until a known time
 	order uint64    // arrival counter: FIFO within a host, ties between hosts
 
 	waiters    []chan struct{} // consumers waiting in Next, oldest first
@@ -274,9 +275,19 @@ func (f *MemoryFrontier) pushLocked(h *hostQueue, req Request) {
 	h.headBytes += cost
 }
 
-// popLocked takes the first request of h, which has one, reading it
-// back from disk if it was spilled.
+// popLocked takes the first request of h, which has one: a deferred
+// request due first, or the head of its queue, read back from disk if it
+// was spilled.
 func (f *MemoryFrontier) popLocked(h *hostQueue) (Request, error) {
+	if len(h.resumed) > 0 {
+		d := h.resumed[0]
+		h.resumed[0] = deferredRequest{}
+		h.resumed = h.resumed[1:]
+		f.queued--
+		f.queuedBytes -= d.cost
+		f.itemBytes -= d.cost
+		return d.req, nil
+	}
 	if err := f.refillLocked(h); err != nil {
 		return Request{}, err
 	}
@@ -291,7 +302,7 @@ func (f *MemoryFrontier) popLocked(h *hostQueue) (Request, error) {
 
 // dropIfEmptyLocked forgets h when nothing of it is queued.
 func (f *MemoryFrontier) dropIfEmptyLocked(h *hostQueue) bool {
-	if len(h.items) > 0 || len(h.chains) > 0 {
+	if len(h.items) > 0 || len(h.chains) > 0 || len(h.resumed) > 0 {
 		return false
 	}
 	h.state = hostIdle
@@ -410,7 +421,7 @@ func (f *MemoryFrontier) Close() error {
 	defer f.mu.Unlock()
 	f.closed = true
 	clear(f.hosts)
-	f.ready, f.timed = nil, nil
+	f.ready, f.timed, f.later = nil, nil, nil
 	f.queued, f.queuedBytes, f.itemBytes = 0, 0, 0
 	f.broadcastLocked()
 	f.signalSpaceLocked()
@@ -484,6 +495,9 @@ func (f *MemoryFrontier) takeLocked(now time.Time) (Request, bool, time.Time, er
 	if f.err != nil {
 		return Request{}, false, time.Time{}, f.err
 	}
+	for len(f.later) > 0 && !f.later[0].at.After(now) {
+		f.resumeLocked(heap.Pop(&f.later).(deferredRequest))
+	}
 	for len(f.timed) > 0 && !f.timed[0].at.After(now) {
 		h := heap.Pop(&f.timed).(*hostQueue)
 		f.readyLocked(h, h.at)
@@ -528,7 +542,49 @@ func (f *MemoryFrontier) takeLocked(now time.Time) (Request, bool, time.Time, er
 	if len(f.timed) > 0 {
 		at = f.timed[0].at
 	}
+	if len(f.later) > 0 && (at.IsZero() || f.later[0].at.Before(at)) {
+		at = f.later[0].at
+	}
 	return Request{}, false, at, nil
+}
+
+// Defer implements [Deferrer]. The request waits in memory, outside its
+// host's queue, until d.NotBefore; it then goes to the front of the
+// queue of d.URL's host, ahead of the requests queued there, and leaves
+// it when the gate lets that host start. While it waits it counts
+// against the frontier's bounds (the request count and the memory
+// budget, with d.Bytes), as queued requests do: a list's producer waits,
+// or queued requests spill, rather than memory growing with the requests
+// deferred.
+func (f *MemoryFrontier) Defer(req Request, d Deferral) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return fmt.Errorf("defer %s: %w", req.URL, structured.ErrClosedResource)
+	}
+	req.Turn = nil
+	f.order++
+	cost := requestCost(req) + max(d.Bytes, 0)
+	f.queued++
+	f.queuedBytes += cost
+	f.itemBytes += cost
+	heap.Push(&f.later, deferredRequest{req: req, key: f.keyLocked(d.URL), at: d.NotBefore, order: f.order, cost: cost})
+	// A consumer waiting for a later time must look again.
+	f.signalChangedLocked()
+	return nil
+}
+
+// resumeLocked puts a deferred request that is due at the front of its
+// host's queue, and the host in the schedule if it was not there.
+func (f *MemoryFrontier) resumeLocked(d deferredRequest) {
+	h := f.hosts[d.key]
+	if h == nil {
+		h = f.newHostLocked(d.key)
+	}
+	h.resumed = append(h.resumed, d)
+	if h.state == hostIdle {
+		f.readyLocked(h, d.at)
+	}
 }
 
 type memoryConsumer struct{ f *MemoryFrontier }
@@ -549,9 +605,10 @@ const (
 // hostQueue is one host's queued requests and its place in the schedule.
 type hostQueue struct {
 	key       string
-	items     requestHeap   // the queue's head, in memory
-	headBytes int64         // memory of items
-	chains    []*spillChain // the rest on disk, one chain a depth, by depth
+	items     requestHeap       // the queue's head, in memory
+	headBytes int64             // memory of items
+	chains    []*spillChain     // the rest on disk, one chain a depth, by depth
+	resumed   []deferredRequest // deferred requests now due, first out
 	state     hostState
 	since     time.Time // ready since (hostReady)
 	order     uint64    // tie-break between hosts ready at the same time
@@ -561,6 +618,37 @@ type hostQueue struct {
 type queuedRequest struct {
 	req   Request
 	order uint64
+}
+
+// deferredRequest is a request given back with Defer, waiting until at
+// and then for its host (key).
+type deferredRequest struct {
+	req   Request
+	key   string
+	at    time.Time
+	order uint64
+	cost  int64 // counted in queuedBytes and itemBytes
+}
+
+// deferHeap orders deferred requests by when they are due.
+type deferHeap []deferredRequest
+
+func (q deferHeap) Len() int { return len(q) }
+func (q deferHeap) Less(i, j int) bool {
+	if !q[i].at.Equal(q[j].at) {
+		return q[i].at.Before(q[j].at)
+	}
+	return q[i].order < q[j].order
+}
+func (q deferHeap) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *deferHeap) Push(x any)   { *q = append(*q, x.(deferredRequest)) }
+func (q *deferHeap) Pop() any {
+	old := *q
+	n := len(old) - 1
+	x := old[n]
+	old[n] = deferredRequest{}
+	*q = old[:n]
+	return x
 }
 
 // requestHeap orders a host's requests by depth, then arrival.

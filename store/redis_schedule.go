@@ -128,6 +128,27 @@ end
 return {'empty'}
 `)
 
+// turnScript takes a host's turn of the shared rate for a request taken
+// before and deferred (a retry, a redirect hop; see RedisFrontier.Defer),
+// which is in no queue, if the host may start now (past its pause, its
+// rate and Crawl-delay due): it returns 0. Otherwise it takes nothing and
+// returns how many microseconds until the host may start. The host's
+// place in the schedule is left as it is: the claim script moves a host
+// found not ready. ARGV: prefix, host, interval, burst.
+var turnScript = redis.NewScript(luaPrelude + `
+local h, now = ARGV[2], now_us()
+local liv, lb = limits(h, tonumber(ARGV[3]), tonumber(ARGV[4]))
+local at = ready_at(h, now, liv, lb)
+if at > now then return at - now end
+if liv > 0 then
+  local tat = tonumber(redis.call('GET', p .. 'rate:' .. h) or '0')
+  if tat < now then tat = now end
+  set_tat(h, tat + liv, now)
+  redis.call('PEXPIRE', p .. 'delay:' .. h, 3600000)
+end
+return 0
+`)
+
 // putBackScript returns a request the consumer took to the head of its
 // host's queue. ARGV: prefix, consumer, member, host, interval, burst.
 var putBackScript = redis.NewScript(luaPrelude + `
