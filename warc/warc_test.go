@@ -520,6 +520,49 @@ func TestStoredMembers(t *testing.T) {
 	}
 }
 
+// TestSmallRecordsStored: a record under storeBelow bytes (a request
+// record) is stored in its gzip member as it is, a larger one of the same
+// type is compressed, and both read back.
+func TestSmallRecordsStored(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		req    string
+		stored bool
+	}{
+		{"small", "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n", true},
+		{"large", "GET / HTTP/1.1\r\nHost: example.com\r\nCookie: " + strings.Repeat("a", 2*storeBelow) + "\r\n\r\n", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w, err := NewWriter(fixed(filepath.Join(t.TempDir(), "s")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs := page(w, "http://example.com/", chunkedResponse)
+			recs[0].Block = []byte(c.req)
+			ctx := context.Background()
+			p, err := w.Write(ctx, recs...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(p[0].File)
+			if err != nil {
+				t.Fatal(err)
+			}
+			member := b[p[0].Offset : p[0].Offset+p[0].Length]
+			if got := bytes.Contains(member, []byte(c.req)); got != c.stored {
+				t.Errorf("request record stored as is: %v, want %v (member of %d bytes for a block of %d)", got, c.stored, len(member), len(c.req))
+			}
+			got := readAll(t, p[0].File)
+			if len(got) != 4 || string(got[1].Block) != c.req {
+				t.Errorf("read back %d records, want 4 with the request's block first after warcinfo", len(got))
+			}
+		})
+	}
+}
+
 // TestNameTaken: a name taken meanwhile (by another process writing the
 // same prefix), open or closed, makes the writer take the next serial; it
 // never writes into or over another's file.
