@@ -114,7 +114,7 @@ func (a *Archive) records(ex *Exchange) (req, resp *warc.Record) {
 	resp.Header.Add("WARC-Target-URI", ex.URL)
 	resp.Header.Add("WARC-IP-Address", ex.IP)
 	resp.Header.Add("Content-Type", warc.ContentTypeHTTPResponse)
-	resp.Header.Add("WARC-Payload-Digest", warc.DigestOf(a.w.Digest(), resp.HTTPPayload()))
+	resp.Header.Add("WARC-Payload-Digest", resp.PayloadDigest(a.w.Digest()))
 	resp.Header.Add("WARC-Truncated", ex.Truncated)
 	return req, resp
 }

@@ -42,7 +42,13 @@ func DigestOf(algo string, p ...[]byte) string {
 	for _, b := range p {
 		h.Write(b)
 	}
-	return algo + ":" + base32.StdEncoding.EncodeToString(h.Sum(nil))
+	return sum(algo, h)
+}
+
+// sum is "algo:BASE32" of what was written to h.
+func sum(algo string, h hash.Hash) string {
+	var b [sha256.Size]byte
+	return algo + ":" + base32.StdEncoding.EncodeToString(h.Sum(b[:0]))
 }
 
 // checkDigestValue reports whether want ("algo:value", base32 or hex)

@@ -124,6 +124,66 @@ func (r *Record) HTTPPayload() []byte {
 	return p
 }
 
+// PayloadDigest returns the digest ("algo:BASE32", algo [SHA1] or
+// [SHA256]) of the payload [Record.HTTPPayload] returns, and keeps the
+// head it parsed as that does. A chunked body is hashed as it is
+// de-chunked, through a buffer that is reused, rather than copied out
+// whole first: the copy grew a new slice for every chunked response.
+func (r *Record) PayloadDigest(algo string) string {
+	h := newHash(algo)
+	head, body, err := SplitHTTP(r.Block)
+	r.head = nil
+	if err == nil {
+		parsed, err := ParseHTTPResponse(head)
+		if err != nil {
+			h.Write(body)
+		} else {
+			r.head = &parsed
+			if te := parsed.Header.Values("Transfer-Encoding"); len(te) > 0 && isChunked(te) {
+				hashChunked(h, body)
+			} else {
+				if n, err := strconv.ParseInt(parsed.Header.Get("Content-Length"), 10, 64); err == nil && n >= 0 && int64(len(body)) > n {
+					body = body[:n]
+				}
+				h.Write(body)
+			}
+		}
+	}
+	return sum(algo, h)
+}
+
+// hashChunked writes the chunked body to h without its chunked framing,
+// as far as it can be read, as [HTTPPayload] returns it.
+func hashChunked(h io.Writer, body []byte) {
+	c := chunkReaders.Get().(*chunkReader)
+	defer c.put()
+	c.r.Reset(body)
+	c.br.Reset(&c.r)
+	// The wrappers hide ReaderFrom and WriterTo, so that the copy goes
+	// through buf.
+	io.CopyBuffer(struct{ io.Writer }{h}, struct{ io.Reader }{httputil.NewChunkedReader(&c.br)}, c.buf[:])
+}
+
+// chunkReader is what hashChunked reads a chunked body with, kept in
+// chunkReaders.
+type chunkReader struct {
+	r   bytes.Reader
+	br  bufio.Reader
+	buf [16 << 10]byte
+}
+
+var chunkReaders = sync.Pool{New: func() any {
+	c := &chunkReader{}
+	c.br = *bufio.NewReaderSize(nil, 4096)
+	return c
+}}
+
+func (c *chunkReader) put() {
+	c.r.Reset(nil)
+	c.br.Reset(nil)
+	chunkReaders.Put(c)
+}
+
 // isChunked reports whether the last transfer coding is chunked.
 func isChunked(te []string) bool {
 	last := te[len(te)-1]

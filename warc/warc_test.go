@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -436,6 +437,79 @@ func TestSURT(t *testing.T) {
 	}
 }
 
+// TestPayloadDigest: Record.PayloadDigest is the digest computed here
+// of the entity body as sent (chunked framing removed, content coding
+// kept), and keeps the head for the CDX line.
+func TestPayloadDigest(t *testing.T) {
+	var big strings.Builder
+	big.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n")
+	var bigPayload strings.Builder
+	for i := range 40 {
+		chunk := strings.Repeat(fmt.Sprintf("<p>%d</p>", i), 150+i)
+		fmt.Fprintf(&big, "%x;n=%d\r\n%s\r\n", len(chunk), i, chunk)
+		bigPayload.WriteString(chunk)
+	}
+	big.WriteString("0\r\nTrailer: x\r\n\r\n")
+	for _, c := range []struct {
+		name, resp, payload string
+		status              int
+	}{
+		{"chunked", chunkedResponse, "<p>hello</p>", 200},
+		{"chunked, many chunks past the copy buffer", big.String(), bigPayload.String(), 200},
+		{"length shorter than the body", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcdef", "abc", 200},
+		{"cut chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\n01234", "01234", 200},
+		{"cut in a size line", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n1", "abc", 200},
+		{"no length", "HTTP/1.1 404 Not Found\r\n\r\nuntil close", "until close", 404},
+		{"not HTTP", "garbage\r\n\r\nbody", "body", 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, algo := range []string{SHA1, SHA256} {
+				r := &Record{Block: []byte(c.resp)}
+				want := sha1B32([]byte(c.payload))
+				if algo == SHA256 {
+					s := sha256.Sum256([]byte(c.payload))
+					want = "sha256:" + base32.StdEncoding.EncodeToString(s[:])
+				}
+				if got := r.PayloadDigest(algo); got != want {
+					t.Errorf("%s: %s, want %s", algo, got, want)
+				}
+				status := 0 // no head kept
+				if r.head != nil {
+					status = r.head.Status
+				}
+				if status != c.status {
+					t.Errorf("head kept with status %d, want %d", status, c.status)
+				}
+			}
+		})
+	}
+}
+
+// TestPayloadDigestChunkedNoCopy: the payload digest of a chunked
+// response of 64 KiB is computed without copying the body out (which
+// allocated more than the body for every chunked response).
+func TestPayloadDigestChunkedNoCopy(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n")
+	chunk := strings.Repeat("<p>a chunked page</p>\n", 186) // 4 KiB
+	for range 16 {
+		fmt.Fprintf(&b, "%x\r\n%s\r\n", len(chunk), chunk)
+	}
+	b.WriteString("0\r\n\r\n")
+	r := &Record{Block: []byte(b.String())}
+	r.PayloadDigest(SHA1) // fills the pools
+	const runs = 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		r.PayloadDigest(SHA1)
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / runs; per > 16<<10 {
+		t.Errorf("%d bytes allocated for the digest of a %d-byte chunked response, want under 16 KiB", per, len(r.Block))
+	}
+}
+
 func FuzzHTTPPayload(f *testing.F) {
 	f.Add([]byte(chunkedResponse))
 	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcdef"))
@@ -443,6 +517,11 @@ func FuzzHTTPPayload(f *testing.F) {
 		p := HTTPPayload(msg)
 		if len(p) > len(msg) {
 			t.Errorf("payload of %d bytes from a message of %d", len(p), len(msg))
+		}
+		for _, algo := range []string{SHA1, SHA256} {
+			if got, want := (&Record{Block: msg}).PayloadDigest(algo), DigestOf(algo, p); got != want {
+				t.Errorf("PayloadDigest %s, want %s (the digest of HTTPPayload)", got, want)
+			}
 		}
 	})
 }
@@ -516,6 +595,49 @@ func TestStoredMembers(t *testing.T) {
 				t.Errorf("response stored as is: %v, want %v (member of %d bytes for %d)", got, c.stored, len(member), len(c.resp))
 			}
 			readAll(t, p[1].File)
+		})
+	}
+}
+
+// TestSmallRecordsStored: a record under storeBelow bytes (a request
+// record) is stored in its gzip member as it is, a larger one of the same
+// type is compressed, and both read back.
+func TestSmallRecordsStored(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		req    string
+		stored bool
+	}{
+		{"small", "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n", true},
+		{"large", "GET / HTTP/1.1\r\nHost: example.com\r\nCookie: " + strings.Repeat("a", 2*storeBelow) + "\r\n\r\n", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w, err := NewWriter(fixed(filepath.Join(t.TempDir(), "s")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs := page(w, "http://example.com/", chunkedResponse)
+			recs[0].Block = []byte(c.req)
+			ctx := context.Background()
+			p, err := w.Write(ctx, recs...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(p[0].File)
+			if err != nil {
+				t.Fatal(err)
+			}
+			member := b[p[0].Offset : p[0].Offset+p[0].Length]
+			if got := bytes.Contains(member, []byte(c.req)); got != c.stored {
+				t.Errorf("request record stored as is: %v, want %v (member of %d bytes for a block of %d)", got, c.stored, len(member), len(c.req))
+			}
+			got := readAll(t, p[0].File)
+			if len(got) != 4 || string(got[1].Block) != c.req {
+				t.Errorf("read back %d records, want 4 with the request's block first after warcinfo", len(got))
+			}
 		})
 	}
 }
