@@ -132,6 +132,7 @@ type RedisFrontier struct {
 	wake  chan struct{}   // cap 1: new work may be there (Redis wake-up, freed slot)
 
 	onEmptyRead func() // tests: called after each look that found nothing to take
+	onSubscribe func() // tests: called by Heartbeat before it subscribes to wake-ups
 }
 
 var _ Deferrer = (*RedisFrontier)(nil)
@@ -306,7 +307,16 @@ func (f *RedisFrontier) signal() {
 func (f *RedisFrontier) Heartbeat(ctx context.Context) error {
 	t := time.NewTicker(f.opts.AliveTTL / 3)
 	defer t.Stop()
+	if f.onSubscribe != nil {
+		f.onSubscribe()
+	}
 	sub := f.client.Subscribe(ctx, f.keys.wake)
+	// A wake-up published before the subscription took effect is lost:
+	// once Redis confirms it, the consumer looks again for what such a
+	// wake-up announced, instead of waiting out Block.
+	if _, err := sub.Receive(ctx); err == nil {
+		f.signal()
+	}
 	wakes := sub.Channel(redis.WithChannelSize(1), redis.WithChannelSendTimeout(time.Second))
 	defer func() {
 		// The subscription's receiver ends once it has delivered what it

@@ -337,6 +337,63 @@ func TestRedisScheduleWakesOnNewWork(t *testing.T) {
 	})
 }
 
+// TestRedisWakeBeforeSubscription: work queued by another process while
+// this one's subscription to wake-ups is not yet in effect (a process
+// starting on a loaded machine) is taken at once when it is, not after
+// Block.
+func TestRedisWakeBeforeSubscription(t *testing.T) {
+	srv := redistest.Start(t)
+	opts := fastOpts
+	opts.Block = 20 * time.Second
+	var fs []*RedisFrontier
+	for i := range 2 {
+		f, err := OpenRedisFrontier(t.Context(), srv.URL(), "early", withConsumer(opts, fmt.Sprint("p", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close(context.WithoutCancel(t.Context()))
+		fs = append(fs, f)
+	}
+	waiting, queued := &structured.Event{}, &structured.Event{}
+	fs[0].onEmptyRead = waiting.Set
+	fs[0].onSubscribe = func() { _ = queued.Wait(t.Context()) }
+	err := structured.WithTaskGroup(t.Context(), func(ctx context.Context, tg *structured.TaskGroup) error {
+		tg.StartSoon(fs[0].Heartbeat)
+		defer tg.CancelScope().Cancel()
+		got := make(chan time.Time, 1)
+		tg.StartSoon(func(ctx context.Context) error {
+			req, err := fs[0].Consumer().Next(ctx)
+			if err != nil {
+				return err
+			}
+			got <- time.Now()
+			return done(ctx, fs[0], req)
+		})
+		if err := waiting.Wait(ctx); err != nil {
+			return err
+		}
+		added := time.Now()
+		if _, err := fs[1].Add(ctx, Request{URL: "http://b.test/new"}); err != nil {
+			return err
+		}
+		queued.Set() // its wake-up is published: now fs[0] subscribes
+		timer := time.NewTimer(15 * time.Second)
+		defer timer.Stop()
+		select {
+		case at := <-got:
+			if d := at.Sub(added); d > 5*time.Second {
+				return fmt.Errorf("the waiting consumer took the new request %v after it was queued", d)
+			}
+		case <-timer.C:
+			return errors.New("the waiting consumer did not take the request queued before its subscription")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // fakeSlots is a SlotGate with one slot per host.
 type fakeSlots struct {
 	f    *RedisFrontier
