@@ -410,19 +410,20 @@ func (o *RunOptions) fetchConfig() crawler.Config {
 // baseFetchConfig is the part of fetchConfig set field by field.
 func (o *RunOptions) baseFetchConfig() crawler.Config {
 	return crawler.Config{
-		Timeout:      o.Timeout,
-		MaxBody:      o.maxBody,
-		Retries:      retriesValue(o.Retries),
-		UserAgent:    o.UserAgent,
-		Headers:      o.header,
-		Proxy:        o.proxyURL,
-		Cookies:      o.Cookies,
-		DenyPrivate:  o.DenyPrivate,
-		PerHost:      o.PerHost,
-		Rate:         o.Rate,
-		Burst:        o.Burst,
-		IgnoreRobots: o.NoRobots,
-		Capture:      o.Warc != "",
+		Timeout:            o.Timeout,
+		MaxBody:            o.maxBody,
+		Retries:            retriesValue(o.Retries),
+		UserAgent:          o.UserAgent,
+		Headers:            o.header,
+		Proxy:              o.proxyURL,
+		Cookies:            o.Cookies,
+		DenyPrivate:        o.DenyPrivate,
+		PerHost:            o.PerHost,
+		Rate:               o.Rate,
+		Burst:              o.Burst,
+		IgnoreRobots:       o.NoRobots,
+		Capture:            o.Warc != "",
+		CaptureCredentials: o.WarcKeepCredentials,
 	}
 }
 

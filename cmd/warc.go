@@ -17,12 +17,13 @@ import (
 
 // WarcOptions are the --warc flags.
 type WarcOptions struct {
-	Warc        string
-	WarcMaxSize string
-	WarcDigest  string
-	WarcCDX     bool
-	WarcHeaders []string
-	WarcNoGzip  bool
+	Warc                string
+	WarcMaxSize         string
+	WarcDigest          string
+	WarcCDX             bool
+	WarcHeaders         []string
+	WarcNoGzip          bool
+	WarcKeepCredentials bool
 
 	warcMaxSize int64
 	warcInfo    []warc.Field
@@ -35,6 +36,7 @@ func addWarcFlags(fs *pflag.FlagSet, o *WarcOptions) {
 	fs.StringVar(&o.WarcDigest, "warc-digest", "sha1", "with --warc, `ALGO` of WARC-Block-Digest and WARC-Payload-Digest: sha1 or sha256 (base32)")
 	fs.BoolVar(&o.WarcCDX, "warc-cdx", false, "with --warc, write a sorted CDXJ index (pywb's) next to each WARC file: <file>.cdxj")
 	fs.BoolVar(&o.WarcNoGzip, "warc-no-compress", false, "with --warc, store the records in their gzip members without compressing them: much less CPU, files several times larger")
+	fs.BoolVar(&o.WarcKeepCredentials, "warc-keep-credentials", false, "with --warc, keep the values of Authorization, Cookie and the other sensitive headers in the request records as sent (default: recorded as ***)")
 	fs.StringArrayVar(&o.WarcHeaders, "warc-header", nil, `with --warc, a "name: value" field of the warcinfo record, such as "operator: Jane Doe" (repeatable)`)
 }
 
@@ -44,7 +46,7 @@ func (o *WarcOptions) validateWarc(robots bool, userAgent string) error {
 		for _, f := range []struct {
 			set  bool
 			name string
-		}{{o.WarcCDX, "--warc-cdx"}, {len(o.WarcHeaders) > 0, "--warc-header"}, {o.WarcNoGzip, "--warc-no-compress"}} {
+		}{{o.WarcCDX, "--warc-cdx"}, {len(o.WarcHeaders) > 0, "--warc-header"}, {o.WarcNoGzip, "--warc-no-compress"}, {o.WarcKeepCredentials, "--warc-keep-credentials"}} {
 			if f.set {
 				return usageError("%s needs --warc PREFIX", f.name)
 			}

@@ -7,6 +7,7 @@ import (
 	"crypto/sha1"
 	"crypto/x509"
 	"encoding/base32"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -399,6 +400,63 @@ func TestCaptureRedactsPassword(t *testing.T) {
 	}
 	if len(ofType(recs, warc.TypeMetadata)) != 1 {
 		t.Errorf("records %v, want a metadata record", types(recs))
+	}
+}
+
+// TestCaptureRedactsCredentials: the request record keeps the request as
+// sent but for the values of the sensitive headers (Authorization from
+// user:pass@ or -H, Cookie, a --sensitive-header), recorded as ***, and
+// its block digest is that of the record; the server got the real values.
+// CaptureCredentials keeps them.
+func TestCaptureRedactsCredentials(t *testing.T) {
+	got := make(chan http.Header, 4)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Clone()
+		io.WriteString(w, "<title>t</title>")
+	}))
+	t.Cleanup(srv.Close)
+	u := strings.Replace(srv.URL, "http://", "http://user:pw-secret@", 1) + "/"
+	for _, keep := range []bool{false, true} {
+		f, err := NewFetcher(Config{Capture: true, CaptureCredentials: keep, IgnoreRobots: true,
+			Headers:          http.Header{"Cookie": {"sid=cookie-secret"}, "X-Api-Key": {"key-secret"}, "X-Plain": {"plain-value"}},
+			SensitiveHeaders: []string{"x-api-key"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err, recs := archiveOne(t, f, u)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := <-got; h.Get("Authorization") == "" || h.Get("Cookie") != "sid=cookie-secret" || h.Get("X-Api-Key") != "key-secret" {
+			t.Errorf("keep %v: the server got %v", keep, h)
+		}
+		reqs := ofType(recs, warc.TypeRequest)
+		if len(reqs) != 1 {
+			t.Fatalf("keep %v: records %v, want one request", keep, types(recs))
+		}
+		block := string(reqs[0].Block)
+		if got, want := reqs[0].Header.Get("WARC-Block-Digest"), sha1B32(reqs[0].Block); got != want {
+			t.Errorf("keep %v: block digest %s, want %s", keep, got, want)
+		}
+		if !strings.Contains(block, "X-Plain: plain-value\r\n") {
+			t.Errorf("keep %v: a plain header is not recorded as sent:\n%s", keep, block)
+		}
+		if strings.Contains(block, "pw-secret") {
+			t.Errorf("keep %v: the password in clear in the request record:\n%s", keep, block)
+		}
+		for _, secret := range []string{base64.StdEncoding.EncodeToString([]byte("user:pw-secret")), "cookie-secret", "key-secret"} {
+			if strings.Contains(block, secret) != keep {
+				t.Errorf("keep %v: %q in the request record: %v\n%s", keep, secret, !keep, block)
+			}
+		}
+		if !keep {
+			for _, line := range []string{"Authorization: ***\r\n", "Cookie: ***\r\n", "X-Api-Key: ***\r\n"} {
+				if !strings.Contains(block, line) {
+					t.Errorf("the request record has no %q:\n%s", line, block)
+				}
+			}
+		}
 	}
 }
 

@@ -122,8 +122,15 @@ type Config struct {
 	// [Exchange]. An https request through a proxy gets its tunnel from
 	// the fetcher, so that it is recorded like a direct one; a plain http
 	// request through a proxy is recorded with its absolute-form request
-	// line, without the Proxy-Authorization sent to the proxy.
+	// line, without the Proxy-Authorization sent to the proxy. The values
+	// of the sensitive headers (Authorization, Cookie,
+	// Proxy-Authorization and SensitiveHeaders) are recorded as "***",
+	// unless CaptureCredentials is set.
 	Capture bool
+	// CaptureCredentials records the sensitive headers' values in the
+	// request records as they were sent (a proxy's own credentials are
+	// never recorded).
+	CaptureCredentials bool
 	// Transport, when set, replaces the fetcher's own HTTP transport
 	// (tests use it to run without a network). DenyPrivate and Proxy are
 	// then up to it.
@@ -687,7 +694,7 @@ func (c *connFacts) gotConn(info httptrace.GotConnInfo) {
 
 // endCapture detaches the request's tap from its connection and records
 // its exchange, when a whole response header came.
-func (c *connFacts) endCapture(log *captureLog, u *url.URL, truncated *string) {
+func (c *connFacts) endCapture(log *captureLog, u *url.URL, truncated *string, secret map[string]bool, keepSecrets bool) {
 	c.mu.Lock()
 	t, conn := c.tap, c.conn
 	c.mu.Unlock()
@@ -701,9 +708,13 @@ func (c *connFacts) endCapture(log *captureLog, u *url.URL, truncated *string) {
 	if *truncated == "" && t.overflow {
 		*truncated = "length"
 	}
-	// The URL as the records name it, a password redacted (the request
-	// record keeps what was sent, but for a proxy's credentials).
-	log.add(&Exchange{URL: RedactURL(u.String()), Date: t.date, IP: t.ip, Request: withoutProxyAuth(t.req.Bytes()), Response: t.resp.Bytes(), Truncated: *truncated, tap: t})
+	// The URL as the records name it, a password redacted; the request
+	// record keeps what was sent, but for a proxy's credentials and,
+	// unless asked, the values of the credentials sent to the target.
+	if keepSecrets {
+		secret = nil
+	}
+	log.add(&Exchange{URL: RedactURL(u.String()), Date: t.date, IP: t.ip, Request: recordedRequest(t.req.Bytes(), secret), Response: t.resp.Bytes(), Truncated: *truncated, tap: t})
 }
 
 // roundTrip sends one GET for u and reads the body. When ctx ends, it
@@ -715,7 +726,7 @@ func (f *Fetcher) roundTrip(ctx context.Context, u *url.URL, o fetchOptions) (*R
 	if log := captureFrom(ctx); log != nil && f.cfg.Capture {
 		facts.tap = newTap(int(min(o.maxBody, 1<<30)) + 2*maxHeaderBytes)
 		facts.scheme, facts.hostport = u.Scheme, hostKey(u)
-		defer facts.endCapture(log, u, &truncated) // after the body is closed
+		defer facts.endCapture(log, u, &truncated, f.headers.secret, f.cfg.CaptureCredentials) // after the body is closed
 	}
 	tctx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: facts.gotConn})
 	req, err := http.NewRequestWithContext(tctx, http.MethodGet, u.String(), nil)

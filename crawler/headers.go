@@ -15,9 +15,10 @@ var defaultSensitive = []string{"Authorization", "Cookie", "Proxy-Authorization"
 
 // requestHeaders are the configured headers sorted by where they may go.
 type requestHeaders struct {
-	plain     http.Header // to every host
-	sensitive http.Header // credentials: to trusted origins only
-	host      string      // a configured Host header: the request's Host on trusted origins
+	plain     http.Header     // to every host
+	sensitive http.Header     // credentials: to trusted origins only
+	host      string          // a configured Host header: the request's Host on trusted origins
+	secret    map[string]bool // canonical names of the sensitive headers
 }
 
 // splitHeaders sorts cfg.Headers into plain and sensitive ones, takes the
@@ -26,8 +27,8 @@ type requestHeaders struct {
 // A header name or value that could not be sent (a line break in it) is
 // an error naming it.
 func splitHeaders(cfg *Config) (requestHeaders, error) {
-	h := requestHeaders{plain: http.Header{}, sensitive: http.Header{}}
 	secret := map[string]bool{}
+	h := requestHeaders{plain: http.Header{}, sensitive: http.Header{}, secret: secret}
 	for _, name := range append(defaultSensitive, cfg.SensitiveHeaders...) {
 		secret[http.CanonicalHeaderKey(name)] = true
 	}

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"golang.org/x/net/proxy"
@@ -187,8 +186,17 @@ func (f dialFunc) DialContext(ctx context.Context, network, addr string) (net.Co
 // URL in that field. They are the proxy's, not part of the request to
 // the target, and a WARC record must not keep them. A request whose
 // target is a path went to its server and is returned as it is.
-func withoutProxyAuth(req []byte) []byte {
-	if _, target, ok := bytes.Cut(req, []byte(" ")); !ok || bytes.HasPrefix(target, []byte("/")) {
+func withoutProxyAuth(req []byte) []byte { return recordedRequest(req, nil) }
+
+// recordedRequest returns req, a request as sent, as its WARC record
+// keeps it: without the Proxy-Authorization fields sent to a proxy (see
+// [withoutProxyAuth]), and with the value of every field whose canonical
+// name is in secret replaced by "***". req is returned as it is when
+// nothing changes.
+func recordedRequest(req []byte, secret map[string]bool) []byte {
+	_, target, _ := bytes.Cut(req, []byte(" "))
+	toProxy := len(target) > 0 && !bytes.HasPrefix(target, []byte("/"))
+	if !toProxy && len(secret) == 0 {
 		return req
 	}
 	head := req
@@ -202,11 +210,17 @@ func withoutProxyAuth(req []byte) []byte {
 			j = i + k + 2
 		}
 		name, _, _ := bytes.Cut(head[i:j], []byte(":"))
+		key := http.CanonicalHeaderKey(string(bytes.TrimSpace(name)))
 		switch {
-		case i > 0 && strings.EqualFold(string(bytes.TrimSpace(name)), "Proxy-Authorization"):
+		case i > 0 && toProxy && key == "Proxy-Authorization":
 			if out == nil {
 				out = append(make([]byte, 0, len(req)), req[:i]...)
 			}
+		case i > 0 && secret[key]:
+			if out == nil {
+				out = append(make([]byte, 0, len(req)), req[:i]...)
+			}
+			out = append(append(out, name...), ": ***\r\n"...)
 		case out != nil:
 			out = append(out, head[i:j]...)
 		}

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -20,6 +21,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -615,6 +617,68 @@ func TestWarcTLS(t *testing.T) {
 	}
 }
 
+// TestWarcCredentials: the credentials trawl sends (user:pass@, -H Cookie)
+// reach the server but are recorded as *** in the archive, whose digests
+// hold; --warc-keep-credentials records them as sent.
+func TestWarcCredentials(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	var mu sync.Mutex
+	var cookies []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		cookies = append(cookies, r.Header.Get("Cookie"))
+		mu.Unlock()
+		if _, pass, ok := r.BasicAuth(); !ok || pass != "pw-s3cret" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, "<title>in</title>")
+	}))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	u := strings.Replace(srv.URL, "http://", "http://me:pw-s3cret@", 1) + "/"
+	basic := base64.StdEncoding.EncodeToString([]byte("me:pw-s3cret"))
+	for _, keep := range []bool{false, true} {
+		prefix := filepath.Join(dir, fmt.Sprint("keep-", keep))
+		a := []string{"fetch", "-q", "--no-robots", "--warc", prefix, "-H", "Cookie: sid=c00kie", "-o", prefix + ".jsonl", u}
+		if keep {
+			a = append(a, "--warc-keep-credentials")
+		}
+		if res := runTrawl(t, ctx, nil, a...); res.code != 0 {
+			t.Fatalf("keep %v: exit %d: %s", keep, res.code, res.stderr)
+		}
+		if ls := readWarcLines(t, prefix+".jsonl"); len(ls) != 1 || ls[0].Status != 200 {
+			t.Fatalf("keep %v: records %+v, want one 200 (the server got the credentials)", keep, ls)
+		}
+		var reqs []string
+		for _, r := range readArchive(t, prefix).recs { // digests verified
+			if r.Type() == warc.TypeRequest {
+				reqs = append(reqs, string(r.Block))
+			}
+		}
+		if len(reqs) != 1 {
+			t.Fatalf("keep %v: %d request records, want 1", keep, len(reqs))
+		}
+		for _, secret := range []string{basic, "c00kie"} {
+			if strings.Contains(reqs[0], secret) != keep {
+				t.Errorf("keep %v: %q in the request record is %v:\n%s", keep, secret, !keep, reqs[0])
+			}
+		}
+		if !keep && (!strings.Contains(reqs[0], "Authorization: ***\r\n") || !strings.Contains(reqs[0], "Cookie: ***\r\n")) {
+			t.Errorf("the request record does not show the credentials as ***:\n%s", reqs[0])
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, c := range cookies {
+		if c != "sid=c00kie" {
+			t.Errorf("the server got Cookie %q", c)
+		}
+	}
+}
+
 // TestWarcFlagErrors: bad --warc flags are usage errors naming the flag.
 func TestWarcFlagErrors(t *testing.T) {
 	t.Parallel()
@@ -627,6 +691,7 @@ func TestWarcFlagErrors(t *testing.T) {
 		{[]string{"--warc", "x", "--warc-max-size", "0"}, "--warc-max-size"},
 		{[]string{"--warc", "x", "--warc-header", "no colon"}, "--warc-header"},
 		{[]string{"--warc-cdx"}, "--warc-cdx needs --warc"},
+		{[]string{"--warc-keep-credentials"}, "--warc-keep-credentials needs --warc"},
 		{[]string{"--warc", "dir/"}, "--warc"},
 	} {
 		res := runTrawl(t, ctx, nil, append(append([]string{"fetch"}, c.args...), "http://127.0.0.1:1/")...)
