@@ -109,6 +109,21 @@ func (r *Renderer) Launches() int {
 	return r.launches
 }
 
+// tabsOpened is how many tabs the current browser opened.
+func (r *Renderer) tabsOpened(ctx context.Context) int {
+	if err := r.mu.Lock(ctx); err != nil {
+		return 0
+	}
+	b := r.cur
+	r.mu.Unlock()
+	if b == nil {
+		return 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.opened
+}
+
 // Render implements [crawler.PageRenderer]. It waits for a tab, renders
 // resp in the browser context of its site, and closes the tab. A page
 // whose browser crashed under it is tried once more on a new browser.
@@ -157,10 +172,16 @@ func (r *Renderer) renderOnce(ctx context.Context, resp *crawler.Response) (*cra
 	bctx, err := b.contextFor(site)
 	if err == nil {
 		defer b.leave(site)
-		var out *crawler.Rendered
-		out, err = renderIn(ctx, b.ctx, bctx, job)
+		var t *tab
+		t, err = b.takeTab(ctx, site, bctx, r.cfg.Tabs, r.blocked)
 		if err == nil {
-			return out, false, nil
+			var out *crawler.Rendered
+			var keep bool
+			out, keep, err = renderOn(ctx, t, job)
+			b.putTab(t, keep)
+			if err == nil {
+				return out, false, nil
+			}
 		}
 	}
 	if ctx.Err() != nil {
@@ -228,7 +249,7 @@ func (r *Renderer) launch(ctx context.Context) (*browserConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &browserConn{proc: p, proxy: r.proxy.addr(), sites: map[string]*siteContext{}}
+	b := &browserConn{proc: p, proxy: r.proxy.addr(), sites: map[string]*siteContext{}, idle: map[string][]*tab{}}
 	r.all.Store(b, true)
 	// chromedp keeps the connection in a context: the browser's handle,
 	// which lives until close, not any caller's request.
@@ -263,6 +284,9 @@ type browserConn struct {
 	users    int
 	retiring bool
 	sites    map[string]*siteContext
+	idle     map[string][]*tab // tabs between two pages, by site (see takeTab)
+	open     int               // tabs open, rendering or idle
+	opened   int               // tabs ever opened
 	closed   bool
 }
 
@@ -326,10 +350,18 @@ func (b *browserConn) evictLocked() {
 	}
 	id := b.sites[oldest].id
 	delete(b.sites, oldest)
+	idle := b.idle[oldest]
+	delete(b.idle, oldest)
+	b.open -= len(idle)
 	call(b.ctx, func(ctx context.Context) error {
 		_, err := chromedp.CallBrowser(ctx, target.DisposeBrowserContext, target.DisposeBrowserContextParams{BrowserContextID: id})
 		return err
 	})
+	// Their targets closed with their browser context: this ends
+	// trawl's side of them.
+	for _, t := range idle {
+		t.cancel()
+	}
 }
 
 // died reports whether the browser is gone: its connection lost or its
