@@ -265,8 +265,12 @@ const resetTimeout = 2 * time.Second
 
 // renderOn renders job in t, then takes t back to about:blank, and says
 // whether it got there (keep): a tab is kept for another page only then.
-// ctx ending closes the tab.
-func renderOn(ctx context.Context, t *tab, job *pageJob) (out *crawler.Rendered, keep bool, err error) {
+// When next says that another page of the site will take the tab at
+// once, the tab is kept as it is instead: that page's navigation
+// unloads this one, and the blank would cost about a quarter of the
+// CPU of a page (its own navigation and document). ctx ending closes
+// the tab.
+func renderOn(ctx context.Context, t *tab, job *pageJob, next func() bool) (out *crawler.Rendered, keep bool, err error) {
 	start := time.Now()
 	stop := context.AfterFunc(ctx, t.cancel)
 	defer stop()
@@ -284,7 +288,11 @@ func renderOn(ctx context.Context, t *tab, job *pageJob) (out *crawler.Rendered,
 			// Unload the page while its requests and dialogs are still
 			// answered: a page cut off at the cap may still be running a
 			// script, and its tab is not worth the wait.
-			keep = job.reset(ctx, t.ctx) == nil
+			keep = next()
+			if !keep {
+				t.blanks++
+				keep = job.reset(ctx, t.ctx) == nil
+			}
 		}
 		tg.CancelScope().Cancel()
 		return err

@@ -34,6 +34,9 @@ type Renderer struct {
 	tabs    *structured.CapacityLimiter
 	blocked map[network.ResourceType]bool
 
+	waitMu  sync.Mutex
+	waiting map[string]int // pages of each site waiting for a tab
+
 	mu       structured.Lock // guards cur and pages; held while a browser starts
 	cur      *browserConn
 	pages    int
@@ -73,7 +76,10 @@ func Run(ctx context.Context, cfg Config, body func(ctx context.Context, r *Rend
 		if err != nil {
 			return err
 		}
-		r := &Renderer{cfg: cfg, chrome: chrome, tg: tg, proxy: px, tabs: structured.NewCapacityLimiter(cfg.Tabs), blocked: map[network.ResourceType]bool{}}
+		r := &Renderer{
+			cfg: cfg, chrome: chrome, tg: tg, proxy: px, tabs: structured.NewCapacityLimiter(cfg.Tabs),
+			blocked: map[network.ResourceType]bool{}, waiting: map[string]int{},
+		}
 		for _, b := range cfg.Block {
 			r.blocked[blockTypes[b]] = true
 		}
@@ -109,19 +115,20 @@ func (r *Renderer) Launches() int {
 	return r.launches
 }
 
-// tabsOpened is how many tabs the current browser opened.
-func (r *Renderer) tabsOpened(ctx context.Context) int {
+// tabsOpened is how many tabs the current browser opened, and how many
+// times one was taken to about:blank after a page.
+func (r *Renderer) tabsOpened(ctx context.Context) (opened, blanks int) {
 	if err := r.mu.Lock(ctx); err != nil {
-		return 0
+		return 0, 0
 	}
 	b := r.cur
 	r.mu.Unlock()
 	if b == nil {
-		return 0
+		return 0, 0
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.opened
+	return b.opened, b.blanks
 }
 
 // Render implements [crawler.PageRenderer]. It waits for a tab, renders
@@ -130,11 +137,14 @@ func (r *Renderer) tabsOpened(ctx context.Context) int {
 func (r *Renderer) Render(ctx context.Context, resp *crawler.Response) (*crawler.Rendered, error) {
 	start := time.Now()
 	token := new(int)
-	if err := r.tabs.AcquireOnBehalfOf(ctx, token); err != nil {
+	site := siteOf(resp.FinalURL)
+	r.addWaiting(site, 1)
+	err := r.tabs.AcquireOnBehalfOf(ctx, token)
+	r.addWaiting(site, -1)
+	if err != nil {
 		return nil, &crawler.Error{Kind: crawler.KindCancelled, URL: resp.FinalURL, Err: context.Cause(ctx)}
 	}
 	defer r.tabs.ReleaseOnBehalfOf(token)
-	var err error
 	for attempt := 0; attempt < 2; attempt++ {
 		var out *crawler.Rendered
 		var crashed bool
@@ -154,6 +164,23 @@ func (r *Renderer) Render(ctx context.Context, resp *crawler.Response) (*crawler
 		return nil, ce
 	}
 	return nil, &crawler.Error{Kind: crawler.KindRender, URL: resp.FinalURL, Err: err}
+}
+
+// addWaiting counts n more pages of site waiting for a tab.
+func (r *Renderer) addWaiting(site string, n int) {
+	r.waitMu.Lock()
+	defer r.waitMu.Unlock()
+	r.waiting[site] += n
+	if r.waiting[site] == 0 {
+		delete(r.waiting, site)
+	}
+}
+
+// waitingFor is how many pages of site wait for a tab.
+func (r *Renderer) waitingFor(site string) int {
+	r.waitMu.Lock()
+	defer r.waitMu.Unlock()
+	return r.waiting[site]
 }
 
 // renderOnce renders resp on the current browser, and says whether that
@@ -177,7 +204,12 @@ func (r *Renderer) renderOnce(ctx context.Context, resp *crawler.Response) (*cra
 		if err == nil {
 			var out *crawler.Rendered
 			var keep bool
-			out, keep, err = renderOn(ctx, t, job)
+			// A page of the site that waits for a tab will take this one
+			// (or an idle one) as soon as this page is done: unless the
+			// site's idle tabs are enough for them all, it navigates this
+			// tab to itself straight from this page, without a blank.
+			next := func() bool { return r.waitingFor(site) > b.idleOf(site) }
+			out, keep, err = renderOn(ctx, t, job, next)
 			b.putTab(t, keep)
 			if err == nil {
 				return out, false, nil
@@ -287,6 +319,7 @@ type browserConn struct {
 	idle     map[string][]*tab // tabs between two pages, by site (see takeTab)
 	open     int               // tabs open, rendering or idle
 	opened   int               // tabs ever opened
+	blanks   int               // times a tab was taken to about:blank after a page
 	closed   bool
 }
 

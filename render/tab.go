@@ -21,9 +21,11 @@ import (
 // Its event listener, set once when it opens, hands each event to the
 // page it renders now (job), or drops it between pages. Between pages
 // the tab shows about:blank: the page before is unloaded, its requests
-// and frames are gone, before the next is navigated to (see reset). The
-// loaders of its earlier pages (loaders) are still told apart from the
-// new page's by their IDs, should a late event of one arrive.
+// and frames are gone, before the next is navigated to (see reset),
+// unless the next page of the site already waits for a tab, and then
+// its navigation unloads the page before. Either way, the loaders of
+// its earlier pages (loaders) are told apart from the new page's by
+// their IDs, should a late event of one arrive.
 type tab struct {
 	ctx    context.Context // chromedp's handle of the target
 	cancel context.CancelFunc
@@ -32,6 +34,7 @@ type tab struct {
 	job    atomic.Pointer[pageJob]
 	last   time.Time // when it was last put back
 	pages  int       // pages rendered in it
+	blanks int       // times it was taken to about:blank
 
 	// loaders are the document loaders of the tab's earlier pages and
 	// blanks: their events are not the page's now.
@@ -222,6 +225,8 @@ func (b *browserConn) putTab(t *tab, keep bool) {
 	t.job.Store(nil)
 	t.pages++
 	b.mu.Lock()
+	b.blanks += t.blanks
+	t.blanks = 0
 	if keep && t.pages < tabPages && !b.closed && !b.retiring && t.alive() {
 		if _, ok := b.sites[t.site]; ok {
 			t.last = time.Now()
@@ -233,4 +238,11 @@ func (b *browserConn) putTab(t *tab, keep bool) {
 	b.open--
 	b.mu.Unlock()
 	t.cancel()
+}
+
+// idleOf is how many idle tabs site has.
+func (b *browserConn) idleOf(site string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.idle[site])
 }
