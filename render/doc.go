@@ -5,12 +5,18 @@
 // and asks the [Renderer] ([crawler.PageRenderer]) whether to render it
 // (always, or under auto when [ShellReason] finds an app-shell signal).
 // To render, the Renderer waits for one of its tabs (a
-// structured.CapacityLimiter of Config.Tabs), opens a tab in the browser
-// context of the page's site, intercepts the navigation with
-// Fetch.requestPaused and answers it with the bytes already fetched
-// (Fetch.fulfillRequest), lets every other request go to the proxy, waits
-// as Config.Wait says (capped by Config.Timeout), serialises the document
-// and closes the tab. The crawler then extracts from that document.
+// structured.CapacityLimiter of Config.Tabs), takes a tab of the browser
+// context of the page's site (one kept from an earlier page of the site,
+// or a new one), intercepts the navigation with Fetch.requestPaused and
+// answers it with the bytes already fetched (Fetch.fulfillRequest), lets
+// every other request go to the proxy, waits as Config.Wait says (capped
+// by Config.Timeout), serialises the document, and takes the tab to
+// about:blank, where it waits for the next page of the site (a tab is
+// closed after 10 pages, a page that timed out or failed, or when
+// another site needs the room). The crawler then extracts from that
+// document. Events are told apart by the document loader they name, so
+// that a late event of an earlier page in the tab is never taken for
+// one of the page now.
 //
 // The proxy: Chromium's pages reach the network only through a proxy
 // inside trawl that makes each request with the run's crawler.Fetcher

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
@@ -36,16 +36,33 @@ const idleQuiet = 500 * time.Millisecond
 
 // pageLoad is what one tab saw of its page, fed by the event listener
 // (which sends no command) and read by the waiting code.
+//
+// A tab renders page after page, so an event may be of an earlier page
+// or of the about:blank between two: events are told apart by the
+// document loader they name. The page's lifecycle (DOMContentLoaded,
+// load) is that of the loader its navigation returns (main), kept by
+// loader since its events may come before the navigation's reply; a
+// request counts as in flight unless its loader is of an earlier page
+// (old), and only the requests counted are let go.
 type pageLoad struct {
-	mu         sync.Mutex
-	inflight   map[network.RequestID]bool
-	quietSince time.Time // when inflight last dropped to at most one, or DOMContentLoaded fired
-	dcl, load  bool
-	changed    chan struct{} // a token when anything above changed
+	mu       sync.Mutex
+	old      map[cdp.LoaderID]bool // the loaders of the tab's earlier pages (read only)
+	seen     map[cdp.LoaderID]bool // the loaders this page's events named
+	main     cdp.LoaderID          // the document's, once the navigation says it
+	life     map[cdp.LoaderID]*lifecycle
+	inflight map[network.RequestID]bool
+	dropped  time.Time     // when inflight last dropped to at most one
+	changed  chan struct{} // a token when anything above changed
 }
 
-func newPageLoad(now time.Time) *pageLoad {
-	return &pageLoad{inflight: map[network.RequestID]bool{}, quietSince: now, changed: make(chan struct{}, 1)}
+// lifecycle is when a document fired DOMContentLoaded and load.
+type lifecycle struct{ dcl, load time.Time }
+
+func newPageLoad(old map[cdp.LoaderID]bool) *pageLoad {
+	return &pageLoad{
+		old: old, seen: map[cdp.LoaderID]bool{}, life: map[cdp.LoaderID]*lifecycle{},
+		inflight: map[network.RequestID]bool{}, changed: make(chan struct{}, 1),
+	}
 }
 
 func (l *pageLoad) notify() {
@@ -55,6 +72,23 @@ func (l *pageLoad) notify() {
 	}
 }
 
+// setMain names the loader of the page's document.
+func (l *pageLoad) setMain(id cdp.LoaderID) {
+	l.mu.Lock()
+	l.main = id
+	l.seen[id] = true
+	l.mu.Unlock()
+	l.notify()
+}
+
+// setSeen records the loader id as one of the page's tab (the blank
+// after it): from the next page on, its events are an earlier page's.
+func (l *pageLoad) setSeen(id cdp.LoaderID) {
+	l.mu.Lock()
+	l.seen[id] = true
+	l.mu.Unlock()
+}
+
 // observe takes one event; it never blocks and sends no command.
 func (l *pageLoad) observe(ev any) {
 	l.mu.Lock()
@@ -62,6 +96,12 @@ func (l *pageLoad) observe(ev any) {
 	before := len(l.inflight)
 	switch ev := ev.(type) {
 	case *network.EventRequestWillBeSent:
+		if l.old[ev.LoaderID] {
+			return // an earlier page's
+		}
+		if ev.LoaderID != "" {
+			l.seen[ev.LoaderID] = true
+		}
 		if ev.Type == network.ResourceTypeWebSocket || ev.Type == network.ResourceTypeEventSource {
 			return // long-lived by design: never counted
 		}
@@ -70,18 +110,39 @@ func (l *pageLoad) observe(ev any) {
 		delete(l.inflight, ev.RequestID)
 	case *network.EventLoadingFailed:
 		delete(l.inflight, ev.RequestID)
-	case *page.EventDomContentEventFired:
-		l.dcl = true
-		l.quietSince = time.Now() // the quiet time counts from here: scripts run at DOMContentLoaded
-	case *page.EventLoadEventFired:
-		l.load = true
+	case *page.EventLifecycleEvent:
+		if ev.LoaderID == "" || l.old[ev.LoaderID] {
+			return
+		}
+		l.seen[ev.LoaderID] = true
+		lc := l.life[ev.LoaderID]
+		if lc == nil {
+			lc = &lifecycle{}
+			l.life[ev.LoaderID] = lc
+		}
+		switch ev.Name {
+		case "DOMContentLoaded":
+			lc.dcl = time.Now() // the quiet time counts from here: scripts run at DOMContentLoaded
+		case "load":
+			lc.load = time.Now()
+		default:
+			return
+		}
 	default:
 		return
 	}
 	if before > 1 && len(l.inflight) <= 1 {
-		l.quietSince = time.Now()
+		l.dropped = time.Now()
 	}
 	l.notify()
+}
+
+// loaded reports whether the document of loader id fired load.
+func (l *pageLoad) loaded(id cdp.LoaderID) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lc := l.life[id]
+	return lc != nil && !lc.load.IsZero()
 }
 
 // ready reports whether the page is settled for wait, and if not, how
@@ -89,24 +150,32 @@ func (l *pageLoad) observe(ev any) {
 func (l *pageLoad) ready(w Wait) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	switch w.Kind {
-	case WaitLoad:
-		return l.load, 0
-	case WaitDOMContentLoaded:
-		return l.dcl, 0
-	}
-	if !l.dcl || len(l.inflight) > 1 {
+	lc := l.life[l.main]
+	if l.main == "" || lc == nil {
 		return false, 0
 	}
-	left := idleQuiet - time.Since(l.quietSince)
+	switch w.Kind {
+	case WaitLoad:
+		return !lc.load.IsZero(), 0
+	case WaitDOMContentLoaded:
+		return !lc.dcl.IsZero(), 0
+	}
+	if lc.dcl.IsZero() || len(l.inflight) > 1 {
+		return false, 0
+	}
+	since := lc.dcl
+	if l.dropped.After(since) {
+		since = l.dropped
+	}
+	left := idleQuiet - time.Since(since)
 	return left <= 0, left
 }
 
 // waitSettled waits until the page is settled for w, polling the
 // selector of a selector wait.
 func (l *pageLoad) waitSettled(ctx, tab context.Context, w Wait) error {
-	for {
-		if w.Kind == WaitSelector {
+	if w.Kind == WaitSelector {
+		for {
 			found, err := selectorPresent(tab, w.Selector)
 			if err != nil {
 				return err
@@ -117,16 +186,24 @@ func (l *pageLoad) waitSettled(ctx, tab context.Context, w Wait) error {
 			if err := structured.Sleep(ctx, 100*time.Millisecond); err != nil {
 				return err
 			}
-			continue
 		}
-		ok, left := l.ready(w)
+	}
+	return l.waitFor(ctx, tab, func() (bool, time.Duration) { return l.ready(w) })
+}
+
+// waitFor waits until ready says yes, looking again at each event and
+// when the time it names has passed.
+func (l *pageLoad) waitFor(ctx, tab context.Context, ready func() (bool, time.Duration)) error {
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		ok, left := ready()
 		if ok {
 			return nil
 		}
 		var timer <-chan time.Time
 		if left > 0 {
-			t := time.NewTimer(left)
-			defer t.Stop()
+			t.Reset(left)
 			timer = t.C
 		}
 		select {
@@ -172,7 +249,9 @@ type pageJob struct {
 	resp    *crawler.Response
 	cfg     *Config
 	load    *pageLoad
-	served  bool // the navigation was answered with trawl's bytes
+	events  *structured.SendStream[pageEvent] // to the page's task (see answer)
+	frame   cdp.FrameID                       // the tab's main frame
+	served  bool                              // the navigation was answered with trawl's bytes
 	blocked map[network.ResourceType]bool
 }
 
@@ -180,51 +259,83 @@ type pageJob struct {
 // which answers it with a command.
 type pageEvent = any
 
-// renderIn renders job in a new tab of the browser context bctx of
-// browserCtx (the browser's chromedp context). The tab is closed before
-// it returns.
-func renderIn(ctx, browserCtx context.Context, bctx cdp.BrowserContextID, job *pageJob) (*crawler.Rendered, error) {
+// resetTimeout bounds the navigation of a tab to about:blank after a
+// page; a tab that does not get there is closed instead of kept.
+const resetTimeout = 2 * time.Second
+
+// renderOn renders job in t, then takes t back to about:blank, and says
+// whether it got there (keep): a tab is kept for another page only then.
+// When next says that another page of the site will take the tab at
+// once, the tab is kept as it is instead: that page's navigation
+// unloads this one, and the blank would cost about a quarter of the
+// CPU of a page (its own navigation and document). ctx ending closes
+// the tab.
+func renderOn(ctx context.Context, t *tab, job *pageJob, next func() bool) (out *crawler.Rendered, keep bool, err error) {
 	start := time.Now()
-	// The tab opens in the window of its browser context's other tabs
-	// (a new window only when it has none): a window per tab costs the
-	// browser process about as much CPU again as the page itself. A tab
-	// behind another is hidden and gets no animation frames, which run
-	// undoes with focus emulation.
-	tab, closeTab := chromedp.NewContext(browserCtx, chromedp.WithExistingBrowserContext(bctx), chromedp.WithNewWindow(false))
-	defer closeTab()
-	stop := context.AfterFunc(ctx, closeTab)
+	stop := context.AfterFunc(ctx, t.cancel)
 	defer stop()
 	events, inbox := structured.NewMemoryStream[pageEvent](structured.Unbounded)
-	job.load = newPageLoad(start)
-	// The target is opened by the first call, under tab itself (its life
-	// is that call's context), so its deadline is a watchdog that closes
-	// the tab.
-	watchdog := time.AfterFunc(cdpTimeout, closeTab)
-	err := chromedp.Listen(tab, func(ev any) {
-		switch ev.(type) {
-		case *fetch.EventRequestPaused, *page.EventJavascriptDialogOpening:
-			events.TrySend(ev) // unbounded: never blocks; a command would deadlock here
-		default:
-			job.load.observe(ev)
-		}
-	})
-	watchdog.Stop()
-	if err != nil {
-		return nil, tabError(ctx, "open tab", err)
-	}
-	var out *crawler.Rendered
+	job.load = newPageLoad(maps.Clone(t.loaders))
+	job.events = events
+	job.frame = t.frame
+	t.job.Store(job)
+	defer t.retire(job)
 	err = structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
-		tg.StartSoon(func(ctx context.Context) error { return job.answer(ctx, tab, inbox) })
+		tg.StartSoon(func(ctx context.Context) error { return job.answer(ctx, t.ctx, inbox) })
 		var err error
-		out, err = job.run(ctx, tab)
+		out, err = job.run(ctx, t.ctx)
+		if err == nil && !out.TimedOut {
+			// Unload the page while its requests and dialogs are still
+			// answered: a page cut off at the cap may still be running a
+			// script, and its tab is not worth the wait.
+			keep = next()
+			if !keep {
+				t.blanks++
+				keep = job.reset(ctx, t.ctx) == nil
+			}
+		}
 		tg.CancelScope().Cancel()
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	out.Elapsed = time.Since(start)
-	return out, nil
+	return out, keep, nil
+}
+
+// reset navigates the tab to about:blank and waits until it loaded:
+// the page is unloaded, its requests ended and its frames gone.
+func (j *pageJob) reset(ctx, tab context.Context) error {
+	return structured.FailAfter(ctx, resetTimeout, func(ctx context.Context) error {
+		id, err := navigate(tab, "about:blank")
+		if err != nil {
+			return err
+		}
+		j.load.setSeen(id)
+		return j.load.waitFor(ctx, tab, func() (bool, time.Duration) { return j.load.loaded(id), 0 })
+	})
+}
+
+// navigate navigates the tab to u and returns the loader of the new
+// document.
+func navigate(tab context.Context, u string) (cdp.LoaderID, error) {
+	var id cdp.LoaderID
+	err := call(tab, func(ctx context.Context) error {
+		res, err := chromedp.Call(ctx, page.Navigate, page.NavigateParams{URL: u})
+		if err == nil && res.ErrorText != "" {
+			err = errors.New(res.ErrorText)
+		}
+		if err == nil && res.LoaderID == "" {
+			// A navigation within the document (the tab showed u
+			// already, with another fragment): it has no new document,
+			// which the tab's blank between pages rules out.
+			err = errors.New("no new document")
+		}
+		id = res.LoaderID
+		return err
+	})
+	return id, err
 }
 
 // answer handles the events that need a command: paused requests and
@@ -250,7 +361,9 @@ func (j *pageJob) answerRequest(tab context.Context, ev *fetch.EventRequestPause
 	call(tab, func(ctx context.Context) error {
 		var err error
 		switch {
-		case ev.ResourceType == network.ResourceTypeDocument && !j.served:
+		case ev.ResourceType == network.ResourceTypeDocument && ev.FrameID == j.frame && !j.served:
+			// The navigation of the page (an earlier page's frames are
+			// gone: its tab went to about:blank after it).
 			j.served = true
 			_, err = chromedp.Call(ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{
 				RequestID: ev.RequestID, ResponseCode: int64(j.resp.Status),
@@ -283,38 +396,10 @@ func headerEntries(h http.Header) []*fetch.HeaderEntry {
 
 // run navigates, waits, and takes the document (and the screenshot).
 func (j *pageJob) run(ctx, tab context.Context) (*crawler.Rendered, error) {
-	patterns := []*fetch.RequestPattern{{URLPattern: "*", ResourceType: network.ResourceTypeDocument}}
-	for t := range j.blocked {
-		patterns = append(patterns, &fetch.RequestPattern{URLPattern: "*", ResourceType: t})
+	id, err := navigate(tab, j.resp.FinalURL)
+	if err == nil {
+		j.load.setMain(id)
 	}
-	err := call(tab, func(ctx context.Context) error {
-		_, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
-			Width: viewportWidth, Height: viewportHeight, DeviceScaleFactor: 1,
-		})
-		if err != nil {
-			return err
-		}
-		// Every tab is shown and focused as far as its page can tell,
-		// whether or not it is the front tab of its window: a hidden page
-		// gets no requestAnimationFrame and throttled timers, and would be
-		// read with whatever it had drawn before it was hidden.
-		_, err = chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
-		if err != nil {
-			return err
-		}
-		_, err = chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: patterns})
-		return err
-	})
-	if err != nil {
-		return nil, tabError(ctx, "enable interception", err)
-	}
-	err = call(tab, func(ctx context.Context) error {
-		res, err := chromedp.Call(ctx, page.Navigate, page.NavigateParams{URL: j.resp.FinalURL})
-		if err == nil && res.ErrorText != "" {
-			err = errors.New(res.ErrorText)
-		}
-		return err
-	})
 	if err != nil {
 		return nil, tabError(ctx, "navigate", err)
 	}

@@ -57,12 +57,16 @@ func FindChrome(path string) (string, error) {
 // one), with every background service that calls Google turned off, and
 // ignoring certificate errors: its only peer is trawl's proxy, which
 // shows its own certificates and verifies the real ones (see certs).
+// The back/forward cache is off: trawl never goes back, and with it on,
+// each navigation of a kept tab (see tab) swaps to a new renderer
+// process and keeps the page before alive in the cache, so that keeping
+// tabs would save nothing.
 var chromeFlags = []string{
 	"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 	"--disable-background-networking", "--disable-component-update", "--disable-sync",
 	"--disable-default-apps", "--disable-extensions", "--no-default-browser-check",
 	"--disable-dev-shm-usage", "--mute-audio", "--hide-scrollbars",
-	"--block-new-web-contents", "--ignore-certificate-errors", "--disable-features=Translate,MediaRouter,OptimizationHints",
+	"--block-new-web-contents", "--ignore-certificate-errors", "--disable-features=Translate,MediaRouter,OptimizationHints,BackForwardCache",
 	"--disable-breakpad", "--metrics-recording-only", "--password-store=basic",
 	"--remote-debugging-port=0", "--window-size=1280,800",
 }

@@ -34,6 +34,9 @@ type Renderer struct {
 	tabs    *structured.CapacityLimiter
 	blocked map[network.ResourceType]bool
 
+	waitMu  sync.Mutex
+	waiting map[string]int // pages of each site waiting for a tab
+
 	mu       structured.Lock // guards cur and pages; held while a browser starts
 	cur      *browserConn
 	pages    int
@@ -73,7 +76,10 @@ func Run(ctx context.Context, cfg Config, body func(ctx context.Context, r *Rend
 		if err != nil {
 			return err
 		}
-		r := &Renderer{cfg: cfg, chrome: chrome, tg: tg, proxy: px, tabs: structured.NewCapacityLimiter(cfg.Tabs), blocked: map[network.ResourceType]bool{}}
+		r := &Renderer{
+			cfg: cfg, chrome: chrome, tg: tg, proxy: px, tabs: structured.NewCapacityLimiter(cfg.Tabs),
+			blocked: map[network.ResourceType]bool{}, waiting: map[string]int{},
+		}
 		for _, b := range cfg.Block {
 			r.blocked[blockTypes[b]] = true
 		}
@@ -109,17 +115,36 @@ func (r *Renderer) Launches() int {
 	return r.launches
 }
 
+// tabsOpened is how many tabs the current browser opened, and how many
+// times one was taken to about:blank after a page.
+func (r *Renderer) tabsOpened(ctx context.Context) (opened, blanks int) {
+	if err := r.mu.Lock(ctx); err != nil {
+		return 0, 0
+	}
+	b := r.cur
+	r.mu.Unlock()
+	if b == nil {
+		return 0, 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.opened, b.blanks
+}
+
 // Render implements [crawler.PageRenderer]. It waits for a tab, renders
 // resp in the browser context of its site, and closes the tab. A page
 // whose browser crashed under it is tried once more on a new browser.
 func (r *Renderer) Render(ctx context.Context, resp *crawler.Response) (*crawler.Rendered, error) {
 	start := time.Now()
 	token := new(int)
-	if err := r.tabs.AcquireOnBehalfOf(ctx, token); err != nil {
+	site := siteOf(resp.FinalURL)
+	r.addWaiting(site, 1)
+	err := r.tabs.AcquireOnBehalfOf(ctx, token)
+	r.addWaiting(site, -1)
+	if err != nil {
 		return nil, &crawler.Error{Kind: crawler.KindCancelled, URL: resp.FinalURL, Err: context.Cause(ctx)}
 	}
 	defer r.tabs.ReleaseOnBehalfOf(token)
-	var err error
 	for attempt := 0; attempt < 2; attempt++ {
 		var out *crawler.Rendered
 		var crashed bool
@@ -141,6 +166,23 @@ func (r *Renderer) Render(ctx context.Context, resp *crawler.Response) (*crawler
 	return nil, &crawler.Error{Kind: crawler.KindRender, URL: resp.FinalURL, Err: err}
 }
 
+// addWaiting counts n more pages of site waiting for a tab.
+func (r *Renderer) addWaiting(site string, n int) {
+	r.waitMu.Lock()
+	defer r.waitMu.Unlock()
+	r.waiting[site] += n
+	if r.waiting[site] == 0 {
+		delete(r.waiting, site)
+	}
+}
+
+// waitingFor is how many pages of site wait for a tab.
+func (r *Renderer) waitingFor(site string) int {
+	r.waitMu.Lock()
+	defer r.waitMu.Unlock()
+	return r.waiting[site]
+}
+
 // renderOnce renders resp on the current browser, and says whether that
 // browser died under it.
 func (r *Renderer) renderOnce(ctx context.Context, resp *crawler.Response) (*crawler.Rendered, bool, error) {
@@ -157,10 +199,21 @@ func (r *Renderer) renderOnce(ctx context.Context, resp *crawler.Response) (*cra
 	bctx, err := b.contextFor(site)
 	if err == nil {
 		defer b.leave(site)
-		var out *crawler.Rendered
-		out, err = renderIn(ctx, b.ctx, bctx, job)
+		var t *tab
+		t, err = b.takeTab(ctx, site, bctx, r.cfg.Tabs, r.blocked)
 		if err == nil {
-			return out, false, nil
+			var out *crawler.Rendered
+			var keep bool
+			// A page of the site that waits for a tab will take this one
+			// (or an idle one) as soon as this page is done: unless the
+			// site's idle tabs are enough for them all, it navigates this
+			// tab to itself straight from this page, without a blank.
+			next := func() bool { return r.waitingFor(site) > b.idleOf(site) }
+			out, keep, err = renderOn(ctx, t, job, next)
+			b.putTab(t, keep)
+			if err == nil {
+				return out, false, nil
+			}
 		}
 	}
 	if ctx.Err() != nil {
@@ -228,7 +281,7 @@ func (r *Renderer) launch(ctx context.Context) (*browserConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &browserConn{proc: p, proxy: r.proxy.addr(), sites: map[string]*siteContext{}}
+	b := &browserConn{proc: p, proxy: r.proxy.addr(), sites: map[string]*siteContext{}, idle: map[string][]*tab{}}
 	r.all.Store(b, true)
 	// chromedp keeps the connection in a context: the browser's handle,
 	// which lives until close, not any caller's request.
@@ -263,6 +316,10 @@ type browserConn struct {
 	users    int
 	retiring bool
 	sites    map[string]*siteContext
+	idle     map[string][]*tab // tabs between two pages, by site (see takeTab)
+	open     int               // tabs open, rendering or idle
+	opened   int               // tabs ever opened
+	blanks   int               // times a tab was taken to about:blank after a page
 	closed   bool
 }
 
@@ -326,10 +383,18 @@ func (b *browserConn) evictLocked() {
 	}
 	id := b.sites[oldest].id
 	delete(b.sites, oldest)
+	idle := b.idle[oldest]
+	delete(b.idle, oldest)
+	b.open -= len(idle)
 	call(b.ctx, func(ctx context.Context) error {
 		_, err := chromedp.CallBrowser(ctx, target.DisposeBrowserContext, target.DisposeBrowserContextParams{BrowserContextID: id})
 		return err
 	})
+	// Their targets closed with their browser context: this ends
+	// trawl's side of them.
+	for _, t := range idle {
+		t.cancel()
+	}
 }
 
 // died reports whether the browser is gone: its connection lost or its

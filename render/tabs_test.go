@@ -2,6 +2,7 @@ package render
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
 	"github.com/trawl-dev/trawl/crawler"
 	"github.com/trawl-dev/trawl/structured"
 )
@@ -101,4 +104,135 @@ Promise.all([fetch("`+apis[i%n]+`/wait?k=a&page=`+strconv.Itoa(i%n)+`"), fetch("
 			}
 		}
 	})
+}
+
+// TestRenderKeepsTabs: pages of a site rendered one after another all
+// use one tab, each is read from its own document although the page
+// before is still busy (one request after another, without end) when
+// the next is navigated to, and between pages the tab shows
+// about:blank, so that no page runs on once its render returned.
+func TestRenderKeepsTabs(t *testing.T) {
+	srv := httptest.NewServer(busyPages())
+	defer srv.Close()
+	for _, wait := range []Wait{{Kind: WaitLoad}, {Kind: WaitIdle}} {
+		withRenderer(t, crawler.Config{IgnoreRobots: true, PerHost: -1}, Config{Tabs: 2, Wait: wait, Timeout: 5 * time.Second}, func(ctx context.Context, f *crawler.Fetcher, r *Renderer) {
+			for i := range 6 {
+				out := renderURL(ctx, t, f, r, fmt.Sprintf("%s/p/%d", srv.URL, i))
+				mustContain(t, string(out.HTML), fmt.Sprintf("<title>page %d</title>", i))
+				if out.TimedOut {
+					t.Errorf("wait %s: page %d timed out", waitName[wait.Kind], i)
+				}
+				for _, u := range idleTabURLs(ctx, t, r) {
+					if u != "about:blank" {
+						t.Errorf("wait %s: after page %d, an idle tab shows %s, want about:blank", waitName[wait.Kind], i, u)
+					}
+				}
+			}
+			if n, _ := r.tabsOpened(ctx); n != 1 {
+				t.Errorf("wait %s: %d tabs opened for 6 pages one after another, want 1", waitName[wait.Kind], n)
+			}
+		})
+	}
+}
+
+var waitName = map[WaitKind]string{WaitLoad: "load", WaitIdle: "idle"}
+
+// idleTabURLs is the location of each idle tab of r's browser.
+func idleTabURLs(ctx context.Context, t *testing.T, r *Renderer) []string {
+	t.Helper()
+	r.mu.Lock(ctx)
+	b := r.cur
+	r.mu.Unlock()
+	b.mu.Lock()
+	var tabs []*tab
+	for _, list := range b.idle {
+		tabs = append(tabs, list...)
+	}
+	b.mu.Unlock()
+	var urls []string
+	for _, tb := range tabs {
+		var u string
+		err := call(tb.ctx, func(ctx context.Context) error {
+			res, err := chromedp.Call(ctx, runtime.Evaluate, runtime.EvaluateParams{Expression: "location.href", ReturnByValue: ptr(true)})
+			if err != nil {
+				return err
+			}
+			return json.Unmarshal(res.Result.Value, &u)
+		})
+		if err != nil {
+			t.Fatalf("read an idle tab's location: %v", err)
+		}
+		urls = append(urls, u)
+	}
+	if len(urls) == 0 {
+		t.Error("no tab kept")
+	}
+	return urls
+}
+
+// busyPages serves /p/N: a page titled "page N" whose script fetches one
+// request after another, without end.
+func busyPages() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/tick", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "tick") })
+	mux.HandleFunc("/p/", func(w http.ResponseWriter, r *http.Request) {
+		i := strings.TrimPrefix(r.URL.Path, "/p/")
+		htmlPage(`<html><head><title>stale</title></head><body><script>
+document.title = "page `+i+`";
+(function tick() { fetch("/tick?p=`+i+`").then(function (r) { return r.text(); }).then(function () { setTimeout(tick, 10); }); })();
+addEventListener("pagehide", function () { document.title = "hidden `+i+`"; });
+</script></body></html>`)(w, r)
+	})
+	return mux
+}
+
+// TestRenderTabPageToPage: while more pages of the site wait for a tab,
+// a tab goes from one page straight to the next, without about:blank
+// between; each page is still read from its own document, though the
+// one before was busy when it was navigated to; and once no page waits,
+// the idle tabs are at about:blank.
+func TestRenderTabPageToPage(t *testing.T) {
+	srv := httptest.NewServer(busyPages())
+	defer srv.Close()
+	const n = 12
+	for _, wait := range []Wait{{Kind: WaitLoad}, {Kind: WaitIdle}} {
+		withRenderer(t, crawler.Config{IgnoreRobots: true, PerHost: -1}, Config{Tabs: 2, Wait: wait, Timeout: 10 * time.Second}, func(ctx context.Context, f *crawler.Fetcher, r *Renderer) {
+			resps := make([]*crawler.Response, n)
+			for i := range resps {
+				resps[i] = fetchPage(ctx, t, f, fmt.Sprintf("%s/p/%d", srv.URL, i))
+			}
+			outs := make([]*crawler.Rendered, n)
+			err := structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
+				for i := range resps {
+					tg.StartSoon(func(ctx context.Context) error {
+						var err error
+						outs[i], err = r.Render(ctx, resps[i])
+						return err
+					})
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, out := range outs {
+				mustContain(t, string(out.HTML), fmt.Sprintf("<title>page %d</title>", i))
+				if out.TimedOut {
+					t.Errorf("wait %s: page %d timed out", waitName[wait.Kind], i)
+				}
+			}
+			for _, u := range idleTabURLs(ctx, t, r) {
+				if u != "about:blank" {
+					t.Errorf("wait %s: at the end, an idle tab shows %s, want about:blank", waitName[wait.Kind], u)
+				}
+			}
+			opened, blanks := r.tabsOpened(ctx)
+			if opened > 4 {
+				t.Errorf("wait %s: %d tabs opened for %d pages in 2 tabs, want at most 4", waitName[wait.Kind], opened, n)
+			}
+			if blanks >= n/2 {
+				t.Errorf("wait %s: %d blanks between %d pages that waited for 2 tabs, want fewer than %d", waitName[wait.Kind], blanks, n, n/2)
+			}
+		})
+	}
 }

@@ -1,0 +1,248 @@
+package render
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// tab is an open tab of a site's browser context. It renders one page at
+// a time and is kept between pages: opening a tab costs the browser a
+// new page and a new renderer process, several times the CPU of
+// navigating one that is open (see renderOn).
+//
+// Its event listener, set once when it opens, hands each event to the
+// page it renders now (job), or drops it between pages. Between pages
+// the tab shows about:blank: the page before is unloaded, its requests
+// and frames are gone, before the next is navigated to (see reset),
+// unless the next page of the site already waits for a tab, and then
+// its navigation unloads the page before. Either way, the loaders of
+// its earlier pages (loaders) are told apart from the new page's by
+// their IDs, should a late event of one arrive.
+type tab struct {
+	ctx    context.Context // chromedp's handle of the target
+	cancel context.CancelFunc
+	site   string
+	frame  cdp.FrameID // the main frame (a page target's ID is its main frame's)
+	job    atomic.Pointer[pageJob]
+	last   time.Time // when it was last put back
+	pages  int       // pages rendered in it
+	blanks int       // times it was taken to about:blank
+
+	// loaders are the document loaders of the tab's earlier pages and
+	// blanks: their events are not the page's now.
+	loaders map[cdp.LoaderID]bool
+}
+
+// tabPages is the most pages a tab renders before it is closed: the
+// memory of its renderer process grows with the pages it showed (on the
+// benchmark's site, 4 tabs: peak PSS of the tree 620 MiB with 10 pages
+// a tab, 715 with 25, 800 with 50, 560 with a tab per page), and
+// closing the tab ends that process.
+const tabPages = 10
+
+// maxLoaders bounds tab.loaders: late events come within a page or two,
+// not hundreds of pages later.
+const maxLoaders = 1024
+
+// openTab opens a tab in the browser context bctx of the browser
+// browserCtx (its chromedp context), for pages of site, and sets it up
+// once for all its pages: the viewport, focus emulation, and the
+// interception of the documents and of the blocked resource types. ctx
+// ending while it opens closes it.
+func openTab(ctx, browserCtx context.Context, bctx cdp.BrowserContextID, site string, blocked map[network.ResourceType]bool) (*tab, error) {
+	// The tab opens in the window of its browser context's other tabs
+	// (a new window only when it has none): a window per tab costs the
+	// browser process about as much CPU again as the page itself. A tab
+	// behind another is hidden and gets no animation frames, which the
+	// focus emulation below undoes.
+	tctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithExistingBrowserContext(bctx), chromedp.WithNewWindow(false))
+	t := &tab{ctx: tctx, cancel: cancel, site: site, loaders: map[cdp.LoaderID]bool{}}
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
+	// The target is opened by the first call, under tctx itself (its
+	// life is that call's context), so its deadline is a watchdog that
+	// closes the tab.
+	watchdog := time.AfterFunc(cdpTimeout, cancel)
+	err := chromedp.Listen(tctx, t.dispatch)
+	watchdog.Stop()
+	if err != nil {
+		cancel()
+		return nil, tabError(ctx, "open tab", err)
+	}
+	if c := chromedp.FromContext(tctx); c != nil && c.Target != nil {
+		t.frame = cdp.FrameID(c.Target.TargetID)
+	}
+	patterns := []*fetch.RequestPattern{{URLPattern: "*", ResourceType: network.ResourceTypeDocument}}
+	for rt := range blocked {
+		patterns = append(patterns, &fetch.RequestPattern{URLPattern: "*", ResourceType: rt})
+	}
+	err = call(tctx, func(ctx context.Context) error {
+		_, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+			Width: viewportWidth, Height: viewportHeight, DeviceScaleFactor: 1,
+		})
+		if err != nil {
+			return err
+		}
+		// Every tab is shown and focused as far as its page can tell,
+		// whether or not it is the front tab of its window: a hidden page
+		// gets no requestAnimationFrame and throttled timers, and would be
+		// read with whatever it had drawn before it was hidden.
+		_, err = chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
+		if err != nil {
+			return err
+		}
+		// The network domain keeps no bodies: by default it keeps up
+		// to 100 MB of them for Network.getResponseBody, which trawl
+		// never asks for, in the renderer, which a kept tab would fill.
+		_, err = chromedp.Call(ctx, network.Enable, network.EnableParams{
+			MaxTotalBufferSize: ptr[int64](0), MaxResourceBufferSize: ptr[int64](0), MaxPostDataSize: ptr[int64](0),
+		})
+		if err != nil {
+			return err
+		}
+		_, err = chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: patterns})
+		return err
+	})
+	if err != nil {
+		cancel()
+		return nil, tabError(ctx, "set up the tab", err)
+	}
+	return t, nil
+}
+
+// dispatch is the tab's event listener: it runs on chromedp's reading
+// goroutine, so it sends no command; it hands the events that need one
+// to the page's task and records the others.
+func (t *tab) dispatch(ev any) {
+	j := t.job.Load()
+	if j == nil {
+		return // between pages: about:blank, nothing to answer
+	}
+	switch ev.(type) {
+	case *fetch.EventRequestPaused, *page.EventJavascriptDialogOpening:
+		j.events.TrySend(ev) // unbounded: never blocks; a command would deadlock here
+	default:
+		j.load.observe(ev)
+	}
+}
+
+// alive reports whether the tab is still open.
+func (t *tab) alive() bool {
+	if t.ctx.Err() != nil {
+		return false
+	}
+	ch, err := chromedp.Detached(t.ctx)
+	if err != nil {
+		return false
+	}
+	select {
+	case <-ch:
+		return false
+	default:
+		return true
+	}
+}
+
+// retire records the loaders job saw as the tab's past.
+func (t *tab) retire(job *pageJob) {
+	if len(t.loaders) > maxLoaders {
+		clear(t.loaders)
+	}
+	job.load.mu.Lock()
+	for id := range job.load.seen {
+		t.loaders[id] = true
+	}
+	job.load.mu.Unlock()
+}
+
+// takeTab returns an open tab of site in the browser context bctx: one
+// kept from an earlier page when there is one, else a new one. The
+// browser keeps at most max tabs open, idle or not: to open one past
+// that, the idle tab of another site that waited longest is closed.
+func (b *browserConn) takeTab(ctx context.Context, site string, bctx cdp.BrowserContextID, max int, blocked map[network.ResourceType]bool) (*tab, error) {
+	var stale []*tab
+	defer func() {
+		for _, t := range stale {
+			t.cancel()
+		}
+	}()
+	b.mu.Lock()
+	for list := b.idle[site]; len(list) > 0; list = b.idle[site] {
+		t := list[len(list)-1]
+		b.idle[site] = list[:len(list)-1]
+		if t.alive() {
+			b.mu.Unlock()
+			return t, nil
+		}
+		b.open--
+		stale = append(stale, t)
+	}
+	if b.open >= max {
+		if t := b.oldestIdleLocked(); t != nil {
+			b.open--
+			stale = append(stale, t)
+		}
+	}
+	b.open++
+	b.opened++
+	b.mu.Unlock()
+	t, err := openTab(ctx, b.ctx, bctx, site, blocked)
+	if err != nil {
+		b.mu.Lock()
+		b.open--
+		b.mu.Unlock()
+		return nil, err
+	}
+	return t, nil
+}
+
+// oldestIdleLocked takes out of the pool the idle tab put back longest
+// ago, or returns nil when none is idle.
+func (b *browserConn) oldestIdleLocked() *tab {
+	var oldest *tab
+	for _, list := range b.idle {
+		if len(list) > 0 && (oldest == nil || list[0].last.Before(oldest.last)) {
+			oldest = list[0]
+		}
+	}
+	if oldest != nil {
+		b.idle[oldest.site] = b.idle[oldest.site][1:]
+	}
+	return oldest
+}
+
+// putTab gives back t after a page: kept for the next page of its site
+// when keep says it is clean (at about:blank), closed otherwise.
+func (b *browserConn) putTab(t *tab, keep bool) {
+	t.job.Store(nil)
+	t.pages++
+	b.mu.Lock()
+	b.blanks += t.blanks
+	t.blanks = 0
+	if keep && t.pages < tabPages && !b.closed && !b.retiring && t.alive() {
+		if _, ok := b.sites[t.site]; ok {
+			t.last = time.Now()
+			b.idle[t.site] = append(b.idle[t.site], t)
+			b.mu.Unlock()
+			return
+		}
+	}
+	b.open--
+	b.mu.Unlock()
+	t.cancel()
+}
+
+// idleOf is how many idle tabs site has.
+func (b *browserConn) idleOf(site string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.idle[site])
+}
