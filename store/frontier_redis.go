@@ -137,9 +137,9 @@ type RedisFrontier struct {
 
 var _ Deferrer = (*RedisFrontier)(nil)
 
-// maxDeferredBytes bounds the memory of the requests a process of a
-// shared run holds deferred (see [RedisFrontier.Defer]): past it, the
-// process takes no new request from the run until some of them went on.
+// maxDeferredBytes bounds the memory of the requests a process holds
+// deferred (see [RedisFrontier.Defer], [MemoryFrontier.Defer]): past it,
+// the process takes no new request until some of them went on.
 const maxDeferredBytes = 32 << 20
 
 type redisKeys struct {
