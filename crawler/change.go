@@ -76,6 +76,7 @@ type previous struct {
 type prevRecord struct {
 	raw   rawRecord
 	whole *Result // nil when split
+	size  int64   // memory it takes, about: its line's length
 }
 
 // validators returns the etag and last_modified of p.
@@ -242,13 +243,13 @@ func readPrevious(ctx context.Context, since *store.SinceIndex, e store.SinceEnt
 // readPreviousLine is readPrevious of the record line.
 func readPreviousLine(line []byte) (*prevRecord, error) {
 	if rr, ok := splitRecord(layout(), line); ok {
-		return &prevRecord{raw: rr}, nil
+		return &prevRecord{raw: rr, size: int64(len(line))}, nil
 	}
 	var prev Result
 	if err := json.Unmarshal(line, &prev); err != nil {
 		return nil, err
 	}
-	return &prevRecord{whole: &prev}, nil
+	return &prevRecord{whole: &prev, size: int64(len(line))}, nil
 }
 
 // lookupSince finds req's URL in the previous runs (RunConfig.Since) and

@@ -312,3 +312,23 @@ func TestFetchStepMatchesFetchTurn(t *testing.T) {
 		}
 	})
 }
+
+// A deferred page's size, counted against the frontier's bounds while
+// it waits, includes what it holds for --since: the previous record
+// read back (up to store.MaxRecordBytes), not only its fetch's state.
+func TestPageFetchSizeCountsPreviousRecord(t *testing.T) {
+	text := strings.Repeat("x", 100<<10)
+	for _, line := range []string{
+		`{"url":"http://a.test/","status":200,"etag":"\"1\"","text":"` + text + `"}`,
+		`{"text":"` + text + `","url":"http://a.test/","status":200,"etag":"\"1\""}`, // out of order: decoded whole
+	} {
+		rec, err := readPreviousLine([]byte(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pf := &pageFetch{fetch: &Continuation{&fetchState{rawURL: "http://a.test/"}}, url: "http://a.test/", prev: previous{found: true, record: rec}}
+		if n := pf.size(); n < int64(len(text)) {
+			t.Errorf("size %d with a previous record of %d bytes (split %v)", n, len(line), rec.whole == nil)
+		}
+	}
+}

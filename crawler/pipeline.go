@@ -685,6 +685,9 @@ type pageFetch struct {
 // size approximates the memory pf takes while it waits.
 func (pf *pageFetch) size() int64 {
 	n := pf.fetch.Size() + 128 + int64(len(pf.url))
+	if pf.prev.record != nil {
+		n += pf.prev.record.size // --since: the previous record, read back
+	}
 	for _, e := range pf.exchanges {
 		n += int64(cap(e.Request) + cap(e.Response))
 	}

@@ -137,9 +137,9 @@ type RedisFrontier struct {
 
 var _ Deferrer = (*RedisFrontier)(nil)
 
-// maxDeferredBytes bounds the memory of the requests a process of a
-// shared run holds deferred (see [RedisFrontier.Defer]): past it, the
-// process takes no new request from the run until some of them went on.
+// maxDeferredBytes bounds the memory of the requests a process holds
+// deferred (see [RedisFrontier.Defer], [MemoryFrontier.Defer]): past it,
+// the process takes no new request until some of them went on.
 const maxDeferredBytes = 32 << 20
 
 type redisKeys struct {
@@ -819,13 +819,15 @@ func (f *RedisFrontier) takeDeferred(ctx context.Context) (req Request, due time
 		f.mu.Unlock()
 	}
 	f.mu.Lock()
-	for _, d := range back {
-		heap.Push(&f.later, d)
-	}
-	if len(f.later) > 0 && f.later[0].at.After(now) {
-		if d := f.later[0].at.Sub(now); due < 0 || d < due {
+	// The earliest not due yet: before those put back, of which the ones
+	// due already wait for a slot (Wake), and would hide it at the top.
+	if len(f.later) > 0 {
+		if d := max(f.later[0].at.Sub(now), 0); due < 0 || d < due {
 			due = d
 		}
+	}
+	for _, d := range back {
+		heap.Push(&f.later, d)
 	}
 	f.mu.Unlock()
 	return req, due, ok, err

@@ -85,6 +85,9 @@ type MemoryFrontier struct {
 	later deferHeap // requests deferred (Defer) until a known time
 	order uint64    // arrival counter: FIFO within a host, ties between hosts
 
+	deferredBytes int64        // memory of the deferred requests not handed out again
+	held          []*hostQueue // ready hosts set aside while deferredBytes is over maxDeferredBytes
+
 	waiters    []chan struct{} // consumers waiting in Next, oldest first
 	space      chan struct{}   // closed when Add may find room
 	addWaiters int
@@ -286,6 +289,7 @@ func (f *MemoryFrontier) popLocked(h *hostQueue) (Request, error) {
 		f.queued--
 		f.queuedBytes -= d.cost
 		f.itemBytes -= d.cost
+		f.deferredBytes -= d.cost
 		return d.req, nil
 	}
 	if err := f.refillLocked(h); err != nil {
@@ -421,8 +425,8 @@ func (f *MemoryFrontier) Close() error {
 	defer f.mu.Unlock()
 	f.closed = true
 	clear(f.hosts)
-	f.ready, f.timed, f.later = nil, nil, nil
-	f.queued, f.queuedBytes, f.itemBytes = 0, 0, 0
+	f.ready, f.timed, f.later, f.held = nil, nil, nil, nil
+	f.queued, f.queuedBytes, f.itemBytes, f.deferredBytes = 0, 0, 0, 0
 	f.broadcastLocked()
 	f.signalSpaceLocked()
 	return f.closeSpillLocked()
@@ -502,8 +506,20 @@ func (f *MemoryFrontier) takeLocked(now time.Time) (Request, bool, time.Time, er
 		h := heap.Pop(&f.timed).(*hostQueue)
 		f.readyLocked(h, h.at)
 	}
+	over := f.deferredBytes > maxDeferredBytes
+	if !over {
+		f.releaseHeldLocked()
+	}
 	for len(f.ready) > 0 {
 		h := f.ready[0]
+		if over && len(h.resumed) == 0 {
+			// Deferred requests hold too much memory (it cannot spill):
+			// no new request starts until some of them went on.
+			heap.Pop(&f.ready)
+			h.state = hostHeld
+			f.held = append(f.held, h)
+			continue
+		}
 		var turn Turn
 		if f.gate != nil {
 			var at time.Time
@@ -531,6 +547,9 @@ func (f *MemoryFrontier) takeLocked(now time.Time) (Request, bool, time.Time, er
 		if !f.dropIfEmptyLocked(h) {
 			f.readyLocked(h, now) // behind the hosts already ready
 		}
+		if f.deferredBytes <= maxDeferredBytes {
+			f.releaseHeldLocked()
+		}
 		if err := f.drainOverflowLocked(now); err != nil {
 			f.err = err
 			f.broadcastLocked()
@@ -554,8 +573,11 @@ func (f *MemoryFrontier) takeLocked(now time.Time) (Request, bool, time.Time, er
 // it when the gate lets that host start. While it waits it counts
 // against the frontier's bounds (the request count and the memory
 // budget, with d.Bytes), as queued requests do: a list's producer waits,
-// or queued requests spill, rather than memory growing with the requests
-// deferred.
+// or queued requests spill. A deferred request itself cannot spill: while
+// those not handed out again take more than maxDeferredBytes, Next hands
+// out no new request, only deferred ones as they come due (as
+// [RedisFrontier.Defer] does), so that hosts that all fail and retry
+// (nothing listening) do not fill the memory with their retries.
 func (f *MemoryFrontier) Defer(req Request, d Deferral) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -568,6 +590,7 @@ func (f *MemoryFrontier) Defer(req Request, d Deferral) error {
 	f.queued++
 	f.queuedBytes += cost
 	f.itemBytes += cost
+	f.deferredBytes += cost
 	heap.Push(&f.later, deferredRequest{req: req, key: f.keyLocked(d.URL), at: d.NotBefore, order: f.order, cost: cost})
 	// A consumer waiting for a later time must look again.
 	f.signalChangedLocked()
@@ -582,9 +605,25 @@ func (f *MemoryFrontier) resumeLocked(d deferredRequest) {
 		h = f.newHostLocked(d.key)
 	}
 	h.resumed = append(h.resumed, d)
-	if h.state == hostIdle {
+	switch h.state {
+	case hostIdle:
 		f.readyLocked(h, d.at)
+	case hostHeld:
+		f.readyLocked(h, h.since) // its entry in held is stale now
 	}
+}
+
+// releaseHeldLocked puts the hosts set aside while deferred requests held
+// too much memory back among the ready hosts, at their places.
+func (f *MemoryFrontier) releaseHeldLocked() {
+	for _, h := range f.held {
+		if h.state == hostHeld { // else readied again, or listed twice
+			h.state = hostReady
+			heap.Push(&f.ready, h)
+			f.signalChangedLocked()
+		}
+	}
+	f.held = nil
 }
 
 type memoryConsumer struct{ f *MemoryFrontier }
@@ -600,6 +639,7 @@ const (
 	hostReady                    // in the ready heap
 	hostTimed                    // in the timed heap, due at at
 	hostBlocked                  // every slot busy: waits for Wake
+	hostHeld                     // ready, set aside while deferred requests hold too much memory
 )
 
 // hostQueue is one host's queued requests and its place in the schedule.

@@ -159,3 +159,69 @@ func TestDeferredRequestsCountAgainstBounds(t *testing.T) {
 		}
 	})
 }
+
+// Deferred requests hold memory that cannot spill (their state, their
+// captured exchanges): past maxDeferredBytes of them the frontier hands
+// out no new request, only the deferred ones when due, as the Redis
+// frontier does. Set up as the CLI sets it (a budget, a spill, a list's
+// producer waiting for room for hosts), a list of hosts that all fail
+// with a retryable error (nothing listening) deferred every one of them
+// before: 2,000 × 64 KiB held at once under a 1 MiB budget.
+func TestDeferredRequestsBoundMemory(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := NewMemoryFrontier(structured.Unbounded, nil)
+		defer f.Close()
+		f.SetMemoryBudget(1 << 20)
+		f.SetSpill(t.TempDir(), nil)
+		f.SetWaitForHosts(true)
+		newSlotGate(f, 1)
+		const hosts, bytes = 2000, 64 << 10
+		start := time.Now()
+		early, done := 0, 0
+		err := structured.WithTaskGroup(t.Context(), func(ctx context.Context, tg *structured.TaskGroup) error {
+			tg.StartSoon(func(ctx context.Context) error {
+				for i := range hosts {
+					if _, err := f.Add(ctx, Request{URL: fmt.Sprintf("http://h%d.test/", i)}); err != nil {
+						return err
+					}
+				}
+				f.InputDone()
+				return nil
+			})
+			c := f.Consumer()
+			for {
+				req, err := c.Next(ctx)
+				if errors.Is(err, structured.ErrEndOfStream) {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				req.Turn.Release()
+				if req.Resume != nil {
+					done++
+					if err := f.Done(ctx, req); err != nil {
+						return err
+					}
+					continue
+				}
+				if time.Since(start) < time.Hour {
+					early++
+				}
+				req.Resume = "retry"
+				if err := f.Defer(req, Deferral{URL: req.URL, NotBefore: time.Now().Add(time.Hour), Bytes: bytes}); err != nil {
+					return err
+				}
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done != hosts {
+			t.Fatalf("%d requests done, want %d", done, hosts)
+		}
+		if most := maxDeferredBytes/bytes + 1; early > most {
+			t.Errorf("%d requests (%d MiB) deferred at once, want at most %d (%d MiB)", early, early*bytes>>20, most, maxDeferredBytes>>20)
+		}
+	})
+}

@@ -155,3 +155,58 @@ func TestRedisDeferredReclaimedFromDeadProcess(t *testing.T) {
 		return nil
 	})
 }
+
+// A deferred request due while its host's slot is busy does not hide the
+// due times of those deferred behind it: one due 300ms later, of a free
+// host, is handed out then, not after --redis-block (here 5s) or the
+// busy slot's release.
+func TestRedisDeferredBehindBusyHostComesWhenDue(t *testing.T) {
+	srv := redistest.Start(t)
+	opts := fastOpts
+	opts.Block = 5 * time.Second
+	opts.AliveTTL = 5 * time.Second
+	withProcs(t, srv.URL(), "deferbusy", 1, 0, opts, func(ctx context.Context, fs []*RedisFrontier) error {
+		f := fs[0]
+		f.SetGate(&fakeSlots{f: f, busy: map[string]bool{}})
+		if err := groupedList(ctx, fs, []string{"a.test", "b.test"}, 1); err != nil {
+			return err
+		}
+		c := f.Consumer()
+		a, err := c.Next(ctx) // holds a.test's only slot until the end
+		if err != nil {
+			return err
+		}
+		b, err := c.Next(ctx)
+		if err != nil {
+			return err
+		}
+		b.Turn.Release()
+		start := time.Now()
+		// Due now, but its next request is to a.test, whose slot is busy.
+		if err := f.Defer(b, Deferral{URL: "http://a.test/2", NotBefore: start}); err != nil {
+			return err
+		}
+		// The other deferred request: a retry of a.test/1 on c.test.
+		const due = 300 * time.Millisecond
+		if err := f.Defer(Request{URL: "http://c.test/1", Resume: "retry"}, Deferral{URL: "http://c.test/1", NotBefore: start.Add(due)}); err != nil {
+			return err
+		}
+		got, err := c.Next(ctx)
+		if err != nil {
+			return err
+		}
+		took := time.Since(start)
+		if got.URL != "http://c.test/1" {
+			return fmt.Errorf("got %s, want the deferred c.test/1", got.URL)
+		}
+		if took > 2*time.Second {
+			return fmt.Errorf("c.test/1, due in %v, handed out after %v: its due time was lost behind the busy host's request", due, took)
+		}
+		got.Turn.Release()
+		a.Turn.Release() // b.test/1 goes on now
+		if again, err := c.Next(ctx); err != nil || again.URL != "http://b.test/1" {
+			return fmt.Errorf("after a.test's slot was freed: %v, %v, want b.test/1", again.URL, err)
+		}
+		return nil
+	})
+}
