@@ -7,11 +7,13 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
 
 	"golang.org/x/net/proxy"
@@ -127,7 +129,9 @@ func (p *proxyTunnel) handshakeConnect(ctx context.Context, conn net.Conn, pu *u
 	br := bufio.NewReader(io.LimitReader(conn, maxHeaderBytes))
 	resp, err := http.ReadResponse(br, req)
 	if err != nil {
-		if ctx.Err() != nil {
+		// The connection's deadline is ctx's: it may fire a moment
+		// before ctx says it is done.
+		if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
 			err = fmt.Errorf("no answer within %v: %w", p.timeout, context.DeadlineExceeded)
 		}
 		return fmt.Errorf("CONNECT %s: %w", addr, err)
