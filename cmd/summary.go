@@ -98,6 +98,13 @@ func printSummary(w io.Writer, s crawler.Summary, why string) {
 	if len(s.ByChange) > 0 {
 		fmt.Fprintf(w, "  by change: %s\n", joinCounts(s.ByChange))
 	}
+	if s.Rendered > 0 {
+		fmt.Fprintf(w, "  rendered:  %d pages in a browser", s.Rendered)
+		if s.RenderTimeouts > 0 {
+			fmt.Fprintf(w, ", %d cut short by --render-timeout", s.RenderTimeouts)
+		}
+		fmt.Fprintln(w)
+	}
 	if s.Duplicates > 0 {
 		fmt.Fprintf(w, "  input:     %d lines read, %d duplicates skipped\n", s.InputLines, s.Duplicates)
 	}
@@ -132,22 +139,24 @@ func joinCounts(m map[string]int) string {
 // SummaryJSON is what --summary-json writes: the final counters of a run,
 // one JSON object. Its field names are a public format.
 type SummaryJSON struct {
-	Complete       bool           `json:"complete"`              // every URL has a record
-	Reason         string         `json:"reason,omitempty"`      // why not, when not complete
-	ExitCode       int            `json:"exit_code"`             // the exit code of the run
-	URLs           int            `json:"urls"`                  // records written
-	Failed         int            `json:"failed"`                // records with an error
-	Pending        int            `json:"pending"`               // URLs queued or in flight left undone
-	ByStatus       map[string]int `json:"by_status"`             // records by status class: 2xx, 3xx, 4xx, 5xx, none
-	ByError        map[string]int `json:"by_error"`              // failures by error kind
-	ByChange       map[string]int `json:"by_change,omitempty"`   // with --since: records by change (new, changed, unchanged, gone)
-	InputLines     int            `json:"input_lines"`           // entries read from the inputs
-	Duplicates     int            `json:"duplicates"`            // input entries skipped as already seen
-	Bytes          int64          `json:"bytes"`                 // body bytes received
-	DurationMS     int64          `json:"duration_ms"`           // how long the run took
-	PagesPerSecond float64        `json:"pages_per_second"`      // URLs over duration
-	FinishedAt     string         `json:"finished_at"`           // RFC 3339, UTC
-	Interrupted    bool           `json:"interrupted,omitempty"` // a signal stopped the run
+	Complete       bool           `json:"complete"`                  // every URL has a record
+	Reason         string         `json:"reason,omitempty"`          // why not, when not complete
+	ExitCode       int            `json:"exit_code"`                 // the exit code of the run
+	URLs           int            `json:"urls"`                      // records written
+	Failed         int            `json:"failed"`                    // records with an error
+	Pending        int            `json:"pending"`                   // URLs queued or in flight left undone
+	ByStatus       map[string]int `json:"by_status"`                 // records by status class: 2xx, 3xx, 4xx, 5xx, none
+	ByError        map[string]int `json:"by_error"`                  // failures by error kind
+	ByChange       map[string]int `json:"by_change,omitempty"`       // with --since: records by change (new, changed, unchanged, gone)
+	Rendered       int            `json:"rendered,omitempty"`        // pages rendered in a browser (--render)
+	RenderTimeouts int            `json:"render_timeouts,omitempty"` // of which --render-timeout cut the wait short
+	InputLines     int            `json:"input_lines"`               // entries read from the inputs
+	Duplicates     int            `json:"duplicates"`                // input entries skipped as already seen
+	Bytes          int64          `json:"bytes"`                     // body bytes received
+	DurationMS     int64          `json:"duration_ms"`               // how long the run took
+	PagesPerSecond float64        `json:"pages_per_second"`          // URLs over duration
+	FinishedAt     string         `json:"finished_at"`               // RFC 3339, UTC
+	Interrupted    bool           `json:"interrupted,omitempty"`     // a signal stopped the run
 }
 
 // writeSummaryJSON writes the summary to path, whole or not at all: into
@@ -158,6 +167,7 @@ func writeSummaryJSON(path string, s crawler.Summary, why string, code int) erro
 		Complete: why == "", Reason: why, ExitCode: code,
 		URLs: s.Done, Failed: s.Failed, Pending: s.Pending,
 		ByStatus: s.ByStatus, ByError: kindCounts(s.ByKind), ByChange: s.ByChange,
+		Rendered: s.Rendered, RenderTimeouts: s.RenderTimeouts,
 		InputLines: s.InputLines, Duplicates: s.Duplicates, Bytes: s.Bytes,
 		DurationMS: s.Elapsed.Milliseconds(), PagesPerSecond: s.PagesPerSecond(),
 		FinishedAt:  time.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00"),

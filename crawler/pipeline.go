@@ -138,6 +138,8 @@ type Stats struct {
 	byClass  map[string]int
 	byKind   map[Kind]int
 	byChange map[string]int
+	rendered int // pages rendered in a browser
+	timedOut int // of which --render-timeout cut the wait short
 	start    time.Time
 	stopped  bool
 	lines    int // input entries read
@@ -154,8 +156,11 @@ type Summary struct {
 	// ByChange counts the records by change with --since ([Result.Change]):
 	// new, changed, unchanged, gone; empty without --since.
 	ByChange map[string]int
-	Elapsed  time.Duration // since the run started
-	Pending  int           // URLs queued or in flight, not yet done
+	// Rendered counts the pages rendered in a browser (--render), and
+	// RenderTimeouts those of them whose wait --render-timeout cut short.
+	Rendered, RenderTimeouts int
+	Elapsed                  time.Duration // since the run started
+	Pending                  int           // URLs queued or in flight, not yet done
 	// Stopped is true when the run was stopped (signal or max time)
 	// before it ran out of work.
 	Stopped bool
@@ -201,6 +206,12 @@ func (s *Stats) record(r *Result) {
 	if r.Change != "" {
 		s.byChange[r.Change]++
 	}
+	if r.Rendered != nil && *r.Rendered {
+		s.rendered++
+		if r.RenderTimeout {
+			s.timedOut++
+		}
+	}
 }
 
 // input counts one input entry read, and whether it was a duplicate.
@@ -231,6 +242,7 @@ func (s *Stats) Snapshot(now time.Time) Summary {
 		ByChange:   make(map[string]int, len(s.byChange)),
 		Stopped:    s.stopped,
 		InputLines: s.lines, Duplicates: s.dups,
+		Rendered: s.rendered, RenderTimeouts: s.timedOut,
 	}
 	if !s.start.IsZero() {
 		sum.Elapsed = now.Sub(s.start)

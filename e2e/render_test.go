@@ -152,9 +152,18 @@ func TestRenderAutoRendersShellsOnly(t *testing.T) {
 		urls = append(urls, srv.URL+p)
 	}
 	shots := filepath.Join(t.TempDir(), "shots")
-	res := runTrawl(t, testContext(t), nil, append([]string{"fetch", "-q", "--render", "auto", "--screenshot", shots}, urls...)...)
+	sumPath := filepath.Join(t.TempDir(), "summary.json")
+	res := runTrawl(t, testContext(t), nil, append([]string{"fetch", "--progress", "never", "--render", "auto", "--screenshot", shots, "--summary-json", sumPath}, urls...)...)
 	if res.code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", res.code, res.stderr)
+	}
+	// The summary counts the pages rendered: the three shells.
+	if !strings.Contains(res.stderr, "  rendered:  3 pages in a browser\n") {
+		t.Errorf("the summary does not say 3 pages were rendered:\n%s", res.stderr)
+	}
+	var sum struct{ Rendered int }
+	if b, err := os.ReadFile(sumPath); err != nil || json.Unmarshal(b, &sum) != nil || sum.Rendered != 3 {
+		t.Errorf("--summary-json: rendered %d (%v), want 3", sum.Rendered, err)
 	}
 	recs := parseRenderRecords(t, res.stdout)
 	want := map[string]struct {
