@@ -181,6 +181,7 @@ type Fetcher struct {
 	robots    *robotsCache // nil when robots.txt is ignored
 	headers   requestHeaders
 	trusted   map[string]bool // origins given credentials; nil: each fetch's own
+	masked    map[string]bool // headers whose values request records show as ***
 }
 
 // NewFetcher returns a Fetcher for cfg.
@@ -191,6 +192,9 @@ func NewFetcher(cfg Config) (*Fetcher, error) {
 		return nil, err
 	}
 	f := &Fetcher{cfg: cfg, limiter: cfg.Limiter, headers: headers, trusted: trustedOrigins(cfg.TrustedOrigins)}
+	if !cfg.CaptureCredentials {
+		f.masked = headers.secret
+	}
 	rt := cfg.Transport
 	if rt == nil {
 		f.transport = newRotatingTransport(newTransport(&cfg), rotateAfterErrors)
@@ -694,7 +698,7 @@ func (c *connFacts) gotConn(info httptrace.GotConnInfo) {
 
 // endCapture detaches the request's tap from its connection and records
 // its exchange, when a whole response header came.
-func (c *connFacts) endCapture(log *captureLog, u *url.URL, truncated *string, secret map[string]bool, keepSecrets bool) {
+func (c *connFacts) endCapture(log *captureLog, u *url.URL, truncated *string, masked map[string]bool) {
 	c.mu.Lock()
 	t, conn := c.tap, c.conn
 	c.mu.Unlock()
@@ -709,12 +713,9 @@ func (c *connFacts) endCapture(log *captureLog, u *url.URL, truncated *string, s
 		*truncated = "length"
 	}
 	// The URL as the records name it, a password redacted; the request
-	// record keeps what was sent, but for a proxy's credentials and,
-	// unless asked, the values of the credentials sent to the target.
-	if keepSecrets {
-		secret = nil
-	}
-	log.add(&Exchange{URL: RedactURL(u.String()), Date: t.date, IP: t.ip, Request: recordedRequest(t.req.Bytes(), secret), Response: t.resp.Bytes(), Truncated: *truncated, tap: t})
+	// record keeps what was sent, but for a proxy's credentials and the
+	// values of the masked headers.
+	log.add(&Exchange{URL: RedactURL(u.String()), Date: t.date, IP: t.ip, Request: recordedRequest(t.req.Bytes(), masked), Response: t.resp.Bytes(), Truncated: *truncated, tap: t})
 }
 
 // roundTrip sends one GET for u and reads the body. When ctx ends, it
@@ -726,7 +727,7 @@ func (f *Fetcher) roundTrip(ctx context.Context, u *url.URL, o fetchOptions) (*R
 	if log := captureFrom(ctx); log != nil && f.cfg.Capture {
 		facts.tap = newTap(int(min(o.maxBody, 1<<30)) + 2*maxHeaderBytes)
 		facts.scheme, facts.hostport = u.Scheme, hostKey(u)
-		defer facts.endCapture(log, u, &truncated, f.headers.secret, f.cfg.CaptureCredentials) // after the body is closed
+		defer facts.endCapture(log, u, &truncated, f.masked) // after the body is closed
 	}
 	tctx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: facts.gotConn})
 	req, err := http.NewRequestWithContext(tctx, http.MethodGet, u.String(), nil)

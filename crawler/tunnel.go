@@ -183,20 +183,14 @@ func (f dialFunc) DialContext(ctx context.Context, network, addr string) (net.Co
 	return f(ctx, network, addr)
 }
 
-// withoutProxyAuth returns req, a request as sent, without its
-// Proxy-Authorization fields when it went to a proxy: net/http sends a
-// plain http request to a proxy with its target in absolute form
-// ("GET http://host/path HTTP/1.1") and the credentials of the proxy's
-// URL in that field. They are the proxy's, not part of the request to
-// the target, and a WARC record must not keep them. A request whose
-// target is a path went to its server and is returned as it is.
-func withoutProxyAuth(req []byte) []byte { return recordedRequest(req, nil) }
-
 // recordedRequest returns req, a request as sent, as its WARC record
-// keeps it: without the Proxy-Authorization fields sent to a proxy (see
-// [withoutProxyAuth]), and with the value of every field whose canonical
-// name is in secret replaced by "***". req is returned as it is when
-// nothing changes.
+// keeps it, with the value of every field whose canonical name is in
+// secret replaced by "***", and without its Proxy-Authorization fields
+// when it went to a proxy: net/http sends a plain http request to a
+// proxy with its target in absolute form ("GET http://host/path
+// HTTP/1.1") and the credentials of the proxy's URL in that field. They
+// are the proxy's, not part of the request to the target, and a record
+// must not keep them. req is returned as it is when nothing changes.
 func recordedRequest(req []byte, secret map[string]bool) []byte {
 	_, target, _ := bytes.Cut(req, []byte(" "))
 	toProxy := len(target) > 0 && !bytes.HasPrefix(target, []byte("/"))

@@ -515,8 +515,8 @@ func TestWithoutProxyAuth(t *testing.T) {
 		{"GET / HTTP/1.1\r\nHost: a.test\r\nProxy-Authorization: Basic eA==\r\n\r\n", "GET / HTTP/1.1\r\nHost: a.test\r\nProxy-Authorization: Basic eA==\r\n\r\n"},
 		{"", ""},
 	} {
-		if got := string(withoutProxyAuth([]byte(c.in))); got != c.want {
-			t.Errorf("withoutProxyAuth(%q) = %q, want %q", c.in, got, c.want)
+		if got := string(recordedRequest([]byte(c.in), nil)); got != c.want {
+			t.Errorf("recordedRequest(%q, nil) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }

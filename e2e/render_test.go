@@ -208,23 +208,10 @@ func TestRenderMissingChrome(t *testing.T) {
 // user-data-dir marker of the trawl process pid.
 func browserProcs(pid int) []int {
 	marker := fmt.Sprintf("trawl-chrome-%d-", pid)
-	ents, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || !strings.Contains(string(cmdline), marker) {
-			continue
-		}
-		if st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil && strings.Contains(string(st), ") Z ") {
-			continue // a zombie is dead: only its parent's wait is missing
-		}
-		out = append(out, p)
-	}
-	return out
+	return liveProcs(func(p string, _ []string) bool {
+		cmdline, err := os.ReadFile(filepath.Join("/proc", p, "cmdline"))
+		return err == nil && strings.Contains(string(cmdline), marker)
+	})
 }
 
 // pollGone waits until no browser process of pid is left, up to d.

@@ -3,13 +3,10 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -96,22 +93,7 @@ func groupGone(ctx context.Context, pgid int) error {
 	return nil
 }
 
-// groupAlive reports whether a process of group pgid is running, read
-// from /proc/PID/stat (state and pgrp follow the command's parenthesis).
+// groupAlive reports whether a process of group pgid is running.
 func groupAlive(pgid int) bool {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-		if len(f) > 2 && f[2] == strconv.Itoa(pgid) && f[0] != "Z" && f[0] != "X" {
-			return true
-		}
-	}
-	return false
+	return len(liveProcs(func(_ string, stat []string) bool { return stat[2] == strconv.Itoa(pgid) })) > 0
 }

@@ -41,25 +41,14 @@ func TestSinceReportRemoved(t *testing.T) {
 	a := args("crawl", "-c", "1", "--per-host", "1", "--grace", "0", "--since", prev, "--report-removed", "--exclude", "/d$", "-o", out, s.URL+"/")
 
 	// Interrupted while /b is in flight: nothing is listed.
-	s.mu.Lock()
-	s.holdPath, s.hold, s.arrived = "/b", make(chan struct{}), make(chan struct{}, 4)
-	s.mu.Unlock()
-	p := startTrawl(t, ctx, nil, a...)
-	select {
-	case <-s.arrived:
-	case <-ctx.Done():
-		t.Fatal("the held request never came")
-	}
-	p.signal(os.Interrupt)
-	if code := p.wait(); code != 130 || !strings.Contains(p.stderr.String(), "--report-removed: the crawl did not complete") {
-		t.Fatalf("interrupted crawl: exit %d, want 130 and a warning: %s", code, p.stderr.String())
+	if stderr := s.interruptAt(t, ctx, "/b", a...); !strings.Contains(stderr, "--report-removed: the crawl did not complete") {
+		t.Fatalf("interrupted crawl: no warning: %s", stderr)
 	}
 	for _, r := range readSinceRecords(t, out) {
 		if r.Change == "gone" {
 			t.Errorf("interrupted crawl listed %s as gone", r.URL)
 		}
 	}
-	close(s.hold)
 
 	requests := map[string]int{"/a": s.requests("/a"), "/c": s.requests("/c"), "/d": s.requests("/d")}
 	check := func(when string) {
@@ -147,20 +136,7 @@ func TestSinceReportRemovedResumeRedirect(t *testing.T) {
 	a := args("crawl", "-c", "1", "--per-host", "1", "--grace", "0", "--since", prev, "--report-removed", "-o", out, s.URL+"/")
 
 	// Interrupted while /b is in flight, after the record of /r.
-	s.mu.Lock()
-	s.holdPath, s.hold, s.arrived = "/b", make(chan struct{}), make(chan struct{}, 4)
-	s.mu.Unlock()
-	p := startTrawl(t, ctx, nil, a...)
-	select {
-	case <-s.arrived:
-	case <-ctx.Done():
-		t.Fatal("the held request never came")
-	}
-	p.signal(os.Interrupt)
-	if code := p.wait(); code != 130 {
-		t.Fatalf("interrupted crawl: exit %d, want 130: %s", code, p.stderr.String())
-	}
-	close(s.hold)
+	s.interruptAt(t, ctx, "/b", a...)
 	if got := readSinceRecords(t, out); got[s.URL+"/r"].URL == "" {
 		t.Fatalf("the interrupted run wrote no record of /r: %v", got)
 	}

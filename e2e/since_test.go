@@ -49,6 +49,31 @@ func newSinceSite(t *testing.T, pages map[string]sincePage) *sinceSite {
 	return s
 }
 
+// interruptAt runs trawl with args, holds its request for path, sends
+// SIGINT once it came and fails t unless trawl exits 130; then it lets
+// held requests go and holds no more. It returns trawl's stderr.
+func (s *sinceSite) interruptAt(t *testing.T, ctx context.Context, path string, args ...string) string {
+	t.Helper()
+	s.mu.Lock()
+	s.holdPath, s.hold, s.arrived = path, make(chan struct{}), make(chan struct{}, 4)
+	s.mu.Unlock()
+	p := startTrawl(t, ctx, nil, args...)
+	select {
+	case <-s.arrived:
+	case <-ctx.Done():
+		t.Fatalf("the held request for %s never came", path)
+	}
+	p.signal(os.Interrupt)
+	if code := p.wait(); code != 130 {
+		t.Fatalf("interrupted run: exit %d, want 130: %s", code, p.stderr.String())
+	}
+	s.mu.Lock()
+	close(s.hold)
+	s.hold = nil
+	s.mu.Unlock()
+	return p.stderr.String()
+}
+
 func (s *sinceSite) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if hold := s.hold; hold != nil && r.URL.Path == s.holdPath {
@@ -478,25 +503,12 @@ func TestSinceChangedOnlyResume(t *testing.T) {
 	}
 	s.set("/p1", &sincePage{body: "<title>p1 new</title>", etag: `"p1b"`})
 	s.set("/p5", &sincePage{body: "<title>p5 new</title>", etag: `"p5b"`})
-	s.mu.Lock()
-	s.holdPath, s.hold, s.arrived = "/p5", make(chan struct{}), make(chan struct{}, 4)
-	s.mu.Unlock()
 	a := args("fetch", "-q", "-c", "1", "--per-host", "1", "--grace", "0", "--since", prev, "--changed-only", "-o", out, in)
-	p := startTrawl(t, ctx, nil, a...)
-	select {
-	case <-s.arrived:
-	case <-ctx.Done():
-		t.Fatal("the held request never came")
-	}
-	p.signal(os.Interrupt)
-	if code := p.wait(); code != 130 {
-		t.Fatalf("interrupted run: exit %d, want 130: %s", code, p.stderr.String())
-	}
+	s.interruptAt(t, ctx, "/p5", a...)
 	listed, err := os.ReadFile(out + ".unchanged")
 	if err != nil || strings.Count(string(listed), "\n") != 4 {
 		t.Fatalf("unchanged list %q (%v), want the 4 unchanged URLs", listed, err)
 	}
-	close(s.hold)
 	s.mu.Lock()
 	before := len(s.inm["/p0"])
 	s.mu.Unlock()
@@ -594,21 +606,8 @@ func TestSinceChangedOnlyResumeCrawl(t *testing.T) {
 		t.Fatalf("run 1: exit %d: %s", res.code, res.stderr)
 	}
 	s.set("/c", &sincePage{body: `<title>c2</title><a href="/">home</a>`, etag: `"c2"`})
-	s.mu.Lock()
-	s.holdPath, s.hold, s.arrived = "/c", make(chan struct{}), make(chan struct{}, 4)
-	s.mu.Unlock()
 	a := args("crawl", "-q", "-c", "1", "--per-host", "1", "--grace", "0", "--since", prev, "--changed-only", "-o", out, s.URL+"/")
-	p := startTrawl(t, ctx, nil, a...)
-	select {
-	case <-s.arrived:
-	case <-ctx.Done():
-		t.Fatal("the held request never came")
-	}
-	p.signal(os.Interrupt)
-	if code := p.wait(); code != 130 {
-		t.Fatalf("interrupted crawl: exit %d, want 130: %s", code, p.stderr.String())
-	}
-	close(s.hold)
+	s.interruptAt(t, ctx, "/c", a...)
 	counts := func() map[string]int {
 		s.mu.Lock()
 		defer s.mu.Unlock()

@@ -47,7 +47,7 @@ func FuzzScanJSONL(f *testing.F) {
 		// Every URL comes from a complete line that is still in the file.
 		complete := map[string]int{}
 		for _, line := range strings.SplitAfter(after, "\n") {
-			if u, err := jsonlURL(strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")); err == nil && strings.HasSuffix(line, "\n") {
+			if u, _, err := jsonlURLs(strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")); err == nil && strings.HasSuffix(line, "\n") {
 				complete[u]++
 			}
 		}

@@ -303,37 +303,7 @@ func TestRedisScheduleWakesOnNewWork(t *testing.T) {
 	opts := fastOpts
 	opts.Block = 20 * time.Second
 	withProcs(t, srv.URL(), "wake", 2, 0, opts, func(ctx context.Context, fs []*RedisFrontier) error {
-		return structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
-			waiting := &structured.Event{}
-			fs[0].onEmptyRead = waiting.Set
-			got := make(chan time.Time, 1)
-			tg.StartSoon(func(ctx context.Context) error {
-				req, err := fs[0].Consumer().Next(ctx)
-				if err != nil {
-					return err
-				}
-				got <- time.Now()
-				return done(ctx, fs[0], req)
-			})
-			if err := waiting.Wait(ctx); err != nil {
-				return err
-			}
-			added := time.Now()
-			if _, err := fs[1].Add(ctx, Request{URL: "http://b.test/new"}); err != nil {
-				return err
-			}
-			timer := time.NewTimer(15 * time.Second)
-			defer timer.Stop()
-			select {
-			case at := <-got:
-				if d := at.Sub(added); d > 5*time.Second {
-					return fmt.Errorf("the waiting consumer took the new request %v after it was queued", d)
-				}
-			case <-timer.C:
-				return errors.New("the waiting consumer did not take the new request")
-			}
-			return nil
-		})
+		return takesQueuedWork(ctx, fs[0], fs[1], func() {})
 	})
 }
 
@@ -354,29 +324,43 @@ func TestRedisWakeBeforeSubscription(t *testing.T) {
 		defer f.Close(context.WithoutCancel(t.Context()))
 		fs = append(fs, f)
 	}
-	waiting, queued := &structured.Event{}, &structured.Event{}
-	fs[0].onEmptyRead = waiting.Set
+	queued := &structured.Event{}
 	fs[0].onSubscribe = func() { _ = queued.Wait(t.Context()) }
 	err := structured.WithTaskGroup(t.Context(), func(ctx context.Context, tg *structured.TaskGroup) error {
 		tg.StartSoon(fs[0].Heartbeat)
 		defer tg.CancelScope().Cancel()
+		// Once the request's wake-up is published, fs[0] subscribes.
+		return takesQueuedWork(ctx, fs[0], fs[1], queued.Set)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// takesQueuedWork checks that a consumer of taker, waiting with nothing
+// to take, takes a request that adder queues (afterAdd runs then) within
+// 5s, well before its Block of 20s.
+func takesQueuedWork(ctx context.Context, taker, adder *RedisFrontier, afterAdd func()) error {
+	return structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
+		waiting := &structured.Event{}
+		taker.onEmptyRead = waiting.Set
 		got := make(chan time.Time, 1)
 		tg.StartSoon(func(ctx context.Context) error {
-			req, err := fs[0].Consumer().Next(ctx)
+			req, err := taker.Consumer().Next(ctx)
 			if err != nil {
 				return err
 			}
 			got <- time.Now()
-			return done(ctx, fs[0], req)
+			return done(ctx, taker, req)
 		})
 		if err := waiting.Wait(ctx); err != nil {
 			return err
 		}
 		added := time.Now()
-		if _, err := fs[1].Add(ctx, Request{URL: "http://b.test/new"}); err != nil {
+		if _, err := adder.Add(ctx, Request{URL: "http://b.test/new"}); err != nil {
 			return err
 		}
-		queued.Set() // its wake-up is published: now fs[0] subscribes
+		afterAdd()
 		timer := time.NewTimer(15 * time.Second)
 		defer timer.Stop()
 		select {
@@ -385,13 +369,10 @@ func TestRedisWakeBeforeSubscription(t *testing.T) {
 				return fmt.Errorf("the waiting consumer took the new request %v after it was queued", d)
 			}
 		case <-timer.C:
-			return errors.New("the waiting consumer did not take the request queued before its subscription")
+			return errors.New("the waiting consumer did not take the new request")
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // fakeSlots is a SlotGate with one slot per host.

@@ -226,12 +226,6 @@ func readScannedLine(br *bufio.Reader, num int, off int64) (scannedLine, int64, 
 // JSON but not an object.
 var errNotObject = errors.New("not a JSON object")
 
-// jsonlURL returns the "url" field of a JSON Lines record.
-func jsonlURL(text string) (string, error) {
-	u, _, err := jsonlURLs(text)
-	return u, err
-}
-
 // jsonlURLs returns the "url" and "final_url" fields of a JSON Lines
 // record.
 func jsonlURLs(text string) (url, finalURL string, err error) {
