@@ -45,6 +45,24 @@ func (l *serverLog) String() string {
 // worker, as it did before continuations.
 type undeferring struct{ store.Frontier }
 
+// deferRunAll is deferRun in a synctest bubble, with a config made
+// inside it by cfg, and checks that every URL got a record without an
+// error and the run completed.
+func deferRunAll(t *testing.T, cfg func() Config, undeferred bool, urls []string,
+	answer func(r *http.Request, n int) *http.Response) (*serverLog, map[string]string) {
+	t.Helper()
+	var log *serverLog
+	var recs map[string]string
+	synctest.Test(t, func(t *testing.T) {
+		var sum Summary
+		log, recs, sum = deferRun(t, cfg(), RunConfig{}, undeferred, urls, answer)
+		if sum.Done != len(urls) || sum.Failed != 0 || !sum.Complete {
+			t.Errorf("summary %+v", sum)
+		}
+	})
+	return log, recs
+}
+
 // deferRun runs urls through one worker against answer, with the
 // default frontier (deferring) or, with undeferred, one that cannot
 // defer, and returns the server's log, the records as JSON by URL, and
@@ -124,17 +142,9 @@ func TestDeferredRetryBackoffLetsOtherHostsGo(t *testing.T) {
 		return reply(r, 200, "<title>ok</title>")
 	}
 	run := func(undeferred bool) (*serverLog, map[string]string) {
-		var log *serverLog
-		var recs map[string]string
-		synctest.Test(t, func(t *testing.T) {
-			cfg := Config{Backoff: ratelimit.Backoff{Base: 2 * time.Second, Rand: rand.New(rand.NewPCG(seed, 0))}}
-			var sum Summary
-			log, recs, sum = deferRun(t, cfg, RunConfig{}, undeferred, urls, answer)
-			if sum.Done != 6 || sum.Failed != 0 || !sum.Complete {
-				t.Errorf("summary %+v", sum)
-			}
-		})
-		return log, recs
+		return deferRunAll(t, func() Config {
+			return Config{Backoff: ratelimit.Backoff{Base: 2 * time.Second, Rand: rand.New(rand.NewPCG(seed, 0))}}
+		}, undeferred, urls, answer)
 	}
 	log, recs := run(false)
 	want := []handOff{{0, "a.test/1"}}
@@ -161,16 +171,7 @@ func TestDeferredRetryAfterPausesHostOnly(t *testing.T) {
 		return reply(r, 200, "<title>ok</title>")
 	}
 	run := func(undeferred bool) (*serverLog, map[string]string) {
-		var log *serverLog
-		var recs map[string]string
-		synctest.Test(t, func(t *testing.T) {
-			var sum Summary
-			log, recs, sum = deferRun(t, Config{PerHost: 1}, RunConfig{}, undeferred, urls, answer)
-			if sum.Done != 6 || sum.Failed != 0 || !sum.Complete {
-				t.Errorf("summary %+v", sum)
-			}
-		})
-		return log, recs
+		return deferRunAll(t, func() Config { return Config{PerHost: 1} }, undeferred, urls, answer)
 	}
 	log, recs := run(false)
 	want := []handOff{{0, "a.test/1"}}
@@ -197,16 +198,7 @@ func TestDeferredRedirectHopWaitsForItsHost(t *testing.T) {
 		return reply(r, 200, "<title>ok</title>")
 	}
 	run := func(undeferred bool) (*serverLog, map[string]string) {
-		var log *serverLog
-		var recs map[string]string
-		synctest.Test(t, func(t *testing.T) {
-			var sum Summary
-			log, recs, sum = deferRun(t, Config{Rate: 1}, RunConfig{}, undeferred, urls, answer)
-			if sum.Done != 5 || sum.Failed != 0 || !sum.Complete {
-				t.Errorf("summary %+v", sum)
-			}
-		})
-		return log, recs
+		return deferRunAll(t, func() Config { return Config{Rate: 1} }, undeferred, urls, answer)
 	}
 	log, recs := run(false)
 	want := []handOff{{0, "b.test/1"}, {0, "a.test/r"}, {0, "c.test/1"}, {0, "d.test/1"}, {0, "e.test/1"}, {time.Second, "b.test/2"}}
