@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -547,7 +548,7 @@ func FuzzReader(f *testing.F) {
 }
 
 // TestStoredMembers: a content-encoded response, and every record with
-// Uncompressed, is stored in its gzip member as it is (its bytes appear
+// CompressNone, is stored in its gzip member as it is (its bytes appear
 // in the file); other records are compressed.
 func TestStoredMembers(t *testing.T) {
 	gz := func(s string) []byte {
@@ -561,19 +562,21 @@ func TestStoredMembers(t *testing.T) {
 	encoded := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 	plain := "HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n" + strings.Repeat("y", 2000)
 	for _, c := range []struct {
-		name         string
-		uncompressed bool
-		resp         string
-		stored       bool
+		name        string
+		compression string
+		resp        string
+		stored      bool
 	}{
-		{"encoded", false, encoded, true},
-		{"plain", false, plain, false},
-		{"plain uncompressed", true, plain, true},
+		{"encoded", "", encoded, true},
+		{"encoded fast", CompressFast, encoded, true},
+		{"plain", "", plain, false},
+		{"plain fast", CompressFast, plain, false},
+		{"plain uncompressed", CompressNone, plain, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			opts := fixed(filepath.Join(dir, "s"))
-			opts.Uncompressed = c.uncompressed
+			opts.Compression = c.compression
 			w, err := NewWriter(opts)
 			if err != nil {
 				t.Fatal(err)
@@ -596,6 +599,65 @@ func TestStoredMembers(t *testing.T) {
 			}
 			readAll(t, p[1].File)
 		})
+	}
+}
+
+// TestCompressionModes: the response record of an HTML page takes the
+// fewest bytes with CompressNormal (LZ77 finds its repeated markup), more
+// with CompressFast (Huffman coding alone), and the most stored
+// (CompressNone); each mode's file reads back with the same records and
+// digests.
+func TestCompressionModes(t *testing.T) {
+	var body strings.Builder
+	for i := 0; body.Len() < 20000; i++ {
+		fmt.Fprintf(&body, "<li><a href=\"/page/%d.html\">Page %d</a> of the site, with some words.</li>\n", i*7919%20000, i)
+	}
+	resp := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s", body.Len(), body.String())
+	size := map[string]int64{}
+	var blocks map[string]string
+	for _, mode := range []string{CompressNormal, CompressFast, CompressNone} {
+		opts := fixed(filepath.Join(t.TempDir(), "c"))
+		opts.Compression = mode
+		w, err := NewWriter(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		p, err := w.Write(ctx, page(w, "http://example.com/", resp)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		size[mode] = p[1].Length
+		got := map[string]string{}
+		for _, r := range readAll(t, p[1].File) {
+			got[r.Type()] = string(r.Block)
+		}
+		if got[TypeResponse] != resp {
+			t.Errorf("%s: response block read back differs", mode)
+		}
+		if blocks != nil && !maps.Equal(got, blocks) {
+			t.Errorf("%s: records read back differ from %s's", mode, CompressNormal)
+		}
+		blocks = got
+	}
+	t.Logf("response member: %v bytes for a %d-byte response", size, len(resp))
+	if !(size[CompressNormal] < size[CompressFast] && size[CompressFast] < size[CompressNone]) {
+		t.Errorf("member sizes %v: want normal < fast < none", size)
+	}
+	if size[CompressFast] > int64(len(resp))*3/4 || size[CompressFast] < size[CompressNormal]*3/2 {
+		t.Errorf("fast member %d bytes: want Huffman coding alone, between 1.5x normal's %d and 3/4 of the %d-byte response", size[CompressFast], size[CompressNormal], len(resp))
+	}
+}
+
+// TestUnknownCompression: a mode that is not one of the three is refused.
+func TestUnknownCompression(t *testing.T) {
+	opts := fixed(filepath.Join(t.TempDir(), "c"))
+	opts.Compression = "best"
+	if _, err := NewWriter(opts); !errors.Is(err, ErrUnknownCompression) {
+		t.Fatalf("NewWriter with compression best: %v, want ErrUnknownCompression", err)
 	}
 }
 
