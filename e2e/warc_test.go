@@ -735,7 +735,8 @@ func TestWarcCompress(t *testing.T) {
 		}
 	}
 	t.Logf("archive sizes: %v", size)
-	if !(size["normal"] < size["fast"] && size["fast"] < size["none"]) || size["none"] != size["--warc-no-compress"] {
+	// The runs' records differ by a few bytes (dates, elapsed_ms).
+	if d := size["none"] - size["--warc-no-compress"]; !(size["normal"] < size["fast"] && size["fast"] < size["none"]) || d < -100 || d > 100 {
 		t.Errorf("archive sizes %v: want normal < fast < none, and --warc-no-compress as none", size)
 	}
 }
