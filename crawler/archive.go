@@ -97,12 +97,11 @@ func (a *Archive) Write(ctx context.Context, p *PreparedPage) (*warc.Placement, 
 
 // records returns the request and response records of ex.
 func (a *Archive) records(ex *Exchange) (req, resp *warc.Record) {
-	date := warc.FormatDate(ex.Date)
 	respID := a.w.NewID()
 	req = &warc.Record{Block: ex.Request}
 	req.Header.Add("WARC-Type", warc.TypeRequest)
 	req.Header.Add("WARC-Record-ID", a.w.NewID())
-	req.Header.Add("WARC-Date", date)
+	req.AddDate(ex.Date)
 	req.Header.Add("WARC-Target-URI", ex.URL)
 	req.Header.Add("WARC-IP-Address", ex.IP)
 	req.Header.Add("WARC-Concurrent-To", respID)
@@ -110,7 +109,7 @@ func (a *Archive) records(ex *Exchange) (req, resp *warc.Record) {
 	resp = &warc.Record{Block: ex.Response}
 	resp.Header.Add("WARC-Type", warc.TypeResponse)
 	resp.Header.Add("WARC-Record-ID", respID)
-	resp.Header.Add("WARC-Date", date)
+	resp.AddDate(ex.Date)
 	resp.Header.Add("WARC-Target-URI", ex.URL)
 	resp.Header.Add("WARC-IP-Address", ex.IP)
 	resp.Header.Add("Content-Type", warc.ContentTypeHTTPResponse)
@@ -145,7 +144,7 @@ func (a *Archive) revisit(ctx context.Context, ex *Exchange, resp *warc.Record, 
 	r := &warc.Record{Block: ex.Response}
 	r.Header.Add("WARC-Type", warc.TypeRevisit)
 	r.Header.Add("WARC-Record-ID", resp.ID())
-	r.Header.Add("WARC-Date", warc.FormatDate(ex.Date))
+	r.AddDate(ex.Date)
 	r.Header.Add("WARC-Target-URI", ex.URL)
 	r.Header.Add("WARC-IP-Address", ex.IP)
 	r.Header.Add("WARC-Profile", warc.ProfileServerNotModified)
@@ -179,7 +178,7 @@ func (a *Archive) metadata(res *Result, ex *Exchange, respID string) (*warc.Reco
 	m := &warc.Record{Block: bytes.TrimSuffix(buf.Bytes(), []byte("\n"))}
 	m.Header.Add("WARC-Type", warc.TypeMetadata)
 	m.Header.Add("WARC-Record-ID", a.w.NewID())
-	m.Header.Add("WARC-Date", warc.FormatDate(ex.Date))
+	m.AddDate(ex.Date)
 	m.Header.Add("WARC-Target-URI", ex.URL)
 	m.Header.Add("WARC-Concurrent-To", respID)
 	m.Header.Add("Content-Type", "application/json")

@@ -7,6 +7,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base32"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -793,5 +794,68 @@ func TestNewRecordID(t *testing.T) {
 			t.Fatalf("record ID %q made twice", id)
 		}
 		seen[id] = true
+	}
+}
+
+// TestCDXLineAsJSONMarshal: a CDXJ line written field by field is what
+// json.Marshal writes of its fields, for URLs and file names with
+// characters json.Marshal escapes (HTML, quotes, controls, U+2028,
+// invalid UTF-8) and without.
+func TestCDXLineAsJSONMarshal(t *testing.T) {
+	for _, s := range []string{
+		"http://example.com/a?b=1&c=2", "http://example.com/<script>", `http://example.com/"q"\`,
+		"http://example.com/\t\x01\x7f", "http://example.com/é\u2028\u2029", "http://example.com/\xff\xfe", "", "plain",
+	} {
+		e := cdxEntry{prefix: "com,example)/ 20261201102031 ", j: cdxJSON{URL: s, Mime: s, Status: "200", Digest: s}}
+		for _, file := range []string{"w-00000.warc.gz", s} {
+			p := Placement{Offset: 12345, Length: 678}
+			want := e.j
+			want.Length, want.Offset, want.Filename = "678", "12345", file
+			b, err := json.Marshal(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := e.line(p, file); got != e.prefix+string(b) {
+				t.Errorf("line for %q, %q:\n got %s\nwant %s", s, file, got, e.prefix+string(b))
+			}
+		}
+	}
+	e := cdxEntry{prefix: "k ", j: cdxJSON{URL: "u", Mime: "unk"}} // no status, no digest
+	if got, want := e.line(Placement{Length: 1}, "f"), `k {"url":"u","mime":"unk","length":"1","offset":"0","filename":"f"}`; got != want {
+		t.Errorf("line = %s, want %s", got, want)
+	}
+}
+
+// TestTimestamp14: the CDX timestamp written digit by digit is what
+// time.Format writes, in and out of UTC.
+func TestTimestamp14(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2026, 12, 1, 10, 20, 31, 999999999, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 0, time.FixedZone("x", -5*3600)),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		if got, want := timestamp14(tm), tm.UTC().Format("20060102150405"); got != want {
+			t.Errorf("timestamp14(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
+
+// TestAddDateIndexedAsParsed: a record dated with AddDate gets the same
+// WARC-Date and CDXJ timestamp as one whose date is parsed back from its
+// field.
+func TestAddDateIndexedAsParsed(t *testing.T) {
+	tm := time.Date(2026, 12, 1, 23, 59, 59, 123456789, time.FixedZone("x", 3600))
+	var a, b Record
+	for _, r := range []*Record{&a, &b} {
+		r.Header.Add("WARC-Type", TypeResponse)
+		r.Header.Add("WARC-Target-URI", "http://example.com/")
+	}
+	a.AddDate(tm)
+	b.Header.Add("WARC-Date", FormatDate(tm))
+	ea, oka := cdxEntryOf(&a, nil)
+	eb, okb := cdxEntryOf(&b, nil)
+	if !oka || !okb || ea.prefix != eb.prefix || a.Header.Get("WARC-Date") != b.Header.Get("WARC-Date") {
+		t.Errorf("AddDate: %q %q (%v), parsed: %q %q (%v)", a.Header.Get("WARC-Date"), ea.prefix, oka, b.Header.Get("WARC-Date"), eb.prefix, okb)
 	}
 }
