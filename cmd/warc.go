@@ -36,7 +36,7 @@ func addWarcFlags(fs *pflag.FlagSet, o *WarcOptions) {
 	fs.StringVar(&o.WarcMaxSize, "warc-max-size", "1GiB", "with --warc, start a new WARC file once one reaches `SIZE`")
 	fs.StringVar(&o.WarcDigest, "warc-digest", "sha1", "with --warc, `ALGO` of WARC-Block-Digest and WARC-Payload-Digest: sha1 or sha256 (base32)")
 	fs.BoolVar(&o.WarcCDX, "warc-cdx", false, "with --warc, write a sorted CDXJ index (pywb's) next to each WARC file: <file>.cdxj")
-	fs.StringVar(&o.WarcCompress, "warc-compress", warc.CompressNormal, "with --warc, `MODE` of compression of each record in its gzip member: normal (LZ77 and Huffman coding, gzip's fastest level), fast (Huffman coding only: about half the CPU of normal, files about twice as large) or none (stored: the least CPU, files several times larger)")
+	fs.StringVar(&o.WarcCompress, "warc-compress", warc.CompressNormal, "with --warc, `MODE` of compression of each record in its gzip member: normal (LZ77 and Huffman coding, gzip's fastest level), fast (Huffman coding only: less than half the compression CPU of normal, files about twice as large) or none (stored: the least CPU, files several times larger)")
 	fs.BoolVar(&o.WarcNoGzip, "warc-no-compress", false, "with --warc, store the records in their gzip members without compressing them: much less CPU, files several times larger (--warc-compress none)")
 	fs.BoolVar(&o.WarcKeepCredentials, "warc-keep-credentials", false, "with --warc, keep the values of Authorization, Cookie and the other sensitive headers in the request records as sent (default: recorded as ***)")
 	fs.StringArrayVar(&o.WarcHeaders, "warc-header", nil, `with --warc, a "name: value" field of the warcinfo record, such as "operator: Jane Doe" (repeatable)`)

@@ -35,13 +35,14 @@ const (
 	// CompressNormal is LZ77 and Huffman coding at klauspost/compress's
 	// fastest level, BestSpeed, which takes about 30% less CPU than
 	// compress/gzip's for files 2% larger (measured on 20,000 pages of
-	// HTML of 10-30 KB): about 70 µs for a 21 KB page, to 27% of its size.
+	// HTML of 10-30 KB): 70-110 µs for a 21 KB page, to 27% of its size.
 	// The default.
 	CompressNormal = "normal"
 	// CompressFast is Huffman coding alone (klauspost's HuffmanOnly): no
-	// search for repeated strings, so about half the CPU of
-	// CompressNormal (33 µs for the same page) for records about twice as
-	// large (56% of the input), still readable by any gzip reader.
+	// search for repeated strings, so less than half the CPU of
+	// CompressNormal (33 µs for the same page, against 70-110 µs measured
+	// under varying load) for records about twice as large (56% of the
+	// input), still readable by any gzip reader.
 	CompressFast = "fast"
 	// CompressNone stores every record in its gzip member uncompressed:
 	// the least CPU, files several times larger.
