@@ -26,7 +26,7 @@ var flagGroups = []struct {
 	{"Cron & resume", []string{"resume", "lock", "max-time", "grace"}},
 	{"JavaScript pages (headless Chromium)", []string{"render", "render-wait", "render-timeout", "render-tabs", "render-recycle", "render-block", "screenshot", "full-page", "chrome"}},
 
-	{"Archiving (WARC)", []string{"warc", "warc-max-size", "warc-digest", "warc-cdx", "warc-no-compress", "warc-keep-credentials", "warc-header"}},
+	{"Archiving (WARC)", []string{"warc", "warc-max-size", "warc-digest", "warc-cdx", "warc-compress", "warc-no-compress", "warc-keep-credentials", "warc-header"}},
 	{"Shared run (several processes, one Redis frontier)", []string{"frontier", "run"}},
 	{"Sample site", []string{"pages", "seed"}},
 }

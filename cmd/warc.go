@@ -23,6 +23,7 @@ type WarcOptions struct {
 	WarcCDX             bool
 	WarcHeaders         []string
 	WarcNoGzip          bool
+	WarcCompress        string
 	WarcKeepCredentials bool
 
 	warcMaxSize int64
@@ -35,7 +36,8 @@ func addWarcFlags(fs *pflag.FlagSet, o *WarcOptions) {
 	fs.StringVar(&o.WarcMaxSize, "warc-max-size", "1GiB", "with --warc, start a new WARC file once one reaches `SIZE`")
 	fs.StringVar(&o.WarcDigest, "warc-digest", "sha1", "with --warc, `ALGO` of WARC-Block-Digest and WARC-Payload-Digest: sha1 or sha256 (base32)")
 	fs.BoolVar(&o.WarcCDX, "warc-cdx", false, "with --warc, write a sorted CDXJ index (pywb's) next to each WARC file: <file>.cdxj")
-	fs.BoolVar(&o.WarcNoGzip, "warc-no-compress", false, "with --warc, store the records in their gzip members without compressing them: much less CPU, files several times larger")
+	fs.StringVar(&o.WarcCompress, "warc-compress", warc.CompressNormal, "with --warc, `MODE` of compression of each record in its gzip member: normal (LZ77 and Huffman coding, gzip's fastest level), fast (Huffman coding only: less than half the compression CPU of normal, files about twice as large) or none (stored: the least CPU, files several times larger)")
+	fs.BoolVar(&o.WarcNoGzip, "warc-no-compress", false, "with --warc, store the records in their gzip members without compressing them: much less CPU, files several times larger (--warc-compress none)")
 	fs.BoolVar(&o.WarcKeepCredentials, "warc-keep-credentials", false, "with --warc, keep the values of Authorization, Cookie and the other sensitive headers in the request records as sent (default: recorded as ***)")
 	fs.StringArrayVar(&o.WarcHeaders, "warc-header", nil, `with --warc, a "name: value" field of the warcinfo record, such as "operator: Jane Doe" (repeatable)`)
 }
@@ -46,7 +48,7 @@ func (o *WarcOptions) validateWarc(robots bool, userAgent string) error {
 		for _, f := range []struct {
 			set  bool
 			name string
-		}{{o.WarcCDX, "--warc-cdx"}, {len(o.WarcHeaders) > 0, "--warc-header"}, {o.WarcNoGzip, "--warc-no-compress"}, {o.WarcKeepCredentials, "--warc-keep-credentials"}} {
+		}{{o.WarcCDX, "--warc-cdx"}, {len(o.WarcHeaders) > 0, "--warc-header"}, {o.WarcNoGzip, "--warc-no-compress"}, {o.WarcCompress != "" && o.WarcCompress != warc.CompressNormal, "--warc-compress"}, {o.WarcKeepCredentials, "--warc-keep-credentials"}} {
 			if f.set {
 				return usageError("%s needs --warc PREFIX", f.name)
 			}
@@ -62,6 +64,15 @@ func (o *WarcOptions) validateWarc(robots bool, userAgent string) error {
 	}
 	if err := warc.CheckDigest(o.WarcDigest); err != nil {
 		return usageError("--warc-digest %v", err)
+	}
+	if err := warc.CheckCompression(o.WarcCompress); err != nil {
+		return usageError("--warc-compress %q: want normal, fast or none", o.WarcCompress)
+	}
+	if o.WarcNoGzip {
+		if o.WarcCompress != "" && o.WarcCompress != warc.CompressNormal && o.WarcCompress != warc.CompressNone {
+			return usageError("--warc-no-compress contradicts --warc-compress %s", o.WarcCompress)
+		}
+		o.WarcCompress = warc.CompressNone
 	}
 	policy := "obey"
 	if !robots {
@@ -125,12 +136,12 @@ func (r *pipelineRun) openWarc(ctx context.Context, done map[string]bool) error 
 		}
 	}
 	w, err := warc.NewWriter(warc.Options{
-		Prefix:       o.Warc,
-		MaxSize:      o.warcMaxSize,
-		Digest:       o.WarcDigest,
-		CDX:          o.WarcCDX,
-		Uncompressed: o.WarcNoGzip,
-		Info:         o.warcInfo,
+		Prefix:      o.Warc,
+		MaxSize:     o.warcMaxSize,
+		Digest:      o.WarcDigest,
+		CDX:         o.WarcCDX,
+		Compression: o.WarcCompress,
+		Info:        o.warcInfo,
 	})
 	if err != nil {
 		return usageError("--warc %s: %v", o.Warc, err)

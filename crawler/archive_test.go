@@ -122,7 +122,7 @@ func TestArchiveMetadataJSON(t *testing.T) {
 	res := &Result{URL: "http://example.com/a?x=1&y=<2>", FinalURL: "http://example.com/a?x=1&y=<2>", Status: 200,
 		Title: "Fish & <chips> \u2028 \"quoted\" é", Description: "a > b", Links: []string{"http://example.com/b?c&d"}}
 	ex := &Exchange{URL: res.FinalURL, Date: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC), IP: "192.0.2.7"}
-	m, err := a.metadata(res, ex, "<urn:uuid:00000000-0000-4000-8000-000000000001>")
+	m, err := a.metadata(new(bytes.Buffer), res, ex, "<urn:uuid:00000000-0000-4000-8000-000000000001>")
 	if err != nil {
 		t.Fatal(err)
 	}

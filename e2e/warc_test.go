@@ -679,6 +679,68 @@ func TestWarcCredentials(t *testing.T) {
 	}
 }
 
+// TestWarcCompress: --warc-compress normal, fast and none (and
+// --warc-no-compress, the same as none) each write files that our
+// validating reader and warcio read whole, with every page archived;
+// pages of 20 KB of HTML take the fewest bytes with normal, more with
+// fast (Huffman coding alone) and the most with none.
+func TestWarcCompress(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	words := strings.Fields("the of net page link crawl fetch robots scope depth queue host rate limit stream task")
+	mux := http.NewServeMux()
+	mux.HandleFunc("/p/{i}", func(w http.ResponseWriter, r *http.Request) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "<html><head><title>Page %s</title></head><body>", r.PathValue("i"))
+		for k := 0; b.Len() < 20000; k++ {
+			fmt.Fprintf(&b, "<p><a href=\"/p/%d\">%s</a> %s %s</p>\n", k, words[k%len(words)], words[(k*7)%len(words)], words[(k*11)%len(words)])
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, b.String()+"</body></html>")
+	})
+	s := httptest.NewServer(mux)
+	t.Cleanup(s.Close)
+	dir := t.TempDir()
+	var urls strings.Builder
+	const n = 10
+	for i := range n {
+		fmt.Fprintf(&urls, "%s/p/%d\n", s.URL, i)
+	}
+	list := filepath.Join(dir, "urls.txt")
+	if err := os.WriteFile(list, []byte(urls.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	size := map[string]int64{}
+	for _, mode := range [][]string{{"--warc-compress", "normal"}, {"--warc-compress", "fast"}, {"--warc-compress", "none"}, {"--warc-no-compress"}} {
+		name := mode[len(mode)-1]
+		prefix, out := filepath.Join(dir, name, "w"), filepath.Join(dir, name+".jsonl")
+		args := append([]string{"fetch", "-q", "--no-robots", "--warc", prefix}, mode...)
+		res := runTrawl(t, ctx, nil, append(args, "-o", out, list)...)
+		if res.code != 0 {
+			t.Fatalf("%v: exit %d; stderr:\n%s", mode, res.code, res.stderr)
+		}
+		lines := readWarcLines(t, out)
+		if len(lines) != n {
+			t.Fatalf("%v: %d records, want %d", mode, len(lines), n)
+		}
+		a := readArchive(t, prefix)
+		checkPages(t, lines, a)
+		checkWithWarcio(t, a)
+		for _, f := range a.files {
+			st, err := os.Stat(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			size[name] += st.Size()
+		}
+	}
+	t.Logf("archive sizes: %v", size)
+	// The runs' records differ by a few bytes (dates, elapsed_ms).
+	if d := size["none"] - size["--warc-no-compress"]; !(size["normal"] < size["fast"] && size["fast"] < size["none"]) || d < -100 || d > 100 {
+		t.Errorf("archive sizes %v: want normal < fast < none, and --warc-no-compress as none", size)
+	}
+}
+
 // TestWarcFlagErrors: bad --warc flags are usage errors naming the flag.
 func TestWarcFlagErrors(t *testing.T) {
 	t.Parallel()
@@ -692,6 +754,9 @@ func TestWarcFlagErrors(t *testing.T) {
 		{[]string{"--warc", "x", "--warc-header", "no colon"}, "--warc-header"},
 		{[]string{"--warc-cdx"}, "--warc-cdx needs --warc"},
 		{[]string{"--warc-keep-credentials"}, "--warc-keep-credentials needs --warc"},
+		{[]string{"--warc", "x", "--warc-compress", "best"}, `--warc-compress "best": want normal, fast or none`},
+		{[]string{"--warc", "x", "--warc-compress", "fast", "--warc-no-compress"}, "--warc-no-compress contradicts --warc-compress fast"},
+		{[]string{"--warc-compress", "fast"}, "--warc-compress needs --warc"},
 		{[]string{"--warc", "dir/"}, "--warc"},
 	} {
 		res := runTrawl(t, ctx, nil, append(append([]string{"fetch"}, c.args...), "http://127.0.0.1:1/")...)

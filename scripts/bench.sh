@@ -22,7 +22,8 @@
 # --quick: 2,000 pages, concurrency 16 only, no 10×N run (about a minute).
 # --reps N: run each job N times and keep the fastest run (default 1).
 # --warc: trawl against itself with --warc (archiving every page into
-# WARC files with a CDXJ index; trawl-warc0 adds --warc-no-compress), the
+# WARC files with a CDXJ index; trawl-warcf adds --warc-compress fast,
+# trawl-warc0 --warc-compress none), the
 # runs of each rep back to back, instead of the comparison with colly and
 # raw; the ratios are then against trawl, with the RSS difference in MiB.
 # Every run is bounded by `timeout`; the server is stopped on exit.
@@ -177,8 +178,10 @@ command_for() {
 	trawl/crawl) echo "$work/trawl crawl -q --no-robots -c $c --per-host $c -o $work/out.jsonl $base/" ;;
 	trawl-warc/fetch) echo "$work/trawl fetch -q --no-robots -c $c --per-host $c --warc $work/warc/bench --warc-cdx -o $work/out.jsonl $urls" ;;
 	trawl-warc/crawl) echo "$work/trawl crawl -q --no-robots -c $c --per-host $c --warc $work/warc/bench --warc-cdx -o $work/out.jsonl $base/" ;;
-	trawl-warc0/fetch) echo "$work/trawl fetch -q --no-robots -c $c --per-host $c --warc $work/warc/bench --warc-cdx --warc-no-compress -o $work/out.jsonl $urls" ;;
-	trawl-warc0/crawl) echo "$work/trawl crawl -q --no-robots -c $c --per-host $c --warc $work/warc/bench --warc-cdx --warc-no-compress -o $work/out.jsonl $base/" ;;
+	trawl-warcf/fetch) echo "$work/trawl fetch -q --no-robots -c $c --per-host $c --warc $work/warc/bench --warc-cdx --warc-compress fast -o $work/out.jsonl $urls" ;;
+	trawl-warcf/crawl) echo "$work/trawl crawl -q --no-robots -c $c --per-host $c --warc $work/warc/bench --warc-cdx --warc-compress fast -o $work/out.jsonl $base/" ;;
+	trawl-warc0/fetch) echo "$work/trawl fetch -q --no-robots -c $c --per-host $c --warc $work/warc/bench --warc-cdx --warc-compress none -o $work/out.jsonl $urls" ;;
+	trawl-warc0/crawl) echo "$work/trawl crawl -q --no-robots -c $c --per-host $c --warc $work/warc/bench --warc-cdx --warc-compress none -o $work/out.jsonl $base/" ;;
 	colly/fetch) echo "$work/colly -mode list -c $c -urls $urls" ;;
 	colly/crawl) echo "$work/colly -mode crawl -c $c -url $base/" ;;
 	raw/fetch) echo "$work/rawpool -mode list -c $c -urls $urls" ;;
@@ -219,6 +222,7 @@ run_once() {
 	fi
 	if [[ "$tool" == trawl-warc* ]]; then
 		log "warc: $(du -sm "$work/warc" | cut -f1) MB in $(ls "$work/warc" | grep -c 'warc.gz$') file(s)"
+		printf "%s\t%s\t%s\t%s\n" "$tool" "$mode" "$c" "$(cat "$work"/warc/*.warc.gz 2>/dev/null | wc -c)" >>"$work/sizes.tsv"
 	fi
 	printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n" "$tool" "$mode" "$c" "$want" "$wall" "$pps" "$cpuk" "$rss" "$check" >>"$work/reps-$tool.tsv"
 }
@@ -241,16 +245,16 @@ keep() {
 	fi
 }
 
-# run_pair MODE CONC URLFILE EXPECTED: trawl, trawl-warc and
-# trawl-warc0, each rep's runs back to back (the machine's load changes
-# between reps).
+# run_pair MODE CONC URLFILE EXPECTED: trawl, trawl-warc, trawl-warcf
+# and trawl-warc0, each rep's runs back to back (the machine's load
+# changes between reps).
 run_pair() {
 	local tool
-	for tool in trawl trawl-warc trawl-warc0; do : >"$work/reps-$tool.tsv"; done
+	for tool in trawl trawl-warc trawl-warcf trawl-warc0; do : >"$work/reps-$tool.tsv"; done
 	for ((rep = 1; rep <= reps; rep++)); do
-		for tool in trawl trawl-warc trawl-warc0; do run_once "$tool" "$@"; done
+		for tool in trawl trawl-warc trawl-warcf trawl-warc0; do run_once "$tool" "$@"; done
 	done
-	for tool in trawl trawl-warc trawl-warc0; do keep "$tool"; done
+	for tool in trawl trawl-warc trawl-warcf trawl-warc0; do keep "$tool"; done
 }
 
 load_start=$(uptime)
@@ -283,6 +287,11 @@ report() {
 	while IFS=$'\t' read -r tool mode c want wall pps cpuk rss check; do
 		printf "%-11s %-6s %4s %7s %8s %8s %9s %8s  %s\n" "$tool" "$mode" "$c" "$want" "$wall" "$pps" "$cpuk" "$rss" "$check"
 	done <"$results"
+	if [[ -s "$work/sizes.tsv" ]]; then
+		echo
+		echo "archive sizes (.warc.gz files, MB of 10^6 bytes):"
+		awk -F'\t' '{ size[$1 "\t" $2 "\t" $3] = $4 } END { for (k in size) { split(k, p, "\t"); printf "  %-11s %-6s %4s %8.1f\n", p[1], p[2], p[3], size[k] / 1e6 } }' "$work/sizes.tsv" | sort
+	fi
 	echo
 	echo "ratios trawl/other (pages/s: >1 is trawl faster; cpu/1k and rss: <1 is trawl leaner)"
 	printf "%-6s %4s %7s %-6s %9s %9s %9s\n" mode c pages vs pages/s cpu/1k rss
@@ -295,8 +304,8 @@ report() {
 			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (order[j] < order[i]) { t = order[i]; order[i] = order[j]; order[j] = t }
 			for (i = 1; i <= n; i++) {
 				k = order[i]; split(k, p, FS)
-				for (w = 1; w <= 2; w++) {
-					wt = (w == 1 ? "trawl-warc" : "trawl-warc0")
+				for (w = 1; w <= 3; w++) {
+					wt = (w == 1 ? "trawl-warc" : (w == 2 ? "trawl-warcf" : "trawl-warc0"))
 					if (((wt, k) in pps) && (("trawl", k) in pps))
 						printf "%-6s %4s %7s %-6s %9s %9s %9s  (%s/trawl; rss: %+d MiB)\n", p[1], p[2], p[3], "trawl", \
 							r(pps[wt, k], pps["trawl", k]), r(cpu[wt, k], cpu["trawl", k]), r(rss[wt, k], rss["trawl", k]), wt,

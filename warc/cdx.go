@@ -72,8 +72,14 @@ func cdxEntryOf(r *Record, head *HTTPResponseHead) (cdxEntry, bool) {
 		return cdxEntry{}, false
 	}
 	target := r.Header.Get("WARC-Target-URI")
-	date, err := ParseDate(r.Header.Get("WARC-Date"))
-	if err != nil || target == "" {
+	date := r.date
+	if date.IsZero() {
+		var err error
+		if date, err = ParseDate(r.Header.Get("WARC-Date")); err != nil {
+			return cdxEntry{}, false
+		}
+	}
+	if target == "" {
 		return cdxEntry{}, false
 	}
 	j := cdxJSON{URL: target, Mime: "unk"}
@@ -93,9 +99,49 @@ func cdxEntryOf(r *Record, head *HTTPResponseHead) (cdxEntry, bool) {
 // line is the entry's CDXJ line for the record placed at p in the file
 // named file.
 func (e cdxEntry) line(p Placement, file string) string {
-	e.j.Length, e.j.Offset, e.j.Filename = strconv.FormatInt(p.Length, 10), strconv.FormatInt(p.Offset, 10), file
-	b, _ := json.Marshal(e.j)
-	return e.prefix + string(b)
+	return string(e.appendLine(nil, p, file))
+}
+
+// appendLine appends the entry's CDXJ line for the record placed at p in
+// the file named file to b: what json.Marshal writes of the entry's
+// cdxJSON, written field by field (json.Marshal took a third of the CPU
+// of a page's CDXJ line).
+func (e cdxEntry) appendLine(b []byte, p Placement, file string) []byte {
+	b = append(b, e.prefix...)
+	b = append(b, `{"url":`...)
+	b = appendJSONString(b, e.j.URL)
+	b = append(b, `,"mime":`...)
+	b = appendJSONString(b, e.j.Mime)
+	if e.j.Status != "" {
+		b = append(b, `,"status":`...)
+		b = appendJSONString(b, e.j.Status)
+	}
+	if e.j.Digest != "" {
+		b = append(b, `,"digest":`...)
+		b = appendJSONString(b, e.j.Digest)
+	}
+	b = append(b, `,"length":"`...)
+	b = strconv.AppendInt(b, p.Length, 10)
+	b = append(b, `","offset":"`...)
+	b = strconv.AppendInt(b, p.Offset, 10)
+	b = append(b, `","filename":`...)
+	b = appendJSONString(b, file)
+	return append(b, '}')
+}
+
+// appendJSONString appends s as json.Marshal writes it: quoted as it is
+// when it is printable ASCII without a character json.Marshal escapes,
+// else by json.Marshal itself.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // cdxLine returns the CDXJ line of a response or revisit record placed
@@ -115,4 +161,16 @@ func sortFiles(fs []File) {
 }
 
 // timestamp14 is a CDX timestamp.
-func timestamp14(t time.Time) string { return t.UTC().Format("20060102150405") }
+func timestamp14(t time.Time) string {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.Format("20060102150405")
+	}
+	hour, minute, sec := t.Clock()
+	var b [14]byte
+	for i, v := range []int{year / 100, year % 100, int(month), day, hour, minute, sec} {
+		b[2*i], b[2*i+1] = byte('0'+v/10), byte('0'+v%10)
+	}
+	return string(b[:])
+}

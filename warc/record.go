@@ -79,6 +79,15 @@ type Record struct {
 	Block  []byte
 
 	head *HTTPResponseHead // the block's HTTP head, when [Record.HTTPPayload] parsed it
+	date time.Time         // the time of WARC-Date, when [Record.AddDate] added it
+}
+
+// AddDate adds the WARC-Date field for t, as [FormatDate] writes it, and
+// keeps t for the record's CDXJ line, which would otherwise parse the
+// field back.
+func (r *Record) AddDate(t time.Time) {
+	r.Header.Add("WARC-Date", FormatDate(t))
+	r.date = t
 }
 
 // Type returns the record's WARC-Type.

@@ -7,10 +7,12 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base32"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -547,7 +549,7 @@ func FuzzReader(f *testing.F) {
 }
 
 // TestStoredMembers: a content-encoded response, and every record with
-// Uncompressed, is stored in its gzip member as it is (its bytes appear
+// CompressNone, is stored in its gzip member as it is (its bytes appear
 // in the file); other records are compressed.
 func TestStoredMembers(t *testing.T) {
 	gz := func(s string) []byte {
@@ -561,19 +563,21 @@ func TestStoredMembers(t *testing.T) {
 	encoded := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 	plain := "HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n" + strings.Repeat("y", 2000)
 	for _, c := range []struct {
-		name         string
-		uncompressed bool
-		resp         string
-		stored       bool
+		name        string
+		compression string
+		resp        string
+		stored      bool
 	}{
-		{"encoded", false, encoded, true},
-		{"plain", false, plain, false},
-		{"plain uncompressed", true, plain, true},
+		{"encoded", "", encoded, true},
+		{"encoded fast", CompressFast, encoded, true},
+		{"plain", "", plain, false},
+		{"plain fast", CompressFast, plain, false},
+		{"plain uncompressed", CompressNone, plain, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			opts := fixed(filepath.Join(dir, "s"))
-			opts.Uncompressed = c.uncompressed
+			opts.Compression = c.compression
 			w, err := NewWriter(opts)
 			if err != nil {
 				t.Fatal(err)
@@ -596,6 +600,65 @@ func TestStoredMembers(t *testing.T) {
 			}
 			readAll(t, p[1].File)
 		})
+	}
+}
+
+// TestCompressionModes: the response record of an HTML page takes the
+// fewest bytes with CompressNormal (LZ77 finds its repeated markup), more
+// with CompressFast (Huffman coding alone), and the most stored
+// (CompressNone); each mode's file reads back with the same records and
+// digests.
+func TestCompressionModes(t *testing.T) {
+	var body strings.Builder
+	for i := 0; body.Len() < 20000; i++ {
+		fmt.Fprintf(&body, "<li><a href=\"/page/%d.html\">Page %d</a> of the site, with some words.</li>\n", i*7919%20000, i)
+	}
+	resp := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s", body.Len(), body.String())
+	size := map[string]int64{}
+	var blocks map[string]string
+	for _, mode := range []string{CompressNormal, CompressFast, CompressNone} {
+		opts := fixed(filepath.Join(t.TempDir(), "c"))
+		opts.Compression = mode
+		w, err := NewWriter(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		p, err := w.Write(ctx, page(w, "http://example.com/", resp)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		size[mode] = p[1].Length
+		got := map[string]string{}
+		for _, r := range readAll(t, p[1].File) {
+			got[r.Type()] = string(r.Block)
+		}
+		if got[TypeResponse] != resp {
+			t.Errorf("%s: response block read back differs", mode)
+		}
+		if blocks != nil && !maps.Equal(got, blocks) {
+			t.Errorf("%s: records read back differ from %s's", mode, CompressNormal)
+		}
+		blocks = got
+	}
+	t.Logf("response member: %v bytes for a %d-byte response", size, len(resp))
+	if !(size[CompressNormal] < size[CompressFast] && size[CompressFast] < size[CompressNone]) {
+		t.Errorf("member sizes %v: want normal < fast < none", size)
+	}
+	if size[CompressFast] > int64(len(resp))*3/4 || size[CompressFast] < size[CompressNormal]*3/2 {
+		t.Errorf("fast member %d bytes: want Huffman coding alone, between 1.5x normal's %d and 3/4 of the %d-byte response", size[CompressFast], size[CompressNormal], len(resp))
+	}
+}
+
+// TestUnknownCompression: a mode that is not one of the three is refused.
+func TestUnknownCompression(t *testing.T) {
+	opts := fixed(filepath.Join(t.TempDir(), "c"))
+	opts.Compression = "best"
+	if _, err := NewWriter(opts); !errors.Is(err, ErrUnknownCompression) {
+		t.Fatalf("NewWriter with compression best: %v, want ErrUnknownCompression", err)
 	}
 }
 
@@ -731,5 +794,68 @@ func TestNewRecordID(t *testing.T) {
 			t.Fatalf("record ID %q made twice", id)
 		}
 		seen[id] = true
+	}
+}
+
+// TestCDXLineAsJSONMarshal: a CDXJ line written field by field is what
+// json.Marshal writes of its fields, for URLs and file names with
+// characters json.Marshal escapes (HTML, quotes, controls, U+2028,
+// invalid UTF-8) and without.
+func TestCDXLineAsJSONMarshal(t *testing.T) {
+	for _, s := range []string{
+		"http://example.com/a?b=1&c=2", "http://example.com/<script>", `http://example.com/"q"\`,
+		"http://example.com/\t\x01\x7f", "http://example.com/é\u2028\u2029", "http://example.com/\xff\xfe", "", "plain",
+	} {
+		e := cdxEntry{prefix: "com,example)/ 20261201102031 ", j: cdxJSON{URL: s, Mime: s, Status: "200", Digest: s}}
+		for _, file := range []string{"w-00000.warc.gz", s} {
+			p := Placement{Offset: 12345, Length: 678}
+			want := e.j
+			want.Length, want.Offset, want.Filename = "678", "12345", file
+			b, err := json.Marshal(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := e.line(p, file); got != e.prefix+string(b) {
+				t.Errorf("line for %q, %q:\n got %s\nwant %s", s, file, got, e.prefix+string(b))
+			}
+		}
+	}
+	e := cdxEntry{prefix: "k ", j: cdxJSON{URL: "u", Mime: "unk"}} // no status, no digest
+	if got, want := e.line(Placement{Length: 1}, "f"), `k {"url":"u","mime":"unk","length":"1","offset":"0","filename":"f"}`; got != want {
+		t.Errorf("line = %s, want %s", got, want)
+	}
+}
+
+// TestTimestamp14: the CDX timestamp written digit by digit is what
+// time.Format writes, in and out of UTC.
+func TestTimestamp14(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2026, 12, 1, 10, 20, 31, 999999999, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 0, time.FixedZone("x", -5*3600)),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		if got, want := timestamp14(tm), tm.UTC().Format("20060102150405"); got != want {
+			t.Errorf("timestamp14(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
+
+// TestAddDateIndexedAsParsed: a record dated with AddDate gets the same
+// WARC-Date and CDXJ timestamp as one whose date is parsed back from its
+// field.
+func TestAddDateIndexedAsParsed(t *testing.T) {
+	tm := time.Date(2026, 12, 1, 23, 59, 59, 123456789, time.FixedZone("x", 3600))
+	var a, b Record
+	for _, r := range []*Record{&a, &b} {
+		r.Header.Add("WARC-Type", TypeResponse)
+		r.Header.Add("WARC-Target-URI", "http://example.com/")
+	}
+	a.AddDate(tm)
+	b.Header.Add("WARC-Date", FormatDate(tm))
+	ea, oka := cdxEntryOf(&a, nil)
+	eb, okb := cdxEntryOf(&b, nil)
+	if !oka || !okb || ea.prefix != eb.prefix || a.Header.Get("WARC-Date") != b.Header.Get("WARC-Date") {
+		t.Errorf("AddDate: %q %q (%v), parsed: %q %q (%v)", a.Header.Get("WARC-Date"), ea.prefix, oka, b.Header.Get("WARC-Date"), eb.prefix, okb)
 	}
 }
