@@ -584,8 +584,15 @@ func (r *run) addSitemaps(ctx context.Context, out *structured.SendStream[finish
 				return nil
 			}
 			r.noteLastmod(loc, lastmod)
-			_, err := AddRequest(ctx, r.frontier, Request{URL: loc, Source: "sitemap"})
-			return err
+			if _, err := AddRequest(ctx, r.frontier, Request{URL: loc, Source: "sitemap"}); err != nil {
+				return err
+			}
+			if r.links != nil {
+				// Handed to the frontier: a page's link to it is skipped
+				// as one another page handed over.
+				r.links.add(r.links.key(loc))
+			}
+			return nil
 		}, skipped)
 		if ex := captured(); len(ex) > 0 {
 			prepared, perr := r.prepare(ctx, nil, ex)
