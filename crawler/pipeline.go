@@ -871,7 +871,7 @@ func (r *run) addLinks(ctx context.Context, req Request, links []string) error {
 				continue // handed to the frontier before, which has seen it
 			}
 		}
-		if r.cfg.Scope != nil && r.cfg.Scope.Check(link, req.Depth+1) != nil {
+		if r.cfg.Scope != nil && r.cfg.Scope.refuses(link, req.Depth+1) {
 			continue
 		}
 		if _, err := AddRequest(ctx, r.frontier, Request{URL: link, Depth: req.Depth + 1, Source: req.URL}); err != nil {
