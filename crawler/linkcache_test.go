@@ -143,3 +143,31 @@ func TestRunSitemapHandsLinksOverOnce(t *testing.T) {
 		t.Fatalf("%d of the %d pages of the sitemap handed over again from links: %v", n, site.Pages, counter.again)
 	}
 }
+
+// TestLinkCacheKeepsLinksOfASet: links whose first hash picks the same
+// set of slots are all kept, as many as it has slots; one more takes one
+// of their slots.
+func TestLinkCacheKeepsLinksOfASet(t *testing.T) {
+	c := newLinkCache()
+	const set = 7
+	key := func(j int) (uint64, uint64) { return uint64(set + j*linkCacheSlots), uint64(10 + j) }
+	for j := range linkCacheWays {
+		c.add(key(j))
+		c.add(key(0)) // again: no slot taken
+	}
+	for j := range linkCacheWays {
+		if !c.has(key(j)) {
+			t.Fatalf("%d links of one set: link %d not kept", linkCacheWays, j)
+		}
+	}
+	c.add(key(linkCacheWays))
+	kept := 0
+	for j := range linkCacheWays {
+		if c.has(key(j)) {
+			kept++
+		}
+	}
+	if !c.has(key(linkCacheWays)) || kept != linkCacheWays-1 {
+		t.Fatalf("one link more: kept %d of the others, the new one %v; want %d and true", kept, c.has(key(linkCacheWays)), linkCacheWays-1)
+	}
+}
