@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -424,10 +425,11 @@ func carriedLinks(l *recordLayout, c *carriedRecord) ([]string, error) {
 // record at a time.
 var ownVals = sync.Pool{New: func() any { return new([][]byte) }}
 
-// spliceRecord returns the record carried forward from c whose own
-// members are encoded in own (the new record, without what it carries):
-// own's members with c's carried ones spliced in, in output order.
-func spliceRecord(l *recordLayout, own []byte, c *carriedRecord) ([]byte, error) {
+// spliceRecord appends to dst the record carried forward from c whose
+// own members are encoded in own (the new record, without what it
+// carries): own's members with c's carried ones spliced in, in output
+// order.
+func spliceRecord(l *recordLayout, dst, own []byte, c *carriedRecord) ([]byte, error) {
 	vp := ownVals.Get().(*[][]byte)
 	defer ownVals.Put(vp)
 	if len(*vp) != len(l.fields) {
@@ -438,8 +440,7 @@ func spliceRecord(l *recordLayout, own []byte, c *carriedRecord) ([]byte, error)
 	if !ok {
 		return nil, errNotSplit
 	}
-	out := make([]byte, 0, len(own)+len(c.line)+64)
-	out = append(out, '{')
+	out := append(slices.Grow(dst, len(own)+len(c.line)+64), '{')
 	for i := range l.fields {
 		f := &l.fields[i]
 		var v []byte
@@ -458,7 +459,7 @@ func spliceRecord(l *recordLayout, own []byte, c *carriedRecord) ([]byte, error)
 		if v == nil {
 			continue
 		}
-		if len(out) > 1 {
+		if len(out) > len(dst)+1 {
 			out = append(out, ',')
 		}
 		out = append(out, '"')

@@ -178,3 +178,35 @@ func FuzzRawString(f *testing.F) {
 		}
 	})
 }
+
+// TestCarrySpliceOneOutput: records carried forward one after another
+// through one JSON output (which splices each into the same buffer) are
+// each the record a fresh output writes.
+func TestCarrySpliceOneOutput(t *testing.T) {
+	var sink memLines
+	out := NewJSONOutput(&sink, nil)
+	var want [][]byte
+	for i, line := range carryLines(t) {
+		for j, own := range carryOwn() {
+			rec, err := readPreviousLine([]byte(line))
+			if err == nil {
+				err = carryRecord(&own, rec, false)
+			}
+			if err != nil {
+				continue
+			}
+			want = append(want, encodeWith(t, &own, nil))
+			if err := out.Write(context.Background(), &own); err != nil {
+				t.Fatalf("line %d own %d: %v", i, j, err)
+			}
+		}
+	}
+	if len(want) < 10 || len(sink.lines) != len(want) {
+		t.Fatalf("%d records written, %d expected", len(sink.lines), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(sink.lines[i], want[i]) {
+			t.Errorf("record %d:\n%s\nwant\n%s", i, sink.lines[i], want[i])
+		}
+	}
+}
