@@ -405,20 +405,37 @@ func prepareCarry(l *recordLayout, rr rawRecord) (vals [][]byte, fetchedAt Times
 	return vals, fetchedAt, nil
 }
 
-// carriedLinks returns the links of c, decoded.
-func carriedLinks(l *recordLayout, c *carriedRecord) ([]string, error) {
+// forCarriedLinks calls yield with each link of c, in order, until it
+// returns an error. The bytes are valid during the call only.
+func forCarriedLinks(l *recordLayout, c *carriedRecord, yield func(link []byte) error) error {
 	v := c.vals[l.byName["links"]]
 	if v == nil || string(v) == "[]" {
-		return nil, nil
+		return nil
 	}
 	if bytes.IndexByte(v, '\\') < 0 {
-		// Plain strings without escapes: split them.
-		inner := string(v[2 : len(v)-2])
-		return strings.Split(inner, `","`), nil
+		// Plain strings without escapes, as encoding/json writes them
+		// (plainValue, normalValue): split them as they are.
+		for rest := v[2 : len(v)-2]; ; {
+			i := bytes.Index(rest, []byte(`","`))
+			if i < 0 {
+				return yield(rest)
+			}
+			if err := yield(rest[:i]); err != nil {
+				return err
+			}
+			rest = rest[i+3:]
+		}
 	}
 	var links []string
-	err := json.Unmarshal(v, &links)
-	return links, err
+	if err := json.Unmarshal(v, &links); err != nil {
+		return err
+	}
+	for _, link := range links {
+		if err := yield([]byte(link)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ownVals are the members of the new records spliceRecord splits, a

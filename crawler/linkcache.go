@@ -48,6 +48,11 @@ func (c *linkCache) set(h1 uint64) []linkSlot {
 	return c.slots[h1%(linkCacheSlots/linkCacheWays)*linkCacheWays:][:linkCacheWays]
 }
 
+// keyBytes is key of the link written in b.
+func (c *linkCache) keyBytes(b []byte) (h1, h2 uint64) {
+	return maphash.Bytes(c.seeds[0], b), maphash.Bytes(c.seeds[1], b)
+}
+
 // has reports whether the link of key h1, h2 was added.
 func (c *linkCache) has(h1, h2 uint64) bool {
 	for i := range linkCacheWays {
