@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/trawl-dev/trawl/internal/gcpolicy"
 )
 
 // Exit codes of trawl; the table is part of the root command's help.
@@ -74,6 +76,8 @@ func Execute() int {
 	// A write to a closed pipe (trawl ... | head) must fail with EPIPE,
 	// which ends the run quietly, instead of killing the process.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	// Fewer GC cycles while the live heap is small (see gcpolicy).
+	defer gcpolicy.Start(gcpolicy.DefaultFloor)()
 	io := SystemIO()
 	return run(context.Background(), io, NewCmdRoot(io), os.Args[1:])
 }

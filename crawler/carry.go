@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -404,30 +405,48 @@ func prepareCarry(l *recordLayout, rr rawRecord) (vals [][]byte, fetchedAt Times
 	return vals, fetchedAt, nil
 }
 
-// carriedLinks returns the links of c, decoded.
-func carriedLinks(l *recordLayout, c *carriedRecord) ([]string, error) {
+// forCarriedLinks calls yield with each link of c, in order, until it
+// returns an error. The bytes are valid during the call only.
+func forCarriedLinks(l *recordLayout, c *carriedRecord, yield func(link []byte) error) error {
 	v := c.vals[l.byName["links"]]
 	if v == nil || string(v) == "[]" {
-		return nil, nil
+		return nil
 	}
 	if bytes.IndexByte(v, '\\') < 0 {
-		// Plain strings without escapes: split them.
-		inner := string(v[2 : len(v)-2])
-		return strings.Split(inner, `","`), nil
+		// Plain strings without escapes, as encoding/json writes them
+		// (plainValue, normalValue): split them as they are.
+		for rest := v[2 : len(v)-2]; ; {
+			i := bytes.Index(rest, []byte(`","`))
+			if i < 0 {
+				return yield(rest)
+			}
+			if err := yield(rest[:i]); err != nil {
+				return err
+			}
+			rest = rest[i+3:]
+		}
 	}
 	var links []string
-	err := json.Unmarshal(v, &links)
-	return links, err
+	if err := json.Unmarshal(v, &links); err != nil {
+		return err
+	}
+	for _, link := range links {
+		if err := yield([]byte(link)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ownVals are the members of the new records spliceRecord splits, a
 // record at a time.
 var ownVals = sync.Pool{New: func() any { return new([][]byte) }}
 
-// spliceRecord returns the record carried forward from c whose own
-// members are encoded in own (the new record, without what it carries):
-// own's members with c's carried ones spliced in, in output order.
-func spliceRecord(l *recordLayout, own []byte, c *carriedRecord) ([]byte, error) {
+// spliceRecord appends to dst the record carried forward from c whose
+// own members are encoded in own (the new record, without what it
+// carries): own's members with c's carried ones spliced in, in output
+// order.
+func spliceRecord(l *recordLayout, dst, own []byte, c *carriedRecord) ([]byte, error) {
 	vp := ownVals.Get().(*[][]byte)
 	defer ownVals.Put(vp)
 	if len(*vp) != len(l.fields) {
@@ -438,8 +457,7 @@ func spliceRecord(l *recordLayout, own []byte, c *carriedRecord) ([]byte, error)
 	if !ok {
 		return nil, errNotSplit
 	}
-	out := make([]byte, 0, len(own)+len(c.line)+64)
-	out = append(out, '{')
+	out := append(slices.Grow(dst, len(own)+len(c.line)+64), '{')
 	for i := range l.fields {
 		f := &l.fields[i]
 		var v []byte
@@ -458,7 +476,7 @@ func spliceRecord(l *recordLayout, own []byte, c *carriedRecord) ([]byte, error)
 		if v == nil {
 			continue
 		}
-		if len(out) > 1 {
+		if len(out) > len(dst)+1 {
 			out = append(out, ',')
 		}
 		out = append(out, '"')

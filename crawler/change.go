@@ -106,15 +106,15 @@ func rawString(v []byte) (string, error) {
 }
 
 // applyChange sets res.Change from the previous runs' entry of its URL
-// (p), and on a 304 carries the previous
-// success's fields forward into res (their links decoded when links).
+// (p), and on a 304 carries the previous success's fields forward into
+// res.
 // It returns the error of a previous record that could not be read back.
-func applyChange(ctx context.Context, since *store.SinceIndex, res *Result, p previous, links bool) error {
+func applyChange(ctx context.Context, since *store.SinceIndex, res *Result, p previous) error {
 	e, found := p.entry, p.found
 	switch {
 	case res.Status == http.StatusNotModified && res.Error == nil && found && e.OK:
 		res.Change = ChangeUnchanged
-		return carryForward(ctx, since, res, e, p.record, links)
+		return carryForward(ctx, since, res, e, p.record)
 	case found && !e.OK && res.Error != nil:
 		// It failed then and fails now: unchanged when in the same way.
 		res.Change = ChangeChanged
@@ -143,25 +143,26 @@ func applyChange(ctx context.Context, since *store.SinceIndex, res *Result, p pr
 // replace the previous ones when it sent some. prev, when not nil, is
 // that success already read back. The fields are not decoded: res.carry
 // holds them as written, for the JSON output to splice ([spliceRecord]),
-// and [Result.materialize] decodes them for other outputs; but the links
-// are decoded into res.Links when links is true (a crawl follows them).
+// and [Result.materialize] decodes them for other outputs; a crawl reads
+// the links from res.carry ([forCarriedLinks]). A record decoded whole
+// has its links in res.Links.
 // A previous record that does not split into its members is decoded and
 // copied whole.
-func carryForward(ctx context.Context, since *store.SinceIndex, res *Result, e store.SinceEntry, prev *prevRecord, links bool) error {
+func carryForward(ctx context.Context, since *store.SinceIndex, res *Result, e store.SinceEntry, prev *prevRecord) error {
 	if prev == nil {
 		var err error
 		if prev, err = readPrevious(ctx, since, e); err != nil {
 			return fmt.Errorf("--since %s: the record of %s cannot be carried forward: %w", since.Where(e), res.URL, err)
 		}
 	}
-	if err := carryRecord(res, prev, links); err != nil {
+	if err := carryRecord(res, prev); err != nil {
 		return fmt.Errorf("--since %s: the record of %s cannot be carried forward: %w", since.Where(e), res.URL, err)
 	}
 	return nil
 }
 
 // carryRecord is carryForward of prev, read back.
-func carryRecord(res *Result, prev *prevRecord, links bool) error {
+func carryRecord(res *Result, prev *prevRecord) error {
 	if prev.whole != nil {
 		copyPrevious(res, prev.whole)
 		return nil
@@ -172,11 +173,6 @@ func carryRecord(res *Result, prev *prevRecord, links bool) error {
 		return err
 	}
 	c := &carriedRecord{line: prev.raw.line, vals: vals, ownContentType: res.ContentType != "", ownHeaders: res.Headers != nil}
-	if links {
-		if res.Links, err = carriedLinks(l, c); err != nil {
-			return err
-		}
-	}
 	if v := prev.raw.vals[l.byName["warc"]]; v != nil && string(v) != "null" {
 		// The capture a revisit record refers to (--warc).
 		var w warc.Placement
@@ -360,7 +356,7 @@ func (r *run) notRequested(ctx context.Context, req Request, start time.Time) (r
 	}
 	res = NewResult(req, nil, nil, start)
 	res.Status, res.Change, res.Via = e.Status, ChangeUnchanged, ViaSitemapLastmod
-	if err := carryForward(ctx, r.cfg.Since, res, e, nil, r.cfg.Crawl); err != nil {
+	if err := carryForward(ctx, r.cfg.Since, res, e, nil); err != nil {
 		return nil, true, err
 	}
 	return res, true, nil

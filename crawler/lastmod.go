@@ -3,6 +3,7 @@ package crawler
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -37,7 +38,10 @@ var lastmodForms = []struct {
 // ±hh:mm), as the W3C note says; anything else fails with [ErrLastmod].
 func ParseLastmod(s string) (start, end time.Time, err error) {
 	s = strings.TrimSpace(s)
-	for _, f := range lastmodForms {
+	// Most precise first: a sitemap's lastmod is mostly a time with
+	// seconds, and a failed parse costs an error. A text parses in one
+	// form only, so the order changes nothing else.
+	for _, f := range slices.Backward(lastmodForms) {
 		if t, err := time.Parse(f.layout, s); err == nil {
 			return t, f.span(t), nil
 		}

@@ -74,3 +74,26 @@ func FuzzParseLastmod(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseLastmodOrder: ParseLastmod, which tries the most precise form
+// first, gives what trying the forms in lastmodForms' order gives: a
+// text parses in one form only.
+func FuzzParseLastmodOrder(f *testing.F) {
+	for _, s := range []string{"2026", "2026-02", " 2026-12-01 ", "2026-12-01T10:30+01:00", "2026-12-01T10:30:15Z", "2026-12-01T10:30:15.25-02:00", "2026-12-01T10:30:15", "2026-13-01", "0000", "2026-12-01T10:30:15.Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		start, end, err := ParseLastmod(s)
+		for _, form := range lastmodForms {
+			if v, ferr := time.Parse(form.layout, strings.TrimSpace(s)); ferr == nil {
+				if err != nil || !start.Equal(v) || !end.Equal(form.span(v)) {
+					t.Fatalf("ParseLastmod(%q) = %v, %v, %v; the first form (%s) gives %v, %v", s, start, end, err, form.layout, v, form.span(v))
+				}
+				return
+			}
+		}
+		if err == nil {
+			t.Fatalf("ParseLastmod(%q) = %v, %v; no form parses it", s, start, end)
+		}
+	})
+}

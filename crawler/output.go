@@ -97,6 +97,7 @@ type JSONOutput struct {
 	sink   LineSink
 	fields []string // nil: every field
 	buf    bytes.Buffer
+	splice []byte // a record carried forward, spliced (spliceRecord)
 }
 
 // NewJSONOutput returns a [ResultWriter] that writes each result as one
@@ -176,9 +177,10 @@ func (o *JSONOutput) encode(r *Result) ([]byte, error) {
 	full := bytes.TrimRight(o.buf.Bytes(), "\n")
 	if r.carry != nil {
 		var err error
-		if full, err = spliceRecord(layout(), full, r.carry); err != nil {
+		if o.splice, err = spliceRecord(layout(), o.splice[:0], full, r.carry); err != nil {
 			return nil, err
 		}
+		full = o.splice
 	}
 	if o.fields == nil {
 		return full, nil

@@ -61,7 +61,7 @@ func BenchmarkCarry304(b *testing.B) {
 			b.Fatal(err)
 		}
 		res := &Result{URL: prev.URL, FinalURL: prev.URL, Status: 304, Change: ChangeUnchanged, FetchedAt: Timestamp{time.Now()}}
-		if err := carryRecord(res, p, false); err != nil {
+		if err := carryRecord(res, p); err != nil {
 			b.Fatal(err)
 		}
 		if err := o.Write(context.Background(), res); err != nil {

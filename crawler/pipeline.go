@@ -584,8 +584,15 @@ func (r *run) addSitemaps(ctx context.Context, out *structured.SendStream[finish
 				return nil
 			}
 			r.noteLastmod(loc, lastmod)
-			_, err := AddRequest(ctx, r.frontier, Request{URL: loc, Source: "sitemap"})
-			return err
+			if _, err := AddRequest(ctx, r.frontier, Request{URL: loc, Source: "sitemap"}); err != nil {
+				return err
+			}
+			if r.links != nil {
+				// Handed to the frontier: a page's link to it is skipped
+				// as one another page handed over.
+				r.links.add(r.links.key(loc))
+			}
+			return nil
 		}, skipped)
 		if ex := captured(); len(ex) > 0 {
 			prepared, perr := r.prepare(ctx, nil, ex)
@@ -749,7 +756,7 @@ func (r *run) process(ctx context.Context, req Request) (*Result, *pageFetch, er
 				return nil, nil, sinceErr(ctx, err)
 			}
 			if r.cfg.Crawl {
-				if err := r.addLinks(ctx, req, res.Links); err != nil {
+				if err := r.addResultLinks(ctx, req, res, nil); err != nil {
 					return nil, nil, err
 				}
 			}
@@ -829,15 +836,16 @@ func (r *run) process(ctx context.Context, req Request) (*Result, *pageFetch, er
 		}
 	}
 	if r.cfg.Since != nil {
-		if err := applyChange(ctx, r.cfg.Since, res, prev, r.cfg.Crawl); err != nil {
+		if err := applyChange(ctx, r.cfg.Since, res, prev); err != nil {
 			return nil, nil, sinceErr(ctx, err)
-		}
-		if res.Status == http.StatusNotModified {
-			links = res.Links // an unchanged page's links keep the crawl going
 		}
 	}
 	if r.cfg.Crawl && resp != nil && err == nil {
-		if err := r.addLinks(ctx, req, links); err != nil {
+		add := r.addLinks
+		if r.cfg.Since != nil && res.Status == http.StatusNotModified {
+			add = r.addResultLinks // an unchanged page's links keep the crawl going
+		}
+		if err := add(ctx, req, res, links); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -855,8 +863,7 @@ func (r *run) limits() Limits {
 // written, and a resumed run would never find its links again. An error
 // (a frontier that cannot take them) is returned, and the page is then
 // left undone.
-func (r *run) addLinks(ctx context.Context, req Request, links []string) error {
-	ctx = context.WithoutCancel(ctx) // the crawl queue is unbounded: Add does not wait
+func (r *run) addLinks(ctx context.Context, req Request, _ *Result, links []string) error {
 	for _, link := range links {
 		var h1, h2 uint64
 		if r.links != nil {
@@ -864,15 +871,42 @@ func (r *run) addLinks(ctx context.Context, req Request, links []string) error {
 				continue // handed to the frontier before, which has seen it
 			}
 		}
-		if r.cfg.Scope != nil && r.cfg.Scope.Check(link, req.Depth+1) != nil {
-			continue
+		if err := r.addLink(ctx, req, link, h1, h2); err != nil {
+			return err
 		}
-		if _, err := AddRequest(ctx, r.frontier, Request{URL: link, Depth: req.Depth + 1, Source: req.URL}); err != nil {
-			return fmt.Errorf("queue links of %s: %w", RedactURL(req.URL), err)
+	}
+	return nil
+}
+
+// addResultLinks is addLinks of the links of res, a record carried
+// forward: read from the record as written (res.carry), a string made
+// only of those the link cache does not have, or res.Links when res was
+// decoded whole.
+func (r *run) addResultLinks(ctx context.Context, req Request, res *Result, _ []string) error {
+	if res.carry == nil || r.links == nil {
+		return r.addLinks(ctx, req, res, res.Links)
+	}
+	return forCarriedLinks(layout(), res.carry, func(link []byte) error {
+		h1, h2 := r.links.keyBytes(link)
+		if r.links.has(h1, h2) {
+			return nil
 		}
-		if r.links != nil {
-			r.links.add(h1, h2)
-		}
+		return r.addLink(ctx, req, string(link), h1, h2)
+	})
+}
+
+// addLink hands link, found on req's page, to the frontier when the scope
+// allows it, and remembers it in the link cache under h1, h2.
+func (r *run) addLink(ctx context.Context, req Request, link string, h1, h2 uint64) error {
+	ctx = context.WithoutCancel(ctx) // the crawl queue is unbounded: Add does not wait
+	if r.cfg.Scope != nil && r.cfg.Scope.refuses(link, req.Depth+1) {
+		return nil
+	}
+	if _, err := AddRequest(ctx, r.frontier, Request{URL: link, Depth: req.Depth + 1, Source: req.URL}); err != nil {
+		return fmt.Errorf("queue links of %s: %w", RedactURL(req.URL), err)
+	}
+	if r.links != nil {
+		r.links.add(h1, h2)
 	}
 	return nil
 }

@@ -188,6 +188,75 @@ func (s *Scope) Check(raw string, depth int) error {
 	return newError(KindOutOfScope, raw, errors.New("matches no --include expression"))
 }
 
+// refuses reports whether Check(raw, depth) returns an error, as Check
+// does, but without parsing raw when its host alone tells (outsideFast):
+// a crawl's pages link to many other sites, and their parse was most of
+// what such a link cost.
+func (s *Scope) refuses(raw string, depth int) bool {
+	return s.outsideFast(raw) || s.Check(raw, depth) != nil
+}
+
+// outsideFast reports whether raw is certainly outside the scope by its
+// mode (ScopeHost, ScopeHostAnyPort) without parsing it: an http or
+// https URL, written in lower case, whose authority is a plain host name
+// (see plainHostName), without a port or user info, that is not the host
+// of a seed. Parsing such a URL gives that host and the scheme's default
+// port, or fails. False when it does not know.
+func (s *Scope) outsideFast(raw string) bool {
+	if s.opts.Mode != ScopeHost && s.opts.Mode != ScopeHostAnyPort {
+		return false
+	}
+	var rest string
+	switch {
+	case strings.HasPrefix(raw, "https://"):
+		rest = raw[len("https://"):]
+	case strings.HasPrefix(raw, "http://"):
+		rest = raw[len("http://"):]
+	default:
+		return false
+	}
+	host := rest
+	if end := strings.IndexAny(rest, "/?#"); end >= 0 {
+		host = rest[:end]
+	}
+	if !plainHostName(host) {
+		return false
+	}
+	if s.opts.Mode == ScopeHost {
+		return !s.sites[sameSiteHost(host)+" default"] // siteKey with the default port
+	}
+	return !s.hosts[sameSiteHost(host)]
+}
+
+// plainHostName reports whether h is a host name that a URL parser keeps
+// as it is: labels of lower-case ASCII letters, digits and '-', none
+// empty, the last one starting with a letter (not a number, so not an
+// IPv4 address), and no "xn--" (whose IDNA decoding may refuse it).
+func plainHostName(h string) bool {
+	if h == "" || len(h) > 253 || strings.Contains(h, "xn--") {
+		return false
+	}
+	label := 0 // length of the label so far
+	for i := 0; i < len(h); i++ {
+		switch c := h[i]; {
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-':
+			label++
+		case c == '.':
+			if label == 0 {
+				return false
+			}
+			label = 0
+		default:
+			return false
+		}
+	}
+	if label == 0 {
+		return false // empty, or a trailing dot
+	}
+	last := h[strings.LastIndexByte(h, '.')+1]
+	return last >= 'a' && last <= 'z'
+}
+
 // AllowsSitemap reports whether the sitemap file at raw may be read for
 // the crawl: it must be in the scope by its mode alone (--include,
 // --exclude and --depth are about pages), except that in ScopePrefix it

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-func mustParseURLs(t *testing.T, raws ...string) []*url.URL {
+func mustParseURLs(t testing.TB, raws ...string) []*url.URL {
 	t.Helper()
 	var us []*url.URL
 	for _, r := range raws {
@@ -238,4 +238,70 @@ func TestScopeModeNames(t *testing.T) {
 	if n := len(ScopeModeNames()); n != 5 {
 		t.Errorf("%d scope modes, want 5", n)
 	}
+}
+
+// outsideFastSeeds are the seeds the fast refusal is checked against:
+// names, www forms, an IP with a port, localhost.
+var outsideFastSeeds = []string{"https://example.com/docs/", "http://www.shop.test/", "http://127.0.0.1:8080/a/", "http://localhost/", "http://a-b.c9.example/"}
+
+// TestScopeOutsideFast: the refusal by host without a parse answers for
+// plain external links, and never refuses what Check allows.
+func TestScopeOutsideFast(t *testing.T) {
+	for _, tt := range []struct {
+		url  string
+		fast bool // refused without a parse
+	}{
+		{"https://example.org/ext/7/0", true},
+		{"http://example.org", true},
+		{"https://blog.example.com/?q=1", true},
+		{"http://other.test#x", true},
+		{"https://example.com/other", false},    // in scope
+		{"http://www.example.com/", false},      // in scope (www form)
+		{"https://shop.test/", false},           // in scope (www form of the seed)
+		{"http://localhost/x", false},           // in scope
+		{"http://a-b.c9.example/", false},       // in scope
+		{"http://127.0.0.1:8080/z", false},      // a port: parsed
+		{"http://127.1/", false},                // a number: parsed
+		{"http://0x7f.1/", false},               // a number: parsed
+		{"http://example.org:80/", false},       // a port
+		{"http://EXAMPLE.org/", false},          // upper case
+		{"HTTP://example.org/", false},          // upper case scheme
+		{"http://user@example.org/", false},     // user info
+		{"http://example.org./", false},         // trailing dot
+		{"http://xn--nxasmq6b.example/", false}, // IDNA
+		{"http://exa\tmple.org/", false},        // a tab, removed by parsing
+		{`http://example.org\@localhost/`, false},
+		{"ftp://example.org/", false},
+		{"//example.org/", false},
+	} {
+		for _, mode := range []ScopeMode{ScopeHost, ScopeHostAnyPort, ScopeDomain, ScopePrefix, ScopeAny} {
+			s := NewScope(mustParseURLs(t, outsideFastSeeds...), ScopeOptions{Mode: mode})
+			want := tt.fast && (mode == ScopeHost || mode == ScopeHostAnyPort)
+			if got := s.outsideFast(tt.url); got != want {
+				t.Errorf("%v: outsideFast(%q) = %v, want %v", mode, tt.url, got, want)
+			}
+			if s.refuses(tt.url, 1) != (s.Check(tt.url, 1) != nil) {
+				t.Errorf("%v: refuses(%q) = %v, Check: %v", mode, tt.url, s.refuses(tt.url, 1), s.Check(tt.url, 1))
+			}
+		}
+	}
+}
+
+// FuzzScopeOutsideFast: a URL refused without a parse is refused by
+// Check.
+func FuzzScopeOutsideFast(f *testing.F) {
+	for _, u := range []string{"https://example.org/x", "http://127.1/", "http://www.example.com/", "http://example.org\\@localhost/", "http://localhost./", "http://shop.test"} {
+		f.Add(u)
+	}
+	scopes := []*Scope{
+		NewScope(mustParseURLs(f, outsideFastSeeds...), ScopeOptions{Mode: ScopeHost}),
+		NewScope(mustParseURLs(f, outsideFastSeeds...), ScopeOptions{Mode: ScopeHostAnyPort}),
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		for _, s := range scopes {
+			if s.outsideFast(raw) && s.Check(raw, 1) == nil {
+				t.Fatalf("%v: %q refused by its host, allowed by Check", s.opts.Mode, raw)
+			}
+		}
+	})
 }

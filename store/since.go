@@ -10,13 +10,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/trawl-dev/trawl/internal/gcpolicy"
 )
 
 // sinceGCPercent is the GC percentage while an index is built.
@@ -132,7 +133,7 @@ func OpenSince(ctx context.Context, paths []string) (idx *SinceIndex, missing []
 	// The build makes garbage (a line and its strings a record) while the
 	// index grows: collecting sooner keeps the peak near the index's size
 	// (1,000,000 records: 142 MiB of RSS instead of 233).
-	defer debug.SetGCPercent(debug.SetGCPercent(sinceGCPercent))
+	defer gcpolicy.Lower(sinceGCPercent)()
 	defer func() {
 		if err != nil {
 			idx.Close()
@@ -409,7 +410,7 @@ func (idx *SinceIndex) MarkReached(u string) {
 // records back is collected sooner meanwhile, as while the index is
 // built, so that the heap stays near the index's size.
 func (idx *SinceIndex) Unreached(yield func(e SinceEntry) error) error {
-	defer debug.SetGCPercent(debug.SetGCPercent(sinceGCPercent))
+	defer gcpolicy.Lower(sinceGCPercent)()
 	for n := range idx.slots {
 		if idx.reached.has(uint32(n)) || idx.slots[n].flags&slotOK == 0 {
 			continue
