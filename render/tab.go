@@ -6,11 +6,17 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/css"
+	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"github.com/trawl-dev/trawl/structured"
 )
 
 // tab is an open tab of a site's browser context. It renders one page at
@@ -85,37 +91,80 @@ func openTab(ctx, browserCtx context.Context, bctx cdp.BrowserContextID, site st
 		patterns = append(patterns, &fetch.RequestPattern{URLPattern: "*", ResourceType: rt})
 	}
 	err = call(tctx, func(ctx context.Context) error {
-		_, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
-			Width: viewportWidth, Height: viewportHeight, DeviceScaleFactor: 1,
+		// The commands are independent: sent at once, they cost the
+		// tab's opening one round trip instead of one each.
+		return structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
+			for _, c := range tabSetup(patterns) {
+				tg.StartSoon(func(ctx context.Context) error { return c(ctx) })
+			}
+			return nil
 		})
-		if err != nil {
-			return err
-		}
-		// Every tab is shown and focused as far as its page can tell,
-		// whether or not it is the front tab of its window: a hidden page
-		// gets no requestAnimationFrame and throttled timers, and would be
-		// read with whatever it had drawn before it was hidden.
-		_, err = chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
-		if err != nil {
-			return err
-		}
-		// The network domain keeps no bodies: by default it keeps up
-		// to 100 MB of them for Network.getResponseBody, which trawl
-		// never asks for, in the renderer, which a kept tab would fill.
-		_, err = chromedp.Call(ctx, network.Enable, network.EnableParams{
-			MaxTotalBufferSize: ptr[int64](0), MaxResourceBufferSize: ptr[int64](0), MaxPostDataSize: ptr[int64](0),
-		})
-		if err != nil {
-			return err
-		}
-		_, err = chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: patterns})
-		return err
 	})
 	if err != nil {
 		cancel()
 		return nil, tabError(ctx, "set up the tab", err)
 	}
 	return t, nil
+}
+
+// tabSetup are the commands that set up a new tab for its pages, the
+// interception of the documents and of the blocked resource types by
+// patterns.
+func tabSetup(patterns []*fetch.RequestPattern) []func(ctx context.Context) error {
+	return []func(ctx context.Context) error{
+		func(ctx context.Context) error {
+			_, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+				Width: viewportWidth, Height: viewportHeight, DeviceScaleFactor: 1,
+			})
+			return err
+		},
+		// Every tab is shown and focused as far as its page can tell,
+		// whether or not it is the front tab of its window: a hidden page
+		// gets no requestAnimationFrame and throttled timers, and would be
+		// read with whatever it had drawn before it was hidden.
+		func(ctx context.Context) error {
+			_, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
+			return err
+		},
+		// The network domain keeps no bodies: by default it keeps up to
+		// 100 MB of them for Network.getResponseBody, which trawl never
+		// asks for, in the renderer, which a kept tab would fill.
+		func(ctx context.Context) error {
+			_, err := chromedp.Call(ctx, network.Enable, network.EnableParams{
+				MaxTotalBufferSize: ptr[int64](0), MaxResourceBufferSize: ptr[int64](0), MaxPostDataSize: ptr[int64](0),
+			})
+			return err
+		},
+		func(ctx context.Context) error {
+			_, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: patterns})
+			return err
+		},
+		// chromedp enables these domains on every target it attaches to,
+		// for its own actions, which trawl does not use. Their events
+		// cost the browser, the renderer and the reading goroutine work
+		// on every page: DOM.documentUpdated makes chromedp fetch the new
+		// document's root (DOM.getDocument) at each navigation, CSS
+		// reports every style sheet, Runtime every execution context and
+		// console message, Log every log entry, and target discovery
+		// tells each tab about every other tab's navigations. The
+		// document is read with Runtime.evaluate, which needs none of
+		// them; the Page and Network domains that the wait needs stay.
+		func(ctx context.Context) error { _, err := chromedp.Call(ctx, dom.Disable, cdp.Empty{}); return err },
+		func(ctx context.Context) error { _, err := chromedp.Call(ctx, css.Disable, cdp.Empty{}); return err },
+		func(ctx context.Context) error {
+			_, err := chromedp.Call(ctx, runtime.Disable, cdp.Empty{})
+			return err
+		},
+		func(ctx context.Context) error { _, err := chromedp.Call(ctx, log.Disable, cdp.Empty{}); return err },
+		func(ctx context.Context) error {
+			_, err := chromedp.Call(ctx, target.SetDiscoverTargets, target.SetDiscoverTargetsParams{Discover: false})
+			return err
+		},
+		func(ctx context.Context) error {
+			_, err := chromedp.Call(ctx, target.SetAutoAttach, target.SetAutoAttachParams{AutoAttach: false})
+			return err
+		},
+	}
 }
 
 // dispatch is the tab's event listener: it runs on chromedp's reading
