@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -201,6 +202,9 @@ func (r *Renderer) renderOnce(ctx context.Context, resp *crawler.Response) (*cra
 		defer b.leave(site)
 		var t *tab
 		t, err = b.takeTab(ctx, site, bctx, r.cfg.Tabs, r.blocked)
+		if err == nil && t.pages == tabPages-spareAhead {
+			r.openSpare(b, site, bctx)
+		}
 		if err == nil {
 			var out *crawler.Rendered
 			var keep bool
@@ -220,6 +224,54 @@ func (r *Renderer) renderOnce(ctx context.Context, resp *crawler.Response) (*cra
 		return nil, false, err
 	}
 	return nil, b.died(ctx), err
+}
+
+// spareAhead is how many pages before a tab's last (see tabPages) its
+// successor starts opening: a page takes 250 ms with --render-wait
+// load on the benchmark's site, and a tab half a second to open.
+const spareAhead = 2
+
+// openSpare opens a tab for the pages of site in the background, to
+// follow a tab that is rendering one of its last pages (see tabPages):
+// a new tab costs a new renderer process and a score of CDP round trips
+// (measured: half a second under load), which the page after the last
+// would otherwise wait for. It is put with the site's idle tabs when it
+// is ready; a page that finds none idle in the meantime waits for it
+// rather than opening another (see takeTab).
+func (r *Renderer) openSpare(b *browserConn, site string, bctx cdp.BrowserContextID) {
+	b.mu.Lock()
+	if b.retiring || b.closed {
+		b.mu.Unlock()
+		return
+	}
+	done := make(chan struct{})
+	b.spares[site] = append(b.spares[site], done)
+	b.open++
+	b.opened++
+	b.spared++
+	b.mu.Unlock()
+	r.tg.StartSoon(func(ctx context.Context) error {
+		t, err := openTab(ctx, b.ctx, bctx, site, r.blocked)
+		b.mu.Lock()
+		defer close(done)
+		defer b.mu.Unlock()
+		b.spares[site] = slices.DeleteFunc(b.spares[site], func(c chan struct{}) bool { return c == done })
+		if len(b.spares[site]) == 0 {
+			delete(b.spares, site)
+		}
+		if err != nil {
+			b.open--
+			return nil
+		}
+		if s, ok := b.sites[site]; !ok || s.id != bctx || b.closed || b.retiring {
+			b.open-- // its browser context, or its browser, is going away
+			t.cancel()
+			return nil
+		}
+		t.last = time.Now()
+		b.idle[site] = append(b.idle[site], t)
+		return nil
+	})
 }
 
 // acquire returns the browser to render on, starting one when there is
@@ -281,7 +333,7 @@ func (r *Renderer) launch(ctx context.Context) (*browserConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &browserConn{proc: p, proxy: r.proxy.addr(), sites: map[string]*siteContext{}, idle: map[string][]*tab{}}
+	b := &browserConn{proc: p, proxy: r.proxy.addr(), sites: map[string]*siteContext{}, idle: map[string][]*tab{}, spares: map[string][]chan struct{}{}}
 	r.all.Store(b, true)
 	// chromedp keeps the connection in a context: the browser's handle,
 	// which lives until close, not any caller's request.
@@ -316,10 +368,12 @@ type browserConn struct {
 	users    int
 	retiring bool
 	sites    map[string]*siteContext
-	idle     map[string][]*tab // tabs between two pages, by site (see takeTab)
-	open     int               // tabs open, rendering or idle
-	opened   int               // tabs ever opened
-	blanks   int               // times a tab was taken to about:blank after a page
+	idle     map[string][]*tab          // tabs between two pages, by site (see takeTab)
+	spares   map[string][]chan struct{} // the tabs opening for a site (see openSpare): each closed once idle or failed
+	open     int                        // tabs open, rendering or idle
+	opened   int                        // tabs ever opened
+	spared   int                        // of them, opened ahead by openSpare
+	blanks   int                        // times a tab was taken to about:blank after a page
 	closed   bool
 }
 

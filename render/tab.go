@@ -213,7 +213,9 @@ func (t *tab) retire(job *pageJob) {
 }
 
 // takeTab returns an open tab of site in the browser context bctx: one
-// kept from an earlier page when there is one, else a new one. The
+// kept from an earlier page when there is one, else the one opening for
+// the site ahead of need (see openSpare) once it is open, else a new
+// one. The
 // browser keeps at most max tabs open, idle or not: to open one past
 // that, the idle tab of another site that waited longest is closed.
 func (b *browserConn) takeTab(ctx context.Context, site string, bctx cdp.BrowserContextID, max int, blocked map[network.ResourceType]bool) (*tab, error) {
@@ -224,15 +226,31 @@ func (b *browserConn) takeTab(ctx context.Context, site string, bctx cdp.Browser
 		}
 	}()
 	b.mu.Lock()
-	for list := b.idle[site]; len(list) > 0; list = b.idle[site] {
-		t := list[len(list)-1]
-		b.idle[site] = list[:len(list)-1]
-		if t.alive() {
-			b.mu.Unlock()
-			return t, nil
+	for {
+		for list := b.idle[site]; len(list) > 0; list = b.idle[site] {
+			t := list[len(list)-1]
+			b.idle[site] = list[:len(list)-1]
+			if t.alive() {
+				b.mu.Unlock()
+				return t, nil
+			}
+			b.open--
+			stale = append(stale, t)
 		}
-		b.open--
-		stale = append(stale, t)
+		spares := b.spares[site]
+		if len(spares) == 0 {
+			break
+		}
+		spare := spares[0]
+		// A tab of the site is opening (see openSpare): it is ready
+		// sooner than one opened now.
+		b.mu.Unlock()
+		select {
+		case <-spare:
+		case <-ctx.Done():
+			return nil, tabError(ctx, "open tab", ctx.Err())
+		}
+		b.mu.Lock()
 	}
 	if b.open >= max {
 		if t := b.oldestIdleLocked(); t != nil {

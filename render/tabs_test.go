@@ -297,3 +297,27 @@ console.log("page", `+strconv.Quote(i)+`); document.title = "page `+i+`";
 		}
 	})
 }
+
+// TestRenderSpareTab: the tab that follows a tab worn out by its pages
+// (tabPages) is opened while that tab renders its last pages, not by
+// the page after them: tabPages+1 pages one after another in one tab
+// open 2 tabs, the second ahead, and every page is rendered.
+func TestRenderSpareTab(t *testing.T) {
+	srv := httptest.NewServer(busyPages())
+	defer srv.Close()
+	withRenderer(t, crawler.Config{IgnoreRobots: true, PerHost: -1}, Config{Tabs: 1, Wait: Wait{Kind: WaitLoad}, Timeout: 5 * time.Second}, func(ctx context.Context, f *crawler.Fetcher, r *Renderer) {
+		for i := range tabPages + 1 {
+			out := renderURL(ctx, t, f, r, fmt.Sprintf("%s/p/%d", srv.URL, i))
+			mustContain(t, string(out.HTML), fmt.Sprintf("<title>page %d</title>", i))
+		}
+		r.mu.Lock(ctx)
+		b := r.cur
+		r.mu.Unlock()
+		b.mu.Lock()
+		opened, spared := b.opened, b.spared
+		b.mu.Unlock()
+		if opened != 2 || spared != 1 {
+			t.Errorf("%d pages in 1 tab: %d tabs opened, %d of them ahead, want 2 and 1", tabPages+1, opened, spared)
+		}
+	})
+}
