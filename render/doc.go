@@ -7,13 +7,14 @@
 // To render, the Renderer waits for one of its tabs (a
 // structured.CapacityLimiter of Config.Tabs), takes a tab of the browser
 // context of the page's site (one kept from an earlier page of the site,
-// or a new one), intercepts the navigation with Fetch.requestPaused and
-// answers it with the bytes already fetched (Fetch.fulfillRequest), lets
-// every other request go to the proxy, waits as Config.Wait says (capped
-// by Config.Timeout), serialises the document, and takes the tab to
-// about:blank, where it waits for the next page of the site (a tab is
-// closed after 10 pages, a page that timed out or failed, or when
-// another site needs the room). The crawler then extracts from that
+// one opened ahead for it, or a new one), intercepts the navigation
+// with Fetch.requestPaused and answers it with the bytes already fetched
+// (Fetch.fulfillRequest), lets every other request go to the proxy,
+// waits as Config.Wait says (capped by Config.Timeout), serialises the
+// document, and takes the tab to about:blank, where it waits for the
+// next page of the site (a tab is closed after 10 pages, its successor
+// opened while it renders its last two; after a page that timed out or
+// failed; or when another site needs the room). The crawler then extracts from that
 // document. Events are told apart by the document loader they name, so
 // that a late event of an earlier page in the tab is never taken for
 // one of the page now.
@@ -29,8 +30,9 @@
 // started from a goroutine locked to its OS thread for the browser's
 // whole life, with a parent-death signal, so that it dies with trawl even
 // on kill -9; trawl is a child subreaper and reaps the group's helpers.
-// It is replaced every Config.Recycle pages and when it crashes (the page
-// in flight is rendered once more). [Run] kills every browser before it
+// It is replaced every Config.Recycle pages, by a browser started a few
+// pages before (its tabs for the sites of the old one open when it takes
+// over), and when it crashes (the page in flight is rendered once more). [Run] kills every browser before it
 // returns, on error, cancellation and panic alike.
 //
 // CDP: chromedp calls an event listener on the goroutine that reads the

@@ -6,11 +6,17 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/css"
+	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"github.com/trawl-dev/trawl/structured"
 )
 
 // tab is an open tab of a site's browser context. It renders one page at
@@ -85,37 +91,80 @@ func openTab(ctx, browserCtx context.Context, bctx cdp.BrowserContextID, site st
 		patterns = append(patterns, &fetch.RequestPattern{URLPattern: "*", ResourceType: rt})
 	}
 	err = call(tctx, func(ctx context.Context) error {
-		_, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
-			Width: viewportWidth, Height: viewportHeight, DeviceScaleFactor: 1,
+		// The commands are independent: sent at once, they cost the
+		// tab's opening one round trip instead of one each.
+		return structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
+			for _, c := range tabSetup(patterns) {
+				tg.StartSoon(func(ctx context.Context) error { return c(ctx) })
+			}
+			return nil
 		})
-		if err != nil {
-			return err
-		}
-		// Every tab is shown and focused as far as its page can tell,
-		// whether or not it is the front tab of its window: a hidden page
-		// gets no requestAnimationFrame and throttled timers, and would be
-		// read with whatever it had drawn before it was hidden.
-		_, err = chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
-		if err != nil {
-			return err
-		}
-		// The network domain keeps no bodies: by default it keeps up
-		// to 100 MB of them for Network.getResponseBody, which trawl
-		// never asks for, in the renderer, which a kept tab would fill.
-		_, err = chromedp.Call(ctx, network.Enable, network.EnableParams{
-			MaxTotalBufferSize: ptr[int64](0), MaxResourceBufferSize: ptr[int64](0), MaxPostDataSize: ptr[int64](0),
-		})
-		if err != nil {
-			return err
-		}
-		_, err = chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: patterns})
-		return err
 	})
 	if err != nil {
 		cancel()
 		return nil, tabError(ctx, "set up the tab", err)
 	}
 	return t, nil
+}
+
+// tabSetup are the commands that set up a new tab for its pages, the
+// interception of the documents and of the blocked resource types by
+// patterns.
+func tabSetup(patterns []*fetch.RequestPattern) []func(ctx context.Context) error {
+	return []func(ctx context.Context) error{
+		func(ctx context.Context) error {
+			_, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+				Width: viewportWidth, Height: viewportHeight, DeviceScaleFactor: 1,
+			})
+			return err
+		},
+		// Every tab is shown and focused as far as its page can tell,
+		// whether or not it is the front tab of its window: a hidden page
+		// gets no requestAnimationFrame and throttled timers, and would be
+		// read with whatever it had drawn before it was hidden.
+		func(ctx context.Context) error {
+			_, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
+			return err
+		},
+		// The network domain keeps no bodies: by default it keeps up to
+		// 100 MB of them for Network.getResponseBody, which trawl never
+		// asks for, in the renderer, which a kept tab would fill.
+		func(ctx context.Context) error {
+			_, err := chromedp.Call(ctx, network.Enable, network.EnableParams{
+				MaxTotalBufferSize: ptr[int64](0), MaxResourceBufferSize: ptr[int64](0), MaxPostDataSize: ptr[int64](0),
+			})
+			return err
+		},
+		func(ctx context.Context) error {
+			_, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: patterns})
+			return err
+		},
+		// chromedp enables these domains on every target it attaches to,
+		// for its own actions, which trawl does not use. Their events
+		// cost the browser, the renderer and the reading goroutine work
+		// on every page: DOM.documentUpdated makes chromedp fetch the new
+		// document's root (DOM.getDocument) at each navigation, CSS
+		// reports every style sheet, Runtime every execution context and
+		// console message, Log every log entry, and target discovery
+		// tells each tab about every other tab's navigations. The
+		// document is read with Runtime.evaluate, which needs none of
+		// them; the Page and Network domains that the wait needs stay.
+		func(ctx context.Context) error { _, err := chromedp.Call(ctx, dom.Disable, cdp.Empty{}); return err },
+		func(ctx context.Context) error { _, err := chromedp.Call(ctx, css.Disable, cdp.Empty{}); return err },
+		func(ctx context.Context) error {
+			_, err := chromedp.Call(ctx, runtime.Disable, cdp.Empty{})
+			return err
+		},
+		func(ctx context.Context) error { _, err := chromedp.Call(ctx, log.Disable, cdp.Empty{}); return err },
+		func(ctx context.Context) error {
+			_, err := chromedp.Call(ctx, target.SetDiscoverTargets, target.SetDiscoverTargetsParams{Discover: false})
+			return err
+		},
+		func(ctx context.Context) error {
+			_, err := chromedp.Call(ctx, target.SetAutoAttach, target.SetAutoAttachParams{AutoAttach: false})
+			return err
+		},
+	}
 }
 
 // dispatch is the tab's event listener: it runs on chromedp's reading
@@ -164,7 +213,9 @@ func (t *tab) retire(job *pageJob) {
 }
 
 // takeTab returns an open tab of site in the browser context bctx: one
-// kept from an earlier page when there is one, else a new one. The
+// kept from an earlier page when there is one, else the one opening for
+// the site ahead of need (see openSpare) once it is open, else a new
+// one. The
 // browser keeps at most max tabs open, idle or not: to open one past
 // that, the idle tab of another site that waited longest is closed.
 func (b *browserConn) takeTab(ctx context.Context, site string, bctx cdp.BrowserContextID, max int, blocked map[network.ResourceType]bool) (*tab, error) {
@@ -175,15 +226,31 @@ func (b *browserConn) takeTab(ctx context.Context, site string, bctx cdp.Browser
 		}
 	}()
 	b.mu.Lock()
-	for list := b.idle[site]; len(list) > 0; list = b.idle[site] {
-		t := list[len(list)-1]
-		b.idle[site] = list[:len(list)-1]
-		if t.alive() {
-			b.mu.Unlock()
-			return t, nil
+	for {
+		for list := b.idle[site]; len(list) > 0; list = b.idle[site] {
+			t := list[len(list)-1]
+			b.idle[site] = list[:len(list)-1]
+			if t.alive() {
+				b.mu.Unlock()
+				return t, nil
+			}
+			b.open--
+			stale = append(stale, t)
 		}
-		b.open--
-		stale = append(stale, t)
+		spares := b.spares[site]
+		if len(spares) == 0 {
+			break
+		}
+		spare := spares[0]
+		// A tab of the site is opening (see openSpare): it is ready
+		// sooner than one opened now.
+		b.mu.Unlock()
+		select {
+		case <-spare:
+		case <-ctx.Done():
+			return nil, tabError(ctx, "open tab", ctx.Err())
+		}
+		b.mu.Lock()
 	}
 	if b.open >= max {
 		if t := b.oldestIdleLocked(); t != nil {
@@ -238,6 +305,25 @@ func (b *browserConn) putTab(t *tab, keep bool) {
 	b.open--
 	b.mu.Unlock()
 	t.cancel()
+}
+
+// tabsBySite is how many tabs each site has open, rendering or idle,
+// at most max in all.
+func (b *browserConn) tabsBySite(max int) map[string]int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := map[string]int{}
+	n := 0
+	for site, s := range b.sites {
+		for range s.users + len(b.idle[site]) {
+			if n == max {
+				return out
+			}
+			out[site]++
+			n++
+		}
+	}
+	return out
 }
 
 // idleOf is how many idle tabs site has.

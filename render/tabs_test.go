@@ -236,3 +236,115 @@ func TestRenderTabPageToPage(t *testing.T) {
 		})
 	}
 }
+
+// TestRenderTabDomainsOff: a kept tab's pages send trawl no events of
+// the domains chromedp enables and trawl does not use (DOM, CSS,
+// Runtime, Log, Target), though they have style sheets, scripts,
+// console messages and frames; the Page and Network events the wait
+// needs still come, and the document is still read.
+func TestRenderTabDomainsOff(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := strings.TrimPrefix(r.URL.Path, "/p/")
+		htmlPage(`<html><head><title>stale</title><style>p { color: red }</style></head><body><p>text</p>
+<iframe srcdoc="<p>frame</p>"></iframe><script>
+console.log("page", `+strconv.Quote(i)+`); document.title = "page `+i+`";
+</script></body></html>`)(w, r)
+	}))
+	defer srv.Close()
+	withRenderer(t, crawler.Config{IgnoreRobots: true, PerHost: -1}, Config{Tabs: 1, Wait: Wait{Kind: WaitLoad}, Timeout: 5 * time.Second}, func(ctx context.Context, f *crawler.Fetcher, r *Renderer) {
+		renderURL(ctx, t, f, r, srv.URL+"/p/0") // opens the tab
+		r.mu.Lock(ctx)
+		b := r.cur
+		r.mu.Unlock()
+		b.mu.Lock()
+		var tb *tab
+		for _, list := range b.idle {
+			tb = list[0]
+		}
+		b.mu.Unlock()
+		if tb == nil {
+			t.Fatal("no tab kept")
+		}
+		var mu sync.Mutex
+		byDomain := map[string]int{}
+		lctx, stop := context.WithCancel(tb.ctx)
+		defer stop()
+		err := chromedp.Listen(lctx, func(ev any) {
+			domain, _, _ := strings.Cut(strings.TrimPrefix(fmt.Sprintf("%T", ev), "*"), ".")
+			mu.Lock()
+			byDomain[domain]++
+			mu.Unlock()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i <= 3; i++ {
+			out := renderURL(ctx, t, f, r, fmt.Sprintf("%s/p/%d", srv.URL, i))
+			mustContain(t, string(out.HTML), fmt.Sprintf("<title>page %d</title>", i))
+		}
+		stop()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, d := range []string{"dom", "css", "runtime", "log", "target"} {
+			if byDomain[d] > 0 {
+				t.Errorf("%d events of the domain %s for 3 pages, want none (all: %v)", byDomain[d], d, byDomain)
+			}
+		}
+		for _, d := range []string{"page", "network"} {
+			if byDomain[d] == 0 {
+				t.Errorf("no event of the domain %s for 3 pages (all: %v)", d, byDomain)
+			}
+		}
+	})
+}
+
+// TestRenderSpareTab: the tab that follows a tab worn out by its pages
+// (tabPages) is opened while that tab renders its last pages, not by
+// the page after them: tabPages+1 pages one after another in one tab
+// open 2 tabs, the second ahead, and every page is rendered.
+func TestRenderSpareTab(t *testing.T) {
+	srv := httptest.NewServer(busyPages())
+	defer srv.Close()
+	withRenderer(t, crawler.Config{IgnoreRobots: true, PerHost: -1}, Config{Tabs: 1, Wait: Wait{Kind: WaitLoad}, Timeout: 5 * time.Second}, func(ctx context.Context, f *crawler.Fetcher, r *Renderer) {
+		for i := range tabPages + 1 {
+			out := renderURL(ctx, t, f, r, fmt.Sprintf("%s/p/%d", srv.URL, i))
+			mustContain(t, string(out.HTML), fmt.Sprintf("<title>page %d</title>", i))
+		}
+		r.mu.Lock(ctx)
+		b := r.cur
+		r.mu.Unlock()
+		b.mu.Lock()
+		opened, spared := b.opened, b.spared
+		b.mu.Unlock()
+		if opened != 2 || spared != 1 {
+			t.Errorf("%d pages in 1 tab: %d tabs opened, %d of them ahead, want 2 and 1", tabPages+1, opened, spared)
+		}
+	})
+}
+
+// TestRenderPrelaunch: the browser that replaces a recycled one starts
+// before the recycling, with a tab open for the site of the pages: the
+// first page on it opens no tab, it takes the one opened ahead.
+func TestRenderPrelaunch(t *testing.T) {
+	srv := httptest.NewServer(busyPages())
+	defer srv.Close()
+	const recycle = 12
+	withRenderer(t, crawler.Config{IgnoreRobots: true, PerHost: -1}, Config{Tabs: 1, Recycle: recycle, Wait: Wait{Kind: WaitLoad}, Timeout: 5 * time.Second}, func(ctx context.Context, f *crawler.Fetcher, r *Renderer) {
+		for i := range recycle + 1 {
+			out := renderURL(ctx, t, f, r, fmt.Sprintf("%s/p/%d", srv.URL, i))
+			mustContain(t, string(out.HTML), fmt.Sprintf("<title>page %d</title>", i))
+		}
+		if n := r.Launches(); n != 2 {
+			t.Errorf("%d browsers for %d pages recycled every %d, want 2", n, recycle+1, recycle)
+		}
+		r.mu.Lock(ctx)
+		b := r.cur
+		r.mu.Unlock()
+		b.mu.Lock()
+		opened, spared := b.opened, b.spared
+		b.mu.Unlock()
+		if opened != 1 || spared != 1 {
+			t.Errorf("the second browser: %d tabs opened, %d of them ahead, want 1 and 1", opened, spared)
+		}
+	})
+}
