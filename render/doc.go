@@ -31,8 +31,8 @@
 // whole life, with a parent-death signal, so that it dies with trawl even
 // on kill -9; trawl is a child subreaper and reaps the group's helpers.
 // It is replaced every Config.Recycle pages, by a browser started a few
-// pages before (its tabs for the sites of the old one open when it takes
-// over), and when it crashes (the page in flight is rendered once more). [Run] kills every browser before it
+// pages before with tabs for the sites of the old one, and when it
+// crashes (the page in flight is rendered once more). [Run] kills every browser before it
 // returns, on error, cancellation and panic alike.
 //
 // CDP: chromedp calls an event listener on the goroutine that reads the
