@@ -30,9 +30,8 @@
 // started from a goroutine locked to its OS thread for the browser's
 // whole life, with a parent-death signal, so that it dies with trawl even
 // on kill -9; trawl is a child subreaper and reaps the group's helpers.
-// It is replaced every Config.Recycle pages, by a browser started a few
-// pages before with tabs for the sites of the old one, and when it
-// crashes (the page in flight is rendered once more). [Run] kills every browser before it
+// It is replaced every Config.Recycle pages, and when it crashes (the
+// page in flight is rendered once more). [Run] kills every browser before it
 // returns, on error, cancellation and panic alike.
 //
 // CDP: chromedp calls an event listener on the goroutine that reads the

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
@@ -39,12 +38,10 @@ type Renderer struct {
 	waitMu  sync.Mutex
 	waiting map[string]int // pages of each site waiting for a tab
 
-	mu       structured.Lock // guards cur, pages and next; held while a browser starts
+	mu       structured.Lock // guards cur and pages; held while a browser starts
 	cur      *browserConn
 	pages    int
-	next     *nextBrowser // the browser starting to replace cur (see prelaunch)
-	all      sync.Map     // *browserConn: every browser not yet closed
-	closing  atomic.Bool  // closeAll has begun
+	all      sync.Map // *browserConn: every browser not yet closed
 	launches int
 }
 
@@ -243,7 +240,7 @@ const spareAhead = 2
 // rather than opening another (see takeTab).
 func (r *Renderer) openSpare(b *browserConn, site string, bctx cdp.BrowserContextID) {
 	b.mu.Lock()
-	if b.retiring || b.closed || b.ending {
+	if b.retiring || b.closed {
 		b.mu.Unlock()
 		return
 	}
@@ -285,10 +282,7 @@ func (r *Renderer) acquire(ctx context.Context) (*browserConn, error) {
 	}
 	defer r.mu.Unlock()
 	if r.cur == nil || r.cur.proc.exited.IsSet() {
-		b, err := r.takeNext(ctx)
-		if b == nil && err == nil {
-			b, err = r.launch(ctx)
-		}
+		b, err := r.launch(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -300,12 +294,6 @@ func (r *Renderer) acquire(ctx context.Context) (*browserConn, error) {
 	b.users++
 	b.mu.Unlock()
 	r.pages++
-	if ahead := 2 * r.cfg.Tabs; r.cfg.Recycle > ahead && r.pages == r.cfg.Recycle-ahead && r.next == nil {
-		b.mu.Lock()
-		b.ending = true
-		b.mu.Unlock()
-		r.prelaunch(b)
-	}
 	if r.pages >= r.cfg.Recycle {
 		// Recycled: new pages go to a new browser; this one closes when
 		// its last page is done.
@@ -315,68 +303,6 @@ func (r *Renderer) acquire(ctx context.Context) (*browserConn, error) {
 		r.cur = nil
 	}
 	return b, nil
-}
-
-// nextBrowser is a browser starting in the background.
-type nextBrowser struct {
-	done structured.Event
-	b    *browserConn // once done: the browser, nil if it failed to start
-}
-
-// prelaunch starts, in the background, the browser that replaces cur
-// when cur is recycled, a few pages (2 × Tabs) before: with its browser
-// contexts and tabs for the sites cur has tabs for (see openSpare), as
-// many as cur has, so that the pages after the recycling find them
-// open, not each wait for a browser to start and then for a tab to
-// open (measured: 1.5 to 4 s under load, with every tab idle). The two
-// browsers run together for those pages only. Called with r.mu held.
-func (r *Renderer) prelaunch(cur *browserConn) {
-	tabs := cur.tabsBySite(r.cfg.Tabs)
-	next := &nextBrowser{}
-	r.next = next
-	r.tg.StartSoon(func(ctx context.Context) error {
-		defer next.done.Set()
-		b, err := r.launch(ctx)
-		if err != nil {
-			return nil // the first page after the recycling starts one
-		}
-		if r.closing.Load() {
-			// The run ended while it started (else closeAll, which
-			// waits for next, closes it).
-			b.close(ctx)
-			r.all.Delete(b)
-			return nil
-		}
-		for site, n := range tabs {
-			bctx, err := b.contextFor(site)
-			if err != nil {
-				continue
-			}
-			for range n {
-				r.openSpare(b, site, bctx)
-			}
-			b.leave(site)
-		}
-		next.b = b
-		return nil
-	})
-}
-
-// takeNext returns the browser prelaunch started, once it started, or
-// nil if there is none or it failed. Called with r.mu held.
-func (r *Renderer) takeNext(ctx context.Context) (*browserConn, error) {
-	next := r.next
-	if next == nil {
-		return nil, nil
-	}
-	if err := next.done.Wait(ctx); err != nil {
-		return nil, err
-	}
-	r.next = nil
-	if next.b == nil || next.b.proc.exited.IsSet() {
-		return nil, nil
-	}
-	return next.b, nil
 }
 
 // release gives back b after one page; a retiring browser closes with
@@ -392,13 +318,8 @@ func (r *Renderer) release(ctx context.Context, b *browserConn) {
 	}
 }
 
-// closeAll closes every browser, shielded and bounded, the one
-// starting in the background (see prelaunch) included.
+// closeAll closes every browser, shielded and bounded.
 func (r *Renderer) closeAll(ctx context.Context) {
-	r.closing.Store(true)
-	if next := r.next; next != nil { // no page renders any more: r.next is left as it is
-		structured.Shielded(ctx, closeTimeout, next.done.Wait)
-	}
 	r.all.Range(func(k, _ any) bool {
 		k.(*browserConn).close(ctx)
 		r.all.Delete(k)
@@ -446,7 +367,6 @@ type browserConn struct {
 	mu       sync.Mutex
 	users    int
 	retiring bool
-	ending   bool // its successor is starting (see prelaunch): it opens no spare tab
 	sites    map[string]*siteContext
 	idle     map[string][]*tab          // tabs between two pages, by site (see takeTab)
 	spares   map[string][]chan struct{} // the tabs opening for a site (see openSpare): each closed once idle or failed

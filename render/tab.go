@@ -307,25 +307,6 @@ func (b *browserConn) putTab(t *tab, keep bool) {
 	t.cancel()
 }
 
-// tabsBySite is how many tabs each site has open, rendering or idle,
-// at most max in all.
-func (b *browserConn) tabsBySite(max int) map[string]int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := map[string]int{}
-	n := 0
-	for site, s := range b.sites {
-		for range s.users + len(b.idle[site]) {
-			if n == max {
-				return out
-			}
-			out[site]++
-			n++
-		}
-	}
-	return out
-}
-
 // idleOf is how many idle tabs site has.
 func (b *browserConn) idleOf(site string) int {
 	b.mu.Lock()

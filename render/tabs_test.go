@@ -321,30 +321,3 @@ func TestRenderSpareTab(t *testing.T) {
 		}
 	})
 }
-
-// TestRenderPrelaunch: the browser that replaces a recycled one starts
-// before the recycling, with a tab open for the site of the pages: the
-// first page on it opens no tab, it takes the one opened ahead.
-func TestRenderPrelaunch(t *testing.T) {
-	srv := httptest.NewServer(busyPages())
-	defer srv.Close()
-	const recycle = 12
-	withRenderer(t, crawler.Config{IgnoreRobots: true, PerHost: -1}, Config{Tabs: 1, Recycle: recycle, Wait: Wait{Kind: WaitLoad}, Timeout: 5 * time.Second}, func(ctx context.Context, f *crawler.Fetcher, r *Renderer) {
-		for i := range recycle + 1 {
-			out := renderURL(ctx, t, f, r, fmt.Sprintf("%s/p/%d", srv.URL, i))
-			mustContain(t, string(out.HTML), fmt.Sprintf("<title>page %d</title>", i))
-		}
-		if n := r.Launches(); n != 2 {
-			t.Errorf("%d browsers for %d pages recycled every %d, want 2", n, recycle+1, recycle)
-		}
-		r.mu.Lock(ctx)
-		b := r.cur
-		r.mu.Unlock()
-		b.mu.Lock()
-		opened, spared := b.opened, b.spared
-		b.mu.Unlock()
-		if opened != 1 || spared != 1 {
-			t.Errorf("the second browser: %d tabs opened, %d of them ahead, want 1 and 1", opened, spared)
-		}
-	})
-}
