@@ -59,12 +59,12 @@ func TestFloorPercent(t *testing.T) {
 		floor, live, scan uint64
 		want              int
 	}{
-		{16 << 20, 4 << 20, 4 << 20, 300},        // goal 4 + 4×3 = 16
-		{16 << 20, 3 << 20, 4 << 20, 325},        // stacks and globals count
-		{16 << 20, 12 << 20, 12 << 20, 100},      // past half the floor: the default
-		{16 << 20, 20 << 20, 20 << 20, 100},      // past the floor
-		{16 << 20, 1 << 10, 1 << 10, maxPercent}, // bounded
-		{16 << 20, 0, 0, 100},                    // no cycle yet
+		{16 << 20, 4 << 20, 4 << 20, 300},   // goal 4 + 4×3 = 16
+		{16 << 20, 3 << 20, 4 << 20, 325},   // stacks and globals count
+		{16 << 20, 12 << 20, 12 << 20, 100}, // past half the floor: the default
+		{16 << 20, 20 << 20, 20 << 20, 100}, // past the floor
+		{16 << 20, 1 << 10, 1 << 10, 400},   // bounded: a heap that jumps within a cycle gets a goal of at most 5x
+		{16 << 20, 0, 0, 100},               // no cycle yet
 	} {
 		if got := floorPercent(tt.floor, tt.live, tt.scan); got != tt.want {
 			t.Errorf("floorPercent(%d, %d, %d) = %d, want %d", tt.floor, tt.live, tt.scan, got, tt.want)
@@ -136,5 +136,54 @@ func TestStartLeavesUsersSetting(t *testing.T) {
 				t.Fatalf("GOGC %d after restore, want 80", p)
 			}
 		})
+	}
+}
+
+// TestStoppedChainEnds: the cleanup armed by a policy that was stopped
+// (and started again) neither adjusts GOGC nor arms itself again, so
+// Start after stop leaves one chain of adjustments, not one per Start.
+func TestStoppedChainEnds(t *testing.T) {
+	unsetEnv(t, "GOGC", "GOMEMLIMIT")
+	defer debug.SetGCPercent(debug.SetGCPercent(defaultPercent))
+	Start(256 << 20)()
+	stop := Start(256 << 20)
+	defer stop()
+	calls := 0
+	state.mu.Lock()
+	stale, current := state.gen-2, state.gen
+	afterCycleHook = func() { calls++ }
+	state.mu.Unlock()
+	defer func() {
+		state.mu.Lock()
+		afterCycleHook = nil
+		state.mu.Unlock()
+	}()
+	afterCycle(stale)
+	if calls != 0 {
+		t.Fatalf("the cleanup of a stopped policy adjusted GOGC (%d calls)", calls)
+	}
+	afterCycle(current)
+	if calls != 1 {
+		t.Fatalf("the cleanup of the running policy made %d adjustments, want 1", calls)
+	}
+}
+
+// TestRestoreTwice: a restore called twice takes back its own Lower
+// only, once, and does not panic.
+func TestRestoreTwice(t *testing.T) {
+	unsetEnv(t, "GOGC", "GOMEMLIMIT")
+	defer debug.SetGCPercent(debug.SetGCPercent(defaultPercent))
+	stop := Start(256 << 20)
+	defer stop()
+	r1 := Lower(15)
+	r2 := Lower(15)
+	r1()
+	r1()
+	if p := gogc(t); p != 15 {
+		t.Fatalf("GOGC %d with one Lower(15) not restored, want 15", p)
+	}
+	r2()
+	if p := gogc(t); p == 15 {
+		t.Fatalf("GOGC still 15 once every Lower is restored")
 	}
 }
