@@ -203,7 +203,7 @@ func (r *Renderer) renderOnce(ctx context.Context, resp *crawler.Response) (*cra
 		var t *tab
 		t, err = b.takeTab(ctx, site, bctx, r.cfg.Tabs, r.blocked)
 		if err == nil && t.pages == tabPages-spareAhead {
-			r.openSpare(b, site, bctx)
+			r.openSpare(b, site, bctx, r.cfg.Tabs)
 		}
 		if err == nil {
 			var out *crawler.Rendered
@@ -238,38 +238,45 @@ const spareAhead = 2
 // would otherwise wait for. It is put with the site's idle tabs when it
 // is ready; a page that finds none idle in the meantime waits for it
 // rather than opening another (see takeTab).
-func (r *Renderer) openSpare(b *browserConn, site string, bctx cdp.BrowserContextID) {
+//
+// At most one tab more than --render-tabs (limit) is open: no spare opens
+// while the browser has limit+1 tabs open (the tabs of several pages reach
+// their last pages together), nor for a site that has an idle tab or a
+// spare on the way already.
+func (r *Renderer) openSpare(b *browserConn, site string, bctx cdp.BrowserContextID, limit int) {
 	b.mu.Lock()
-	if b.retiring || b.closed {
+	if b.retiring || b.closed || b.open > limit || len(b.idle[site]) > 0 || len(b.spares[site]) > 0 {
 		b.mu.Unlock()
 		return
 	}
 	done := make(chan struct{})
 	b.spares[site] = append(b.spares[site], done)
-	b.open++
-	b.opened++
+	b.addOpenLocked()
 	b.spared++
 	b.mu.Unlock()
 	r.tg.StartSoon(func(ctx context.Context) error {
 		t, err := openTab(ctx, b.ctx, bctx, site, r.blocked)
+		var drop *tab
 		b.mu.Lock()
-		defer close(done)
-		defer b.mu.Unlock()
 		b.spares[site] = slices.DeleteFunc(b.spares[site], func(c chan struct{}) bool { return c == done })
 		if len(b.spares[site]) == 0 {
 			delete(b.spares, site)
 		}
-		if err != nil {
+		switch s, ok := b.sites[site]; {
+		case err != nil:
 			b.open--
-			return nil
-		}
-		if s, ok := b.sites[site]; !ok || s.id != bctx || b.closed || b.retiring {
+		case !ok || s.id != bctx || b.closed || b.retiring:
 			b.open-- // its browser context, or its browser, is going away
-			t.cancel()
-			return nil
+			drop = t
+		default:
+			t.last = time.Now()
+			b.idle[site] = append(b.idle[site], t)
 		}
-		t.last = time.Now()
-		b.idle[site] = append(b.idle[site], t)
+		b.mu.Unlock()
+		close(done)
+		if drop != nil {
+			drop.cancel() // closing a tab waits for the browser: not under b.mu
+		}
 		return nil
 	})
 }
@@ -373,6 +380,7 @@ type browserConn struct {
 	open     int                        // tabs open, rendering or idle
 	opened   int                        // tabs ever opened
 	spared   int                        // of them, opened ahead by openSpare
+	peakOpen int                        // most tabs open at once
 	blanks   int                        // times a tab was taken to about:blank after a page
 	closed   bool
 }

@@ -258,8 +258,7 @@ func (b *browserConn) takeTab(ctx context.Context, site string, bctx cdp.Browser
 			stale = append(stale, t)
 		}
 	}
-	b.open++
-	b.opened++
+	b.addOpenLocked()
 	b.mu.Unlock()
 	t, err := openTab(ctx, b.ctx, bctx, site, blocked)
 	if err != nil {
@@ -269,6 +268,13 @@ func (b *browserConn) takeTab(ctx context.Context, site string, bctx cdp.Browser
 		return nil, err
 	}
 	return t, nil
+}
+
+// addOpenLocked counts a tab about to be opened.
+func (b *browserConn) addOpenLocked() {
+	b.open++
+	b.opened++
+	b.peakOpen = max(b.peakOpen, b.open)
 }
 
 // oldestIdleLocked takes out of the pool the idle tab put back longest

@@ -321,3 +321,41 @@ func TestRenderSpareTab(t *testing.T) {
 		}
 	})
 }
+
+// TestRenderSpareTabLimit: the tabs of several pages of a site reach
+// their last pages together; at most one spare opens ahead for them, so
+// the browser never has more than one tab past --render-tabs open (each
+// opened its own spare before: 6 tabs with --render-tabs 3).
+func TestRenderSpareTabLimit(t *testing.T) {
+	srv := httptest.NewServer(busyPages())
+	defer srv.Close()
+	const tabs = 3
+	withRenderer(t, crawler.Config{IgnoreRobots: true, PerHost: -1}, Config{Tabs: tabs, Wait: Wait{Kind: WaitLoad}, Timeout: 5 * time.Second}, func(ctx context.Context, f *crawler.Fetcher, r *Renderer) {
+		err := structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
+			for g := range tabs {
+				tg.StartSoon(func(ctx context.Context) error {
+					for i := range tabPages + 2 {
+						renderURL(ctx, t, f, r, fmt.Sprintf("%s/p/%d-%d", srv.URL, g, i))
+					}
+					return nil
+				})
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.mu.Lock(ctx)
+		b := r.cur
+		r.mu.Unlock()
+		b.mu.Lock()
+		peak, spared := b.peakOpen, b.spared
+		b.mu.Unlock()
+		if peak > tabs+1 {
+			t.Errorf("%d tabs open at once with --render-tabs %d (%d spares), want at most %d", peak, tabs, spared, tabs+1)
+		}
+		if spared == 0 {
+			t.Errorf("no spare tab opened for %d streams of %d pages", tabs, tabPages+2)
+		}
+	})
+}
