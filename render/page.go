@@ -289,6 +289,7 @@ func renderOn(ctx context.Context, t *tab, job *pageJob, next func() bool) (out 
 			// answered: a page cut off at the cap may still be running a
 			// script, and its tab is not worth the wait.
 			keep = next()
+			t.dirty = keep
 			if !keep {
 				t.blanks++
 				keep = job.reset(ctx, t.ctx) == nil

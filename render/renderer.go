@@ -214,7 +214,9 @@ func (r *Renderer) renderOnce(ctx context.Context, resp *crawler.Response) (*cra
 			// tab to itself straight from this page, without a blank.
 			next := func() bool { return r.waitingFor(site) > b.idleOf(site) }
 			out, keep, err = renderOn(ctx, t, job, next)
-			b.putTab(t, keep)
+			if kept, at := b.putTab(t, keep); kept && t.dirty {
+				r.tg.StartSoon(func(ctx context.Context) error { return b.closeIfUntaken(ctx, t, at) })
+			}
 			if err == nil {
 				return out, false, nil
 			}
@@ -381,6 +383,7 @@ type browserConn struct {
 	opened   int                        // tabs ever opened
 	spared   int                        // of them, opened ahead by openSpare
 	peakOpen int                        // most tabs open at once
+	swept    int                        // tabs closed by closeIfUntaken
 	blanks   int                        // times a tab was taken to about:blank after a page
 	closed   bool
 }

@@ -2,6 +2,7 @@ package render
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -41,6 +42,7 @@ type tab struct {
 	last   time.Time // when it was last put back
 	pages  int       // pages rendered in it
 	blanks int       // times it was taken to about:blank
+	dirty  bool      // put back showing its last page, not a blank (see renderOn)
 
 	// loaders are the document loaders of the tab's earlier pages and
 	// blanks: their events are not the page's now.
@@ -293,8 +295,10 @@ func (b *browserConn) oldestIdleLocked() *tab {
 }
 
 // putTab gives back t after a page: kept for the next page of its site
-// when keep says it is clean (at about:blank), closed otherwise.
-func (b *browserConn) putTab(t *tab, keep bool) {
+// when keep says so (clean at about:blank, or left on its page for a page
+// of the site that waits), closed otherwise. It returns whether t was
+// kept, and when it was put back.
+func (b *browserConn) putTab(t *tab, keep bool) (kept bool, at time.Time) {
 	t.job.Store(nil)
 	t.pages++
 	b.mu.Lock()
@@ -305,12 +309,42 @@ func (b *browserConn) putTab(t *tab, keep bool) {
 			t.last = time.Now()
 			b.idle[t.site] = append(b.idle[t.site], t)
 			b.mu.Unlock()
-			return
+			return true, t.last
 		}
 	}
 	b.open--
 	b.mu.Unlock()
 	t.cancel()
+	return false, time.Time{}
+}
+
+// dirtyGrace is how long a tab left on its page for a waiting page of
+// its site (see renderOn) may stay idle before it is closed: that page
+// takes it within milliseconds, unless it was cancelled or took another
+// tab, and the page left running would go on making requests to its
+// site until a next page of the site came.
+const dirtyGrace = 2 * time.Second
+
+// closeIfUntaken closes t after dirtyGrace unless a page took it since it
+// was put back at at (it would then be out of the idle pool, or put back
+// later).
+func (b *browserConn) closeIfUntaken(ctx context.Context, t *tab, at time.Time) error {
+	if err := structured.Sleep(ctx, dirtyGrace); err != nil {
+		return nil // the run ends: the browser closes with it
+	}
+	b.mu.Lock()
+	list := b.idle[t.site]
+	i := slices.Index(list, t)
+	if i < 0 || !t.last.Equal(at) || b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.idle[t.site] = slices.Delete(list, i, i+1)
+	b.open--
+	b.swept++
+	b.mu.Unlock()
+	t.cancel()
+	return nil
 }
 
 // idleOf is how many idle tabs site has.

@@ -359,3 +359,49 @@ func TestRenderSpareTabLimit(t *testing.T) {
 		}
 	})
 }
+
+// TestRenderDirtyTabClosed: a tab left on its page because a page of its
+// site was waiting, which then went away without taking it (cancelled),
+// is closed after dirtyGrace instead of keeping its page running, and
+// polling the site, until the site's next page.
+func TestRenderDirtyTabClosed(t *testing.T) {
+	var ticks atomic.Int64
+	pages := busyPages()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path == "/tick" {
+			ticks.Add(1)
+		}
+		pages.ServeHTTP(w, req)
+	}))
+	defer srv.Close()
+	withRenderer(t, crawler.Config{IgnoreRobots: true, PerHost: -1}, Config{Tabs: 2, Wait: Wait{Kind: WaitLoad}, Timeout: 5 * time.Second}, func(ctx context.Context, f *crawler.Fetcher, r *Renderer) {
+		site := siteOf(srv.URL + "/p/0")
+		r.addWaiting(site, 1) // a page of the site waits: the tab stays on its page
+		renderURL(ctx, t, f, r, srv.URL+"/p/0")
+		r.addWaiting(site, -1) // and goes away without taking it
+		r.mu.Lock(ctx)
+		b := r.cur
+		r.mu.Unlock()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		deadline := time.Now().Add(dirtyGrace + 10*time.Second)
+		for {
+			b.mu.Lock()
+			swept, open, idle := b.swept, b.open, len(b.idle[site])
+			b.mu.Unlock()
+			if swept == 1 {
+				if open != 0 || idle != 0 {
+					t.Errorf("after the sweep: %d tabs open, %d idle, want none", open, idle)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the tab left on its page was not closed within %v (%d ticks from its page)", dirtyGrace+10*time.Second, ticks.Load())
+			}
+			<-tick.C
+		}
+		if ticks.Load() == 0 {
+			t.Error("the page never polled: the test did not keep a page running")
+		}
+	})
+}
