@@ -55,8 +55,9 @@ func (c *linkCache) keyBytes(b []byte) (h1, h2 uint64) {
 
 // has reports whether the link of key h1, h2 was added.
 func (c *linkCache) has(h1, h2 uint64) bool {
-	for i := range linkCacheWays {
-		if c.set(h1)[i].holds(h1, h2) {
+	set := c.set(h1)
+	for i := range set {
+		if set[i].holds(h1, h2) {
 			return true
 		}
 	}

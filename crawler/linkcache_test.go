@@ -51,23 +51,7 @@ func TestRunCrawlHandsLinksOverOnce(t *testing.T) {
 	site := demosite.Site{Pages: 120, Seed: 7}
 	srv := httptest.NewServer(site)
 	defer srv.Close()
-	seed, _ := ParseURL(srv.URL + "/")
-	mf := store.NewMemoryFrontier(structured.Unbounded, nil)
-	defer mf.Close()
-	counter := &addCounter{Frontier: mf, adds: map[string]int{}}
-	out := &memoryOutput{}
-	sum, err := Run(t.Context(), RunConfig{
-		Inputs:      []Input{{Name: srv.URL + "/", IsURL: true}},
-		Fetcher:     newPipelineFetcher(t, Config{PerHost: 8}),
-		Concurrency: 8,
-		Crawl:       true,
-		Scope:       NewScope([]*url.URL{seed}, ScopeOptions{}),
-		Frontier:    counter,
-		Output:      out,
-	})
-	if err != nil || !sum.Complete || sum.Done != site.Pages {
-		t.Fatalf("summary %+v, %v; want %d pages, complete", sum, err, site.Pages)
-	}
+	counter, out := crawlCounted(t, srv.URL, "", false, site.Pages)
 	links := 0
 	for _, r := range out.results {
 		links += len(r.Links)
@@ -81,6 +65,33 @@ func TestRunCrawlHandsLinksOverOnce(t *testing.T) {
 	if unique := len(counter.adds); adds > unique+unique/4 || links < 3*unique {
 		t.Fatalf("%d links on the pages, %d URLs: handed to the frontier %d times, want about once each", links, unique, adds)
 	}
+}
+
+// crawlCounted crawls the site at base from its root page (with its
+// sitemaps when sitemaps), counting what is handed to the frontier
+// (after: see addCounter), and fails unless every one of pages was
+// fetched and the run completed.
+func crawlCounted(t *testing.T, base, after string, sitemaps bool, pages int) (*addCounter, *memoryOutput) {
+	t.Helper()
+	seed, _ := ParseURL(base + "/")
+	mf := store.NewMemoryFrontier(structured.Unbounded, nil)
+	t.Cleanup(func() { mf.Close() })
+	counter := &addCounter{Frontier: mf, adds: map[string]int{}, after: after}
+	out := &memoryOutput{}
+	sum, err := Run(t.Context(), RunConfig{
+		Inputs:      []Input{{Name: base + "/", IsURL: true}},
+		Fetcher:     newPipelineFetcher(t, Config{PerHost: 8}),
+		Concurrency: 8,
+		Crawl:       true,
+		Sitemaps:    sitemaps,
+		Scope:       NewScope([]*url.URL{seed}, ScopeOptions{}),
+		Frontier:    counter,
+		Output:      out,
+	})
+	if err != nil || !sum.Complete || sum.Done != pages {
+		t.Fatalf("summary %+v, %v; want %d pages, complete", sum, err, pages)
+	}
+	return counter, out
 }
 
 // TestLinkCache: a link added is found; one not added is not.
@@ -116,24 +127,7 @@ func TestRunSitemapHandsLinksOverOnce(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	base = srv.URL
-	seed, _ := ParseURL(srv.URL + "/")
-	mf := store.NewMemoryFrontier(structured.Unbounded, nil)
-	defer mf.Close()
-	counter := &addCounter{Frontier: mf, adds: map[string]int{}, after: "sitemap"}
-	out := &memoryOutput{}
-	sum, err := Run(t.Context(), RunConfig{
-		Inputs:      []Input{{Name: srv.URL + "/", IsURL: true}},
-		Fetcher:     newPipelineFetcher(t, Config{PerHost: 8}),
-		Concurrency: 8,
-		Crawl:       true,
-		Sitemaps:    true,
-		Scope:       NewScope([]*url.URL{seed}, ScopeOptions{}),
-		Frontier:    counter,
-		Output:      out,
-	})
-	if err != nil || !sum.Complete || sum.Done != site.Pages {
-		t.Fatalf("summary %+v, %v; want %d pages, complete", sum, err, site.Pages)
-	}
+	counter, _ := crawlCounted(t, srv.URL, "sitemap", true, site.Pages)
 	if len(counter.firstFrom) != site.Pages {
 		t.Fatalf("the sitemap handed %d pages over, want %d", len(counter.firstFrom), site.Pages)
 	}

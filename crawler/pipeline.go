@@ -756,7 +756,7 @@ func (r *run) process(ctx context.Context, req Request) (*Result, *pageFetch, er
 				return nil, nil, sinceErr(ctx, err)
 			}
 			if r.cfg.Crawl {
-				if err := r.addResultLinks(ctx, req, res, nil); err != nil {
+				if err := r.addResultLinks(ctx, req, res); err != nil {
 					return nil, nil, err
 				}
 			}
@@ -841,11 +841,13 @@ func (r *run) process(ctx context.Context, req Request) (*Result, *pageFetch, er
 		}
 	}
 	if r.cfg.Crawl && resp != nil && err == nil {
-		add := r.addLinks
+		var err error
 		if r.cfg.Since != nil && res.Status == http.StatusNotModified {
-			add = r.addResultLinks // an unchanged page's links keep the crawl going
+			err = r.addResultLinks(ctx, req, res) // an unchanged page's links keep the crawl going
+		} else {
+			err = r.addLinks(ctx, req, links)
 		}
-		if err := add(ctx, req, res, links); err != nil {
+		if err != nil {
 			return nil, nil, err
 		}
 	}
@@ -863,7 +865,7 @@ func (r *run) limits() Limits {
 // written, and a resumed run would never find its links again. An error
 // (a frontier that cannot take them) is returned, and the page is then
 // left undone.
-func (r *run) addLinks(ctx context.Context, req Request, _ *Result, links []string) error {
+func (r *run) addLinks(ctx context.Context, req Request, links []string) error {
 	for _, link := range links {
 		var h1, h2 uint64
 		if r.links != nil {
@@ -882,9 +884,9 @@ func (r *run) addLinks(ctx context.Context, req Request, _ *Result, links []stri
 // forward: read from the record as written (res.carry), a string made
 // only of those the link cache does not have, or res.Links when res was
 // decoded whole.
-func (r *run) addResultLinks(ctx context.Context, req Request, res *Result, _ []string) error {
+func (r *run) addResultLinks(ctx context.Context, req Request, res *Result) error {
 	if res.carry == nil || r.links == nil {
-		return r.addLinks(ctx, req, res, res.Links)
+		return r.addLinks(ctx, req, res.Links)
 	}
 	return forCarriedLinks(layout(), res.carry, func(link []byte) error {
 		h1, h2 := r.links.keyBytes(link)

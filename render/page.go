@@ -347,10 +347,7 @@ func (j *pageJob) answer(ctx, tab context.Context, inbox *structured.ReceiveStre
 		case *fetch.EventRequestPaused:
 			j.answerRequest(tab, ev)
 		case *page.EventJavascriptDialogOpening:
-			call(tab, func(ctx context.Context) error {
-				_, err := chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
-				return err
-			})
+			call(tab, send(page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true}))
 		}
 	}
 	return nil
@@ -419,10 +416,7 @@ func (j *pageJob) run(ctx, tab context.Context) (*crawler.Rendered, error) {
 		// A script that never yields would keep the document from being
 		// read: stop whatever runs now (V8 honours this between
 		// instructions), then read the document as it is.
-		call(tab, func(ctx context.Context) error {
-			_, err := chromedp.Call(ctx, runtime.TerminateExecution, cdp.Empty{})
-			return err
-		})
+		call(tab, send(runtime.TerminateExecution, cdp.Empty{}))
 	}
 	out.HTML, err = documentHTML(tab)
 	if err != nil && timedOut && strings.Contains(err.Error(), "terminated") {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -214,7 +213,8 @@ func (r *Renderer) renderOnce(ctx context.Context, resp *crawler.Response) (*cra
 			// tab to itself straight from this page, without a blank.
 			next := func() bool { return r.waitingFor(site) > b.idleOf(site) }
 			out, keep, err = renderOn(ctx, t, job, next)
-			if kept, at := b.putTab(t, keep); kept && t.dirty {
+			dirty := t.dirty // t is another page's once put back
+			if kept, at := b.putTab(t, keep); kept && dirty {
 				r.tg.StartSoon(func(ctx context.Context) error { return b.closeIfUntaken(ctx, t, at) })
 			}
 			if err == nil {
@@ -247,12 +247,12 @@ const spareAhead = 2
 // spare on the way already.
 func (r *Renderer) openSpare(b *browserConn, site string, bctx cdp.BrowserContextID, limit int) {
 	b.mu.Lock()
-	if b.retiring || b.closed || b.open > limit || len(b.idle[site]) > 0 || len(b.spares[site]) > 0 {
+	if b.retiring || b.closed || b.open > limit || len(b.idle[site]) > 0 || b.spares[site] != nil {
 		b.mu.Unlock()
 		return
 	}
 	done := make(chan struct{})
-	b.spares[site] = append(b.spares[site], done)
+	b.spares[site] = done
 	b.addOpenLocked()
 	b.spared++
 	b.mu.Unlock()
@@ -260,10 +260,7 @@ func (r *Renderer) openSpare(b *browserConn, site string, bctx cdp.BrowserContex
 		t, err := openTab(ctx, b.ctx, bctx, site, r.blocked)
 		var drop *tab
 		b.mu.Lock()
-		b.spares[site] = slices.DeleteFunc(b.spares[site], func(c chan struct{}) bool { return c == done })
-		if len(b.spares[site]) == 0 {
-			delete(b.spares, site)
-		}
+		delete(b.spares, site)
 		switch s, ok := b.sites[site]; {
 		case err != nil:
 			b.open--
@@ -342,7 +339,7 @@ func (r *Renderer) launch(ctx context.Context) (*browserConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &browserConn{proc: p, proxy: r.proxy.addr(), sites: map[string]*siteContext{}, idle: map[string][]*tab{}, spares: map[string][]chan struct{}{}}
+	b := &browserConn{proc: p, proxy: r.proxy.addr(), sites: map[string]*siteContext{}, idle: map[string][]*tab{}, spares: map[string]chan struct{}{}}
 	r.all.Store(b, true)
 	// chromedp keeps the connection in a context: the browser's handle,
 	// which lives until close, not any caller's request.
@@ -377,14 +374,14 @@ type browserConn struct {
 	users    int
 	retiring bool
 	sites    map[string]*siteContext
-	idle     map[string][]*tab          // tabs between two pages, by site (see takeTab)
-	spares   map[string][]chan struct{} // the tabs opening for a site (see openSpare): each closed once idle or failed
-	open     int                        // tabs open, rendering or idle
-	opened   int                        // tabs ever opened
-	spared   int                        // of them, opened ahead by openSpare
-	peakOpen int                        // most tabs open at once
-	swept    int                        // tabs closed by closeIfUntaken
-	blanks   int                        // times a tab was taken to about:blank after a page
+	idle     map[string][]*tab        // tabs between two pages, by site (see takeTab)
+	spares   map[string]chan struct{} // the tab opening for a site (see openSpare): closed once idle or failed
+	open     int                      // tabs open, rendering or idle
+	opened   int                      // tabs ever opened
+	spared   int                      // of them, opened ahead by openSpare
+	peakOpen int                      // most tabs open at once
+	swept    int                      // tabs closed by closeIfUntaken
+	blanks   int                      // times a tab was taken to about:blank after a page
 	closed   bool
 }
 

@@ -114,33 +114,21 @@ func openTab(ctx, browserCtx context.Context, bctx cdp.BrowserContextID, site st
 // patterns.
 func tabSetup(patterns []*fetch.RequestPattern) []func(ctx context.Context) error {
 	return []func(ctx context.Context) error{
-		func(ctx context.Context) error {
-			_, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
-				Width: viewportWidth, Height: viewportHeight, DeviceScaleFactor: 1,
-			})
-			return err
-		},
+		send(emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+			Width: viewportWidth, Height: viewportHeight, DeviceScaleFactor: 1,
+		}),
 		// Every tab is shown and focused as far as its page can tell,
 		// whether or not it is the front tab of its window: a hidden page
 		// gets no requestAnimationFrame and throttled timers, and would be
 		// read with whatever it had drawn before it was hidden.
-		func(ctx context.Context) error {
-			_, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
-			return err
-		},
+		send(emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}),
 		// The network domain keeps no bodies: by default it keeps up to
 		// 100 MB of them for Network.getResponseBody, which trawl never
 		// asks for, in the renderer, which a kept tab would fill.
-		func(ctx context.Context) error {
-			_, err := chromedp.Call(ctx, network.Enable, network.EnableParams{
-				MaxTotalBufferSize: ptr[int64](0), MaxResourceBufferSize: ptr[int64](0), MaxPostDataSize: ptr[int64](0),
-			})
-			return err
-		},
-		func(ctx context.Context) error {
-			_, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: patterns})
-			return err
-		},
+		send(network.Enable, network.EnableParams{
+			MaxTotalBufferSize: ptr[int64](0), MaxResourceBufferSize: ptr[int64](0), MaxPostDataSize: ptr[int64](0),
+		}),
+		send(fetch.Enable, fetch.EnableParams{Patterns: patterns}),
 		// chromedp enables these domains on every target it attaches to,
 		// for its own actions, which trawl does not use. Their events
 		// cost the browser, the renderer and the reading goroutine work
@@ -151,21 +139,20 @@ func tabSetup(patterns []*fetch.RequestPattern) []func(ctx context.Context) erro
 		// tells each tab about every other tab's navigations. The
 		// document is read with Runtime.evaluate, which needs none of
 		// them; the Page and Network domains that the wait needs stay.
-		func(ctx context.Context) error { _, err := chromedp.Call(ctx, dom.Disable, cdp.Empty{}); return err },
-		func(ctx context.Context) error { _, err := chromedp.Call(ctx, css.Disable, cdp.Empty{}); return err },
-		func(ctx context.Context) error {
-			_, err := chromedp.Call(ctx, runtime.Disable, cdp.Empty{})
-			return err
-		},
-		func(ctx context.Context) error { _, err := chromedp.Call(ctx, log.Disable, cdp.Empty{}); return err },
-		func(ctx context.Context) error {
-			_, err := chromedp.Call(ctx, target.SetDiscoverTargets, target.SetDiscoverTargetsParams{Discover: false})
-			return err
-		},
-		func(ctx context.Context) error {
-			_, err := chromedp.Call(ctx, target.SetAutoAttach, target.SetAutoAttachParams{AutoAttach: false})
-			return err
-		},
+		send(dom.Disable, cdp.Empty{}),
+		send(css.Disable, cdp.Empty{}),
+		send(runtime.Disable, cdp.Empty{}),
+		send(log.Disable, cdp.Empty{}),
+		send(target.SetDiscoverTargets, target.SetDiscoverTargetsParams{Discover: false}),
+		send(target.SetAutoAttach, target.SetAutoAttachParams{AutoAttach: false}),
+	}
+}
+
+// send is the CDP command cmd with params, its result dropped.
+func send[P, R any](cmd cdp.Command[P, R], params P) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		_, err := chromedp.Call(ctx, cmd, params)
+		return err
 	}
 }
 
@@ -239,11 +226,10 @@ func (b *browserConn) takeTab(ctx context.Context, site string, bctx cdp.Browser
 			b.open--
 			stale = append(stale, t)
 		}
-		spares := b.spares[site]
-		if len(spares) == 0 {
+		spare := b.spares[site]
+		if spare == nil {
 			break
 		}
-		spare := spares[0]
 		// A tab of the site is opening (see openSpare): it is ready
 		// sooner than one opened now.
 		b.mu.Unlock()
