@@ -122,12 +122,16 @@ func (r *pipelineRun) openWarc(ctx context.Context, done map[string]bool) error 
 			return fmt.Errorf("--warc --resume: %w", err)
 		}
 		for _, rf := range recovered {
+			if rf.InUse {
+				o.warnf("trawl: --resume: left %s as it is: another running trawl is writing it", rf.File)
+				continue
+			}
 			o.warnf("trawl: --resume: closed %s: %d records kept, %d bytes of unfinished pages cut", rf.File, rf.Records, rf.Cut)
 		}
 	} else {
 		n := 0
 		for _, f := range files {
-			if f.Open {
+			if f.Open && !f.Held() {
 				n++
 			}
 		}

@@ -765,3 +765,81 @@ func TestWarcFlagErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestWarcResumeBesideRunning: two processes archive into one --warc
+// prefix (as the processes of a shared Redis run on one machine may).
+// One is killed and resumed while the other still writes: the resumed
+// one closes only its own crashed file, leaves the other's open file
+// alone (with a warning), and the other goes on and closes it whole.
+func TestWarcResumeBesideRunning(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	gates := map[string]chan struct{}{"a": make(chan struct{}), "b": make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/p/{i}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "<html><title>%s</title><p>%s</p></html>", r.PathValue("i"), strings.Repeat("filler ", 100))
+	})
+	mux.HandleFunc("/gate/{name}", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-gates[r.PathValue("name")]:
+			io.WriteString(w, "<html><title>through</title></html>")
+		case <-r.Context().Done():
+		}
+	})
+	s := httptest.NewServer(mux)
+	t.Cleanup(s.Close)
+	t.Cleanup(func() { // a failing test must not leave handlers waiting
+		for _, g := range gates {
+			select {
+			case <-g:
+			default:
+				close(g)
+			}
+		}
+	})
+	dir := t.TempDir()
+	prefix := filepath.Join(dir, "shared")
+	input := func(name string, urls ...string) string {
+		path := filepath.Join(dir, name+".txt")
+		if err := os.WriteFile(path, []byte(strings.Join(urls, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	outA, outB := filepath.Join(dir, "a.jsonl"), filepath.Join(dir, "b.jsonl")
+	argsA := []string{"fetch", "-q", "--no-robots", "-c", "1", "--timeout", "60s", "--warc", prefix, "-o", outA,
+		input("a", s.URL+"/p/a0", s.URL+"/gate/a")}
+	argsB := []string{"fetch", "--no-robots", "-c", "1", "--timeout", "60s", "--warc", prefix, "-o", outB,
+		input("b", s.URL+"/p/b0", s.URL+"/p/b1", s.URL+"/gate/b")}
+
+	a := startTrawl(t, ctx, nil, argsA...)
+	if err := waitFile(ctx, dir, outA, lines(1)); err != nil {
+		t.Fatal(err, "\nstderr of a:\n", a.stderr)
+	}
+	b := startTrawl(t, ctx, nil, argsB...)
+	if err := waitFile(ctx, dir, outB, lines(2)); err != nil {
+		t.Fatal(err, "\nstderr of b:\n", b.stderr)
+	}
+	b.signal(syscall.SIGKILL)
+	if code := b.wait(); code != -1 {
+		t.Fatalf("b killed: exit %d", code)
+	}
+	close(gates["b"])
+	res := runTrawl(t, ctx, nil, append(argsB, "--resume")...)
+	if res.code != 0 {
+		t.Fatalf("b --resume: exit %d; stderr:\n%s", res.code, res.stderr)
+	}
+	if !strings.Contains(res.stderr, "another running trawl is writing it") {
+		t.Errorf("b --resume did not say it left a's file alone; stderr:\n%s", res.stderr)
+	}
+	close(gates["a"])
+	if code := a.wait(); code != 0 {
+		t.Fatalf("a: exit %d; stderr:\n%s", code, a.stderr)
+	}
+	linesA, linesB := readWarcLines(t, outA), readWarcLines(t, outB)
+	if len(linesA) != 2 || len(linesB) != 3 {
+		t.Fatalf("%d records of a, %d of b; want 2 and 3", len(linesA), len(linesB))
+	}
+	arch := readArchive(t, prefix)
+	checkPages(t, append(linesA, linesB...), arch)
+}

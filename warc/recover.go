@@ -23,19 +23,28 @@ type RecoverOptions struct {
 	CDX bool
 }
 
-// A Recovered file is one [Recover] closed.
+// A Recovered file is one [Recover] closed, or left alone because a
+// running writer holds it (InUse).
 type Recovered struct {
-	File    string // its final name
+	File    string // its final name; its ".open" name when InUse
 	Records int    // records kept
 	Cut     int64  // bytes cut from its end
+	// InUse says that the file was left as it is: a writer that is still
+	// running holds it (another process writing the same prefix).
+	InUse bool
 }
+
+// errInUse is lockOpen's error for a file that a running writer holds.
+var errInUse = errors.New("warc: in use by a running writer")
 
 // Recover closes the ".open" files of prefix that a writer left behind
 // (a crash, a kill -9): each is read record by record, cut after its last
 // whole record (or the last one opts.Committed accepts), synced, given
 // its CDXJ index if asked for, and renamed to its final name. A file
 // whose first record is not whole is left with only what can be kept;
-// it may end up empty.
+// it may end up empty. A file that a running writer holds (another
+// process writing the same prefix: writers lock their open file) is left
+// as it is and listed with InUse.
 func Recover(ctx context.Context, prefix string, opts RecoverOptions) ([]Recovered, error) {
 	files, err := Files(prefix)
 	if err != nil {
@@ -52,7 +61,9 @@ func Recover(ctx context.Context, prefix string, opts RecoverOptions) ([]Recover
 		if err != nil {
 			return out, err
 		}
-		out = append(out, rec)
+		if rec.File != "" {
+			out = append(out, rec)
+		}
 	}
 	return out, nil
 }
@@ -68,7 +79,17 @@ func recoverFile(ctx context.Context, path string, opts RecoverOptions) (Recover
 	if err != nil {
 		return Recovered{}, fmt.Errorf("recover %s: %w", path, err)
 	}
-	defer f.Close()
+	defer f.Close() // after the rename: the lock keeps other Recovers off
+	if err := lockOpen(f); errors.Is(err, errInUse) {
+		return Recovered{File: path, InUse: true}, nil
+	} else if err != nil {
+		return Recovered{}, fmt.Errorf("recover %s: lock: %w", path, err)
+	}
+	if !stillNamed(f, path) {
+		// Its writer closed and renamed it between the listing and the
+		// lock: finished, nothing to recover.
+		return Recovered{}, nil
+	}
 	st, err := f.Stat()
 	if err != nil {
 		return Recovered{}, fmt.Errorf("recover %s: %w", path, err)
@@ -112,4 +133,18 @@ func recoverFile(ctx context.Context, path string, opts RecoverOptions) (Recover
 		return Recovered{}, err
 	}
 	return Recovered{File: name, Records: kept, Cut: st.Size() - cut}, nil
+}
+
+// Held reports whether a running writer holds the ".open" file f (see
+// [Recover]); false for a closed file, or one a crash left.
+func (f File) Held() bool {
+	if !f.Open {
+		return false
+	}
+	fd, err := os.Open(f.Path)
+	if err != nil {
+		return false
+	}
+	defer fd.Close()
+	return errors.Is(lockOpen(fd), errInUse)
 }

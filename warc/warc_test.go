@@ -859,3 +859,67 @@ func TestAddDateIndexedAsParsed(t *testing.T) {
 		t.Errorf("AddDate: %q %q (%v), parsed: %q %q (%v)", a.Header.Get("WARC-Date"), ea.prefix, oka, b.Header.Get("WARC-Date"), eb.prefix, okb)
 	}
 }
+
+// TestRecoverLeavesHeldFile: Recover of a prefix that another writer (a
+// process of the same run, still running) is writing leaves that writer's
+// open file alone and closes only the one a crash left; the running
+// writer then goes on and closes its file whole.
+func TestRecoverLeavesHeldFile(t *testing.T) {
+	dir := t.TempDir()
+	opts := fixed(filepath.Join(dir, "h"))
+	ctx := context.Background()
+	live, err := NewWriter(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := live.Write(ctx, page(live, "http://example.com/live/0", chunkedResponse)...); err != nil {
+		t.Fatal(err)
+	}
+	crashed, err := NewWriter(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := crashed.Write(ctx, page(crashed, "http://example.com/crashed", chunkedResponse)...); err != nil {
+		t.Fatal(err)
+	}
+	crashed.f.Close(ctx) // the crash: its process is gone, and its lock with it
+
+	files, err := Files(opts.Prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := map[string]bool{}
+	for _, f := range files {
+		held[f.Path] = f.Held()
+	}
+	liveName, crashedName := live.name, crashed.name
+	liveOpen, crashedOpen := liveName+OpenSuffix, crashedName+OpenSuffix
+	if len(files) != 2 || !held[liveOpen] || held[crashedOpen] {
+		t.Fatalf("Held = %v, want %s held and %s not", held, liveOpen, crashedOpen)
+	}
+
+	got, err := Recover(ctx, opts.Prefix, RecoverOptions{CDX: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Recovered{{File: crashedName, Records: 4}, {File: liveOpen, InUse: true}}
+	if len(got) != 2 || !slices.Contains(got, want[0]) || !slices.Contains(got, want[1]) {
+		t.Fatalf("Recover = %+v, want %+v", got, want)
+	}
+	if n := len(readAll(t, crashedName)); n != 4 {
+		t.Errorf("%d records in the crashed writer's file, want 4", n)
+	}
+
+	if _, err := live.Write(ctx, page(live, "http://example.com/live/1", chunkedResponse)...); err != nil {
+		t.Fatal(err)
+	}
+	if err := live.Close(ctx); err != nil {
+		t.Fatalf("the running writer's close: %v", err)
+	}
+	if n := len(readAll(t, liveName)); n != 7 {
+		t.Errorf("%d records in the running writer's file, want 7 (warcinfo, two pages)", n)
+	}
+	if files, _ := Files(opts.Prefix); slices.ContainsFunc(files, func(f File) bool { return f.Open }) {
+		t.Errorf("files left open: %+v", files)
+	}
+}

@@ -409,15 +409,9 @@ func (w *Writer) open(ctx context.Context) error {
 		// may take a name first: the next serial is tried.
 		name = fmt.Sprintf("%s-%s-%05d.warc.gz", w.opts.Prefix, now.UTC().Format("20060102150405"), w.serial)
 		var err error
-		f, err = structured.OpenFile(ctx, name+OpenSuffix, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		f, err = createOpen(ctx, name)
 		if err == nil {
-			if _, serr := os.Stat(name); serr == nil { // closed already
-				f.Close(ctx)
-				os.Remove(name + OpenSuffix)
-				err = os.ErrExist
-			} else {
-				break
-			}
+			break
 		}
 		if !errors.Is(err, os.ErrExist) || try == 100 {
 			return fmt.Errorf("create warc file: %w", err)
@@ -444,6 +438,47 @@ func (w *Writer) open(ctx context.Context) error {
 	}
 	w.size = int64(len(m.data))
 	return nil
+}
+
+// createOpen creates name's ".open" file, new, and takes its lock
+// (lockOpen), which the writer keeps until the file is closed and renamed:
+// [Recover] in another process leaves a locked file alone. It fails with
+// an error matching os.ErrExist when the name is taken: the file exists,
+// open or closed already, or another process's [Recover] took the new
+// file between its creation and its lock (and may have renamed it).
+func createOpen(ctx context.Context, name string) (*structured.File, error) {
+	return structured.RunSync(ctx, func(context.Context) (*structured.File, error) {
+		path := name + OpenSuffix
+		if _, err := os.Stat(name); err == nil {
+			return nil, os.ErrExist // closed already
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		if err := lockOpen(f); err != nil {
+			f.Close()
+			if errors.Is(err, errInUse) {
+				return nil, os.ErrExist // a Recover has it: not ours to write
+			}
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if !stillNamed(f, path) {
+			f.Close() // a Recover took it and renamed it before the lock
+			return nil, os.ErrExist
+		}
+		return structured.NewFile(f), nil
+	})
+}
+
+// stillNamed reports whether path names the file f has open.
+func stillNamed(f *os.File, path string) bool {
+	open, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	named, err := os.Stat(path)
+	return err == nil && os.SameFile(open, named)
 }
 
 // infoBlock is the application/warc-fields block of a warcinfo record.
@@ -498,14 +533,17 @@ func (w *Writer) closeFile(ctx context.Context, of openFile) error {
 			return err
 		}
 	}
-	err := f.Sync(ctx)
-	if cerr := f.Close(ctx); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := f.Sync(ctx); err != nil {
+		f.Close(ctx)
 		return fmt.Errorf("close %s: %w", name+OpenSuffix, err)
 	}
-	return finishFile(ctx, name, cdx, w.opts.CDX)
+	// Renamed before it is closed: its lock holds until it has its final
+	// name, so that no Recover takes a finished file for a crashed one.
+	err := finishFile(ctx, name, cdx, w.opts.CDX)
+	if cerr := f.Close(ctx); cerr != nil && err == nil {
+		err = fmt.Errorf("close %s: %w", name, cerr)
+	}
+	return err
 }
 
 // finishFile writes the CDXJ index of the file name (when cdx is
@@ -539,7 +577,7 @@ func CDXPath(name string) string {
 type File struct {
 	Path   string // as found, ".open" included
 	Serial int
-	Open   bool // still ".open": its writer did not close it
+	Open   bool // still ".open": its writer did not close it (yet: see [File.Held])
 }
 
 // Files lists the WARC files of prefix, in serial order.
