@@ -147,6 +147,10 @@ type pipelineRun struct {
 	bodies  *crawler.BodyStore // --store
 	archive *crawler.Archive   // --warc
 	done    map[string]bool    // --warc --resume: the URLs in the output
+	// warcRecovered says that recoverWarc ran; keptUnchanged are the
+	// pages it found archived unchanged and not yet in the unchanged list.
+	warcRecovered bool
+	keptUnchanged []string
 	// --since and --changed-only.
 	since         *store.SinceIndex
 	unchanged     *unchangedFile // --changed-only -o FILE: the URLs left out
@@ -216,16 +220,19 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 		r.close(ctx)
 		return nil, err
 	}
-	if err := r.openUnchanged(); err != nil {
+	if err := r.openUnchanged(ctx); err != nil {
 		r.close(ctx)
 		return nil, err
 	}
-	if err := r.openWarc(ctx, r.done); err != nil {
+	if err := r.openWarc(ctx); err != nil {
 		r.close(ctx)
 		return nil, err
 	}
 	r.done = nil
 	cfg := o.fetchConfig()
+	if r.unchanged != nil {
+		r.output = unchangedOutput{ResultWriter: r.output, u: r.unchanged}
+	}
 	if r.redis != nil {
 		r.output = redisOutput{ResultWriter: r.output, f: r.redis}
 	}
@@ -419,6 +426,9 @@ func (r *pipelineRun) resume(ctx context.Context, columns []string) error {
 	}
 	if err != nil {
 		return usageError("--resume: %v", err)
+	}
+	if err := r.recoverWarc(ctx); err != nil {
+		return err
 	}
 	requeued := 0
 	if r.o.Crawl && r.memory != nil {

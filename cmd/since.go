@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/trawl-dev/trawl/crawler"
 	"github.com/trawl-dev/trawl/store"
+	"github.com/trawl-dev/trawl/structured"
 )
 
 // addSinceFlags defines --since and --changed-only on fs.
@@ -72,10 +74,16 @@ func (r *pipelineRun) openSince(ctx context.Context) error {
 // it.
 func unchangedPath(output string) string { return output + ".unchanged" }
 
-// unchangedFile is the open list of unchanged URLs.
+// unchangedFile is the open list of unchanged URLs. Its lines wait in
+// memory until the output is flushed ([unchangedOutput]), and are written
+// right after: the list never names a page written after a record the
+// output does not hold yet. Were it ahead, a crash could leave a WARC
+// file (--warc) whose last page in the list comes after pages missing
+// from the output: --resume keeps the records up to that page, and would
+// fetch and archive the missing pages a second time.
 type unchangedFile struct {
-	f *os.File
-	w *bufio.Writer
+	f   *os.File
+	buf []byte
 }
 
 // resumeUnchanged marks done, with --changed-only --resume -o FILE, the
@@ -99,7 +107,7 @@ func (r *pipelineRun) resumeUnchanged() error {
 // openUnchanged opens the list of unchanged URLs of --changed-only -o
 // FILE: appended to with --resume (after a line break, should a crash
 // have torn its last line), emptied otherwise.
-func (r *pipelineRun) openUnchanged() error {
+func (r *pipelineRun) openUnchanged(ctx context.Context) error {
 	o := r.o
 	if !o.ChangedOnly || o.Output == "" {
 		return nil
@@ -112,9 +120,16 @@ func (r *pipelineRun) openUnchanged() error {
 	if err != nil {
 		return usageError("--changed-only: %v", err)
 	}
-	r.unchanged = &unchangedFile{f: f, w: bufio.NewWriter(f)}
+	r.unchanged = &unchangedFile{f: f}
 	if r.unchangedTorn {
-		r.unchanged.w.WriteByte('\n')
+		r.unchanged.buf = append(r.unchanged.buf, '\n')
+	}
+	for _, u := range r.keptUnchanged { // see recoverWarc
+		r.unchanged.buf = append(append(r.unchanged.buf, u...), '\n')
+	}
+	r.keptUnchanged = nil
+	if err := r.unchanged.flush(ctx); err != nil {
+		return usageError("--changed-only: %v", err)
 	}
 	return nil
 }
@@ -146,15 +161,48 @@ func readUnchanged(path string, done func(string)) (torn bool, err error) {
 	}
 }
 
-// write lists the URL of res, an unchanged page left out of -o.
+// write lists the URL of res, an unchanged page left out of -o, at the
+// next flush.
 func (u *unchangedFile) write(_ context.Context, res *crawler.Result) error {
-	_, err := u.w.WriteString(res.URL + "\n")
-	return err
+	u.buf = append(append(u.buf, res.URL...), '\n')
+	return nil
+}
+
+// flush writes the URLs listed since the last flush.
+func (u *unchangedFile) flush(ctx context.Context) error {
+	if len(u.buf) == 0 {
+		return nil
+	}
+	_, err := structured.RunSync(ctx, func(context.Context) (int, error) { return u.f.Write(u.buf) })
+	if err != nil {
+		return fmt.Errorf("%s: %w", u.f.Name(), err)
+	}
+	if cap(u.buf) > 64<<10 {
+		u.buf = nil
+	} else {
+		u.buf = u.buf[:0]
+	}
+	return nil
 }
 
 // close flushes and closes the list.
 func (u *unchangedFile) close() error {
-	return errors.Join(u.w.Flush(), u.f.Close())
+	return errors.Join(u.flush(context.Background()), u.f.Close())
+}
+
+// unchangedOutput is the output of a run with --changed-only -o FILE:
+// each flush of the output is followed by the list's (see
+// [unchangedFile]).
+type unchangedOutput struct {
+	crawler.ResultWriter
+	u *unchangedFile
+}
+
+func (w unchangedOutput) Flush(ctx context.Context) error {
+	if err := w.ResultWriter.Flush(ctx); err != nil {
+		return err
+	}
+	return w.u.flush(ctx)
 }
 
 // removeUnchanged removes the list of unchanged URLs of a run that

@@ -99,36 +99,69 @@ func (o *WarcOptions) validateWarc(robots bool, userAgent string) error {
 	return nil
 }
 
-// openWarc opens the run's WARC writer. With --resume it first closes
-// the files an interrupted run left open, each cut after the last page
-// whose record is in the output (done): the pages after it are fetched
-// again and archived in the new file, so that every page of the output
-// has exactly one response record.
-func (r *pipelineRun) openWarc(ctx context.Context, done map[string]bool) error {
+// recoverWarc, with --warc --resume, closes the files an interrupted run
+// left open, each cut after the last page whose record is in the output
+// or in the list of unchanged pages (r.done): the pages after it are
+// fetched again and archived in the new file, so that every page of the
+// output has exactly one response record. With --changed-only, the pages
+// found unchanged whose records a file keeps are done, even if the crash
+// came before the list named them: fetched again, they would be archived
+// twice. It runs once the output is scanned and before a crawl's journal
+// is replayed, so that the journal does not queue those pages again.
+func (r *pipelineRun) recoverWarc(ctx context.Context) error {
+	o := r.o
+	if o.Warc == "" || !o.Resume || r.warcRecovered {
+		return nil
+	}
+	r.warcRecovered = true
+	if err := os.MkdirAll(filepath.Dir(o.Warc), 0o755); err != nil {
+		return usageError("--warc %s: %v", o.Warc, err)
+	}
+	ropts := warc.RecoverOptions{CDX: o.WarcCDX, Committed: committedIn(r.done)}
+	if o.ChangedOnly {
+		ropts.Kept = func(_ string, rec *warc.ReadRecord) {
+			var page struct {
+				URL    string `json:"url"`
+				Change string `json:"change"`
+			}
+			if json.Unmarshal(rec.Block, &page) == nil && page.Change == string(crawler.ChangeUnchanged) && !r.done[page.URL] {
+				r.doneBefore(page.URL)
+				r.keptUnchanged = append(r.keptUnchanged, page.URL)
+			}
+		}
+	}
+	recovered, err := warc.Recover(ctx, o.Warc, ropts)
+	if err != nil {
+		return fmt.Errorf("--warc --resume: %w", err)
+	}
+	for _, rf := range recovered {
+		if rf.InUse {
+			o.warnf("trawl: --resume: left %s as it is: another running trawl is writing it", rf.File)
+			continue
+		}
+		o.warnf("trawl: --resume: closed %s: %d records kept, %d bytes of unfinished pages cut", rf.File, rf.Records, rf.Cut)
+	}
+	return nil
+}
+
+// openWarc opens the run's WARC writer, after [pipelineRun.recoverWarc]
+// with --resume.
+func (r *pipelineRun) openWarc(ctx context.Context) error {
 	o := r.o
 	if o.Warc == "" {
 		return nil
 	}
+	if err := r.recoverWarc(ctx); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(filepath.Dir(o.Warc), 0o755); err != nil {
 		return usageError("--warc %s: %v", o.Warc, err)
 	}
-	files, err := warc.Files(o.Warc)
-	if err != nil {
-		return usageError("--warc %s: %v", o.Warc, err)
-	}
-	if o.Resume {
-		recovered, err := warc.Recover(ctx, o.Warc, warc.RecoverOptions{CDX: o.WarcCDX, Committed: committedIn(done)})
+	if !o.Resume {
+		files, err := warc.Files(o.Warc)
 		if err != nil {
-			return fmt.Errorf("--warc --resume: %w", err)
+			return usageError("--warc %s: %v", o.Warc, err)
 		}
-		for _, rf := range recovered {
-			if rf.InUse {
-				o.warnf("trawl: --resume: left %s as it is: another running trawl is writing it", rf.File)
-				continue
-			}
-			o.warnf("trawl: --resume: closed %s: %d records kept, %d bytes of unfinished pages cut", rf.File, rf.Records, rf.Cut)
-		}
-	} else {
 		n := 0
 		for _, f := range files {
 			if f.Open && !f.Held() {
@@ -155,7 +188,8 @@ func (r *pipelineRun) openWarc(ctx context.Context, done map[string]bool) error 
 }
 
 // committedIn says whether a WARC file may end after r: after the
-// metadata record of a page whose record is in the output.
+// metadata record of a page whose record is in the output (or, with
+// --changed-only, in the list of unchanged pages).
 func committedIn(done map[string]bool) func(r *warc.ReadRecord) bool {
 	return func(r *warc.ReadRecord) bool {
 		if r.Type() != warc.TypeMetadata {

@@ -843,3 +843,96 @@ func TestWarcResumeBesideRunning(t *testing.T) {
 	arch := readArchive(t, prefix)
 	checkPages(t, append(linesA, linesB...), arch)
 }
+
+// TestWarcChangedOnlyResume: --since --changed-only --warc killed after
+// archiving unchanged pages (revisit records) and a new page after them,
+// with the crash before the list of unchanged pages was written: --resume
+// keeps those records and counts their pages done (the file's records
+// say so), so that every page has exactly one record across the files.
+func TestWarcChangedOnlyResume(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	const n = 20
+	gate := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/p/{i}", func(w http.ResponseWriter, r *http.Request) {
+		etag := fmt.Sprintf(`"v-%s"`, r.PathValue("i"))
+		w.Header().Set("ETag", etag)
+		if r.Header.Get("If-None-Match") == etag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		fmt.Fprintf(w, "<html><title>Page %s</title><p>text</p></html>", r.PathValue("i"))
+	})
+	mux.HandleFunc("/new", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<html><title>New</title></html>") })
+	mux.HandleFunc("/gate", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-gate:
+			io.WriteString(w, "<html><title>through</title></html>")
+		case <-r.Context().Done():
+		}
+	})
+	s := httptest.NewServer(mux)
+	t.Cleanup(s.Close)
+	gateOpen := false
+	t.Cleanup(func() {
+		if !gateOpen {
+			close(gate)
+		}
+	})
+	dir := t.TempDir()
+	var urls []string
+	for i := range n {
+		urls = append(urls, fmt.Sprintf("%s/p/%d", s.URL, i))
+	}
+	out1, out2, prefix := filepath.Join(dir, "one.jsonl"), filepath.Join(dir, "two.jsonl"), filepath.Join(dir, "two")
+	if res := runTrawl(t, ctx, nil, append([]string{"fetch", "-q", "-o", out1}, urls...)...); res.code != 0 {
+		t.Fatalf("first run: exit %d; stderr:\n%s", res.code, res.stderr)
+	}
+	args := append([]string{"fetch", "-q", "-c", "1", "--timeout", "60s", "--since", out1, "--changed-only", "--warc", prefix, "-o", out2},
+		append(urls, s.URL+"/new", s.URL+"/gate")...)
+	p := startTrawl(t, ctx, nil, args...)
+	if err := waitFile(ctx, dir, out2, lines(1)); err != nil { // /new, after every unchanged page
+		t.Fatal(err, "\nstderr:\n", p.stderr)
+	}
+	p.signal(syscall.SIGKILL)
+	if code := p.wait(); code != -1 {
+		t.Fatalf("killed run: exit %d", code)
+	}
+	// The crash came before the list of unchanged pages was written.
+	if err := os.Truncate(out2+".unchanged", 0); err != nil {
+		t.Fatal(err)
+	}
+	close(gate)
+	gateOpen = true
+	res := runTrawl(t, ctx, nil, append(args, "--resume")...)
+	if res.code != 0 {
+		t.Fatalf("--resume: exit %d; stderr:\n%s", res.code, res.stderr)
+	}
+	lines := readWarcLines(t, out2)
+	var got []string
+	for _, l := range lines {
+		got = append(got, strings.TrimPrefix(l.URL, s.URL))
+	}
+	if len(got) != 2 || got[0] != "/new" || got[1] != "/gate" {
+		t.Errorf("output %v, want /new then /gate", got)
+	}
+	arch := readArchive(t, prefix)
+	checkPages(t, lines, arch)
+	metadata := map[string]int{}
+	for _, r := range arch.recs {
+		if r.Type() == warc.TypeMetadata {
+			var page warcLine
+			json.Unmarshal(r.Block, &page)
+			metadata[page.URL]++
+		}
+	}
+	for _, u := range urls {
+		if metadata[u] != 1 {
+			t.Errorf("%s: %d metadata records across the files, want 1", u, metadata[u])
+		}
+	}
+	if _, err := os.Stat(out2 + ".unchanged"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the list of unchanged pages outlived the completed run: %v", err)
+	}
+}

@@ -21,6 +21,12 @@ type RecoverOptions struct {
 	// CDX writes the CDXJ index of each recovered file, as
 	// [Options].CDX.
 	CDX bool
+	// Kept, when set, is called once a file is cut with each metadata
+	// record the file keeps, in order, and the file's final name: pages
+	// archived that a resumed run counts as done though its output may not
+	// hold them (those --changed-only leaves out). A file's metadata
+	// records are held in memory until it is cut.
+	Kept func(file string, r *ReadRecord)
 }
 
 // A Recovered file is one [Recover] closed, or left alone because a
@@ -97,6 +103,7 @@ func recoverFile(ctx context.Context, path string, opts RecoverOptions) (Recover
 	var cut int64
 	var kept, n int
 	var lines []cdxAt
+	var metas []*ReadRecord // for opts.Kept
 	rd := NewReader(f)
 	for ctx.Err() == nil {
 		r, err := rd.Next()
@@ -108,6 +115,9 @@ func recoverFile(ctx context.Context, path string, opts RecoverOptions) (Recover
 			if l, ok := cdxLine(&r.Record, Placement{Offset: r.Offset, Length: r.Length}, filepath.Base(name)); ok {
 				lines = append(lines, cdxAt{r.Offset + r.Length, l})
 			}
+		}
+		if opts.Kept != nil && r.Type() == TypeMetadata {
+			metas = append(metas, r)
 		}
 		if r.Type() == TypeWarcinfo || opts.Committed == nil || opts.Committed(r) {
 			cut, kept = r.Offset+r.Length, n
@@ -121,6 +131,11 @@ func recoverFile(ctx context.Context, path string, opts RecoverOptions) (Recover
 	}
 	if err := f.Sync(); err != nil {
 		return Recovered{}, fmt.Errorf("recover %s: %w", path, err)
+	}
+	for _, r := range metas {
+		if r.Offset+r.Length <= cut {
+			opts.Kept(name, r)
+		}
 	}
 	var cdx []byte
 	for _, l := range lines {
