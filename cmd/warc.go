@@ -28,6 +28,8 @@ type WarcOptions struct {
 
 	warcMaxSize int64
 	warcInfo    []warc.Field
+	// warcCompressSet says that --warc-compress was given.
+	warcCompressSet bool
 }
 
 // addWarcFlags defines the --warc flags on fs.
@@ -36,11 +38,34 @@ func addWarcFlags(fs *pflag.FlagSet, o *WarcOptions) {
 	fs.StringVar(&o.WarcMaxSize, "warc-max-size", "1GiB", "with --warc, start a new WARC file once one reaches `SIZE`")
 	fs.StringVar(&o.WarcDigest, "warc-digest", "sha1", "with --warc, `ALGO` of WARC-Block-Digest and WARC-Payload-Digest: sha1 or sha256 (base32)")
 	fs.BoolVar(&o.WarcCDX, "warc-cdx", false, "with --warc, write a sorted CDXJ index (pywb's) next to each WARC file: <file>.cdxj")
-	fs.StringVar(&o.WarcCompress, "warc-compress", warc.CompressNormal, "with --warc, `MODE` of compression of each record in its gzip member: normal (LZ77 and Huffman coding, gzip's fastest level), fast (Huffman coding only: less than half the compression CPU of normal, files about twice as large) or none (stored: the least CPU, files several times larger)")
+	o.WarcCompress = warc.CompressNormal
+	fs.Var(&compressFlag{mode: &o.WarcCompress, set: &o.warcCompressSet}, "warc-compress", "with --warc, `MODE` of compression of each record in its gzip member: normal (LZ77 and Huffman coding, gzip's fastest level), fast (Huffman coding only: less than half the compression CPU of normal, files about twice as large) or none (stored: the least CPU, files several times larger)")
 	fs.BoolVar(&o.WarcNoGzip, "warc-no-compress", false, "with --warc, store the records in their gzip members without compressing them: much less CPU, files several times larger (--warc-compress none)")
 	fs.BoolVar(&o.WarcKeepCredentials, "warc-keep-credentials", false, "with --warc, keep the values of Authorization, Cookie and the other sensitive headers in the request records as sent (default: recorded as ***)")
 	fs.StringArrayVar(&o.WarcHeaders, "warc-header", nil, `with --warc, a "name: value" field of the warcinfo record, such as "operator: Jane Doe" (repeatable)`)
 }
+
+// compressFlag is --warc-compress: a string flag that records whether it
+// was given, so that --warc-no-compress contradicts even an explicit
+// normal.
+type compressFlag struct {
+	mode *string
+	set  *bool
+}
+
+func (f *compressFlag) String() string {
+	if f.mode == nil {
+		return ""
+	}
+	return *f.mode
+}
+
+func (f *compressFlag) Set(s string) error {
+	*f.mode, *f.set = s, true
+	return nil
+}
+
+func (f *compressFlag) Type() string { return "string" }
 
 // validateWarc checks the --warc flags.
 func (o *WarcOptions) validateWarc(robots bool, userAgent string) error {
@@ -48,7 +73,7 @@ func (o *WarcOptions) validateWarc(robots bool, userAgent string) error {
 		for _, f := range []struct {
 			set  bool
 			name string
-		}{{o.WarcCDX, "--warc-cdx"}, {len(o.WarcHeaders) > 0, "--warc-header"}, {o.WarcNoGzip, "--warc-no-compress"}, {o.WarcCompress != "" && o.WarcCompress != warc.CompressNormal, "--warc-compress"}, {o.WarcKeepCredentials, "--warc-keep-credentials"}} {
+		}{{o.WarcCDX, "--warc-cdx"}, {len(o.WarcHeaders) > 0, "--warc-header"}, {o.WarcNoGzip, "--warc-no-compress"}, {o.warcCompressSet, "--warc-compress"}, {o.WarcKeepCredentials, "--warc-keep-credentials"}} {
 			if f.set {
 				return usageError("%s needs --warc PREFIX", f.name)
 			}
@@ -69,7 +94,7 @@ func (o *WarcOptions) validateWarc(robots bool, userAgent string) error {
 		return usageError("--warc-compress %q: want normal, fast or none", o.WarcCompress)
 	}
 	if o.WarcNoGzip {
-		if o.WarcCompress != "" && o.WarcCompress != warc.CompressNormal && o.WarcCompress != warc.CompressNone {
+		if o.warcCompressSet && o.WarcCompress != warc.CompressNone {
 			return usageError("--warc-no-compress contradicts --warc-compress %s", o.WarcCompress)
 		}
 		o.WarcCompress = warc.CompressNone

@@ -757,6 +757,8 @@ func TestWarcFlagErrors(t *testing.T) {
 		{[]string{"--warc", "x", "--warc-compress", "best"}, `--warc-compress "best": want normal, fast or none`},
 		{[]string{"--warc", "x", "--warc-compress", "fast", "--warc-no-compress"}, "--warc-no-compress contradicts --warc-compress fast"},
 		{[]string{"--warc-compress", "fast"}, "--warc-compress needs --warc"},
+		{[]string{"--warc-compress", "normal"}, "--warc-compress needs --warc"},
+		{[]string{"--warc", "x", "--warc-compress", "normal", "--warc-no-compress"}, "--warc-no-compress contradicts --warc-compress normal"},
 		{[]string{"--warc", "dir/"}, "--warc"},
 	} {
 		res := runTrawl(t, ctx, nil, append(append([]string{"fetch"}, c.args...), "http://127.0.0.1:1/")...)
