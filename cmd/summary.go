@@ -59,7 +59,7 @@ func finishRun(o *RunOptions, c outcome) error {
 	why := c.incomplete()
 	code := runExitCode(why == "", c.interrupted, o.Strict, c.sum.Failed)
 	if !o.Quiet {
-		printSummary(o.IO.ErrOut, c.sum, why)
+		printSummary(o.IO.ErrOut, c.sum, why, o.Resume)
 	}
 	err := c.err
 	if o.SummaryJSON != "" {
@@ -86,9 +86,15 @@ func finishRun(o *RunOptions, c outcome) error {
 
 // printSummary writes the end-of-run summary; why says why the run is
 // incomplete, "" when it completed.
-func printSummary(w io.Writer, s crawler.Summary, why string) {
-	fmt.Fprintf(w, "trawl: %d URLs in %s (%.1f pages/s), %d failed, %s received\n",
-		s.Done, s.Elapsed.Round(time.Millisecond), s.PagesPerSecond(), s.Failed, humanBytes(s.Bytes))
+// resumed says that the run continued another (--resume): URLs of the
+// inputs done by that run are skipped with the duplicates.
+func printSummary(w io.Writer, s crawler.Summary, why string, resumed bool) {
+	urls := "URLs"
+	if s.Done == 1 {
+		urls = "URL"
+	}
+	fmt.Fprintf(w, "trawl: %d %s in %s (%.1f pages/s), %d failed, %s received\n",
+		s.Done, urls, s.Elapsed.Round(time.Millisecond), s.PagesPerSecond(), s.Failed, humanBytes(s.Bytes))
 	if len(s.ByStatus) > 0 {
 		fmt.Fprintf(w, "  by status: %s\n", joinCounts(s.ByStatus))
 	}
@@ -105,7 +111,10 @@ func printSummary(w io.Writer, s crawler.Summary, why string) {
 		}
 		fmt.Fprintln(w)
 	}
-	if s.Duplicates > 0 {
+	switch {
+	case s.Duplicates > 0 && resumed:
+		fmt.Fprintf(w, "  input:     %d lines read, %d skipped (done before --resume, or duplicates)\n", s.InputLines, s.Duplicates)
+	case s.Duplicates > 0:
 		fmt.Fprintf(w, "  input:     %d lines read, %d duplicates skipped\n", s.InputLines, s.Duplicates)
 	}
 	if why != "" {

@@ -67,7 +67,7 @@ func TestWarningsAreTerminalSafe(t *testing.T) {
 
 func TestSummaryIsTerminalSafe(t *testing.T) {
 	io, _, _, errOut := TestIO()
-	printSummary(io.ErrOut, crawler.Summary{Done: 1, Failed: 1, ByKind: map[crawler.Kind]int{crawler.Kind(hostile): 1}}, "")
+	printSummary(io.ErrOut, crawler.Summary{Done: 1, Failed: 1, ByKind: map[crawler.Kind]int{crawler.Kind(hostile): 1}}, "", false)
 	wantSafe(t, "summary", errOut.String())
 }
 

@@ -222,3 +222,38 @@ func TestResumeHostileInvalidLines(t *testing.T) {
 		})
 	}
 }
+
+// TestResumeSummary: the summary of a resumed run says that the URLs of
+// the input done before were skipped as such, not as duplicates, and
+// counts one URL in the singular.
+func TestResumeSummary(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	s := newSite(t, numberedPages(3), -1)
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "urls.txt"), filepath.Join(dir, "out.jsonl")
+	for i, urls := range []string{"/p/0\n/p/1\n", "/p/0\n/p/1\n/p/2\n"} {
+		if err := os.WriteFile(in, []byte(strings.ReplaceAll(urls, "/p/", s.URL+"/p/")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		a := []string{"fetch", "-o", out, in}
+		if i > 0 {
+			a = append(a, "--resume")
+		}
+		res := runTrawl(t, ctx, nil, a...)
+		if res.code != 0 {
+			t.Fatalf("run %d: exit code %d; stderr:\n%s", i, res.code, res.stderr)
+		}
+		if i == 0 {
+			if strings.Contains(res.stderr, "skipped") {
+				t.Errorf("first run: the summary skips something:\n%s", res.stderr)
+			}
+			continue
+		}
+		for _, want := range []string{"trawl: 1 URL in ", "3 lines read, 2 skipped (done before --resume, or duplicates)"} {
+			if !strings.Contains(res.stderr, want) {
+				t.Errorf("resumed run: no %q in the summary:\n%s", want, res.stderr)
+			}
+		}
+	}
+}
