@@ -17,6 +17,9 @@
 # and print, for both runs, the wall time, the body bytes nginx sent, the
 # requests it answered, and run 2's counts by change; then the ratios
 # run 2 / run 1 against the targets of issue 16 (bytes ≤ 3%, wall ≤ 0.3×).
+# Last, the floor: the same number of URLs, answered with a 404 of 150
+# bytes, fetched without --since: what trawl's requests cost with nothing
+# to download.
 # A third mode, sitemap, is crawl --sitemap, with a sitemap.xml listing
 # every page with its file's mtime as <lastmod> (written before each run):
 # in run 2 the pages not changed since run 1 are not requested at all.
@@ -212,6 +215,15 @@ for mode in $modes; do
 	read -r reqs[$mode,2] bytes[$mode,2] codes[$mode,2] < <(serve_log_sum)
 	by_change[$mode]=$(tr -d ' \n' <"$work/$mode-2.json" | grep -o '"by_change":{[^}]*}' || echo '-')
 done
+# The floor of a re-check with one request a URL: trawl, without
+# --since, over the same number of URLs that nginx answers with a 404 of
+# 150 bytes. Whatever a 304 saves, run 2 still makes these requests and
+# writes a record for each.
+awk '{sub(/\/page\//, "/missing/"); sub(/\/$/, "/missing/index.html"); print}' "$work/urls.txt" >"$work/missing.txt"
+log "floor: $pages requests answered 404, load $(cut -d' ' -f1-3 /proc/loadavg)"
+serve_log_reset
+read -r floor_wall floor_cpu < <(timed_run floor fetch -q --no-robots -c "$conc" --per-host "$conc" -o "$work/floor.jsonl" "$work/missing.txt")
+read -r floor_reqs floor_bytes floor_codes < <(serve_log_sum)
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 echo "trawl incremental benchmark, $(date -u +%FT%TZ), $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
@@ -224,6 +236,11 @@ for mode in $modes; do
 		printf "%-7s %-4s %8s %8s %14s %9s  %s\n" "$mode" "$n" "${wall[$mode,$n]}" "${cpu[$mode,$n]}" "${bytes[$mode,$n]}" "${reqs[$mode,$n]}" "${codes[$mode,$n]}"
 	done
 done
+printf "%-7s %-4s %8s %8s %14s %9s  %s\n" "floor" "-" "$floor_wall" "$floor_cpu" "$floor_bytes" "$floor_reqs" "$floor_codes"
+echo
+echo "floor / fetch run 1 (trawl's cost of the same number of requests answered 404, no --since):" \
+	"wall $(awk -v a="$floor_wall" -v b="${wall[fetch,1]}" 'BEGIN {printf "%.2f", a / b}')" \
+	"cpu $(awk -v a="$floor_cpu" -v b="${cpu[fetch,1]}" 'BEGIN {printf "%.2f", a / b}')"
 echo
 echo "run 2 / run 1 (targets: bytes <= 0.03, wall <= 0.30; cpu is trawl's user+sys, for a loaded machine)"
 fail=0
