@@ -200,7 +200,7 @@ func (r *Renderer) renderOnce(ctx context.Context, resp *crawler.Response) (*cra
 	if err == nil {
 		defer b.leave(site)
 		var t *tab
-		t, err = b.takeTab(ctx, site, bctx, r.cfg.Tabs, r.blocked)
+		t, err = b.takeTab(ctx, r.tg, site, bctx, r.cfg.Tabs, r.blocked)
 		if err == nil && t.pages == tabPages-spareAhead {
 			r.openSpare(b, site, bctx, r.cfg.Tabs)
 		}
@@ -257,7 +257,7 @@ func (r *Renderer) openSpare(b *browserConn, site string, bctx cdp.BrowserContex
 	b.spared++
 	b.mu.Unlock()
 	r.tg.StartSoon(func(ctx context.Context) error {
-		t, err := openTab(ctx, b.ctx, bctx, site, r.blocked)
+		t, err := openTab(ctx, b.ctx, r.tg, bctx, site, r.blocked)
 		var drop *tab
 		b.mu.Lock()
 		delete(b.spares, site)

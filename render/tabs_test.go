@@ -405,3 +405,87 @@ func TestRenderDirtyTabClosed(t *testing.T) {
 		}
 	})
 }
+
+// TestRenderDialogOnIdleTab: a dialog that the page of a tab left on its
+// page (see renderOn) opens after its render returned, while no page
+// renders in the tab, is answered at once, not at the tab's next
+// navigation or close: the page's script goes on (it was blocked in
+// alert() until then), and the next page of the site renders in that
+// tab.
+func TestRenderDialogOnIdleTab(t *testing.T) {
+	trigger := make(chan struct{})
+	before, after := make(chan struct{}), make(chan string, 1)
+	var once sync.Once
+	mux := http.NewServeMux()
+	mux.HandleFunc("/trigger", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-trigger:
+		case <-r.Context().Done():
+			return
+		}
+		fmt.Fprint(w, "go")
+	})
+	mux.HandleFunc("/before", func(w http.ResponseWriter, r *http.Request) { once.Do(func() { close(before) }) })
+	mux.HandleFunc("/after", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case after <- r.URL.Query().Get("confirmed"):
+		default:
+		}
+	})
+	// The page's script waits for the test's word, then calls alert()
+	// and confirm(), telling the server before and after (synchronous
+	// requests: the script is blocked while a dialog is open).
+	mux.Handle("/p/", htmlPage(`<html><head><title>stale</title></head><body><script>
+document.title = "page " + location.pathname.slice(3);
+if (location.pathname == "/p/0") fetch("/trigger").then(function () {
+  var x = new XMLHttpRequest(); x.open("GET", "/before", false); x.send();
+  alert("late"); var ok = confirm("sure?");
+  x = new XMLHttpRequest(); x.open("GET", "/after?confirmed=" + ok, false); x.send();
+});
+</script></body></html>`))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	withRenderer(t, crawler.Config{IgnoreRobots: true, PerHost: -1}, Config{Tabs: 2, Wait: Wait{Kind: WaitLoad}, Timeout: 5 * time.Second}, func(ctx context.Context, f *crawler.Fetcher, r *Renderer) {
+		site := siteOf(srv.URL + "/p/0")
+		r.addWaiting(site, 1) // a page of the site waits: the tab stays on its page
+		renderURL(ctx, t, f, r, srv.URL+"/p/0")
+		r.addWaiting(site, -1)
+		r.mu.Lock(ctx)
+		b := r.cur
+		r.mu.Unlock()
+		if n := b.idleOf(site); n != 1 {
+			t.Fatalf("%d idle tabs after the page, want 1", n)
+		}
+		close(trigger) // the page, idle in its tab, opens its dialogs
+		select {
+		case <-before:
+		case <-time.After(dirtyGrace):
+			t.Fatalf("the page did not reach its dialogs within %v", dirtyGrace)
+		}
+		// Answered within a round trip, well before the tab is closed
+		// for want of a page (dirtyGrace after it was put back).
+		bound := dirtyGrace / 2
+		select {
+		case confirmed := <-after:
+			if confirmed != "true" {
+				t.Errorf("confirm() returned %s, want true (accepted)", confirmed)
+			}
+		case <-time.After(bound):
+			t.Fatalf("the dialogs of the page of an idle tab were not answered within %v", bound)
+		}
+		b.mu.Lock()
+		swept := b.swept
+		b.mu.Unlock()
+		if swept != 0 {
+			t.Fatal("the tab was closed before its dialogs were answered: the test needs it open")
+		}
+		out := renderURL(ctx, t, f, r, srv.URL+"/p/1")
+		mustContain(t, string(out.HTML), "<title>page 1</title>")
+		if out.TimedOut {
+			t.Error("the next page timed out")
+		}
+		if n, _ := r.tabsOpened(ctx); n != 1 {
+			t.Errorf("%d tabs opened, want 1: the next page renders in the tab whose dialogs were answered", n)
+		}
+	})
+}
