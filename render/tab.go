@@ -234,8 +234,9 @@ func (t *tab) retire(job *pageJob) {
 
 // takeTab returns an open tab of site in the browser context bctx: one
 // kept from an earlier page when there is one, else the one opening for
-// the site ahead of need (see openSpare) once it is open, else a new
-// one. The
+// the site ahead of need (see openSpare) once it is open, or one that a
+// page of the site puts back before that, whichever comes first, else
+// a new one. The
 // browser keeps at most max tabs open, idle or not: to open one past
 // that, the idle tab of another site that waited longest is closed.
 func (b *browserConn) takeTab(ctx context.Context, tg *structured.TaskGroup, site string, bctx cdp.BrowserContextID, max int, blocked map[network.ResourceType]bool) (*tab, error) {
@@ -262,14 +263,22 @@ func (b *browserConn) takeTab(ctx context.Context, tg *structured.TaskGroup, sit
 			break
 		}
 		// A tab of the site is opening (see openSpare): it is ready
-		// sooner than one opened now.
+		// sooner than one opened now, unless a page of the site puts
+		// back its tab first (see putTab): whichever comes first.
+		done, freed := spare.done, spare.freed
+		spare.waiting++
 		b.mu.Unlock()
 		select {
-		case <-spare:
+		case <-done:
+		case <-freed:
 		case <-ctx.Done():
-			return nil, tabError(ctx, "open tab", ctx.Err())
 		}
 		b.mu.Lock()
+		spare.waiting--
+		if ctx.Err() != nil {
+			b.mu.Unlock()
+			return nil, tabError(ctx, "open tab", ctx.Err())
+		}
 	}
 	if b.open >= max {
 		if t := b.oldestIdleLocked(); t != nil {
@@ -325,6 +334,12 @@ func (b *browserConn) putTab(t *tab, keep bool) (kept bool, at time.Time) {
 		if _, ok := b.sites[t.site]; ok {
 			t.last = time.Now()
 			b.idle[t.site] = append(b.idle[t.site], t)
+			if s := b.spares[t.site]; s != nil && s.waiting > 0 {
+				// Pages of the site wait for the tab opening for it:
+				// this one is here first.
+				close(s.freed)
+				s.freed = make(chan struct{})
+			}
 			b.mu.Unlock()
 			return true, t.last
 		}
