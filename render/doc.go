@@ -36,8 +36,11 @@
 //
 // CDP: chromedp calls an event listener on the goroutine that reads the
 // browser's messages, where sending a command would deadlock: the
-// listener only records events and hands those that need an answer
-// (paused requests, dialogs) to a task of the page. Every command has a
+// listener only records events and hands those that need an answer to
+// a task: paused requests to the page's, dialogs to the tab's, which
+// answers them whether or not a page renders in the tab (one left on
+// its page runs that page's scripts until its next navigation or its
+// close). Every command has a
 // deadline (10 s); the few that chromedp ties to the life of a context
 // are bounded by a watchdog that closes the tab or kills the browser.
 package render

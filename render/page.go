@@ -285,9 +285,9 @@ func renderOn(ctx context.Context, t *tab, job *pageJob, next func() bool) (out 
 		var err error
 		out, err = job.run(ctx, t.ctx)
 		if err == nil && !out.TimedOut {
-			// Unload the page while its requests and dialogs are still
-			// answered: a page cut off at the cap may still be running a
-			// script, and its tab is not worth the wait.
+			// Unload the page while its requests are still answered: a
+			// page cut off at the cap may still be running a script, and
+			// its tab is not worth the wait.
 			keep = next()
 			t.dirty = keep
 			if !keep {
@@ -339,15 +339,12 @@ func navigate(tab context.Context, u string) (cdp.LoaderID, error) {
 	return id, err
 }
 
-// answer handles the events that need a command: paused requests and
-// JavaScript dialogs.
+// answer handles the events of the page that need a command: paused
+// requests (the tab answers dialogs itself: see tab.answerDialogs).
 func (j *pageJob) answer(ctx, tab context.Context, inbox *structured.ReceiveStream[pageEvent]) error {
 	for ev := range inbox.All(ctx) {
-		switch ev := ev.(type) {
-		case *fetch.EventRequestPaused:
+		if ev, ok := ev.(*fetch.EventRequestPaused); ok {
 			j.answerRequest(tab, ev)
-		case *page.EventJavascriptDialogOpening:
-			call(tab, send(page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true}))
 		}
 	}
 	return nil

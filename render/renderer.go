@@ -200,7 +200,7 @@ func (r *Renderer) renderOnce(ctx context.Context, resp *crawler.Response) (*cra
 	if err == nil {
 		defer b.leave(site)
 		var t *tab
-		t, err = b.takeTab(ctx, site, bctx, r.cfg.Tabs, r.blocked)
+		t, err = b.takeTab(ctx, r.tg, site, bctx, r.cfg.Tabs, r.blocked)
 		if err == nil && t.pages == tabPages-spareAhead {
 			r.openSpare(b, site, bctx, r.cfg.Tabs)
 		}
@@ -239,45 +239,69 @@ const spareAhead = 2
 // (measured: half a second under load), which the page after the last
 // would otherwise wait for. It is put with the site's idle tabs when it
 // is ready; a page that finds none idle in the meantime waits for it
-// rather than opening another (see takeTab).
+// rather than opening another, or takes a tab of the site put back
+// before it is ready (see takeTab).
 //
 // At most one tab more than --render-tabs (limit) is open: no spare opens
 // while the browser has limit+1 tabs open (the tabs of several pages reach
 // their last pages together), nor for a site that has an idle tab or a
 // spare on the way already.
 func (r *Renderer) openSpare(b *browserConn, site string, bctx cdp.BrowserContextID, limit int) {
-	b.mu.Lock()
-	if b.retiring || b.closed || b.open > limit || len(b.idle[site]) > 0 || b.spares[site] != nil {
-		b.mu.Unlock()
-		return
+	if s := b.reserveSpare(site, limit); s != nil {
+		r.tg.StartSoon(func(ctx context.Context) error {
+			r.fillSpare(ctx, b, site, bctx, s)
+			return nil
+		})
 	}
-	done := make(chan struct{})
-	b.spares[site] = done
+}
+
+// spareTab is a tab of a site on its way (see openSpare).
+type spareTab struct {
+	done    chan struct{} // closed once the tab is idle, or failed to open
+	freed   chan struct{} // closed, and replaced, when a tab of the site is put back meanwhile
+	waiting int           // pages waiting for it (see takeTab)
+}
+
+// reserveSpare counts a spare tab of site as open and on its way, and
+// returns it, unless the limits of openSpare leave no room for it.
+func (b *browserConn) reserveSpare(site string, limit int) *spareTab {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.retiring || b.closed || b.open > limit || len(b.idle[site]) > 0 || b.spares[site] != nil {
+		return nil
+	}
+	s := &spareTab{done: make(chan struct{}), freed: make(chan struct{})}
+	b.spares[site] = s
 	b.addOpenLocked()
 	b.spared++
+	return s
+}
+
+// fillSpare opens the spare s of site, reserved by reserveSpare, and puts
+// it with the site's idle tabs, where the next page of the site takes
+// it (the pages that waited for it may have taken a tab put back
+// meanwhile instead), or closes it when its browser context or browser
+// went away while it opened.
+func (r *Renderer) fillSpare(ctx context.Context, b *browserConn, site string, bctx cdp.BrowserContextID, s *spareTab) {
+	t, err := openTab(ctx, b.ctx, r.tg, bctx, site, r.blocked)
+	var drop *tab
+	b.mu.Lock()
+	delete(b.spares, site)
+	switch sc, ok := b.sites[site]; {
+	case err != nil:
+		b.open--
+	case !ok || sc.id != bctx || b.closed || b.retiring:
+		b.open-- // its browser context, or its browser, is going away
+		drop = t
+	default:
+		t.last = time.Now()
+		b.idle[site] = append(b.idle[site], t)
+	}
 	b.mu.Unlock()
-	r.tg.StartSoon(func(ctx context.Context) error {
-		t, err := openTab(ctx, b.ctx, bctx, site, r.blocked)
-		var drop *tab
-		b.mu.Lock()
-		delete(b.spares, site)
-		switch s, ok := b.sites[site]; {
-		case err != nil:
-			b.open--
-		case !ok || s.id != bctx || b.closed || b.retiring:
-			b.open-- // its browser context, or its browser, is going away
-			drop = t
-		default:
-			t.last = time.Now()
-			b.idle[site] = append(b.idle[site], t)
-		}
-		b.mu.Unlock()
-		close(done)
-		if drop != nil {
-			drop.cancel() // closing a tab waits for the browser: not under b.mu
-		}
-		return nil
-	})
+	close(s.done)
+	if drop != nil {
+		drop.cancel() // closing a tab waits for the browser: not under b.mu
+	}
 }
 
 // acquire returns the browser to render on, starting one when there is
@@ -339,7 +363,7 @@ func (r *Renderer) launch(ctx context.Context) (*browserConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &browserConn{proc: p, proxy: r.proxy.addr(), sites: map[string]*siteContext{}, idle: map[string][]*tab{}, spares: map[string]chan struct{}{}}
+	b := &browserConn{proc: p, proxy: r.proxy.addr(), sites: map[string]*siteContext{}, idle: map[string][]*tab{}, spares: map[string]*spareTab{}}
 	r.all.Store(b, true)
 	// chromedp keeps the connection in a context: the browser's handle,
 	// which lives until close, not any caller's request.
@@ -374,14 +398,14 @@ type browserConn struct {
 	users    int
 	retiring bool
 	sites    map[string]*siteContext
-	idle     map[string][]*tab        // tabs between two pages, by site (see takeTab)
-	spares   map[string]chan struct{} // the tab opening for a site (see openSpare): closed once idle or failed
-	open     int                      // tabs open, rendering or idle
-	opened   int                      // tabs ever opened
-	spared   int                      // of them, opened ahead by openSpare
-	peakOpen int                      // most tabs open at once
-	swept    int                      // tabs closed by closeIfUntaken
-	blanks   int                      // times a tab was taken to about:blank after a page
+	idle     map[string][]*tab    // tabs between two pages, by site (see takeTab)
+	spares   map[string]*spareTab // the tab opening for a site (see openSpare)
+	open     int                  // tabs open, rendering or idle
+	opened   int                  // tabs ever opened
+	spared   int                  // of them, opened ahead by openSpare
+	peakOpen int                  // most tabs open at once
+	swept    int                  // tabs closed by closeIfUntaken
+	blanks   int                  // times a tab was taken to about:blank after a page
 	closed   bool
 }
 

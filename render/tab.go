@@ -47,6 +47,9 @@ type tab struct {
 	// loaders are the document loaders of the tab's earlier pages and
 	// blanks: their events are not the page's now.
 	loaders map[cdp.LoaderID]bool
+
+	// dialogs goes to the tab's dialog task (see answerDialogs).
+	dialogs *structured.SendStream[*page.EventJavascriptDialogOpening]
 }
 
 // tabPages is the most pages a tab renders before it is closed: the
@@ -63,16 +66,18 @@ const maxLoaders = 1024
 // openTab opens a tab in the browser context bctx of the browser
 // browserCtx (its chromedp context), for pages of site, and sets it up
 // once for all its pages: the viewport, focus emulation, and the
-// interception of the documents and of the blocked resource types. ctx
+// interception of the documents and of the blocked resource types. Its
+// dialogs are answered by a task of tg for as long as it is open. ctx
 // ending while it opens closes it.
-func openTab(ctx, browserCtx context.Context, bctx cdp.BrowserContextID, site string, blocked map[network.ResourceType]bool) (*tab, error) {
+func openTab(ctx, browserCtx context.Context, tg *structured.TaskGroup, bctx cdp.BrowserContextID, site string, blocked map[network.ResourceType]bool) (*tab, error) {
 	// The tab opens in the window of its browser context's other tabs
 	// (a new window only when it has none): a window per tab costs the
 	// browser process about as much CPU again as the page itself. A tab
 	// behind another is hidden and gets no animation frames, which the
 	// focus emulation below undoes.
 	tctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithExistingBrowserContext(bctx), chromedp.WithNewWindow(false))
-	t := &tab{ctx: tctx, cancel: cancel, site: site, loaders: map[cdp.LoaderID]bool{}}
+	dialogs, inbox := structured.NewMemoryStream[*page.EventJavascriptDialogOpening](structured.Unbounded)
+	t := &tab{ctx: tctx, cancel: cancel, site: site, loaders: map[cdp.LoaderID]bool{}, dialogs: dialogs}
 	stop := context.AfterFunc(ctx, cancel)
 	defer stop()
 	// The target is opened by the first call, under tctx itself (its
@@ -88,6 +93,7 @@ func openTab(ctx, browserCtx context.Context, bctx cdp.BrowserContextID, site st
 	if c := chromedp.FromContext(tctx); c != nil && c.Target != nil {
 		t.frame = cdp.FrameID(c.Target.TargetID)
 	}
+	tg.StartSoon(func(ctx context.Context) error { return t.answerDialogs(ctx, inbox) })
 	patterns := []*fetch.RequestPattern{{URLPattern: "*", ResourceType: network.ResourceTypeDocument}}
 	for rt := range blocked {
 		patterns = append(patterns, &fetch.RequestPattern{URLPattern: "*", ResourceType: rt})
@@ -158,18 +164,43 @@ func send[P, R any](cmd cdp.Command[P, R], params P) func(ctx context.Context) e
 
 // dispatch is the tab's event listener: it runs on chromedp's reading
 // goroutine, so it sends no command; it hands the events that need one
-// to the page's task and records the others.
+// to a task (dialogs to the tab's, paused requests to the page's) and
+// records the others.
 func (t *tab) dispatch(ev any) {
+	if ev, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+		// Whatever the tab does: a tab left on its page (see renderOn)
+		// runs that page's scripts between two pages too.
+		t.dialogs.TrySend(ev) // unbounded: never blocks; a command would deadlock here
+		return
+	}
 	j := t.job.Load()
 	if j == nil {
-		return // between pages: about:blank, nothing to answer
+		return // between pages: nothing to answer or record
 	}
 	switch ev.(type) {
-	case *fetch.EventRequestPaused, *page.EventJavascriptDialogOpening:
-		j.events.TrySend(ev) // unbounded: never blocks; a command would deadlock here
+	case *fetch.EventRequestPaused:
+		j.events.TrySend(ev) // as above
 	default:
 		j.load.observe(ev)
 	}
+}
+
+// answerDialogs accepts each JavaScript dialog of the tab's pages
+// (alert, confirm, prompt, beforeunload) from the tab's opening to its
+// close, whether or not a page renders in it: an open dialog blocks its
+// page's scripts and the tab's CDP commands that run in the page
+// (Runtime.evaluate waits until the dialog closes), and between pages
+// nothing else would answer it before the tab's next navigation or its
+// close.
+func (t *tab) answerDialogs(ctx context.Context, inbox *structured.ReceiveStream[*page.EventJavascriptDialogOpening]) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(t.ctx, cancel) // the tab closed
+	defer stop()
+	for range inbox.All(ctx) {
+		call(t.ctx, send(page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true}))
+	}
+	return nil
 }
 
 // alive reports whether the tab is still open.
@@ -203,11 +234,12 @@ func (t *tab) retire(job *pageJob) {
 
 // takeTab returns an open tab of site in the browser context bctx: one
 // kept from an earlier page when there is one, else the one opening for
-// the site ahead of need (see openSpare) once it is open, else a new
-// one. The
+// the site ahead of need (see openSpare) once it is open, or one that a
+// page of the site puts back before that, whichever comes first, else
+// a new one. The
 // browser keeps at most max tabs open, idle or not: to open one past
 // that, the idle tab of another site that waited longest is closed.
-func (b *browserConn) takeTab(ctx context.Context, site string, bctx cdp.BrowserContextID, max int, blocked map[network.ResourceType]bool) (*tab, error) {
+func (b *browserConn) takeTab(ctx context.Context, tg *structured.TaskGroup, site string, bctx cdp.BrowserContextID, max int, blocked map[network.ResourceType]bool) (*tab, error) {
 	var stale []*tab
 	defer func() {
 		for _, t := range stale {
@@ -231,14 +263,22 @@ func (b *browserConn) takeTab(ctx context.Context, site string, bctx cdp.Browser
 			break
 		}
 		// A tab of the site is opening (see openSpare): it is ready
-		// sooner than one opened now.
+		// sooner than one opened now, unless a page of the site puts
+		// back its tab first (see putTab): whichever comes first.
+		done, freed := spare.done, spare.freed
+		spare.waiting++
 		b.mu.Unlock()
 		select {
-		case <-spare:
+		case <-done:
+		case <-freed:
 		case <-ctx.Done():
-			return nil, tabError(ctx, "open tab", ctx.Err())
 		}
 		b.mu.Lock()
+		spare.waiting--
+		if ctx.Err() != nil {
+			b.mu.Unlock()
+			return nil, tabError(ctx, "open tab", ctx.Err())
+		}
 	}
 	if b.open >= max {
 		if t := b.oldestIdleLocked(); t != nil {
@@ -248,7 +288,7 @@ func (b *browserConn) takeTab(ctx context.Context, site string, bctx cdp.Browser
 	}
 	b.addOpenLocked()
 	b.mu.Unlock()
-	t, err := openTab(ctx, b.ctx, bctx, site, blocked)
+	t, err := openTab(ctx, b.ctx, tg, bctx, site, blocked)
 	if err != nil {
 		b.mu.Lock()
 		b.open--
@@ -294,6 +334,12 @@ func (b *browserConn) putTab(t *tab, keep bool) (kept bool, at time.Time) {
 		if _, ok := b.sites[t.site]; ok {
 			t.last = time.Now()
 			b.idle[t.site] = append(b.idle[t.site], t)
+			if s := b.spares[t.site]; s != nil && s.waiting > 0 {
+				// Pages of the site wait for the tab opening for it:
+				// this one is here first.
+				close(s.freed)
+				s.freed = make(chan struct{})
+			}
 			b.mu.Unlock()
 			return true, t.last
 		}

@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 	"github.com/trawl-dev/trawl/crawler"
 	"github.com/trawl-dev/trawl/structured"
@@ -404,4 +406,254 @@ func TestRenderDirtyTabClosed(t *testing.T) {
 			t.Error("the page never polled: the test did not keep a page running")
 		}
 	})
+}
+
+// TestRenderDialogOnIdleTab: a dialog that the page of a tab left on its
+// page (see renderOn) opens after its render returned, while no page
+// renders in the tab, is answered at once, not at the tab's next
+// navigation or close: the page's script goes on (it was blocked in
+// alert() until then), and the next page of the site renders in that
+// tab.
+func TestRenderDialogOnIdleTab(t *testing.T) {
+	trigger := make(chan struct{})
+	before, after := make(chan struct{}), make(chan string, 1)
+	var once sync.Once
+	mux := http.NewServeMux()
+	mux.HandleFunc("/trigger", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-trigger:
+		case <-r.Context().Done():
+			return
+		}
+		fmt.Fprint(w, "go")
+	})
+	mux.HandleFunc("/before", func(w http.ResponseWriter, r *http.Request) { once.Do(func() { close(before) }) })
+	mux.HandleFunc("/after", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case after <- r.URL.Query().Get("confirmed"):
+		default:
+		}
+	})
+	// The page's script waits for the test's word, then calls alert()
+	// and confirm(), telling the server before and after (synchronous
+	// requests: the script is blocked while a dialog is open).
+	mux.Handle("/p/", htmlPage(`<html><head><title>stale</title></head><body><script>
+document.title = "page " + location.pathname.slice(3);
+if (location.pathname == "/p/0") fetch("/trigger").then(function () {
+  var x = new XMLHttpRequest(); x.open("GET", "/before", false); x.send();
+  alert("late"); var ok = confirm("sure?");
+  x = new XMLHttpRequest(); x.open("GET", "/after?confirmed=" + ok, false); x.send();
+});
+</script></body></html>`))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	withRenderer(t, crawler.Config{IgnoreRobots: true, PerHost: -1}, Config{Tabs: 2, Wait: Wait{Kind: WaitLoad}, Timeout: 5 * time.Second}, func(ctx context.Context, f *crawler.Fetcher, r *Renderer) {
+		site := siteOf(srv.URL + "/p/0")
+		r.addWaiting(site, 1) // a page of the site waits: the tab stays on its page
+		renderURL(ctx, t, f, r, srv.URL+"/p/0")
+		r.addWaiting(site, -1)
+		r.mu.Lock(ctx)
+		b := r.cur
+		r.mu.Unlock()
+		if n := b.idleOf(site); n != 1 {
+			t.Fatalf("%d idle tabs after the page, want 1", n)
+		}
+		close(trigger) // the page, idle in its tab, opens its dialogs
+		select {
+		case <-before:
+		case <-time.After(dirtyGrace):
+			t.Fatalf("the page did not reach its dialogs within %v", dirtyGrace)
+		}
+		// Answered within a round trip, well before the tab is closed
+		// for want of a page (dirtyGrace after it was put back).
+		bound := dirtyGrace / 2
+		select {
+		case confirmed := <-after:
+			if confirmed != "true" {
+				t.Errorf("confirm() returned %s, want true (accepted)", confirmed)
+			}
+		case <-time.After(bound):
+			t.Fatalf("the dialogs of the page of an idle tab were not answered within %v", bound)
+		}
+		b.mu.Lock()
+		swept := b.swept
+		b.mu.Unlock()
+		if swept != 0 {
+			t.Fatal("the tab was closed before its dialogs were answered: the test needs it open")
+		}
+		out := renderURL(ctx, t, f, r, srv.URL+"/p/1")
+		mustContain(t, string(out.HTML), "<title>page 1</title>")
+		if out.TimedOut {
+			t.Error("the next page timed out")
+		}
+		if n, _ := r.tabsOpened(ctx); n != 1 {
+			t.Errorf("%d tabs opened, want 1: the next page renders in the tab whose dialogs were answered", n)
+		}
+	})
+}
+
+// TestRenderSpareOrFreedTab: a page that waits for the tab opening for
+// its site (a spare, see openSpare) takes a tab of its site that another
+// page puts back first, rather than wait on for the spare; the spare,
+// once open, is kept for the site's next page, which takes it, and no
+// tab is left open that trawl does not count.
+func TestRenderSpareOrFreedTab(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	pages := busyPages()
+	mux := http.NewServeMux()
+	mux.Handle("/p/", pages)
+	mux.Handle("/tick", pages)
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(entered) })
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		fmt.Fprint(w, "slow")
+	})
+	// Its load waits for the frame, which waits for the test's word.
+	mux.Handle("/hold", htmlPage(`<html><head><title>hold</title></head><body><iframe src="/slow"></iframe></body></html>`))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	const tabs = 2
+	withRenderer(t, crawler.Config{IgnoreRobots: true, PerHost: -1}, Config{Tabs: tabs, Wait: Wait{Kind: WaitLoad}, Timeout: time.Minute}, func(ctx context.Context, f *crawler.Fetcher, r *Renderer) {
+		site := siteOf(srv.URL + "/")
+		renderURL(ctx, t, f, r, srv.URL+"/p/0") // opens the site's first tab
+		r.mu.Lock(ctx)
+		b := r.cur
+		r.mu.Unlock()
+		b.mu.Lock()
+		bctx := b.sites[site].id
+		b.mu.Unlock()
+		hold, next := fetchPage(ctx, t, f, srv.URL+"/hold"), fetchPage(ctx, t, f, srv.URL+"/p/1")
+		var spare *spareTab
+		err := structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
+			tg.StartSoon(func(ctx context.Context) error { // takes the site's tab until release
+				out, err := r.Render(ctx, hold)
+				if err == nil {
+					mustContain(t, string(out.HTML), "<title>hold</title>")
+				}
+				return err
+			})
+			if err := waitClosed(ctx, entered, 30*time.Second, "the held page did not start"); err != nil {
+				return err
+			}
+			// The spare is opened below, when the test says, not in the
+			// background: it is on its way until then.
+			if spare = b.reserveSpare(site, tabs); spare == nil {
+				return fmt.Errorf("no room for a spare")
+			}
+			got := make(chan *crawler.Rendered, 1)
+			tg.StartSoon(func(ctx context.Context) error {
+				out, err := r.Render(ctx, next)
+				got <- out
+				return err
+			})
+			err := waitFor(ctx, 30*time.Second, func() bool {
+				b.mu.Lock()
+				defer b.mu.Unlock()
+				return spare.waiting == 1
+			})
+			if err != nil {
+				return fmt.Errorf("the next page does not wait for the spare: %w", err)
+			}
+			close(release) // the held page ends and puts back its tab
+			select {
+			case out := <-got:
+				if out != nil {
+					mustContain(t, string(out.HTML), "<title>page 1</title>")
+				}
+				return nil
+			case <-time.After(30 * time.Second):
+				t.Error("the page waiting for the spare did not take the tab put back meanwhile within 30s")
+				r.fillSpare(ctx, b, site, bctx, spare) // lets it end
+				return nil
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if t.Failed() {
+			return
+		}
+		b.mu.Lock()
+		opened, waiting, pending := b.opened, spare.waiting, b.spares[site] == spare
+		b.mu.Unlock()
+		if opened != 2 || waiting != 0 || !pending {
+			t.Fatalf("before the spare opens: %d tabs opened (the site's and the spare), %d pages wait for the spare, the spare pending %v; want 2, 0, true", opened, waiting, pending)
+		}
+		r.fillSpare(ctx, b, site, bctx, spare) // it arrives late: kept for the next page
+		checkTabs(ctx, t, b, bctx, tabs, "after the spare opened")
+		if n := b.idleOf(site); n != 2 {
+			t.Errorf("%d idle tabs of the site after the spare opened, want 2 (the one put back and the spare)", n)
+		}
+		out := renderURL(ctx, t, f, r, srv.URL+"/p/2")
+		mustContain(t, string(out.HTML), "<title>page 2</title>")
+		checkTabs(ctx, t, b, bctx, tabs, "after the next page")
+		b.mu.Lock()
+		opened = b.opened
+		b.mu.Unlock()
+		if opened != 2 {
+			t.Errorf("%d tabs opened, want 2: the next page takes an idle tab", opened)
+		}
+	})
+}
+
+// checkTabs fails t unless every tab of the browser context bctx that
+// the browser has open is one b counts, with no spare on the way and at
+// most limit+1 tabs ever open at once.
+func checkTabs(ctx context.Context, t *testing.T, b *browserConn, bctx cdp.BrowserContextID, limit int, when string) {
+	t.Helper()
+	var infos []*target.Info
+	err := call(b.ctx, func(ctx context.Context) error {
+		res, err := chromedp.CallBrowser(ctx, target.GetTargets, target.GetTargetsParams{})
+		infos = res.TargetInfos
+		return err
+	})
+	if err != nil {
+		t.Fatalf("%s: list the browser's targets: %v", when, err)
+	}
+	inContext := 0
+	for _, info := range infos {
+		if info.Type == "page" && info.BrowserContextID == bctx {
+			inContext++
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if inContext != b.open || len(b.spares) != 0 || b.peakOpen > limit+1 {
+		t.Errorf("%s: the browser has %d tabs of the site open, trawl counts %d, %d spares on the way, at most %d open at once; want as many, none, at most %d",
+			when, inContext, b.open, len(b.spares), b.peakOpen, limit+1)
+	}
+}
+
+// waitClosed waits until ch is closed, for at most d.
+func waitClosed(ctx context.Context, ch <-chan struct{}, d time.Duration, what string) error {
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return fmt.Errorf("%s within %v", what, d)
+	}
+}
+
+// waitFor waits until cond holds, looking every few milliseconds, for
+// at most d.
+func waitFor(ctx context.Context, d time.Duration, cond func() bool) error {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(d)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline:
+			return fmt.Errorf("not within %v", d)
+		}
+	}
+	return nil
 }
