@@ -231,7 +231,7 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 	r.done = nil
 	cfg := o.fetchConfig()
 	if r.unchanged != nil {
-		r.output = unchangedOutput{ResultWriter: r.output, u: r.unchanged}
+		r.output = unchangedOutput{ResultWriter: r.output, u: r.unchanged, journal: r.journal}
 	}
 	if r.redis != nil {
 		r.output = redisOutput{ResultWriter: r.output, f: r.redis}

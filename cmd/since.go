@@ -168,6 +168,9 @@ func (u *unchangedFile) write(_ context.Context, res *crawler.Result) error {
 	return nil
 }
 
+// pending reports whether URLs wait for the next flush.
+func (u *unchangedFile) pending() bool { return len(u.buf) > 0 }
+
 // flush writes the URLs listed since the last flush.
 func (u *unchangedFile) flush(ctx context.Context) error {
 	if len(u.buf) == 0 {
@@ -192,15 +195,24 @@ func (u *unchangedFile) close() error {
 
 // unchangedOutput is the output of a run with --changed-only -o FILE:
 // each flush of the output is followed by the list's (see
-// [unchangedFile]).
+// [unchangedFile]), after a crawl's journal is synced: a page the list
+// names is done for --resume, so the links it queued must be in the
+// journal first. The output syncs the journal only when it has records
+// to write, and a flush with only unchanged pages has none.
 type unchangedOutput struct {
 	crawler.ResultWriter
-	u *unchangedFile
+	u       *unchangedFile
+	journal *store.Journal // nil but in a crawl
 }
 
 func (w unchangedOutput) Flush(ctx context.Context) error {
 	if err := w.ResultWriter.Flush(ctx); err != nil {
 		return err
+	}
+	if w.journal != nil && w.u.pending() {
+		if err := w.journal.Flush(ctx); err != nil {
+			return err
+		}
 	}
 	return w.u.flush(ctx)
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -656,4 +657,66 @@ func cronRecipe(t *testing.T) (s *sinceSite, dir, script string) {
 	}
 	script = strings.NewReplacer("/data/", dir+"/", "/tmp/trawl.lock", dir+"/trawl.lock", "trawl ", trawlBin+" ").Replace(line)
 	return s, dir, script
+}
+
+// TestSinceChangedOnlyKillCrawl: a --changed-only crawl where every page
+// is unchanged (the output gets nothing) is killed with -9 while a page
+// is in flight: the list of unchanged pages names the pages done, and
+// the journal must hold the links they queued, so that --resume fetches
+// the page in flight. The journal used to be synced only when the output
+// had records to write, so it was empty and the crawl ended without it.
+func TestSinceChangedOnlyKillCrawl(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	page := func(title, link string) sincePage {
+		return sincePage{body: `<title>` + title + `</title><a href="` + link + `">next</a>`, etag: `"` + title + `"`}
+	}
+	s := newSinceSite(t, map[string]sincePage{"/": page("home", "/a"), "/a": page("a", "/b"), "/b": page("b", "/c"), "/c": page("c", "/")})
+	dir := t.TempDir()
+	prev, out := filepath.Join(dir, "prev.jsonl"), filepath.Join(dir, "out.jsonl")
+	if res := runTrawl(t, ctx, nil, args("crawl", "-q", "-o", prev, s.URL+"/")...); res.code != 0 {
+		t.Fatalf("run 1: exit %d: %s", res.code, res.stderr)
+	}
+	s.mu.Lock()
+	s.holdPath, s.hold, s.arrived = "/c", make(chan struct{}), make(chan struct{}, 4)
+	s.mu.Unlock()
+	a := args("crawl", "-q", "-c", "1", "--per-host", "1", "--since", prev, "--changed-only", "-o", out, s.URL+"/")
+	p := startTrawl(t, ctx, nil, a...)
+	select {
+	case <-s.arrived:
+	case <-ctx.Done():
+		t.Fatal("the held request for /c never came")
+	}
+	if err := waitFile(ctx, dir, out+".unchanged", lines(3)); err != nil { // /, /a, /b
+		t.Fatal(err)
+	}
+	p.signal(syscall.SIGKILL)
+	if code := p.wait(); code != -1 {
+		t.Fatalf("killed run: exit %d", code)
+	}
+	s.mu.Lock()
+	close(s.hold)
+	s.hold = nil
+	before := len(s.inm["/c"])
+	s.mu.Unlock()
+	sum := filepath.Join(dir, "summary.json")
+	if res := runTrawl(t, ctx, nil, append(a, "--resume", "--summary-json", sum)...); res.code != 0 {
+		t.Fatalf("resumed crawl: exit %d: %s", res.code, res.stderr)
+	}
+	s.mu.Lock()
+	after := len(s.inm["/c"])
+	s.mu.Unlock()
+	if after != before+1 {
+		t.Errorf("/c requested %d times by the resumed crawl, want once: its link was lost", after-before)
+	}
+	b, err := os.ReadFile(sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var summary struct {
+		ByChange map[string]int `json:"by_change"`
+	}
+	if err := json.Unmarshal(b, &summary); err != nil || summary.ByChange["unchanged"] != 1 {
+		t.Errorf("resumed crawl summary by_change %v (%v), want unchanged 1 (/c)", summary.ByChange, err)
+	}
 }
