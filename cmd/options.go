@@ -215,6 +215,8 @@ func (o *RunOptions) Validate() error {
 		return usageError("--frontier redis://... with standard input needs --run NAME: every process must name the same run")
 	case o.Resume && o.Output == "":
 		return usageError("--resume needs -o FILE: it continues the run written there")
+	case o.Resume && o.Output == "-":
+		return usageError("--resume needs -o FILE, not standard output: it reads what the run wrote there")
 	}
 	if err := o.validateSince(); err != nil {
 		return err

@@ -147,10 +147,8 @@ type pipelineRun struct {
 	bodies  *crawler.BodyStore // --store
 	archive *crawler.Archive   // --warc
 	done    map[string]bool    // --warc --resume: the URLs in the output
-	// warcRecovered says that recoverWarc ran; keptUnchanged are the
-	// pages it found archived unchanged and not yet in the unchanged list.
+	// warcRecovered says that recoverWarc ran.
 	warcRecovered bool
-	keptUnchanged []string
 	// --since and --changed-only.
 	since         *store.SinceIndex
 	unchanged     *unchangedFile // --changed-only -o FILE: the URLs left out
@@ -220,7 +218,7 @@ func newPipelineRun(ctx context.Context, o *RunOptions) (*pipelineRun, error) {
 		r.close(ctx)
 		return nil, err
 	}
-	if err := r.openUnchanged(ctx); err != nil {
+	if err := r.openUnchanged(); err != nil {
 		r.close(ctx)
 		return nil, err
 	}

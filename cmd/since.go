@@ -107,7 +107,7 @@ func (r *pipelineRun) resumeUnchanged() error {
 // openUnchanged opens the list of unchanged URLs of --changed-only -o
 // FILE: appended to with --resume (after a line break, should a crash
 // have torn its last line), emptied otherwise.
-func (r *pipelineRun) openUnchanged(ctx context.Context) error {
+func (r *pipelineRun) openUnchanged() error {
 	o := r.o
 	if !o.ChangedOnly || o.Output == "" {
 		return nil
@@ -124,12 +124,44 @@ func (r *pipelineRun) openUnchanged(ctx context.Context) error {
 	if r.unchangedTorn {
 		r.unchanged.buf = append(r.unchanged.buf, '\n')
 	}
-	for _, u := range r.keptUnchanged { // see recoverWarc
-		r.unchanged.buf = append(append(r.unchanged.buf, u...), '\n')
+	return nil
+}
+
+// keepUnchanged marks done, with --changed-only --warc --resume, the
+// pages found unchanged whose records a WARC file of the interrupted run
+// keeps (see recoverWarc), and adds them to the list of unchanged URLs,
+// synced, before the file is closed: fetched again, they would be
+// archived twice, and a crash after the file's close must not forget
+// them.
+func (r *pipelineRun) keepUnchanged(urls []string) error {
+	if len(urls) == 0 {
+		return nil
 	}
-	r.keptUnchanged = nil
-	if err := r.unchanged.flush(ctx); err != nil {
-		return usageError("--changed-only: %v", err)
+	var b []byte
+	if r.unchangedTorn {
+		b = append(b, '\n')
+	}
+	for _, u := range urls {
+		b = append(append(b, u...), '\n')
+	}
+	path := unchangedPath(r.o.Output)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	r.unchangedTorn = false
+	for _, u := range urls {
+		r.doneBefore(u)
 	}
 	return nil
 }

@@ -111,11 +111,15 @@ func printSummary(w io.Writer, s crawler.Summary, why string, resumed bool) {
 		}
 		fmt.Fprintln(w)
 	}
+	lines := "lines"
+	if s.InputLines == 1 {
+		lines = "line"
+	}
 	switch {
 	case s.Duplicates > 0 && resumed:
-		fmt.Fprintf(w, "  input:     %d lines read, %d skipped (done before --resume, or duplicates)\n", s.InputLines, s.Duplicates)
+		fmt.Fprintf(w, "  input:     %d %s read, %d skipped (done before --resume, or duplicates)\n", s.InputLines, lines, s.Duplicates)
 	case s.Duplicates > 0:
-		fmt.Fprintf(w, "  input:     %d lines read, %d duplicates skipped\n", s.InputLines, s.Duplicates)
+		fmt.Fprintf(w, "  input:     %d %s read, %d duplicates skipped\n", s.InputLines, lines, s.Duplicates)
 	}
 	if why != "" {
 		fmt.Fprintf(w, "trawl: incomplete: %s\n", why)

@@ -2,7 +2,11 @@ package cmd
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -30,6 +34,8 @@ type WarcOptions struct {
 	warcInfo    []warc.Field
 	// warcCompressSet says that --warc-compress was given.
 	warcCompressSet bool
+	// warcOwnerName is what warcOwner returns, once made.
+	warcOwnerName string
 }
 
 // addWarcFlags defines the --warc flags on fs.
@@ -61,6 +67,9 @@ func (f *compressFlag) String() string {
 }
 
 func (f *compressFlag) Set(s string) error {
+	if s == "" {
+		return errors.New("want normal, fast or none")
+	}
 	*f.mode, *f.set = s, true
 	return nil
 }
@@ -142,17 +151,31 @@ func (r *pipelineRun) recoverWarc(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Dir(o.Warc), 0o755); err != nil {
 		return usageError("--warc %s: %v", o.Warc, err)
 	}
-	ropts := warc.RecoverOptions{CDX: o.WarcCDX, Committed: committedIn(r.done)}
+	ropts := warc.RecoverOptions{CDX: o.WarcCDX, Committed: committedIn(r.done), Owner: o.warcOwner()}
 	if o.ChangedOnly {
-		ropts.Kept = func(_ string, rec *warc.ReadRecord) {
-			var page struct {
+		type page struct {
+			url string
+			end int64
+		}
+		var unchanged []page // of the file being recovered, not done
+		ropts.Metadata = func(rec *warc.ReadRecord) {
+			var p struct {
 				URL    string `json:"url"`
 				Change string `json:"change"`
 			}
-			if json.Unmarshal(rec.Block, &page) == nil && page.Change == string(crawler.ChangeUnchanged) && !r.done[page.URL] {
-				r.doneBefore(page.URL)
-				r.keptUnchanged = append(r.keptUnchanged, page.URL)
+			if json.Unmarshal(rec.Block, &p) == nil && p.Change == string(crawler.ChangeUnchanged) && !r.done[p.URL] {
+				unchanged = append(unchanged, page{p.URL, rec.Offset + rec.Length})
 			}
+		}
+		ropts.Cut = func(_ string, end int64) error {
+			var kept []string
+			for _, p := range unchanged {
+				if p.end <= end {
+					kept = append(kept, p.url)
+				}
+			}
+			unchanged = unchanged[:0]
+			return r.keepUnchanged(kept)
 		}
 	}
 	recovered, err := warc.Recover(ctx, o.Warc, ropts)
@@ -162,6 +185,10 @@ func (r *pipelineRun) recoverWarc(ctx context.Context) error {
 	for _, rf := range recovered {
 		if rf.InUse {
 			o.warnf("trawl: --resume: left %s as it is: another running trawl is writing it", rf.File)
+			continue
+		}
+		if rf.Foreign {
+			o.warnf("trawl: --resume: left %s as it is: another run (another -o file) wrote it; its own --resume closes it", rf.File)
 			continue
 		}
 		o.warnf("trawl: --resume: closed %s: %d records kept, %d bytes of unfinished pages cut", rf.File, rf.Records, rf.Cut)
@@ -204,12 +231,38 @@ func (r *pipelineRun) openWarc(ctx context.Context) error {
 		CDX:         o.WarcCDX,
 		Compression: o.WarcCompress,
 		Info:        o.warcInfo,
+		Owner:       o.warcOwner(),
 	})
 	if err != nil {
 		return usageError("--warc %s: %v", o.Warc, err)
 	}
 	r.archive = crawler.NewArchive(w)
 	return nil
+}
+
+// warcOwner names the run in its WARC files ([warc.Options].Owner), so
+// that the --resume of another run writing the same prefix leaves them
+// alone: the output file the run writes and resumes from, its path
+// hashed (an archive travels, the path need not). A run to standard
+// output, which cannot be resumed, gets a name of its own that no
+// --resume takes.
+func (o *RunOptions) warcOwner() string {
+	if o.warcOwnerName != "" {
+		return o.warcOwnerName
+	}
+	if o.Output == "" || o.Output == "-" {
+		o.warcOwnerName = "stdout-" + strings.ToLower(rand.Text())
+		return o.warcOwnerName
+	}
+	path, err := filepath.Abs(o.Output)
+	if err == nil {
+		if real, err := filepath.EvalSymlinks(path); err == nil {
+			path = real
+		}
+	}
+	sum := sha256.Sum256([]byte(path))
+	o.warcOwnerName = "output-" + hex.EncodeToString(sum[:8])
+	return o.warcOwnerName
 }
 
 // committedIn says whether a WARC file may end after r: after the

@@ -27,6 +27,7 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown flag", []string{"fetch", "--frobnicate", "http://127.0.0.1/"}, []string{"--frobnicate"}},
 		{"bad duration", []string{"fetch", "--timeout", "soon", "http://127.0.0.1/"}, []string{"--timeout", "soon"}},
 		{"resume without -o", []string{"fetch", "--resume", "http://127.0.0.1/"}, []string{"--resume", "-o"}},
+		{"resume to stdout", []string{"fetch", "--resume", "-o", "-", "http://127.0.0.1/"}, []string{"--resume", "standard output"}},
 		{"scope", []string{"crawl", "--scope", "planet", "http://127.0.0.1/"}, []string{"--scope", "planet"}},
 		{"exclude", []string{"crawl", "--exclude", "(", "http://127.0.0.1/"}, []string{"--exclude", "("}},
 		{"depth", []string{"crawl", "--depth", "-1", "http://127.0.0.1/"}, []string{"--depth", "-1"}},

@@ -758,6 +758,7 @@ func TestWarcFlagErrors(t *testing.T) {
 		{[]string{"--warc", "x", "--warc-compress", "fast", "--warc-no-compress"}, "--warc-no-compress contradicts --warc-compress fast"},
 		{[]string{"--warc-compress", "fast"}, "--warc-compress needs --warc"},
 		{[]string{"--warc-compress", "normal"}, "--warc-compress needs --warc"},
+		{[]string{"--warc", "x", "--warc-compress="}, "want normal, fast or none"},
 		{[]string{"--warc", "x", "--warc-compress", "normal", "--warc-no-compress"}, "--warc-no-compress contradicts --warc-compress normal"},
 		{[]string{"--warc", "dir/"}, "--warc"},
 	} {
@@ -936,5 +937,76 @@ func TestWarcChangedOnlyResume(t *testing.T) {
 	}
 	if _, err := os.Stat(out2 + ".unchanged"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the list of unchanged pages outlived the completed run: %v", err)
+	}
+}
+
+// TestWarcResumeOwnFilesOnly: two runs (two -o files) archive into one
+// --warc prefix and are both killed; the --resume of one closes only its
+// own files and leaves the other's (with a warning) for that run's own
+// --resume, which knows which of its pages its output holds. Every page
+// of both outputs then has exactly one record.
+func TestWarcResumeOwnFilesOnly(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	gate := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/p/{i}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "<html><title>%s</title><p>%s</p></html>", r.PathValue("i"), strings.Repeat("filler ", 100))
+	})
+	mux.HandleFunc("/gate/", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-gate:
+			io.WriteString(w, "<html><title>through</title></html>")
+		case <-r.Context().Done():
+		}
+	})
+	s := httptest.NewServer(mux)
+	t.Cleanup(s.Close)
+	gateOpen := false
+	t.Cleanup(func() {
+		if !gateOpen {
+			close(gate)
+		}
+	})
+	dir := t.TempDir()
+	prefix := filepath.Join(dir, "shared")
+	argsOf := func(name string) []string {
+		in := filepath.Join(dir, name+".txt")
+		urls := s.URL + "/p/" + name + "0\n" + s.URL + "/p/" + name + "1\n" + s.URL + "/gate/" + name + "\n"
+		if err := os.WriteFile(in, []byte(urls), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return []string{"fetch", "--no-robots", "-c", "1", "--timeout", "60s", "--warc", prefix, "-o", filepath.Join(dir, name+".jsonl"), in}
+	}
+	a, b := argsOf("a"), argsOf("b")
+	for _, args := range [][]string{a, b} {
+		p := startTrawl(t, ctx, nil, args...)
+		if err := waitFile(ctx, dir, args[len(args)-2], lines(2)); err != nil {
+			t.Fatal(err, "\nstderr:\n", p.stderr)
+		}
+		p.signal(syscall.SIGKILL)
+		if code := p.wait(); code != -1 {
+			t.Fatalf("killed run: exit %d", code)
+		}
+	}
+	close(gate)
+	gateOpen = true
+	res := runTrawl(t, ctx, nil, append(a, "--resume")...)
+	if res.code != 0 {
+		t.Fatalf("a --resume: exit %d; stderr:\n%s", res.code, res.stderr)
+	}
+	if !strings.Contains(res.stderr, "another run (another -o file) wrote it") {
+		t.Errorf("a --resume did not leave b's file; stderr:\n%s", res.stderr)
+	}
+	if res := runTrawl(t, ctx, nil, append(b, "--resume")...); res.code != 0 {
+		t.Fatalf("b --resume: exit %d; stderr:\n%s", res.code, res.stderr)
+	}
+	arch := readArchive(t, prefix)
+	for _, args := range [][]string{a, b} {
+		lines := readWarcLines(t, args[len(args)-2])
+		if len(lines) != 3 {
+			t.Errorf("%s: %d records, want 3", args[len(args)-2], len(lines))
+		}
+		checkPages(t, lines, arch)
 	}
 }

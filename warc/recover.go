@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/trawl-dev/trawl/structured"
 )
@@ -21,12 +22,23 @@ type RecoverOptions struct {
 	// CDX writes the CDXJ index of each recovered file, as
 	// [Options].CDX.
 	CDX bool
-	// Kept, when set, is called once a file is cut with each metadata
-	// record the file keeps, in order, and the file's final name: pages
-	// archived that a resumed run counts as done though its output may not
-	// hold them (those --changed-only leaves out). A file's metadata
-	// records are held in memory until it is cut.
-	Kept func(file string, r *ReadRecord)
+	// Owner is the run recovering ([Options].Owner): a file whose
+	// warcinfo names another is left as it is (listed with Foreign). A
+	// file that names none (written by a trawl before owners) is
+	// recovered.
+	Owner string
+	// Metadata and Cut, when set, let the caller learn which pages a
+	// file keeps (a resumed run counts them done though its output may
+	// not hold them: those --changed-only leaves out). Metadata is called
+	// with each metadata record of a file as it is read, in order; the
+	// caller keeps what it needs of it (the record ends at Offset+Length).
+	// Cut is then called with the file's final name and the offset it is
+	// cut at, once the cut is synced and before the file is renamed: the
+	// records that end at or before it stay. An error from Cut stops
+	// Recover with the file still ".open", so that the next Recover
+	// reads it again.
+	Metadata func(r *ReadRecord)
+	Cut      func(file string, end int64) error
 }
 
 // A Recovered file is one [Recover] closed, or left alone because a
@@ -38,6 +50,9 @@ type Recovered struct {
 	// InUse says that the file was left as it is: a writer that is still
 	// running holds it (another process writing the same prefix).
 	InUse bool
+	// Foreign says that the file was left as it is: another run wrote it
+	// (RecoverOptions.Owner), for its own --resume to close.
+	Foreign bool
 }
 
 // errInUse is lockOpen's error for a file that a running writer holds.
@@ -82,11 +97,15 @@ type cdxAt struct {
 func recoverFile(ctx context.Context, path string, opts RecoverOptions) (Recovered, error) {
 	name := strings.TrimSuffix(path, OpenSuffix)
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		// Its writer closed and renamed it since the listing: finished.
+		return Recovered{}, nil
+	}
 	if err != nil {
 		return Recovered{}, fmt.Errorf("recover %s: %w", path, err)
 	}
 	defer f.Close() // after the rename: the lock keeps other Recovers off
-	if err := lockOpen(f); errors.Is(err, errInUse) {
+	if err := lockBusy(ctx, f); errors.Is(err, errInUse) {
 		return Recovered{File: path, InUse: true}, nil
 	} else if err != nil {
 		return Recovered{}, fmt.Errorf("recover %s: lock: %w", path, err)
@@ -100,10 +119,18 @@ func recoverFile(ctx context.Context, path string, opts RecoverOptions) (Recover
 	if err != nil {
 		return Recovered{}, fmt.Errorf("recover %s: %w", path, err)
 	}
+	if st.Size() == 0 {
+		// Created and not yet locked by its writer, which then finds it
+		// gone and takes the next name; or left so by a crash. Either way
+		// no file to keep: an empty .warc.gz is no gzip file.
+		if err := os.Remove(path); err != nil {
+			return Recovered{}, fmt.Errorf("recover %s: %w", path, err)
+		}
+		return Recovered{}, nil
+	}
 	var cut int64
 	var kept, n int
 	var lines []cdxAt
-	var metas []*ReadRecord // for opts.Kept
 	rd := NewReader(f)
 	for ctx.Err() == nil {
 		r, err := rd.Next()
@@ -111,13 +138,18 @@ func recoverFile(ctx context.Context, path string, opts RecoverOptions) (Recover
 			break // a torn last member: cut before it
 		}
 		n++
+		if n == 1 && r.Type() == TypeWarcinfo && opts.Owner != "" {
+			if owner := infoField(r.Block, OwnerField); owner != "" && owner != opts.Owner {
+				return Recovered{File: path, Foreign: true}, nil
+			}
+		}
 		if opts.CDX {
 			if l, ok := cdxLine(&r.Record, Placement{Offset: r.Offset, Length: r.Length}, filepath.Base(name)); ok {
 				lines = append(lines, cdxAt{r.Offset + r.Length, l})
 			}
 		}
-		if opts.Kept != nil && r.Type() == TypeMetadata {
-			metas = append(metas, r)
+		if opts.Metadata != nil && r.Type() == TypeMetadata {
+			opts.Metadata(r)
 		}
 		if r.Type() == TypeWarcinfo || opts.Committed == nil || opts.Committed(r) {
 			cut, kept = r.Offset+r.Length, n
@@ -132,9 +164,9 @@ func recoverFile(ctx context.Context, path string, opts RecoverOptions) (Recover
 	if err := f.Sync(); err != nil {
 		return Recovered{}, fmt.Errorf("recover %s: %w", path, err)
 	}
-	for _, r := range metas {
-		if r.Offset+r.Length <= cut {
-			opts.Kept(name, r)
+	if opts.Cut != nil {
+		if err := opts.Cut(name, cut); err != nil {
+			return Recovered{}, fmt.Errorf("recover %s: %w", path, err)
 		}
 	}
 	var cdx []byte
@@ -156,10 +188,29 @@ func (f File) Held() bool {
 	if !f.Open {
 		return false
 	}
-	fd, err := os.Open(f.Path)
+	// Opened for writing, though nothing is written: where flock is
+	// emulated with fcntl locks (NFS), an exclusive lock needs it.
+	fd, err := os.OpenFile(f.Path, os.O_RDWR, 0)
 	if err != nil {
 		return false
 	}
 	defer fd.Close()
 	return errors.Is(lockOpen(fd), errInUse)
+}
+
+// lockBusy is lockOpen, tried again for a moment while it finds the lock
+// held: a lock held only that long is not a running writer's but that
+// of [File.Held] or of a writer's own check, in another process.
+func lockBusy(ctx context.Context, f *os.File) error {
+	for try := 0; ; try++ {
+		err := lockOpen(f)
+		if !errors.Is(err, errInUse) || try == 20 {
+			return err
+		}
+		select {
+		case <-time.After(5 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }

@@ -923,3 +923,126 @@ func TestRecoverLeavesHeldFile(t *testing.T) {
 		t.Errorf("files left open: %+v", files)
 	}
 }
+
+// TestRecoverMetadataAndCut: Recover hands each metadata record of a
+// crashed file as it reads it, then the offset the file is cut at,
+// before the file is renamed; an error from Cut leaves the file open
+// (cut), for the next Recover to read again.
+func TestRecoverMetadataAndCut(t *testing.T) {
+	dir := t.TempDir()
+	opts := fixed(filepath.Join(dir, "m"))
+	ctx := context.Background()
+	w, err := NewWriter(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ends []int64
+	for i := range 3 {
+		p, err := w.Write(ctx, page(w, fmt.Sprintf("http://example.com/%d", i), chunkedResponse)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ends = append(ends, p[2].Offset+p[2].Length)
+	}
+	open := w.name + OpenSuffix
+	w.f.Close(ctx) // the crash
+	committed := func(r *ReadRecord) bool {
+		return r.Type() == TypeMetadata && string(r.Block) != `{"url":"http://example.com/2"}`
+	}
+	var seen []int64
+	var cutAt int64
+	fail := errors.New("the list could not be written")
+	ropts := RecoverOptions{
+		Committed: committed,
+		Metadata:  func(r *ReadRecord) { seen = append(seen, r.Offset+r.Length) },
+		Cut: func(file string, end int64) error {
+			if _, err := os.Stat(open); err != nil {
+				t.Errorf("Cut called after the rename: %v", err)
+			}
+			cutAt = end
+			return fail
+		},
+	}
+	if _, err := Recover(ctx, opts.Prefix, ropts); !errors.Is(err, fail) {
+		t.Fatalf("Recover = %v, want Cut's error", err)
+	}
+	if !slices.Equal(seen, ends) || cutAt != ends[1] {
+		t.Errorf("metadata records ending at %v, cut at %d; want %v and %d", seen, cutAt, ends, ends[1])
+	}
+	if st, err := os.Stat(open); err != nil || st.Size() != ends[1] {
+		t.Fatalf("after Cut failed: %v, want %s left open and cut to %d", err, open, ends[1])
+	}
+	seen, ropts.Cut = nil, func(string, int64) error { return nil }
+	got, err := Recover(ctx, opts.Prefix, ropts)
+	if err != nil || len(got) != 1 || got[0].Records != 7 {
+		t.Fatalf("second Recover = %+v, %v; want the file closed with 7 records", got, err)
+	}
+	if !slices.Equal(seen, ends[:2]) {
+		t.Errorf("second Recover: metadata records ending at %v, want %v", seen, ends[:2])
+	}
+}
+
+// TestRecoverRenamedMeanwhile: a running writer of the prefix closes its
+// file (renames it) after Recover listed the files and before Recover
+// opens it: Recover goes on, and leaves the finished file whole.
+func TestRecoverRenamedMeanwhile(t *testing.T) {
+	dir := t.TempDir()
+	opts := fixed(filepath.Join(dir, "r"))
+	ctx := context.Background()
+	crashed, err := NewWriter(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := crashed.Write(ctx, page(crashed, "http://example.com/crashed", chunkedResponse)...); err != nil {
+		t.Fatal(err)
+	}
+	crashedName := crashed.name
+	crashed.f.Close(ctx) // the crash: its lock is gone
+	live, err := NewWriter(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := live.Write(ctx, page(live, "http://example.com/live", chunkedResponse)...); err != nil {
+		t.Fatal(err)
+	}
+	liveName := live.name
+	closed := false
+	got, err := Recover(ctx, opts.Prefix, RecoverOptions{Committed: func(r *ReadRecord) bool {
+		if !closed { // the other process finishes its file meanwhile
+			closed = true
+			if err := live.Close(ctx); err != nil {
+				t.Errorf("the running writer's close: %v", err)
+			}
+		}
+		return true
+	}})
+	if err != nil {
+		t.Fatalf("Recover: %v", err)
+	}
+	if len(got) != 1 || got[0].File != crashedName {
+		t.Errorf("Recover = %+v, want only %s", got, crashedName)
+	}
+	if n := len(readAll(t, liveName)); n != 4 {
+		t.Errorf("%d records in the running writer's file, want 4", n)
+	}
+}
+
+// TestRecoverEmptyOpenFile: an empty ".open" file (a writer that crashed
+// right after creating it, or one that has not locked it yet) is removed,
+// not closed into an empty ".warc.gz", which is no gzip file.
+func TestRecoverEmptyOpenFile(t *testing.T) {
+	dir := t.TempDir()
+	prefix := filepath.Join(dir, "e")
+	open := prefix + "-20261201102030-00000.warc.gz" + OpenSuffix
+	if err := os.WriteFile(open, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Recover(context.Background(), prefix, RecoverOptions{CDX: true})
+	if err != nil || len(got) != 0 {
+		t.Fatalf("Recover = %+v, %v; want nothing recovered", got, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 0 {
+		t.Errorf("left in the directory: %v", entries)
+	}
+}

@@ -118,6 +118,11 @@ type Options struct {
 	// Info are the fields of the warcinfo record that starts every file
 	// (software, format, operator, ...), in order.
 	Info []Field
+	// Owner, when set, names the run that writes the files, in the
+	// warcinfo field [OwnerField]: [Recover] with another Owner leaves
+	// them alone (the files of another run that crashed too, whose own
+	// --resume knows which of their pages its output holds).
+	Owner string
 	// Now is the clock for file names and warcinfo dates; nil means
 	// time.Now.
 	Now func() time.Time
@@ -423,7 +428,11 @@ func (w *Writer) open(ctx context.Context) error {
 	if w.opts.CDX {
 		w.cdx = &cdxSpool{path: CDXPath(name) + OpenSuffix}
 	}
-	info := &Record{Block: infoBlock(w.opts.Info)}
+	fields := w.opts.Info
+	if w.opts.Owner != "" {
+		fields = append(slices.Clip(fields), Field{Name: OwnerField, Value: w.opts.Owner})
+	}
+	info := &Record{Block: infoBlock(fields)}
 	info.Header.Add("WARC-Type", TypeWarcinfo)
 	info.Header.Add("WARC-Record-ID", w.opts.NewID())
 	info.Header.Add("WARC-Date", FormatDate(now))
@@ -449,9 +458,6 @@ func (w *Writer) open(ctx context.Context) error {
 func createOpen(ctx context.Context, name string) (*structured.File, error) {
 	return structured.RunSync(ctx, func(context.Context) (*structured.File, error) {
 		path := name + OpenSuffix
-		if _, err := os.Stat(name); err == nil {
-			return nil, os.ErrExist // closed already
-		}
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err != nil {
 			return nil, err
@@ -459,12 +465,22 @@ func createOpen(ctx context.Context, name string) (*structured.File, error) {
 		if err := lockOpen(f); err != nil {
 			f.Close()
 			if errors.Is(err, errInUse) {
-				return nil, os.ErrExist // a Recover has it: not ours to write
+				// Another process's Recover or Held has it: not ours to
+				// write. A Recover removes it, being empty.
+				return nil, os.ErrExist
 			}
 			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
 		if !stillNamed(f, path) {
-			f.Close() // a Recover took it and renamed it before the lock
+			f.Close() // a Recover removed it before the lock
+			return nil, os.ErrExist
+		}
+		if _, err := os.Stat(name); err == nil {
+			// Closed already, by another writer that renamed its open
+			// file of this name before ours was created: renamed in turn,
+			// ours would replace it.
+			os.Remove(path)
+			f.Close()
 			return nil, os.ErrExist
 		}
 		return structured.NewFile(f), nil
@@ -479,6 +495,22 @@ func stillNamed(f *os.File, path string) bool {
 	}
 	named, err := os.Stat(path)
 	return err == nil && os.SameFile(open, named)
+}
+
+// OwnerField is the warcinfo field that names the run writing a file
+// ([Options].Owner).
+const OwnerField = "trawl-run"
+
+// infoField returns the value of the field name of the
+// application/warc-fields block of a warcinfo record; "" when missing.
+func infoField(block []byte, name string) string {
+	for line := range bytes.SplitSeq(block, []byte("\r\n")) {
+		k, v, ok := bytes.Cut(line, []byte(":"))
+		if ok && strings.EqualFold(string(bytes.TrimSpace(k)), name) {
+			return string(bytes.TrimSpace(v))
+		}
+	}
+	return ""
 }
 
 // infoBlock is the application/warc-fields block of a warcinfo record.
