@@ -253,7 +253,21 @@ type pageJob struct {
 	frame   cdp.FrameID                       // the tab's main frame
 	served  bool                              // the navigation was answered with trawl's bytes
 	blocked map[network.ResourceType]bool
+	// navTimeout, when set, bounds the navigation to the page instead of
+	// cdpTimeout, and its failure is errStuckTab (see renderOn).
+	navTimeout time.Duration
 }
+
+// stopTimeout bounds the command that stops the scripts of the page
+// before in a tab left on it (see renderOn): a responsive page takes a
+// few milliseconds.
+const stopTimeout = 500 * time.Millisecond
+
+// errStuckTab is the error of a page whose navigation in a tab left on
+// the page before (see renderOn) did not get through within resetTimeout:
+// that page's scripts hold the tab. The page is rendered again in a new
+// tab (see Renderer.renderOnce).
+var errStuckTab = errors.New("render: the tab's previous page does not let go of it")
 
 // pageEvent is an event the listener hands to the page's event task,
 // which answers it with a command.
@@ -282,6 +296,22 @@ func renderOn(ctx context.Context, t *tab, job *pageJob, next func() bool) (out 
 	defer t.retire(job)
 	err = structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
 		tg.StartSoon(func(ctx context.Context) error { return job.answer(ctx, t.ctx, inbox) })
+		if t.dirty {
+			// The tab still runs the scripts of the page before, which
+			// may loop: the navigation would wait for them to unload it
+			// (24 s measured). Stop what runs, and give the navigation
+			// resetTimeout. A tab whose page does not even take that
+			// (alert() after alert() keeps it in its dialogs) is given
+			// up for a new one (errStuckTab).
+			sctx, cancel := context.WithTimeout(t.ctx, stopTimeout)
+			err := send(runtime.TerminateExecution, cdp.Empty{})(sctx)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				tg.CancelScope().Cancel()
+				return errStuckTab
+			}
+			job.navTimeout = resetTimeout
+		}
 		var err error
 		out, err = job.run(ctx, t.ctx)
 		if err == nil && !out.TimedOut {
@@ -309,7 +339,7 @@ func renderOn(ctx context.Context, t *tab, job *pageJob, next func() bool) (out 
 // the page is unloaded, its requests ended and its frames gone.
 func (j *pageJob) reset(ctx, tab context.Context) error {
 	return structured.FailAfter(ctx, resetTimeout, func(ctx context.Context) error {
-		id, err := navigate(tab, "about:blank")
+		id, err := navigate(tab, "about:blank", cdpTimeout)
 		if err != nil {
 			return err
 		}
@@ -318,11 +348,13 @@ func (j *pageJob) reset(ctx, tab context.Context) error {
 	})
 }
 
-// navigate navigates the tab to u and returns the loader of the new
-// document.
-func navigate(tab context.Context, u string) (cdp.LoaderID, error) {
+// navigate navigates the tab to u, giving the command at most within,
+// and returns the loader of the new document.
+func navigate(tab context.Context, u string, within time.Duration) (cdp.LoaderID, error) {
 	var id cdp.LoaderID
-	err := call(tab, func(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(tab, within)
+	defer cancel()
+	err := func(ctx context.Context) error {
 		res, err := chromedp.Call(ctx, page.Navigate, page.NavigateParams{URL: u})
 		if err == nil && res.ErrorText != "" {
 			err = errors.New(res.ErrorText)
@@ -335,7 +367,7 @@ func navigate(tab context.Context, u string) (cdp.LoaderID, error) {
 		}
 		id = res.LoaderID
 		return err
-	})
+	}(ctx)
 	return id, err
 }
 
@@ -391,9 +423,16 @@ func headerEntries(h http.Header) []*fetch.HeaderEntry {
 
 // run navigates, waits, and takes the document (and the screenshot).
 func (j *pageJob) run(ctx, tab context.Context) (*crawler.Rendered, error) {
-	id, err := navigate(tab, j.resp.FinalURL)
+	within := cdpTimeout
+	if j.navTimeout > 0 {
+		within = j.navTimeout
+	}
+	id, err := navigate(tab, j.resp.FinalURL, within)
 	if err == nil {
 		j.load.setMain(id)
+	}
+	if err != nil && j.navTimeout > 0 && ctx.Err() == nil {
+		return nil, errStuckTab
 	}
 	if err != nil {
 		return nil, tabError(ctx, "navigate", err)

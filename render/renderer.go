@@ -194,17 +194,22 @@ func (r *Renderer) renderOnce(ctx context.Context, resp *crawler.Response) (*cra
 		return nil, false, &crawler.Error{Kind: crawler.KindRender, Err: err}
 	}
 	defer r.release(ctx, b)
-	job := &pageJob{resp: resp, cfg: &r.cfg, blocked: r.blocked}
 	site := siteOf(resp.FinalURL)
 	bctx, err := b.contextFor(site)
 	if err == nil {
 		defer b.leave(site)
-		var t *tab
-		t, err = b.takeTab(ctx, r.tg, site, bctx, r.cfg.Tabs, r.blocked)
-		if err == nil && t.pages == tabPages-spareAhead {
-			r.openSpare(b, site, bctx, r.cfg.Tabs)
-		}
-		if err == nil {
+		// A page that a tab left on its page before cannot take (its
+		// scripts hold it: errStuckTab) is rendered again in a new tab,
+		// the stuck one closed: once.
+		for try := 0; try < 2; try++ {
+			var t *tab
+			t, err = b.takeTab(ctx, r.tg, site, bctx, r.cfg.Tabs, r.blocked)
+			if err != nil {
+				break
+			}
+			if try == 0 && t.pages == tabPages-spareAhead {
+				r.openSpare(b, site, bctx, r.cfg.Tabs)
+			}
 			var out *crawler.Rendered
 			var keep bool
 			// A page of the site that waits for a tab will take this one
@@ -212,6 +217,7 @@ func (r *Renderer) renderOnce(ctx context.Context, resp *crawler.Response) (*cra
 			// site's idle tabs are enough for them all, it navigates this
 			// tab to itself straight from this page, without a blank.
 			next := func() bool { return r.waitingFor(site) > b.idleOf(site) }
+			job := &pageJob{resp: resp, cfg: &r.cfg, blocked: r.blocked}
 			out, keep, err = renderOn(ctx, t, job, next)
 			dirty := t.dirty // t is another page's once put back
 			if kept, at := b.putTab(t, keep); kept && dirty {
@@ -220,6 +226,12 @@ func (r *Renderer) renderOnce(ctx context.Context, resp *crawler.Response) (*cra
 			if err == nil {
 				return out, false, nil
 			}
+			if !errors.Is(err, errStuckTab) || ctx.Err() != nil {
+				break
+			}
+		}
+		if errors.Is(err, errStuckTab) {
+			err = &crawler.Error{Kind: crawler.KindRender, Err: err}
 		}
 	}
 	if ctx.Err() != nil {

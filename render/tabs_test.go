@@ -657,3 +657,84 @@ func waitFor(ctx context.Context, d time.Duration, cond func() bool) error {
 	}
 	return nil
 }
+
+// TestRenderDirtyTabLooping: a tab left on its page for the next page of
+// its site (see renderOn) whose page then loops — a busy loop, or alert()
+// after alert() — is taken by that next page, which renders at once: in
+// that tab, its script stopped, or in a new one when the old page still
+// holds it (errStuckTab). The navigation waited for the loop to unload
+// the page (24 s measured), and the busy loop then failed the innocent
+// page.
+func TestRenderDirtyTabLooping(t *testing.T) {
+	for name, loop := range map[string]string{
+		"busy":  `for(;;){}`,
+		"alert": `for(;;){alert(1);}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			looping := make(chan struct{}, 1)
+			mux := http.NewServeMux()
+			mux.HandleFunc("/looping", func(w http.ResponseWriter, r *http.Request) {
+				select {
+				case looping <- struct{}{}:
+				default:
+				}
+			})
+			mux.Handle("/q", htmlPage(`<html><head><title>q</title></head><body>q</body></html>`))
+			mux.Handle("/p", htmlPage(`<html><head><title>p</title></head><body><script>
+window.addEventListener("load", function(){ setTimeout(function(){
+var x = new XMLHttpRequest(); x.open("GET", "/looping", false); x.send();
+`+loop+`}, 50); });
+</script></body></html>`))
+			srv := httptest.NewServer(mux)
+			defer srv.Close()
+			withRenderer(t, crawler.Config{IgnoreRobots: true, PerHost: -1}, Config{Tabs: 1, Wait: Wait{Kind: WaitLoad}, Timeout: 3 * time.Second}, func(ctx context.Context, f *crawler.Fetcher, r *Renderer) {
+				site := siteOf(srv.URL + "/p")
+				r.addWaiting(site, 1) // the tab stays on its page for the next
+				renderURL(ctx, t, f, r, srv.URL+"/p")
+				r.addWaiting(site, -1)
+				select {
+				case <-looping:
+				case <-ctx.Done():
+					t.Fatal("the page never started its loop")
+				}
+				resp := fetchPage(ctx, t, f, srv.URL+"/q")
+				qctx, cancel := context.WithTimeout(ctx, 8*time.Second) // it took 24 s
+				defer cancel()
+				out, err := r.Render(qctx, resp)
+				if err != nil {
+					t.Fatalf("the next page in the tab of a looping page: %v", err)
+				}
+				if !strings.Contains(string(out.HTML), "<title>q</title>") || out.TimedOut {
+					t.Errorf("the next page: timed out %v, HTML %.200q", out.TimedOut, out.HTML)
+				}
+				opened, _ := r.tabsOpened(ctx)
+				t.Logf("next page in %v, %d tabs opened", out.Elapsed, opened)
+				if opened > 2 {
+					t.Errorf("%d tabs opened, want at most 2: the tab left on its page, then one in its stead", opened)
+				}
+			})
+		})
+	}
+}
+
+// TestRenderDirtyTabNextScripts: the scripts of a page that takes a tab
+// left on the page before run: the stop of the page before's scripts
+// (Runtime.terminateExecution: "the current or next execution") does not
+// carry over to it.
+func TestRenderDirtyTabNextScripts(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle("/q", htmlPage(`<html><head><title>q</title></head><body><script>document.title="q-js"</script></body></html>`))
+	mux.Handle("/p", htmlPage(`<html><head><title>p</title></head><body>p</body></html>`))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	withRenderer(t, crawler.Config{IgnoreRobots: true, PerHost: -1}, Config{Tabs: 1, Wait: Wait{Kind: WaitLoad}, Timeout: 3 * time.Second}, func(ctx context.Context, f *crawler.Fetcher, r *Renderer) {
+		site := siteOf(srv.URL + "/p")
+		r.addWaiting(site, 1)
+		renderURL(ctx, t, f, r, srv.URL+"/p")
+		r.addWaiting(site, -1)
+		out := renderURL(ctx, t, f, r, srv.URL+"/q")
+		if !strings.Contains(string(out.HTML), "q-js") {
+			t.Errorf("script of the next page did not run: %.300q", out.HTML)
+		}
+	})
+}
