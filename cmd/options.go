@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -217,6 +218,8 @@ func (o *RunOptions) Validate() error {
 		return usageError("--resume needs -o FILE: it continues the run written there")
 	case o.Resume && o.Output == "-":
 		return usageError("--resume needs -o FILE, not standard output: it reads what the run wrote there")
+	case o.Resume && !isRegularOrMissing(o.Output):
+		return usageError("--resume -o %s: not a regular file (a pipe, a device, a directory?): --resume reads what the run wrote there", o.Output)
 	}
 	if err := o.validateSince(); err != nil {
 		return err
@@ -517,4 +520,10 @@ func (o *RunOptions) validateContent() error {
 		}
 	}
 	return nil
+}
+
+// isRegularOrMissing reports whether path is a regular file, or nothing.
+func isRegularOrMissing(path string) bool {
+	st, err := os.Stat(path)
+	return errors.Is(err, os.ErrNotExist) || (err == nil && st.Mode().IsRegular())
 }

@@ -40,6 +40,9 @@ func (o *RunOptions) outputFiles() []runFile {
 			fs = append(fs, runFile{what: "the crawl journal of -o", path: store.JournalPath(o.Output), writes: true})
 		}
 	}
+	if o.Output != "" && o.Output != "-" && o.Warc != "" {
+		fs = append(fs, runFile{what: "the WARC run name of -o", path: warcRunPath(o.Output), writes: true})
+	}
 	if o.Output != "" && o.ChangedOnly {
 		fs = append(fs, runFile{what: "the unchanged list of -o", path: unchangedPath(o.Output), writes: true})
 	}

@@ -120,6 +120,7 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 	if err == nil && sum.Complete && !interrupted {
 		r.removeJournal()
 		r.removeUnchanged()
+		r.removeWarcRun()
 	}
 	if err == nil {
 		o.warnEmptyStdin(sum)
@@ -518,8 +519,23 @@ func (r *pipelineRun) close(ctx context.Context) error {
 	if r.closer != nil {
 		err = r.closer(ctx)
 	}
+	if r.unchanged != nil {
+		// Before the archive is closed: the pages it lists are done for
+		// the archive's --resume; and after the journal holds their links.
+		if r.journal != nil && r.unchanged.pending() {
+			err = errors.Join(err, r.journal.Flush(ctx))
+		}
+		err = errors.Join(err, r.unchanged.close())
+	}
 	if r.archive != nil {
-		err = errors.Join(err, r.archive.Close(ctx))
+		if err != nil {
+			// The output (or the list) failed: the archive may hold pages
+			// it never got. Left open, --resume cuts them and fetches them
+			// again; closed, they would be archived twice.
+			err = errors.Join(err, r.archive.Abandon(ctx))
+		} else {
+			err = r.archive.Close(ctx)
+		}
 	}
 	if r.journal != nil {
 		err = errors.Join(err, r.journal.Close(ctx))
@@ -532,9 +548,6 @@ func (r *pipelineRun) close(ctx context.Context) error {
 	}
 	if r.since != nil {
 		r.since.Close()
-	}
-	if r.unchanged != nil {
-		err = errors.Join(err, r.unchanged.close())
 	}
 	return err
 }

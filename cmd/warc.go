@@ -3,8 +3,6 @@ package cmd
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -128,6 +126,9 @@ func (o *WarcOptions) validateWarc(robots bool, userAgent string) error {
 		if !ok || !httpguts.ValidHeaderFieldName(name) || !httpguts.ValidHeaderFieldValue(value) {
 			return usageError(`--warc-header %q: want "name: value" on one line`, h)
 		}
+		if strings.EqualFold(name, warc.OwnerField) {
+			return usageError("--warc-header %q: %s is trawl's own field (the run that writes the file)", h, warc.OwnerField)
+		}
 		o.warcInfo = append(o.warcInfo, warc.Field{Name: name, Value: value})
 	}
 	return nil
@@ -151,7 +152,13 @@ func (r *pipelineRun) recoverWarc(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Dir(o.Warc), 0o755); err != nil {
 		return usageError("--warc %s: %v", o.Warc, err)
 	}
-	ropts := warc.RecoverOptions{CDX: o.WarcCDX, Committed: committedIn(r.done), Owner: o.warcOwner()}
+	owner := ""
+	if b, err := os.ReadFile(warcRunPath(o.Output)); err == nil {
+		owner = strings.TrimSpace(string(b))
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return usageError("--warc --resume: %v", err)
+	}
+	ropts := warc.RecoverOptions{CDX: o.WarcCDX, Committed: committedIn(r.done), Owner: owner}
 	if o.ChangedOnly {
 		type page struct {
 			url string
@@ -188,7 +195,7 @@ func (r *pipelineRun) recoverWarc(ctx context.Context) error {
 			continue
 		}
 		if rf.Foreign {
-			o.warnf("trawl: --resume: left %s as it is: another run (another -o file) wrote it; its own --resume closes it", rf.File)
+			o.warnf("trawl: --resume: left %s as it is: another run wrote it (its warcinfo names run %s, not this run's, which %s keeps); that run's --resume closes it", rf.File, rf.Owner, warcRunPath(o.Output))
 			continue
 		}
 		o.warnf("trawl: --resume: closed %s: %d records kept, %d bytes of unfinished pages cut", rf.File, rf.Records, rf.Cut)
@@ -224,6 +231,10 @@ func (r *pipelineRun) openWarc(ctx context.Context) error {
 			o.warnf("trawl: --warc %s: %d unfinished .open file(s) of an interrupted run left as they are (--resume closes them)", o.Warc, n)
 		}
 	}
+	owner, err := r.warcOwner()
+	if err != nil {
+		return err
+	}
 	w, err := warc.NewWriter(warc.Options{
 		Prefix:      o.Warc,
 		MaxSize:     o.warcMaxSize,
@@ -231,7 +242,7 @@ func (r *pipelineRun) openWarc(ctx context.Context) error {
 		CDX:         o.WarcCDX,
 		Compression: o.WarcCompress,
 		Info:        o.warcInfo,
-		Owner:       o.warcOwner(),
+		Owner:       owner,
 	})
 	if err != nil {
 		return usageError("--warc %s: %v", o.Warc, err)
@@ -240,29 +251,80 @@ func (r *pipelineRun) openWarc(ctx context.Context) error {
 	return nil
 }
 
-// warcOwner names the run in its WARC files ([warc.Options].Owner), so
-// that the --resume of another run writing the same prefix leaves them
-// alone: the output file the run writes and resumes from, its path
-// hashed (an archive travels, the path need not). A run to standard
-// output, which cannot be resumed, gets a name of its own that no
-// --resume takes.
-func (o *RunOptions) warcOwner() string {
+// warcRunPath is where a run with --warc and -o FILE keeps the name it
+// gives its WARC files ([warc.Options].Owner): FILE.warc-run, next to the
+// output, so that it moves with it. A run that completes removes it.
+func warcRunPath(output string) string { return output + ".warc-run" }
+
+// warcOwner names the run in its WARC files, so that the --resume of
+// another run writing the same prefix leaves them alone: a random name,
+// made when the run starts afresh and kept in [warcRunPath] for its
+// --resume. A run to standard output, which cannot be resumed, keeps it
+// nowhere. A --resume that finds no name (a run of a trawl from before
+// names) makes one for the files it writes from now on, and recovers
+// only files that name no run.
+func (r *pipelineRun) warcOwner() (string, error) {
+	o := r.o
 	if o.warcOwnerName != "" {
-		return o.warcOwnerName
+		return o.warcOwnerName, nil
 	}
+	name := "run-" + strings.ToLower(rand.Text())
 	if o.Output == "" || o.Output == "-" {
-		o.warcOwnerName = "stdout-" + strings.ToLower(rand.Text())
-		return o.warcOwnerName
+		o.warcOwnerName = name
+		return name, nil
 	}
-	path, err := filepath.Abs(o.Output)
-	if err == nil {
-		if real, err := filepath.EvalSymlinks(path); err == nil {
-			path = real
+	path := warcRunPath(o.Output)
+	if o.Resume {
+		b, err := os.ReadFile(path)
+		if err == nil {
+			if kept := strings.TrimSpace(string(b)); kept != "" && !strings.ContainsAny(kept, "\r\n") {
+				o.warcOwnerName = kept
+				return kept, nil
+			}
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return "", usageError("--warc --resume: %v", err)
 		}
 	}
-	sum := sha256.Sum256([]byte(path))
-	o.warcOwnerName = "output-" + hex.EncodeToString(sum[:8])
-	return o.warcOwnerName
+	if err := writeFileSynced(path, []byte(name+"\n")); err != nil {
+		return "", usageError("--warc: %v", err)
+	}
+	o.warcOwnerName = name
+	return name, nil
+}
+
+// writeFileSynced writes path whole or not at all: into a temporary file
+// next to it, synced, then renamed over it.
+func writeFileSynced(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// removeWarcRun removes the WARC run name of a run that completed.
+func (r *pipelineRun) removeWarcRun() {
+	if r.o.Warc == "" || r.o.Output == "" || r.o.Output == "-" {
+		return
+	}
+	path := warcRunPath(r.o.Output)
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		r.o.warnf("trawl: could not remove %s: %v", path, err)
+	}
 }
 
 // committedIn says whether a WARC file may end after r: after the

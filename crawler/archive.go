@@ -204,3 +204,7 @@ func (a *Archive) Commit(ctx context.Context) error { return a.w.Commit(ctx) }
 
 // Close closes the current WARC file.
 func (a *Archive) Close(ctx context.Context) error { return a.w.Close(ctx) }
+
+// Abandon leaves the WARC files open for --resume (see
+// [warc.Writer.Abandon]): for a run whose output failed.
+func (a *Archive) Abandon(ctx context.Context) error { return a.w.Abandon(ctx) }

@@ -6,12 +6,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
 func TestUsageErrors(t *testing.T) {
 	t.Parallel()
 	missing := filepath.Join(t.TempDir(), "no-such-urls.txt")
+	fifo := filepath.Join(t.TempDir(), "out.fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -28,6 +33,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bad duration", []string{"fetch", "--timeout", "soon", "http://127.0.0.1/"}, []string{"--timeout", "soon"}},
 		{"resume without -o", []string{"fetch", "--resume", "http://127.0.0.1/"}, []string{"--resume", "-o"}},
 		{"resume to stdout", []string{"fetch", "--resume", "-o", "-", "http://127.0.0.1/"}, []string{"--resume", "standard output"}},
+		{"resume to a pipe", []string{"fetch", "--resume", "-o", fifo, "http://127.0.0.1/"}, []string{"--resume", fifo, "not a regular file"}},
 		{"scope", []string{"crawl", "--scope", "planet", "http://127.0.0.1/"}, []string{"--scope", "planet"}},
 		{"exclude", []string{"crawl", "--exclude", "(", "http://127.0.0.1/"}, []string{"--exclude", "("}},
 		{"depth", []string{"crawl", "--depth", "-1", "http://127.0.0.1/"}, []string{"--depth", "-1"}},

@@ -694,11 +694,14 @@ func TestSinceChangedOnlyKillCrawl(t *testing.T) {
 	if code := p.wait(); code != -1 {
 		t.Fatalf("killed run: exit %d", code)
 	}
+	// Requests for /c are no longer held; the killed run's stays held
+	// until its connection's end ends it, unrecorded.
 	s.mu.Lock()
-	close(s.hold)
+	held := s.hold
 	s.hold = nil
 	before := len(s.inm["/c"])
 	s.mu.Unlock()
+	defer close(held)
 	sum := filepath.Join(dir, "summary.json")
 	if res := runTrawl(t, ctx, nil, append(a, "--resume", "--summary-json", sum)...); res.code != 0 {
 		t.Fatalf("resumed crawl: exit %d: %s", res.code, res.stderr)

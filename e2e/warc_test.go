@@ -759,6 +759,7 @@ func TestWarcFlagErrors(t *testing.T) {
 		{[]string{"--warc-compress", "fast"}, "--warc-compress needs --warc"},
 		{[]string{"--warc-compress", "normal"}, "--warc-compress needs --warc"},
 		{[]string{"--warc", "x", "--warc-compress="}, "want normal, fast or none"},
+		{[]string{"--warc", "x", "--warc-header", "Trawl-Run: mine"}, "trawl-run is trawl's own field"},
 		{[]string{"--warc", "x", "--warc-compress", "normal", "--warc-no-compress"}, "--warc-no-compress contradicts --warc-compress normal"},
 		{[]string{"--warc", "dir/"}, "--warc"},
 	} {
@@ -995,7 +996,7 @@ func TestWarcResumeOwnFilesOnly(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("a --resume: exit %d; stderr:\n%s", res.code, res.stderr)
 	}
-	if !strings.Contains(res.stderr, "another run (another -o file) wrote it") {
+	if !strings.Contains(res.stderr, "another run wrote it") {
 		t.Errorf("a --resume did not leave b's file; stderr:\n%s", res.stderr)
 	}
 	if res := runTrawl(t, ctx, nil, append(b, "--resume")...); res.code != 0 {
@@ -1003,10 +1004,40 @@ func TestWarcResumeOwnFilesOnly(t *testing.T) {
 	}
 	arch := readArchive(t, prefix)
 	for _, args := range [][]string{a, b} {
+		if _, err := os.Stat(args[len(args)-2] + ".warc-run"); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the run name of %s outlived its completed run: %v", args[len(args)-2], err)
+		}
 		lines := readWarcLines(t, args[len(args)-2])
 		if len(lines) != 3 {
 			t.Errorf("%s: %d records, want 3", args[len(args)-2], len(lines))
 		}
 		checkPages(t, lines, arch)
+	}
+}
+
+// TestWarcOutputFails: when the output fails (a full disk: /dev/full),
+// the WARC files stay ".open": they may hold pages the output never got,
+// which --resume cuts and fetches again; closed for good, those pages
+// would be archived twice.
+func TestWarcOutputFails(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full:", err)
+	}
+	ctx := testContext(t)
+	s := warcSite(t, 3, 0)
+	prefix := filepath.Join(t.TempDir(), "f")
+	res := runTrawl(t, ctx, nil, "fetch", "-q", "--no-robots", "--warc", prefix, "-o", "/dev/full", s.URL+"/p/0", s.URL+"/p/1", s.URL+"/p/2")
+	if res.code != 1 {
+		t.Fatalf("exit %d, want 1 (the output failed); stderr:\n%s", res.code, res.stderr)
+	}
+	files, err := warc.Files(prefix)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no WARC file (%v)", err)
+	}
+	for _, f := range files {
+		if !f.Open {
+			t.Errorf("%s was closed for good after the output failed", f.Path)
+		}
 	}
 }

@@ -23,9 +23,9 @@ type RecoverOptions struct {
 	// [Options].CDX.
 	CDX bool
 	// Owner is the run recovering ([Options].Owner): a file whose
-	// warcinfo names another is left as it is (listed with Foreign). A
-	// file that names none (written by a trawl before owners) is
-	// recovered.
+	// warcinfo names another run (any run, when Owner is empty) is left
+	// as it is, listed with Foreign. A file that names none (written
+	// before runs were named) is recovered.
 	Owner string
 	// Metadata and Cut, when set, let the caller learn which pages a
 	// file keeps (a resumed run counts them done though its output may
@@ -51,8 +51,10 @@ type Recovered struct {
 	// running holds it (another process writing the same prefix).
 	InUse bool
 	// Foreign says that the file was left as it is: another run wrote it
-	// (RecoverOptions.Owner), for its own --resume to close.
+	// (RecoverOptions.Owner), for its own --resume to close. Owner is
+	// the run its warcinfo names.
 	Foreign bool
+	Owner   string
 }
 
 // errInUse is lockOpen's error for a file that a running writer holds.
@@ -138,9 +140,9 @@ func recoverFile(ctx context.Context, path string, opts RecoverOptions) (Recover
 			break // a torn last member: cut before it
 		}
 		n++
-		if n == 1 && r.Type() == TypeWarcinfo && opts.Owner != "" {
+		if n == 1 && r.Type() == TypeWarcinfo {
 			if owner := infoField(r.Block, OwnerField); owner != "" && owner != opts.Owner {
-				return Recovered{File: path, Foreign: true}, nil
+				return Recovered{File: path, Foreign: true, Owner: owner}, nil
 			}
 		}
 		if opts.CDX {
@@ -157,6 +159,15 @@ func recoverFile(ctx context.Context, path string, opts RecoverOptions) (Recover
 	}
 	if err := ctx.Err(); err != nil {
 		return Recovered{}, err
+	}
+	if cut == 0 {
+		// Not even its warcinfo record is whole: nothing to keep, and an
+		// empty .warc.gz is no gzip file.
+		os.Remove(CDXPath(name) + OpenSuffix)
+		if err := os.Remove(path); err != nil {
+			return Recovered{}, fmt.Errorf("recover %s: %w", path, err)
+		}
+		return Recovered{File: name, Cut: st.Size()}, nil
 	}
 	if err := f.Truncate(cut); err != nil {
 		return Recovered{}, fmt.Errorf("recover %s: %w", path, err)

@@ -1046,3 +1046,63 @@ func TestRecoverEmptyOpenFile(t *testing.T) {
 		t.Errorf("left in the directory: %v", entries)
 	}
 }
+
+// TestRecoverTornWarcinfo: an ".open" file whose first record, its
+// warcinfo, is not whole keeps nothing: it is removed, not closed into
+// an empty ".warc.gz", which is no gzip file.
+func TestRecoverTornWarcinfo(t *testing.T) {
+	dir := t.TempDir()
+	opts := fixed(filepath.Join(dir, "t"))
+	ctx := context.Background()
+	w, err := NewWriter(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(ctx, page(w, "http://example.com/", chunkedResponse)...); err != nil {
+		t.Fatal(err)
+	}
+	open := w.name + OpenSuffix
+	w.f.Close(ctx) // the crash
+	if err := os.Truncate(open, 40); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Recover(ctx, opts.Prefix, RecoverOptions{CDX: true})
+	if err != nil || len(got) != 1 || got[0].Records != 0 || got[0].Cut != 40 {
+		t.Fatalf("Recover = %+v, %v; want the file given up, 40 bytes cut", got, err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("left in the directory: %v", entries)
+	}
+}
+
+// TestCloseAfterFailedWrite: a writer whose write failed leaves its file
+// ".open" at Close, for Recover to cut back to its last whole record;
+// renamed to its final name, a record cut short would stay for good.
+func TestCloseAfterFailedWrite(t *testing.T) {
+	dir := t.TempDir()
+	opts := fixed(filepath.Join(dir, "f"))
+	ctx := context.Background()
+	w, err := NewWriter(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(ctx, page(w, "http://example.com/0", chunkedResponse)...); err != nil {
+		t.Fatal(err)
+	}
+	name := w.name
+	w.f.Close(ctx) // the next write fails, as on a full disk
+	if _, err := w.Write(ctx, page(w, "http://example.com/1", chunkedResponse)...); err == nil {
+		t.Fatal("a write to a closed file succeeded")
+	} else if strings.Count(err.Error(), name) > 1 {
+		t.Errorf("the error names the file more than once: %v", err)
+	}
+	if err := w.Close(ctx); err == nil {
+		t.Error("Close after a failed write returned no error")
+	}
+	if _, err := os.Stat(name + OpenSuffix); err != nil {
+		t.Errorf("the file was not left open: %v", err)
+	}
+	if _, err := os.Stat(name); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the file was closed for good: %v", err)
+	}
+}

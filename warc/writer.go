@@ -389,7 +389,7 @@ func (w *Writer) WriteMembers(ctx context.Context, ms ...Member) ([]Placement, e
 		ms[i].release() // copied into w.out
 	}
 	if _, err := w.f.Write(ctx, w.out.Bytes()); err != nil {
-		return nil, w.fail(fmt.Errorf("write %s: %w", w.f.Name(), err))
+		return nil, w.fail(fileErr("write", w.f.Name(), err))
 	}
 	w.size += int64(w.out.Len())
 	if w.out.Cap() > 4<<20 {
@@ -443,10 +443,20 @@ func (w *Writer) open(ctx context.Context) error {
 		return err
 	}
 	if _, err := w.f.Write(ctx, m.data); err != nil {
-		return fmt.Errorf("write %s: %w", w.f.Name(), err)
+		return fileErr("write", w.f.Name(), err)
 	}
 	w.size = int64(len(m.data))
 	return nil
+}
+
+// fileErr is err of op on the file name, which it names: once (an
+// *os.PathError names it already).
+func fileErr(op, name string, err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return err
+	}
+	return fmt.Errorf("%s %s: %w", op, name, err)
 }
 
 // createOpen creates name's ".open" file, new, and takes its lock
@@ -462,11 +472,11 @@ func createOpen(ctx context.Context, name string) (*structured.File, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := lockOpen(f); err != nil {
+		if err := lockBusy(ctx, f); err != nil {
 			f.Close()
 			if errors.Is(err, errInUse) {
-				// Another process's Recover or Held has it: not ours to
-				// write. A Recover removes it, being empty.
+				// Another process's Recover has held it that long: not
+				// ours to write. That Recover removes it, being empty.
 				return nil, os.ErrExist
 			}
 			return nil, fmt.Errorf("lock %s: %w", path, err)
@@ -541,6 +551,24 @@ func (w *Writer) Commit(ctx context.Context) error {
 	return nil
 }
 
+// Abandon closes the writer's files without closing them for good: the
+// current one and those a rotation set aside all stay ".open", for
+// [Recover] (--resume) to cut after the last record the run's output
+// names. For a run whose output failed: its files may hold pages the
+// output never got.
+func (w *Writer) Abandon(ctx context.Context) error {
+	var err error
+	for _, of := range w.full {
+		err = errors.Join(err, of.f.Close(ctx))
+	}
+	w.full = nil
+	if w.f != nil {
+		err = errors.Join(err, w.f.Close(ctx))
+		w.f, w.name, w.cdx = nil, "", nil
+	}
+	return err
+}
+
 // Close commits and closes the current file, if one is open: each is
 // synced, its CDXJ index written, and it is renamed to its final name.
 func (w *Writer) Close(ctx context.Context) error {
@@ -549,6 +577,14 @@ func (w *Writer) Close(ctx context.Context) error {
 	}
 	if w.f == nil {
 		return nil
+	}
+	if w.failed != nil {
+		// A write failed: the file may end in part of a record. It stays
+		// ".open" for Recover (--resume) to cut back to its last whole
+		// record; renamed, nothing would.
+		f := w.f
+		w.f, w.name, w.cdx = nil, "", nil
+		return errors.Join(w.failed, f.Close(ctx))
 	}
 	of := openFile{w.f, w.name, w.cdx}
 	w.f, w.name, w.cdx = nil, "", nil
