@@ -671,8 +671,16 @@ func TestRenderDirtyTabLooping(t *testing.T) {
 		"alert": `for(;;){alert(1);}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			looping := make(chan struct{}, 1)
+			start, looping := make(chan struct{}), make(chan struct{}, 1)
+			var startOnce sync.Once
+			defer startOnce.Do(func() { close(start) })
 			mux := http.NewServeMux()
+			mux.HandleFunc("/start", func(w http.ResponseWriter, r *http.Request) {
+				select {
+				case <-start:
+				case <-r.Context().Done():
+				}
+			})
 			mux.HandleFunc("/looping", func(w http.ResponseWriter, r *http.Request) {
 				select {
 				case looping <- struct{}{}:
@@ -680,10 +688,12 @@ func TestRenderDirtyTabLooping(t *testing.T) {
 				}
 			})
 			mux.Handle("/q", htmlPage(`<html><head><title>q</title></head><body>q</body></html>`))
+			// The loop starts once the test says so (/start answers), after
+			// the page's render: a loop during it would be that page's own.
 			mux.Handle("/p", htmlPage(`<html><head><title>p</title></head><body><script>
-window.addEventListener("load", function(){ setTimeout(function(){
+window.addEventListener("load", function(){ fetch("/start").then(function(){
 var x = new XMLHttpRequest(); x.open("GET", "/looping", false); x.send();
-`+loop+`}, 50); });
+`+loop+`}); });
 </script></body></html>`))
 			srv := httptest.NewServer(mux)
 			defer srv.Close()
@@ -692,6 +702,7 @@ var x = new XMLHttpRequest(); x.open("GET", "/looping", false); x.send();
 				r.addWaiting(site, 1) // the tab stays on its page for the next
 				renderURL(ctx, t, f, r, srv.URL+"/p")
 				r.addWaiting(site, -1)
+				startOnce.Do(func() { close(start) })
 				select {
 				case <-looping:
 				case <-ctx.Done():
