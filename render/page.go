@@ -431,7 +431,7 @@ func (j *pageJob) run(ctx, tab context.Context) (*crawler.Rendered, error) {
 	if err == nil {
 		j.load.setMain(id)
 	}
-	if err != nil && j.navTimeout > 0 && ctx.Err() == nil {
+	if err != nil && j.navTimeout > 0 && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 		return nil, errStuckTab
 	}
 	if err != nil {

@@ -199,11 +199,12 @@ func (r *Renderer) renderOnce(ctx context.Context, resp *crawler.Response) (*cra
 	if err == nil {
 		defer b.leave(site)
 		// A page that a tab left on its page before cannot take (its
-		// scripts hold it: errStuckTab) is rendered again in a new tab,
-		// the stuck one closed: once.
+		// scripts hold it: errStuckTab) is rendered again, once, in a tab
+		// not left on a page: the stuck one is closed, and so are the
+		// site's other idle tabs left on their page.
 		for try := 0; try < 2; try++ {
 			var t *tab
-			t, err = b.takeTab(ctx, r.tg, site, bctx, r.cfg.Tabs, r.blocked)
+			t, err = b.takeTab(ctx, r.tg, site, bctx, r.cfg.Tabs, r.blocked, try > 0)
 			if err != nil {
 				break
 			}

@@ -236,10 +236,12 @@ func (t *tab) retire(job *pageJob) {
 // kept from an earlier page when there is one, else the one opening for
 // the site ahead of need (see openSpare) once it is open, or one that a
 // page of the site puts back before that, whichever comes first, else
-// a new one. The
+// a new one. With clean (a page that a tab left on its page failed:
+// errStuckTab), the site's idle tabs left on their page are closed
+// rather than taken. The
 // browser keeps at most max tabs open, idle or not: to open one past
 // that, the idle tab of another site that waited longest is closed.
-func (b *browserConn) takeTab(ctx context.Context, tg *structured.TaskGroup, site string, bctx cdp.BrowserContextID, max int, blocked map[network.ResourceType]bool) (*tab, error) {
+func (b *browserConn) takeTab(ctx context.Context, tg *structured.TaskGroup, site string, bctx cdp.BrowserContextID, max int, blocked map[network.ResourceType]bool, clean bool) (*tab, error) {
 	var stale []*tab
 	defer func() {
 		for _, t := range stale {
@@ -251,7 +253,7 @@ func (b *browserConn) takeTab(ctx context.Context, tg *structured.TaskGroup, sit
 		for list := b.idle[site]; len(list) > 0; list = b.idle[site] {
 			t := list[len(list)-1]
 			b.idle[site] = list[:len(list)-1]
-			if t.alive() {
+			if t.alive() && !(clean && t.dirty) {
 				b.mu.Unlock()
 				return t, nil
 			}

@@ -666,12 +666,17 @@ func waitFor(ctx context.Context, d time.Duration, cond func() bool) error {
 // the page (24 s measured), and the busy loop then failed the innocent
 // page.
 func TestRenderDirtyTabLooping(t *testing.T) {
-	for name, loop := range map[string]string{
-		"busy":  `for(;;){}`,
-		"alert": `for(;;){alert(1);}`,
+	for _, tc := range []struct {
+		name string
+		loop string
+		tabs int // each left on a looping page
+	}{
+		{"busy", `for(;;){}`, 1},
+		{"alert", `for(;;){alert(1);}`, 1},
+		{"alert in two tabs", `for(;;){alert(1);}`, 2},
 	} {
-		t.Run(name, func(t *testing.T) {
-			start, looping := make(chan struct{}), make(chan struct{}, 1)
+		t.Run(tc.name, func(t *testing.T) {
+			start, looping := make(chan struct{}), make(chan struct{}, tc.tabs)
 			var startOnce sync.Once
 			defer startOnce.Do(func() { close(start) })
 			mux := http.NewServeMux()
@@ -681,32 +686,40 @@ func TestRenderDirtyTabLooping(t *testing.T) {
 				case <-r.Context().Done():
 				}
 			})
-			mux.HandleFunc("/looping", func(w http.ResponseWriter, r *http.Request) {
-				select {
-				case looping <- struct{}{}:
-				default:
-				}
-			})
+			mux.HandleFunc("/looping", func(w http.ResponseWriter, r *http.Request) { looping <- struct{}{} })
 			mux.Handle("/q", htmlPage(`<html><head><title>q</title></head><body>q</body></html>`))
 			// The loop starts once the test says so (/start answers), after
-			// the page's render: a loop during it would be that page's own.
-			mux.Handle("/p", htmlPage(`<html><head><title>p</title></head><body><script>
+			// the pages' render: a loop during it would be that page's own.
+			mux.Handle("/p/", htmlPage(`<html><head><title>p</title></head><body><script>
 window.addEventListener("load", function(){ fetch("/start").then(function(){
 var x = new XMLHttpRequest(); x.open("GET", "/looping", false); x.send();
-`+loop+`}); });
+`+tc.loop+`}); });
 </script></body></html>`))
 			srv := httptest.NewServer(mux)
 			defer srv.Close()
-			withRenderer(t, crawler.Config{IgnoreRobots: true, PerHost: -1}, Config{Tabs: 1, Wait: Wait{Kind: WaitLoad}, Timeout: 3 * time.Second}, func(ctx context.Context, f *crawler.Fetcher, r *Renderer) {
-				site := siteOf(srv.URL + "/p")
-				r.addWaiting(site, 1) // the tab stays on its page for the next
-				renderURL(ctx, t, f, r, srv.URL+"/p")
-				r.addWaiting(site, -1)
+			withRenderer(t, crawler.Config{IgnoreRobots: true, PerHost: -1}, Config{Tabs: tc.tabs, Wait: Wait{Kind: WaitLoad}, Timeout: 3 * time.Second}, func(ctx context.Context, f *crawler.Fetcher, r *Renderer) {
+				site := siteOf(srv.URL + "/p/0")
+				r.addWaiting(site, tc.tabs+3) // the tabs stay on their page for the next
+				err := structured.WithTaskGroup(ctx, func(ctx context.Context, tg *structured.TaskGroup) error {
+					for i := range tc.tabs {
+						tg.StartSoon(func(ctx context.Context) error {
+							renderURL(ctx, t, f, r, fmt.Sprintf("%s/p/%d", srv.URL, i))
+							return nil
+						})
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.addWaiting(site, -(tc.tabs + 3))
 				startOnce.Do(func() { close(start) })
-				select {
-				case <-looping:
-				case <-ctx.Done():
-					t.Fatal("the page never started its loop")
+				for range tc.tabs {
+					select {
+					case <-looping:
+					case <-ctx.Done():
+						t.Fatal("a page never started its loop")
+					}
 				}
 				resp := fetchPage(ctx, t, f, srv.URL+"/q")
 				qctx, cancel := context.WithTimeout(ctx, 8*time.Second) // it took 24 s
@@ -720,8 +733,8 @@ var x = new XMLHttpRequest(); x.open("GET", "/looping", false); x.send();
 				}
 				opened, _ := r.tabsOpened(ctx)
 				t.Logf("next page in %v, %d tabs opened", out.Elapsed, opened)
-				if opened > 2 {
-					t.Errorf("%d tabs opened, want at most 2: the tab left on its page, then one in its stead", opened)
+				if opened > tc.tabs+1 {
+					t.Errorf("%d tabs opened, want at most %d: the tabs left on their page, then one in their stead", opened, tc.tabs+1)
 				}
 			})
 		})
