@@ -40,7 +40,7 @@ func (o *RunOptions) outputFiles() []runFile {
 			fs = append(fs, runFile{what: "the crawl journal of -o", path: store.JournalPath(o.Output), writes: true})
 		}
 	}
-	if o.Output != "" && o.Output != "-" && o.Warc != "" {
+	if o.Warc != "" && o.warcResumable() {
 		fs = append(fs, runFile{what: "the WARC run name of -o", path: warcRunPath(o.Output), writes: true})
 	}
 	if o.Output != "" && o.ChangedOnly {

@@ -528,13 +528,15 @@ func (r *pipelineRun) close(ctx context.Context) error {
 		err = errors.Join(err, r.unchanged.close())
 	}
 	if r.archive != nil {
-		if err != nil {
+		if err != nil && r.o.warcResumable() {
 			// The output (or the list) failed: the archive may hold pages
 			// it never got. Left open, --resume cuts them and fetches them
-			// again; closed, they would be archived twice.
+			// again; closed, they would be archived twice. An output no
+			// --resume reads (stdout, a pipe that closed: | head) gets its
+			// archive closed.
 			err = errors.Join(err, r.archive.Abandon(ctx))
 		} else {
-			err = r.archive.Close(ctx)
+			err = errors.Join(err, r.archive.Close(ctx))
 		}
 	}
 	if r.journal != nil {

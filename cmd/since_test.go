@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/warc"
 )
 
 // flushProbe is an output that records, at each of its flushes, what
@@ -63,5 +65,61 @@ func TestUnchangedListFollowsOutput(t *testing.T) {
 	}
 	if err := u.close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCloseAbandonsArchive: when the output fails at the end of a run
+// into -o FILE, the WARC file stays ".open" (it may hold pages the output
+// never got, which --resume cuts); when the output cannot be resumed
+// anyway (a pipe that closed: | head), or did not fail, it is closed.
+func TestCloseAbandonsArchive(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		output   string // "" for a file in the test's directory
+		fail     bool
+		wantOpen bool
+	}{
+		{"output failed", "", true, true},
+		{"output fine", "", false, false},
+		{"stdout failed", "-", true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			out := tc.output
+			if out == "" {
+				out = filepath.Join(dir, "out.jsonl")
+			}
+			prefix := filepath.Join(dir, "a")
+			w, err := warc.NewWriter(warc.Options{Prefix: prefix})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := &warc.Record{Block: []byte("x")}
+			rec.Header.Add("WARC-Type", warc.TypeMetadata)
+			rec.Header.Add("WARC-Record-ID", w.NewID())
+			rec.Header.Add("WARC-Date", "2026-12-01T10:20:30Z")
+			rec.Header.Add("Content-Type", "text/plain")
+			if _, err := w.Write(ctx, rec); err != nil {
+				t.Fatal(err)
+			}
+			o := &RunOptions{Output: out}
+			o.Warc = prefix
+			r := &pipelineRun{o: o, archive: crawler.NewArchive(w)}
+			r.closer = func(context.Context) error { return nil }
+			if tc.fail {
+				r.closer = func(context.Context) error { return errors.New("no space left on device") }
+			}
+			if err := r.close(ctx); (err != nil) != tc.fail {
+				t.Errorf("close = %v, want an error: %v", err, tc.fail)
+			}
+			files, err := warc.Files(prefix)
+			if err != nil || len(files) != 1 {
+				t.Fatalf("files %+v, %v; want one", files, err)
+			}
+			if files[0].Open != tc.wantOpen {
+				t.Errorf("the WARC file is open: %v, want %v", files[0].Open, tc.wantOpen)
+			}
+		})
 	}
 }

@@ -195,7 +195,15 @@ func (r *pipelineRun) recoverWarc(ctx context.Context) error {
 			continue
 		}
 		if rf.Foreign {
-			o.warnf("trawl: --resume: left %s as it is: another run wrote it (its warcinfo names run %s, not this run's, which %s keeps); that run's --resume closes it", rf.File, rf.Owner, warcRunPath(o.Output))
+			ours := fmt.Sprintf("%s names no run", warcRunPath(o.Output))
+			if owner != "" {
+				ours = fmt.Sprintf("this run, as %s says, is %s", warcRunPath(o.Output), owner)
+			}
+			o.warnf("trawl: --resume: left %s as it is: another run wrote it (its warcinfo names run %s; %s)", rf.File, rf.Owner, ours)
+			continue
+		}
+		if rf.Removed {
+			o.warnf("trawl: --resume: removed %s: not even its first record was whole (%d bytes)", rf.File, rf.Cut)
 			continue
 		}
 		o.warnf("trawl: --resume: closed %s: %d records kept, %d bytes of unfinished pages cut", rf.File, rf.Records, rf.Cut)
@@ -269,11 +277,14 @@ func (r *pipelineRun) warcOwner() (string, error) {
 		return o.warcOwnerName, nil
 	}
 	name := "run-" + strings.ToLower(rand.Text())
-	if o.Output == "" || o.Output == "-" {
+	if !o.warcResumable() {
 		o.warcOwnerName = name
 		return name, nil
 	}
 	path := warcRunPath(o.Output)
+	if !o.Resume {
+		r.warnOrphans(path)
+	}
 	if o.Resume {
 		b, err := os.ReadFile(path)
 		if err == nil {
@@ -290,6 +301,35 @@ func (r *pipelineRun) warcOwner() (string, error) {
 	}
 	o.warcOwnerName = name
 	return name, nil
+}
+
+// warcResumable reports whether the run's WARC files can be resumed:
+// with -o FILE, a regular file (or none yet), next to which the run's
+// name is kept. Not to standard output, a pipe or a device (-o
+// /dev/null keeps only the archive).
+func (o *RunOptions) warcResumable() bool {
+	return o.Output != "" && o.Output != "-" && isRegularOrMissing(o.Output)
+}
+
+// warnOrphans tells, when a run starts afresh over the output of a run
+// that was interrupted, that the .open WARC files of that run stay as
+// they are: this run takes a new name, and no --resume closes them.
+func (r *pipelineRun) warnOrphans(path string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	old := strings.TrimSpace(string(b))
+	files, _ := warc.Files(r.o.Warc)
+	var left []string
+	for _, f := range files {
+		if f.Open && !f.Held() && warc.OwnerOf(f.Path) == old {
+			left = append(left, f.Path)
+		}
+	}
+	if len(left) > 0 {
+		r.o.warnf("trawl: --warc: %d .open file(s) of the interrupted run of -o %s (%s) stay as they are: without --resume this run starts afresh, and no --resume closes them now; they are readable up to their last whole record", len(left), r.o.Output, strings.Join(left, ", "))
+	}
 }
 
 // writeFileSynced writes path whole or not at all: into a temporary file
@@ -318,7 +358,7 @@ func writeFileSynced(path string, data []byte) error {
 
 // removeWarcRun removes the WARC run name of a run that completed.
 func (r *pipelineRun) removeWarcRun() {
-	if r.o.Warc == "" || r.o.Output == "" || r.o.Output == "-" {
+	if r.o.Warc == "" || !r.o.warcResumable() {
 		return
 	}
 	path := warcRunPath(r.o.Output)

@@ -55,6 +55,9 @@ type Recovered struct {
 	// the run its warcinfo names.
 	Foreign bool
 	Owner   string
+	// Removed says that not even the file's first record was whole: it
+	// was removed (File is its ".open" name).
+	Removed bool
 }
 
 // errInUse is lockOpen's error for a file that a running writer holds.
@@ -167,7 +170,7 @@ func recoverFile(ctx context.Context, path string, opts RecoverOptions) (Recover
 		if err := os.Remove(path); err != nil {
 			return Recovered{}, fmt.Errorf("recover %s: %w", path, err)
 		}
-		return Recovered{File: name, Cut: st.Size()}, nil
+		return Recovered{File: path, Cut: st.Size(), Removed: true}, nil
 	}
 	if err := f.Truncate(cut); err != nil {
 		return Recovered{}, fmt.Errorf("recover %s: %w", path, err)
@@ -224,4 +227,19 @@ func lockBusy(ctx context.Context, f *os.File) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// OwnerOf returns the run the file at path names in its warcinfo record
+// ([Options].Owner); "" when it names none or cannot be read.
+func OwnerOf(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	r, err := NewReader(f).Next()
+	if err != nil || r.Type() != TypeWarcinfo {
+		return ""
+	}
+	return infoField(r.Block, OwnerField)
 }

@@ -1067,7 +1067,7 @@ func TestRecoverTornWarcinfo(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := Recover(ctx, opts.Prefix, RecoverOptions{CDX: true})
-	if err != nil || len(got) != 1 || got[0].Records != 0 || got[0].Cut != 40 {
+	if err != nil || len(got) != 1 || !got[0].Removed || got[0].Cut != 40 {
 		t.Fatalf("Recover = %+v, %v; want the file given up, 40 bytes cut", got, err)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {

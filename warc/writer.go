@@ -559,12 +559,22 @@ func (w *Writer) Commit(ctx context.Context) error {
 func (w *Writer) Abandon(ctx context.Context) error {
 	var err error
 	for _, of := range w.full {
-		err = errors.Join(err, of.f.Close(ctx))
+		err = errors.Join(err, of.abandon(ctx))
 	}
 	w.full = nil
 	if w.f != nil {
-		err = errors.Join(err, w.f.Close(ctx))
+		err = errors.Join(err, openFile{w.f, w.name, w.cdx}.abandon(ctx))
 		w.f, w.name, w.cdx = nil, "", nil
+	}
+	return err
+}
+
+// abandon syncs and closes of, and its CDXJ spool, leaving both ".open"
+// (Recover rebuilds the index).
+func (of openFile) abandon(ctx context.Context) error {
+	err := errors.Join(of.f.Sync(ctx), of.f.Close(ctx))
+	if of.cdx != nil && of.cdx.f != nil {
+		err = errors.Join(err, of.cdx.f.Close(ctx))
 	}
 	return err
 }
@@ -582,9 +592,9 @@ func (w *Writer) Close(ctx context.Context) error {
 		// A write failed: the file may end in part of a record. It stays
 		// ".open" for Recover (--resume) to cut back to its last whole
 		// record; renamed, nothing would.
-		f := w.f
+		of := openFile{w.f, w.name, w.cdx}
 		w.f, w.name, w.cdx = nil, "", nil
-		return errors.Join(w.failed, f.Close(ctx))
+		return errors.Join(w.failed, of.abandon(ctx))
 	}
 	of := openFile{w.f, w.name, w.cdx}
 	w.f, w.name, w.cdx = nil, "", nil
