@@ -648,7 +648,10 @@ func (f *Fetcher) attempt(ctx context.Context, u *url.URL, o fetchOptions) (*Res
 		return resp, release, err // the status and headers came: the record keeps them
 	case ctx.Err() != nil:
 		return nil, release, cancelled(ctx, u)
-	case errors.Is(err, structured.ErrTimeout):
+	case errors.Is(err, structured.ErrTimeout),
+		// A deadline set on a connection from the request's (a proxy's
+		// CONNECT) may fire a moment before the scope says it expired.
+		errors.Is(err, context.DeadlineExceeded) && time.Since(start) >= timeout:
 		return nil, release, newError(KindTimeout, u.String(), fmt.Errorf("no complete response within %v", timeout))
 	}
 	return nil, release, err
