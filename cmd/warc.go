@@ -229,14 +229,31 @@ func (r *pipelineRun) openWarc(ctx context.Context) error {
 		if err != nil {
 			return usageError("--warc %s: %v", o.Warc, err)
 		}
+		// The .open files of the run -o FILE had (its name in
+		// FILE.warc-run), which this run replaces: no --resume closes them
+		// now. The others are another run's, whose --resume closes them.
+		previous := ""
+		if o.warcResumable() {
+			if b, err := os.ReadFile(warcRunPath(o.Output)); err == nil {
+				previous = strings.TrimSpace(string(b))
+			}
+		}
+		var orphans []string
 		n := 0
 		for _, f := range files {
-			if f.Open && !f.Held() {
+			switch {
+			case !f.Open || f.Held():
+			case previous != "" && warc.OwnerOf(f.Path) == previous:
+				orphans = append(orphans, f.Path)
+			default:
 				n++
 			}
 		}
 		if n > 0 {
-			o.warnf("trawl: --warc %s: %d unfinished .open file(s) of an interrupted run left as they are (--resume closes them)", o.Warc, n)
+			o.warnf("trawl: --warc %s: %d unfinished .open file(s) of an interrupted run left as they are (the --resume of the run that wrote them closes them)", o.Warc, n)
+		}
+		if len(orphans) > 0 {
+			o.warnf("trawl: --warc: %d .open file(s) of the interrupted run of -o %s (%s) stay as they are: without --resume this run starts afresh, and no --resume closes them now; they are readable up to their last whole record", len(orphans), o.Output, strings.Join(orphans, ", "))
 		}
 	}
 	owner, err := r.warcOwner()
@@ -282,9 +299,6 @@ func (r *pipelineRun) warcOwner() (string, error) {
 		return name, nil
 	}
 	path := warcRunPath(o.Output)
-	if !o.Resume {
-		r.warnOrphans(path)
-	}
 	if o.Resume {
 		b, err := os.ReadFile(path)
 		if err == nil {
@@ -309,27 +323,6 @@ func (r *pipelineRun) warcOwner() (string, error) {
 // /dev/null keeps only the archive).
 func (o *RunOptions) warcResumable() bool {
 	return o.Output != "" && o.Output != "-" && isRegularOrMissing(o.Output)
-}
-
-// warnOrphans tells, when a run starts afresh over the output of a run
-// that was interrupted, that the .open WARC files of that run stay as
-// they are: this run takes a new name, and no --resume closes them.
-func (r *pipelineRun) warnOrphans(path string) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return
-	}
-	old := strings.TrimSpace(string(b))
-	files, _ := warc.Files(r.o.Warc)
-	var left []string
-	for _, f := range files {
-		if f.Open && !f.Held() && warc.OwnerOf(f.Path) == old {
-			left = append(left, f.Path)
-		}
-	}
-	if len(left) > 0 {
-		r.o.warnf("trawl: --warc: %d .open file(s) of the interrupted run of -o %s (%s) stay as they are: without --resume this run starts afresh, and no --resume closes them now; they are readable up to their last whole record", len(left), r.o.Output, strings.Join(left, ", "))
-	}
 }
 
 // writeFileSynced writes path whole or not at all: into a temporary file

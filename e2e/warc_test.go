@@ -1035,3 +1035,49 @@ func TestWarcOutputDevNull(t *testing.T) {
 		t.Errorf("a run name next to /dev/null: %v", err)
 	}
 }
+
+// TestWarcFreshOverKilled: a run started without --resume over the output
+// of a killed run takes a new name and says that the killed run's .open
+// files stay as they are (no --resume closes them now), and does not
+// promise that a --resume will.
+func TestWarcFreshOverKilled(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	gate := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/p/{i}", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<title>p</title>") })
+	mux.HandleFunc("/gate", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-gate:
+		case <-r.Context().Done():
+		}
+	})
+	s := httptest.NewServer(mux)
+	t.Cleanup(s.Close)
+	t.Cleanup(func() { close(gate) })
+	dir := t.TempDir()
+	prefix, out := filepath.Join(dir, "k"), filepath.Join(dir, "out.jsonl")
+	args := []string{"fetch", "--no-robots", "-c", "1", "--timeout", "60s", "--warc", prefix, "-o", out, s.URL + "/p/0", s.URL + "/gate"}
+	p := startTrawl(t, ctx, nil, args...)
+	if err := waitFile(ctx, dir, out, lines(1)); err != nil {
+		t.Fatal(err, "\nstderr:\n", p.stderr)
+	}
+	p.signal(syscall.SIGKILL)
+	if code := p.wait(); code != -1 {
+		t.Fatalf("killed run: exit %d", code)
+	}
+	files, _ := warc.Files(prefix)
+	if len(files) != 1 || !files[0].Open {
+		t.Fatalf("files of the killed run %+v, want one .open", files)
+	}
+	res := runTrawl(t, ctx, nil, append(args[:len(args)-1:len(args)-1], s.URL+"/p/1")...)
+	if res.code != 0 {
+		t.Fatalf("fresh run: exit %d; stderr:\n%s", res.code, res.stderr)
+	}
+	if !strings.Contains(res.stderr, files[0].Path+") stay as they are: without --resume this run starts afresh") {
+		t.Errorf("the fresh run did not name the killed run's file as left; stderr:\n%s", res.stderr)
+	}
+	if strings.Contains(res.stderr, "--resume of the run that wrote them closes them") {
+		t.Errorf("the fresh run promised a --resume would close the killed run's file; stderr:\n%s", res.stderr)
+	}
+}
