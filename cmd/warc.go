@@ -322,7 +322,29 @@ func (r *pipelineRun) warcOwner() (string, error) {
 // name is kept. Not to standard output, a pipe or a device (-o
 // /dev/null keeps only the archive).
 func (o *RunOptions) warcResumable() bool {
-	return o.Output != "" && o.Output != "-" && isRegularOrMissing(o.Output)
+	if o.Output == "" || o.Output == "-" || !isRegularOrMissing(o.Output) {
+		return false
+	}
+	// -o /dev/stdout (or /dev/fd/1, /proc/self/fd/1) redirected to a file
+	// is a regular file, but no place for a file next to it.
+	path, err := filepath.Abs(o.Output)
+	if err != nil {
+		return false
+	}
+	for _, p := range []string{path, evalSymlinks(path)} {
+		if strings.HasPrefix(p, "/dev/") || strings.HasPrefix(p, "/proc/") {
+			return false
+		}
+	}
+	return true
+}
+
+// evalSymlinks is filepath.EvalSymlinks of path, or path itself.
+func evalSymlinks(path string) string {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		return real
+	}
+	return path
 }
 
 // writeFileSynced writes path whole or not at all: into a temporary file

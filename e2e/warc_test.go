@@ -1034,6 +1034,27 @@ func TestWarcOutputDevNull(t *testing.T) {
 	if _, err := os.Stat("/dev/null.warc-run"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a run name next to /dev/null: %v", err)
 	}
+
+	// -o /dev/stdout with stdout a regular file: no file next to it either.
+	dir := t.TempDir()
+	f, err := os.Create(filepath.Join(dir, "out.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := trawlCmd(ctx, "fetch", "-q", "--no-robots", "--warc", filepath.Join(dir, "s"), "-o", "/dev/stdout", s.URL+"/p/0")
+	cmd.Stdout = f
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("-o /dev/stdout into a file: %v; stderr:\n%s", err, stderr.String())
+	}
+	if _, err := os.Stat("/dev/stdout.warc-run"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a run name next to /dev/stdout: %v", err)
+	}
+	if b, _ := os.ReadFile(f.Name()); !bytes.Contains(b, []byte(s.URL+"/p/0")) {
+		t.Errorf("the record did not reach the file: %q", b)
+	}
 }
 
 // TestWarcFreshOverKilled: a run started without --resume over the output

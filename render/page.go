@@ -431,7 +431,10 @@ func (j *pageJob) run(ctx, tab context.Context) (*crawler.Rendered, error) {
 	if err == nil {
 		j.load.setMain(id)
 	}
-	if err != nil && j.navTimeout > 0 && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+	if err != nil && j.navTimeout > 0 && ctx.Err() == nil {
+		// Whatever held it (a timeout; or the page before's own
+		// navigation, aborting this one): the retry is in a tab not left
+		// on a page, where an error of this page's own shows as itself.
 		return nil, errStuckTab
 	}
 	if err != nil {
