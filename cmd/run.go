@@ -115,7 +115,12 @@ func runWithSignals(ctx context.Context, o *RunOptions, sigs <-chan os.Signal) e
 		err = closeErr
 	}
 	if err != nil && store.IsBrokenPipe(err) {
-		return nil // the reader went away (| head): what it read was whole
+		// The reader went away (| head): what it read was whole. The
+		// archive's own failure is still one.
+		if r.archiveErr != nil && !store.IsBrokenPipe(r.archiveErr) {
+			return finishRun(o, outcome{sum: sum, err: fmt.Errorf("--warc: %w", r.archiveErr), interrupted: interrupted})
+		}
+		return nil
 	}
 	if err == nil && sum.Complete && !interrupted {
 		r.removeJournal()
@@ -150,6 +155,8 @@ type pipelineRun struct {
 	done    map[string]bool    // --warc --resume: the URLs in the output
 	// warcRecovered says that recoverWarc ran.
 	warcRecovered bool
+	// archiveErr is the error of closing (or abandoning) the archive.
+	archiveErr error
 	// --since and --changed-only.
 	since         *store.SinceIndex
 	unchanged     *unchangedFile // --changed-only -o FILE: the URLs left out
@@ -534,9 +541,11 @@ func (r *pipelineRun) close(ctx context.Context) error {
 			// again; closed, they would be archived twice. An output no
 			// --resume reads (stdout, a pipe that closed: | head) gets its
 			// archive closed.
-			err = errors.Join(err, r.archive.Abandon(ctx))
+			r.archiveErr = r.archive.Abandon(ctx)
+			err = errors.Join(err, r.archiveErr)
 		} else {
-			err = errors.Join(err, r.archive.Close(ctx))
+			r.archiveErr = r.archive.Close(ctx)
+			err = errors.Join(err, r.archiveErr)
 		}
 	}
 	if r.journal != nil {
