@@ -36,11 +36,11 @@ func (o *RunOptions) outputFiles() []runFile {
 	var fs []runFile
 	if o.Output != "" {
 		fs = append(fs, runFile{what: "-o", path: o.Output, writes: true})
-		if o.Crawl && !isRedisURL(o.Frontier) {
+		if o.Crawl && !isRedisURL(o.Frontier) && o.outputResumable() {
 			fs = append(fs, runFile{what: "the crawl journal of -o", path: store.JournalPath(o.Output), writes: true})
 		}
 	}
-	if o.Warc != "" && o.warcResumable() {
+	if o.Warc != "" && o.outputResumable() {
 		fs = append(fs, runFile{what: "the WARC run name of -o", path: warcRunPath(o.Output), writes: true})
 	}
 	if o.Output != "" && o.ChangedOnly {

@@ -328,7 +328,9 @@ func (r *pipelineRun) openOutput(ctx context.Context) error {
 		return usageError("-o %s: %v", o.Output, err)
 	}
 	var sinkOpts []store.SinkOption
-	if o.Crawl && r.memory != nil { // a Redis frontier is its own journal
+	// A Redis frontier is its own journal; an output that cannot be
+	// resumed (-o /dev/stdout into a file) has none.
+	if o.Crawl && r.memory != nil && o.outputResumable() {
 		j, err := store.OpenJournal(ctx, store.JournalPath(o.Output))
 		if err != nil {
 			return usageError("-o %s: %v", o.Output, err)
@@ -535,7 +537,7 @@ func (r *pipelineRun) close(ctx context.Context) error {
 		err = errors.Join(err, r.unchanged.close())
 	}
 	if r.archive != nil {
-		if err != nil && r.o.warcResumable() {
+		if err != nil && r.o.outputResumable() {
 			// The output (or the list) failed: the archive may hold pages
 			// it never got. Left open, --resume cuts them and fetches them
 			// again; closed, they would be archived twice. An output no

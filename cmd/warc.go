@@ -233,7 +233,7 @@ func (r *pipelineRun) openWarc(ctx context.Context) error {
 		// FILE.warc-run), which this run replaces: no --resume closes them
 		// now. The others are another run's, whose --resume closes them.
 		previous := ""
-		if o.warcResumable() {
+		if o.outputResumable() {
 			if b, err := os.ReadFile(warcRunPath(o.Output)); err == nil {
 				previous = strings.TrimSpace(string(b))
 			}
@@ -294,7 +294,7 @@ func (r *pipelineRun) warcOwner() (string, error) {
 		return o.warcOwnerName, nil
 	}
 	name := "run-" + strings.ToLower(rand.Text())
-	if !o.warcResumable() {
+	if !o.outputResumable() {
 		o.warcOwnerName = name
 		return name, nil
 	}
@@ -317,11 +317,12 @@ func (r *pipelineRun) warcOwner() (string, error) {
 	return name, nil
 }
 
-// warcResumable reports whether the run's WARC files can be resumed:
-// with -o FILE, a regular file (or none yet), next to which the run's
-// name is kept. Not to standard output, a pipe or a device (-o
-// /dev/null keeps only the archive).
-func (o *RunOptions) warcResumable() bool {
+// outputResumable reports whether the run can be resumed from its
+// output: -o FILE, a regular file (or none yet), next to which its
+// crawl journal and its WARC run name are kept. Not standard output, a
+// pipe or a device (-o /dev/null keeps only the archive), nor
+// /dev/stdout redirected to a file.
+func (o *RunOptions) outputResumable() bool {
 	if o.Output == "" || o.Output == "-" || !isRegularOrMissing(o.Output) {
 		return false
 	}
@@ -373,7 +374,7 @@ func writeFileSynced(path string, data []byte) error {
 
 // removeWarcRun removes the WARC run name of a run that completed.
 func (r *pipelineRun) removeWarcRun() {
-	if r.o.Warc == "" || !r.o.warcResumable() {
+	if r.o.Warc == "" || !r.o.outputResumable() {
 		return
 	}
 	path := warcRunPath(r.o.Output)

@@ -3,10 +3,14 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -255,5 +259,53 @@ func TestResumeSummary(t *testing.T) {
 				t.Errorf("resumed run: no %q in the summary:\n%s", want, res.stderr)
 			}
 		}
+	}
+}
+
+// TestCrawlToDevStdout: a crawl to -o /dev/stdout redirected to a file
+// keeps no journal next to it (/dev/stdout.journal: refused to a user,
+// a file in /dev for root), even when interrupted, and its records reach
+// the file.
+func TestCrawlToDevStdout(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	held := make(chan struct{})
+	arrived := make(chan struct{}, 1)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `<title>home</title><a href="/held">held</a>`) })
+	mux.HandleFunc("/held", func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		select {
+		case <-held:
+		case <-r.Context().Done():
+		}
+	})
+	s := httptest.NewServer(mux)
+	t.Cleanup(s.Close)
+	t.Cleanup(func() { close(held) })
+	f, err := os.Create(filepath.Join(t.TempDir(), "out.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := trawlCmd(ctx, "crawl", "-q", "--no-robots", "--grace", "0", "-o", "/dev/stdout", s.URL+"/")
+	cmd.Stdout = f
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-arrived:
+	case <-ctx.Done():
+		t.Fatalf("the crawl never reached /held; stderr:\n%s", stderr.String())
+	}
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	if _, err := os.Stat("/dev/stdout.journal"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a journal next to /dev/stdout: %v", err)
+	}
+	if b, _ := os.ReadFile(f.Name()); !strings.Contains(string(b), `"title":"home"`) {
+		t.Errorf("the record of / did not reach the file: %q; stderr:\n%s", b, stderr.String())
 	}
 }
