@@ -272,7 +272,9 @@ func TestCrawlToDevStdout(t *testing.T) {
 	held := make(chan struct{})
 	arrived := make(chan struct{}, 1)
 	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `<title>home</title><a href="/held">held</a>`) })
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `<title>home</title><a href="/held">held</a>`)
+	})
 	mux.HandleFunc("/held", func(w http.ResponseWriter, r *http.Request) {
 		arrived <- struct{}{}
 		select {
