@@ -276,7 +276,10 @@ func TestCrawlToDevStdout(t *testing.T) {
 		io.WriteString(w, `<title>home</title><a href="/held">held</a>`)
 	})
 	mux.HandleFunc("/held", func(w http.ResponseWriter, r *http.Request) {
-		arrived <- struct{}{}
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
 		select {
 		case <-held:
 		case <-r.Context().Done():
