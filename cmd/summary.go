@@ -197,20 +197,28 @@ func writeSummaryJSON(path string, s crawler.Summary, why string, code int) erro
 	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
 		return os.WriteFile(path, b, 0o644)
 	}
+	return writeFileWhole(path, b)
+}
+
+// writeFileWhole writes data to path whole or not at all: into a
+// temporary file next to it (mode 0644), synced, renamed over it.
+func writeFileWhole(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // after a successful rename, a no-op
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(0o644)
 	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
+	if err == nil {
+		err = tmp.Sync()
 	}
-	if err := tmp.Close(); err != nil {
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)

@@ -152,10 +152,8 @@ func (r *pipelineRun) recoverWarc(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Dir(o.Warc), 0o755); err != nil {
 		return usageError("--warc %s: %v", o.Warc, err)
 	}
-	owner := ""
-	if b, err := os.ReadFile(warcRunPath(o.Output)); err == nil {
-		owner = strings.TrimSpace(string(b))
-	} else if !errors.Is(err, os.ErrNotExist) {
+	owner, err := keptRunName(o.Output)
+	if err != nil {
 		return usageError("--warc --resume: %v", err)
 	}
 	ropts := warc.RecoverOptions{CDX: o.WarcCDX, Committed: committedIn(r.done), Owner: owner}
@@ -234,9 +232,7 @@ func (r *pipelineRun) openWarc(ctx context.Context) error {
 		// now. The others are another run's, whose --resume closes them.
 		previous := ""
 		if o.outputResumable() {
-			if b, err := os.ReadFile(warcRunPath(o.Output)); err == nil {
-				previous = strings.TrimSpace(string(b))
-			}
+			previous, _ = keptRunName(o.Output) // unreadable: no file is told apart
 		}
 		var orphans []string
 		n := 0
@@ -300,18 +296,17 @@ func (r *pipelineRun) warcOwner() (string, error) {
 	}
 	path := warcRunPath(o.Output)
 	if o.Resume {
-		b, err := os.ReadFile(path)
-		if err == nil {
-			if kept := strings.TrimSpace(string(b)); kept != "" && !strings.ContainsAny(kept, "\r\n") {
-				o.warcOwnerName = kept
-				return kept, nil
-			}
-		} else if !errors.Is(err, os.ErrNotExist) {
+		kept, err := keptRunName(o.Output)
+		if err != nil {
 			return "", usageError("--warc --resume: %v", err)
 		}
+		if kept != "" {
+			o.warcOwnerName = kept
+			return kept, nil
+		}
 	}
-	if err := writeFileSynced(path, []byte(name+"\n")); err != nil {
-		return "", usageError("--warc: %v", err)
+	if err := writeFileWhole(path, []byte(name+"\n")); err != nil {
+		return "", usageError("--warc: write %s: %v", path, err)
 	}
 	o.warcOwnerName = name
 	return name, nil
@@ -348,28 +343,21 @@ func evalSymlinks(path string) string {
 	return path
 }
 
-// writeFileSynced writes path whole or not at all: into a temporary file
-// next to it, synced, then renamed over it.
-func writeFileSynced(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
+// keptRunName returns the run name that the run writing output keeps in
+// [warcRunPath]; "" when there is none (or it is not one line).
+func keptRunName(output string) (string, error) {
+	b, err := os.ReadFile(warcRunPath(output))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
 	}
 	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", err
 	}
-	return nil
+	name := strings.TrimSpace(string(b))
+	if strings.ContainsAny(name, "\r\n") {
+		return "", nil
+	}
+	return name, nil
 }
 
 // removeWarcRun removes the WARC run name of a run that completed.

@@ -292,3 +292,30 @@ func serverLatency(r *http.Request, d time.Duration) bool {
 		return false
 	}
 }
+
+// gate is a handler that holds every request until the test opens it,
+// or its client goes away, then answers a small page. A test opens it
+// at its end (defer g.open()) at the latest, before the server closes,
+// which waits for the requests held.
+type gate struct {
+	ch      chan struct{}
+	once    sync.Once
+	arrived chan struct{} // a value per request held, while there is room
+}
+
+func newGate() *gate { return &gate{ch: make(chan struct{}), arrived: make(chan struct{}, 1)} }
+
+// open lets the held requests and those to come through.
+func (g *gate) open() { g.once.Do(func() { close(g.ch) }) }
+
+func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	select {
+	case g.arrived <- struct{}{}:
+	default:
+	}
+	select {
+	case <-g.ch:
+		io.WriteString(w, "<html><title>through</title></html>")
+	case <-r.Context().Done():
+	}
+}

@@ -269,25 +269,15 @@ func TestResumeSummary(t *testing.T) {
 func TestCrawlToDevStdout(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	held := make(chan struct{})
-	arrived := make(chan struct{}, 1)
+	held := newGate()
+	defer held.open()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `<title>home</title><a href="/held">held</a>`)
 	})
-	mux.HandleFunc("/held", func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case arrived <- struct{}{}:
-		default:
-		}
-		select {
-		case <-held:
-		case <-r.Context().Done():
-		}
-	})
+	mux.Handle("/held", held)
 	s := httptest.NewServer(mux)
 	t.Cleanup(s.Close)
-	t.Cleanup(func() { close(held) })
 	f, err := os.Create(filepath.Join(t.TempDir(), "out.jsonl"))
 	if err != nil {
 		t.Fatal(err)
@@ -301,7 +291,7 @@ func TestCrawlToDevStdout(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {
-	case <-arrived:
+	case <-held.arrived:
 	case <-ctx.Done():
 		t.Fatalf("the crawl never reached /held; stderr:\n%s", stderr.String())
 	}

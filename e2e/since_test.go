@@ -397,21 +397,31 @@ func TestSinceBadInput(t *testing.T) {
 	}
 }
 
+// crawledRing serves a ring of four pages with ETags (/ → /a → /b → /c
+// → /), crawls it once into DIR/1.jsonl, and returns the site, DIR and
+// that output.
+func crawledRing(t *testing.T, ctx context.Context) (s *sinceSite, dir, first string) {
+	t.Helper()
+	page := func(title, link string) sincePage {
+		return sincePage{body: `<title>` + title + `</title><a href="` + link + `">next</a>`, etag: `"` + title + `"`}
+	}
+	s = newSinceSite(t, map[string]sincePage{"/": page("home", "/a"), "/a": page("a", "/b"), "/b": page("b", "/c"), "/c": page("c", "/")})
+	dir = t.TempDir()
+	first = filepath.Join(dir, "1.jsonl")
+	if res := runTrawl(t, ctx, nil, args("crawl", "-q", "-o", first, s.URL+"/")...); res.code != 0 {
+		t.Fatalf("run 1: exit %d: %s", res.code, res.stderr)
+	}
+	return s, dir, first
+}
+
 // TestSinceCrawl: a re-crawl with --since walks the whole site through
 // unchanged pages (304s whose links come from the previous records) and
 // downloads only the page that changed.
 func TestSinceCrawl(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	page := func(title, link string) sincePage {
-		return sincePage{body: `<title>` + title + `</title><a href="` + link + `">next</a>`, etag: `"` + title + `"`}
-	}
-	s := newSinceSite(t, map[string]sincePage{"/": page("home", "/a"), "/a": page("a", "/b"), "/b": page("b", "/c"), "/c": page("c", "/")})
-	dir := t.TempDir()
-	first, second := filepath.Join(dir, "1.jsonl"), filepath.Join(dir, "2.jsonl")
-	if res := runTrawl(t, ctx, nil, args("crawl", "-q", "-o", first, s.URL+"/")...); res.code != 0 {
-		t.Fatalf("run 1: exit %d: %s", res.code, res.stderr)
-	}
+	s, dir, first := crawledRing(t, ctx)
+	second := filepath.Join(dir, "2.jsonl")
 	s.set("/c", &sincePage{body: `<title>c2</title><a href="/">home</a>`, etag: `"c2"`})
 	if res := runTrawl(t, ctx, nil, args("crawl", "-q", "--since", first, "-o", second, s.URL+"/")...); res.code != 0 {
 		t.Fatalf("run 2: exit %d: %s", res.code, res.stderr)
@@ -597,15 +607,8 @@ func TestSinceBadCarriedRecord(t *testing.T) {
 func TestSinceChangedOnlyResumeCrawl(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	page := func(title, link string) sincePage {
-		return sincePage{body: `<title>` + title + `</title><a href="` + link + `">next</a>`, etag: `"` + title + `"`}
-	}
-	s := newSinceSite(t, map[string]sincePage{"/": page("home", "/a"), "/a": page("a", "/b"), "/b": page("b", "/c"), "/c": page("c", "/")})
-	dir := t.TempDir()
-	prev, out := filepath.Join(dir, "prev.jsonl"), filepath.Join(dir, "out.jsonl")
-	if res := runTrawl(t, ctx, nil, args("crawl", "-q", "-o", prev, s.URL+"/")...); res.code != 0 {
-		t.Fatalf("run 1: exit %d: %s", res.code, res.stderr)
-	}
+	s, dir, prev := crawledRing(t, ctx)
+	out := filepath.Join(dir, "out.jsonl")
 	s.set("/c", &sincePage{body: `<title>c2</title><a href="/">home</a>`, etag: `"c2"`})
 	a := args("crawl", "-q", "-c", "1", "--per-host", "1", "--grace", "0", "--since", prev, "--changed-only", "-o", out, s.URL+"/")
 	s.interruptAt(t, ctx, "/c", a...)
@@ -668,15 +671,8 @@ func cronRecipe(t *testing.T) (s *sinceSite, dir, script string) {
 func TestSinceChangedOnlyKillCrawl(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	page := func(title, link string) sincePage {
-		return sincePage{body: `<title>` + title + `</title><a href="` + link + `">next</a>`, etag: `"` + title + `"`}
-	}
-	s := newSinceSite(t, map[string]sincePage{"/": page("home", "/a"), "/a": page("a", "/b"), "/b": page("b", "/c"), "/c": page("c", "/")})
-	dir := t.TempDir()
-	prev, out := filepath.Join(dir, "prev.jsonl"), filepath.Join(dir, "out.jsonl")
-	if res := runTrawl(t, ctx, nil, args("crawl", "-q", "-o", prev, s.URL+"/")...); res.code != 0 {
-		t.Fatalf("run 1: exit %d: %s", res.code, res.stderr)
-	}
+	s, dir, prev := crawledRing(t, ctx)
+	out := filepath.Join(dir, "out.jsonl")
 	s.mu.Lock()
 	s.holdPath, s.hold, s.arrived = "/c", make(chan struct{}), make(chan struct{}, 4)
 	s.mu.Unlock()

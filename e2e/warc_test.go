@@ -778,29 +778,17 @@ func TestWarcFlagErrors(t *testing.T) {
 func TestWarcResumeBesideRunning(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	gates := map[string]chan struct{}{"a": make(chan struct{}), "b": make(chan struct{})}
+	gateA, gateB := newGate(), newGate()
+	defer gateA.open()
+	defer gateB.open()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/p/{i}", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "<html><title>%s</title><p>%s</p></html>", r.PathValue("i"), strings.Repeat("filler ", 100))
 	})
-	mux.HandleFunc("/gate/{name}", func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-gates[r.PathValue("name")]:
-			io.WriteString(w, "<html><title>through</title></html>")
-		case <-r.Context().Done():
-		}
-	})
+	mux.Handle("/gate/a", gateA)
+	mux.Handle("/gate/b", gateB)
 	s := httptest.NewServer(mux)
 	t.Cleanup(s.Close)
-	t.Cleanup(func() { // a failing test must not leave handlers waiting
-		for _, g := range gates {
-			select {
-			case <-g:
-			default:
-				close(g)
-			}
-		}
-	})
 	dir := t.TempDir()
 	prefix := filepath.Join(dir, "shared")
 	input := func(name string, urls ...string) string {
@@ -828,7 +816,7 @@ func TestWarcResumeBesideRunning(t *testing.T) {
 	if code := b.wait(); code != -1 {
 		t.Fatalf("b killed: exit %d", code)
 	}
-	close(gates["b"])
+	gateB.open()
 	res := runTrawl(t, ctx, nil, append(argsB, "--resume")...)
 	if res.code != 0 {
 		t.Fatalf("b --resume: exit %d; stderr:\n%s", res.code, res.stderr)
@@ -836,7 +824,7 @@ func TestWarcResumeBesideRunning(t *testing.T) {
 	if !strings.Contains(res.stderr, "another running trawl is writing it") {
 		t.Errorf("b --resume did not say it left a's file alone; stderr:\n%s", res.stderr)
 	}
-	close(gates["a"])
+	gateA.open()
 	if code := a.wait(); code != 0 {
 		t.Fatalf("a: exit %d; stderr:\n%s", code, a.stderr)
 	}
@@ -857,7 +845,8 @@ func TestWarcChangedOnlyResume(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
 	const n = 20
-	gate := make(chan struct{})
+	gate := newGate()
+	defer gate.open()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/p/{i}", func(w http.ResponseWriter, r *http.Request) {
 		etag := fmt.Sprintf(`"v-%s"`, r.PathValue("i"))
@@ -869,21 +858,9 @@ func TestWarcChangedOnlyResume(t *testing.T) {
 		fmt.Fprintf(w, "<html><title>Page %s</title><p>text</p></html>", r.PathValue("i"))
 	})
 	mux.HandleFunc("/new", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<html><title>New</title></html>") })
-	mux.HandleFunc("/gate", func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-gate:
-			io.WriteString(w, "<html><title>through</title></html>")
-		case <-r.Context().Done():
-		}
-	})
+	mux.Handle("/gate", gate)
 	s := httptest.NewServer(mux)
 	t.Cleanup(s.Close)
-	gateOpen := false
-	t.Cleanup(func() {
-		if !gateOpen {
-			close(gate)
-		}
-	})
 	dir := t.TempDir()
 	var urls []string
 	for i := range n {
@@ -907,8 +884,7 @@ func TestWarcChangedOnlyResume(t *testing.T) {
 	if err := os.Truncate(out2+".unchanged", 0); err != nil {
 		t.Fatal(err)
 	}
-	close(gate)
-	gateOpen = true
+	gate.open()
 	res := runTrawl(t, ctx, nil, append(args, "--resume")...)
 	if res.code != 0 {
 		t.Fatalf("--resume: exit %d; stderr:\n%s", res.code, res.stderr)
@@ -949,26 +925,15 @@ func TestWarcChangedOnlyResume(t *testing.T) {
 func TestWarcResumeOwnFilesOnly(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	gate := make(chan struct{})
+	gate := newGate()
+	defer gate.open()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/p/{i}", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "<html><title>%s</title><p>%s</p></html>", r.PathValue("i"), strings.Repeat("filler ", 100))
 	})
-	mux.HandleFunc("/gate/", func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-gate:
-			io.WriteString(w, "<html><title>through</title></html>")
-		case <-r.Context().Done():
-		}
-	})
+	mux.Handle("/gate/", gate)
 	s := httptest.NewServer(mux)
 	t.Cleanup(s.Close)
-	gateOpen := false
-	t.Cleanup(func() {
-		if !gateOpen {
-			close(gate)
-		}
-	})
 	dir := t.TempDir()
 	prefix := filepath.Join(dir, "shared")
 	argsOf := func(name string) []string {
@@ -990,8 +955,7 @@ func TestWarcResumeOwnFilesOnly(t *testing.T) {
 			t.Fatalf("killed run: exit %d", code)
 		}
 	}
-	close(gate)
-	gateOpen = true
+	gate.open()
 	res := runTrawl(t, ctx, nil, append(a, "--resume")...)
 	if res.code != 0 {
 		t.Fatalf("a --resume: exit %d; stderr:\n%s", res.code, res.stderr)
@@ -1064,18 +1028,13 @@ func TestWarcOutputDevNull(t *testing.T) {
 func TestWarcFreshOverKilled(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
-	gate := make(chan struct{})
+	gate := newGate()
+	defer gate.open()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/p/{i}", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<title>p</title>") })
-	mux.HandleFunc("/gate", func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-gate:
-		case <-r.Context().Done():
-		}
-	})
+	mux.Handle("/gate", gate)
 	s := httptest.NewServer(mux)
 	t.Cleanup(s.Close)
-	t.Cleanup(func() { close(gate) })
 	dir := t.TempDir()
 	prefix, out := filepath.Join(dir, "k"), filepath.Join(dir, "out.jsonl")
 	args := []string{"fetch", "--no-robots", "-c", "1", "--timeout", "60s", "--warc", prefix, "-o", out, s.URL + "/p/0", s.URL + "/gate"}

@@ -142,9 +142,7 @@ var waitName = map[WaitKind]string{WaitLoad: "load", WaitIdle: "idle"}
 // idleTabURLs is the location of each idle tab of r's browser.
 func idleTabURLs(ctx context.Context, t *testing.T, r *Renderer) []string {
 	t.Helper()
-	r.mu.Lock(ctx)
-	b := r.cur
-	r.mu.Unlock()
+	b := currentBrowser(ctx, r)
 	b.mu.Lock()
 	var tabs []*tab
 	for _, list := range b.idle {
@@ -255,9 +253,7 @@ console.log("page", `+strconv.Quote(i)+`); document.title = "page `+i+`";
 	defer srv.Close()
 	withRenderer(t, crawler.Config{IgnoreRobots: true, PerHost: -1}, Config{Tabs: 1, Wait: Wait{Kind: WaitLoad}, Timeout: 5 * time.Second}, func(ctx context.Context, f *crawler.Fetcher, r *Renderer) {
 		renderURL(ctx, t, f, r, srv.URL+"/p/0") // opens the tab
-		r.mu.Lock(ctx)
-		b := r.cur
-		r.mu.Unlock()
+		b := currentBrowser(ctx, r)
 		b.mu.Lock()
 		var tb *tab
 		for _, list := range b.idle {
@@ -312,9 +308,7 @@ func TestRenderSpareTab(t *testing.T) {
 			out := renderURL(ctx, t, f, r, fmt.Sprintf("%s/p/%d", srv.URL, i))
 			mustContain(t, string(out.HTML), fmt.Sprintf("<title>page %d</title>", i))
 		}
-		r.mu.Lock(ctx)
-		b := r.cur
-		r.mu.Unlock()
+		b := currentBrowser(ctx, r)
 		b.mu.Lock()
 		opened, spared := b.opened, b.spared
 		b.mu.Unlock()
@@ -347,9 +341,7 @@ func TestRenderSpareTabLimit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r.mu.Lock(ctx)
-		b := r.cur
-		r.mu.Unlock()
+		b := currentBrowser(ctx, r)
 		b.mu.Lock()
 		peak, spared := b.peakOpen, b.spared
 		b.mu.Unlock()
@@ -381,9 +373,7 @@ func TestRenderDirtyTabClosed(t *testing.T) {
 		r.addWaiting(site, 1) // a page of the site waits: the tab stays on its page
 		renderURL(ctx, t, f, r, srv.URL+"/p/0")
 		r.addWaiting(site, -1) // and goes away without taking it
-		r.mu.Lock(ctx)
-		b := r.cur
-		r.mu.Unlock()
+		b := currentBrowser(ctx, r)
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
 		deadline := time.Now().Add(dirtyGrace + 10*time.Second)
@@ -452,9 +442,7 @@ if (location.pathname == "/p/0") fetch("/trigger").then(function () {
 		r.addWaiting(site, 1) // a page of the site waits: the tab stays on its page
 		renderURL(ctx, t, f, r, srv.URL+"/p/0")
 		r.addWaiting(site, -1)
-		r.mu.Lock(ctx)
-		b := r.cur
-		r.mu.Unlock()
+		b := currentBrowser(ctx, r)
 		if n := b.idleOf(site); n != 1 {
 			t.Fatalf("%d idle tabs after the page, want 1", n)
 		}
@@ -520,9 +508,7 @@ func TestRenderSpareOrFreedTab(t *testing.T) {
 	withRenderer(t, crawler.Config{IgnoreRobots: true, PerHost: -1}, Config{Tabs: tabs, Wait: Wait{Kind: WaitLoad}, Timeout: time.Minute}, func(ctx context.Context, f *crawler.Fetcher, r *Renderer) {
 		site := siteOf(srv.URL + "/")
 		renderURL(ctx, t, f, r, srv.URL+"/p/0") // opens the site's first tab
-		r.mu.Lock(ctx)
-		b := r.cur
-		r.mu.Unlock()
+		b := currentBrowser(ctx, r)
 		b.mu.Lock()
 		bctx := b.sites[site].id
 		b.mu.Unlock()
@@ -761,4 +747,11 @@ func TestRenderDirtyTabNextScripts(t *testing.T) {
 			t.Errorf("script of the next page did not run: %.300q", out.HTML)
 		}
 	})
+}
+
+// currentBrowser returns r's browser now.
+func currentBrowser(ctx context.Context, r *Renderer) *browserConn {
+	r.mu.Lock(ctx)
+	defer r.mu.Unlock()
+	return r.cur
 }
